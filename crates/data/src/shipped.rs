@@ -1,0 +1,86 @@
+//! Loaders of the data files shipped in the repository's `datasets/` folder.
+
+use crate::benchmark_table::BenchmarkTable;
+use crate::datasets_dir::datasets_dir;
+use crate::error::Result;
+use crate::image_dataset::ImageDataset;
+use metanas_space::nb201::Nb201Space;
+
+/// Fashion-MNIST's class names, by label.
+pub const FASHION_MNIST_CLASSES: [&str; 10] = [
+    "t-shirt/top",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle boot",
+];
+
+fn fashion(prefix: &str) -> Result<ImageDataset> {
+    let dir = datasets_dir()?.join("fashion-mnist");
+    ImageDataset::from_idx(
+        &dir.join(format!("{prefix}-images-idx3-ubyte.gz")),
+        &dir.join(format!("{prefix}-labels-idx1-ubyte.gz")),
+    )?
+    .with_class_names(FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect())
+}
+
+/// The official Fashion-MNIST test set: 10,000 images `[1, 28, 28]`, 1,000 per class.
+///
+/// # Errors
+/// When the folder or files are missing or damaged.
+pub fn fashion_mnist_test() -> Result<ImageDataset> {
+    fashion("t10k")
+}
+
+/// The first 10,000 Fashion-MNIST training images.
+///
+/// # Errors
+/// When the folder or files are missing or damaged.
+pub fn fashion_mnist_train10k() -> Result<ImageDataset> {
+    fashion("train10k")
+}
+
+/// 10,000 MNIST digits, stored grouped by digit (shuffle or split stratified).
+///
+/// # Errors
+/// When the folder or files are missing or damaged.
+pub fn mnist10k() -> Result<ImageDataset> {
+    let dir = datasets_dir()?.join("mnist");
+    ImageDataset::from_idx(
+        &dir.join("images-idx3-ubyte.gz"),
+        &dir.join("labels-idx1-ubyte.gz"),
+    )
+}
+
+/// NAS-Bench-201's accuracy, parameter and FLOP table (15,625 rows).
+///
+/// # Errors
+/// When the folder or file is missing or damaged.
+pub fn nb201_table() -> Result<BenchmarkTable<Nb201Space>> {
+    BenchmarkTable::from_csv(Nb201Space, &datasets_dir()?.join("nb201.csv.gz"))
+}
+
+/// Latencies of every NAS-Bench-201 cell on 18 devices (15,625 rows).
+///
+/// # Errors
+/// When the folder or file is missing or damaged.
+pub fn nb201_latency_table() -> Result<BenchmarkTable<Nb201Space>> {
+    BenchmarkTable::from_csv(Nb201Space, &datasets_dir()?.join("nb201_latency.csv.gz"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_fashion_train_split_loads_with_names() {
+        let d = fashion_mnist_train10k().expect("loads");
+        assert_eq!((d.len(), d.shape(), d.num_classes()), (10_000, [1, 28, 28], 10));
+        assert_eq!(d.class_names().map(|n| n[9].as_str()), Some("ankle boot"));
+    }
+}
