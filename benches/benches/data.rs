@@ -26,7 +26,9 @@ fn data(c: &mut Criterion) {
     let device = BackendChoice::Flex.device();
 
     let mut group = c.benchmark_group("data");
-    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
     group.bench_function("decode fashion-mnist train10k", |b| {
         b.iter(|| black_box(ImageDataset::from_idx(&images, &labels).expect("decodes")))
     });

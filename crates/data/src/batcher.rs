@@ -138,7 +138,13 @@ impl ImageDataset {
             pixels.extend_from_slice(image);
             targets.push(label as i64);
         }
-        Ok(to_batch(pixels, targets, self.shape(), normalisation, device))
+        Ok(to_batch(
+            pixels,
+            targets,
+            self.shape(),
+            normalisation,
+            device,
+        ))
     }
 }
 
@@ -159,12 +165,18 @@ mod tests {
     #[test]
     fn index_batches_cover_the_epoch_once() {
         let batches: Vec<_> = index_batches(10, 4, Some(5)).collect();
-        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 4, 2]);
+        assert_eq!(
+            batches.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![4, 4, 2]
+        );
         let mut all = batches.concat();
         all.sort_unstable();
         assert_eq!(all, (0..10).collect::<Vec<_>>());
         assert_eq!(batches, index_batches(10, 4, Some(5)).collect::<Vec<_>>());
-        assert_eq!(index_batches(3, 2, None).collect::<Vec<_>>(), vec![vec![0, 1], vec![2]]);
+        assert_eq!(
+            index_batches(3, 2, None).collect::<Vec<_>>(),
+            vec![vec![0, 1], vec![2]]
+        );
     }
 
     #[test]
@@ -174,14 +186,17 @@ mod tests {
         let batch = d.batch_of(&[4, 1], None, &device).expect("in range");
         assert_eq!(batch.images.dims(), [2, 1, 2, 2]);
         assert_eq!(batch.targets.dims(), [2]);
-        let px: Vec<f32> = batch.images.into_data().to_vec().expect("f32");
+        let px: Vec<f32> = batch.images.into_data().try_to_vec().expect("f32");
         let want = [0.4, 0.41, 0.42, 0.43, 0.1, 0.11, 0.12, 0.13];
-        assert!(px.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{px:?}");
+        assert!(
+            px.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6),
+            "{px:?}"
+        );
         let t: Vec<i64> = batch
             .targets
             .into_data()
             .convert::<i64>()
-            .to_vec()
+            .try_to_vec()
             .expect("ints");
         assert_eq!(t, vec![1, 1]);
         assert!(matches!(
@@ -197,10 +212,13 @@ mod tests {
         let n = d.normalisation();
         let all: Vec<usize> = (0..d.len()).collect();
         let batch = d.batch_of(&all, Some(&n), &device).expect("in range");
-        let px: Vec<f32> = batch.images.into_data().to_vec().expect("f32");
+        let px: Vec<f32> = batch.images.into_data().try_to_vec().expect("f32");
         let mean = px.iter().sum::<f32>() / px.len() as f32;
         let var = px.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / px.len() as f32;
-        assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4, "{mean} {var}");
+        assert!(
+            mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4,
+            "{mean} {var}"
+        );
     }
 
     #[test]
@@ -218,10 +236,8 @@ mod tests {
             seen += b;
         }
         assert_eq!(seen, 5);
-        let item_batch = ImageBatcher::new().batch(
-            vec![dataset().item(2).expect("in range")],
-            &device,
-        );
+        let item_batch =
+            ImageBatcher::new().batch(vec![dataset().item(2).expect("in range")], &device);
         assert_eq!(item_batch.images.dims(), [1, 1, 2, 2]);
     }
 }

@@ -70,13 +70,14 @@ impl<S: SearchSpace> BenchmarkTable<S> {
                 });
             }
         }
-        let arch_at = header.iter().position(|h| h == ARCH_COLUMN).ok_or_else(|| {
-            DataError::MissingColumn {
+        let arch_at = header
+            .iter()
+            .position(|h| h == ARCH_COLUMN)
+            .ok_or_else(|| DataError::MissingColumn {
                 path: path.to_path_buf(),
                 column: ARCH_COLUMN.into(),
                 available: header.join(", "),
-            }
-        })?;
+            })?;
         let index_at = header.iter().position(|h| h == INDEX_COLUMN);
         let metric_at: Vec<usize> = (0..header.len())
             .filter(|&i| i != arch_at && Some(i) != index_at)
@@ -89,15 +90,20 @@ impl<S: SearchSpace> BenchmarkTable<S> {
         let mut values = vec![Vec::new(); columns.len()];
         let mut rows_by_arch = HashMap::new();
         let mut record = csv::StringRecord::new();
-        while reader.read_record(&mut record).map_err(|e| csv_error(path, &e))? {
+        while reader
+            .read_record(&mut record)
+            .map_err(|e| csv_error(path, &e))?
+        {
             let line = record.position().map_or(0, csv::Position::line);
             let text = record.get(arch_at).unwrap_or_default();
-            let arch = space.parse(text).map_err(|source| DataError::ArchNotInSpace {
-                path: path.to_path_buf(),
-                line,
-                text: clip(text, 200),
-                source,
-            })?;
+            let arch = space
+                .parse(text)
+                .map_err(|source| DataError::ArchNotInSpace {
+                    path: path.to_path_buf(),
+                    line,
+                    text: clip(text, 200),
+                    source,
+                })?;
             if let Some(&first) = rows_by_arch.get(&arch) {
                 let first_line: u64 = lines.get(first).copied().unwrap_or_default();
                 return Err(DataError::DuplicateArch {
@@ -238,7 +244,9 @@ impl<S: SearchSpace> BenchmarkTable<S> {
             .iter()
             .copied()
             .enumerate()
-            .fold((0, f64::NEG_INFINITY), |best, (i, v)| if v > best.1 { (i, v) } else { best }))
+            .fold((0, f64::NEG_INFINITY), |best, (i, v)| {
+                if v > best.1 { (i, v) } else { best }
+            }))
     }
 }
 
@@ -261,7 +269,9 @@ mod tests {
 
     #[test]
     fn nb201_table_has_every_cell_and_the_known_maxima() {
-        let path = datasets_dir().expect("datasets folder").join("nb201.csv.gz");
+        let path = datasets_dir()
+            .expect("datasets folder")
+            .join("nb201.csv.gz");
         let table = BenchmarkTable::from_csv(Nb201Space, &path).expect("NB201 loads");
         assert_eq!(table.rows(), 15_625);
         for (column, best) in [
@@ -291,12 +301,21 @@ mod tests {
 
     #[test]
     fn latency_table_has_every_cell() {
-        let path = datasets_dir().expect("datasets folder").join("nb201_latency.csv.gz");
+        let path = datasets_dir()
+            .expect("datasets folder")
+            .join("nb201_latency.csv.gz");
         let table = BenchmarkTable::from_csv(Nb201Space, &path).expect("latency loads");
         assert_eq!(table.rows(), 15_625);
         assert!(table.has_column("pixel3") && table.has_column("1080ti_32"));
-        assert_eq!(table.column_names().len(), 18);
-        assert!(table.column("pixel3").expect("column").iter().all(|v| *v > 0.0));
+        // 19 columns: four GPUs at three batch sizes, three server CPUs, four phones.
+        assert_eq!(table.column_names().len(), 19);
+        assert!(
+            table
+                .column("pixel3")
+                .expect("column")
+                .iter()
+                .all(|v| *v > 0.0)
+        );
     }
 
     #[test]
@@ -305,7 +324,9 @@ mod tests {
         let table = BenchmarkTable::from_csv(Nb201Space, &write(&dir, GOOD)).expect("loads");
         assert_eq!(table.rows(), 2);
         assert_eq!(table.column_names(), &["acc_valid", "acc_test"]);
-        let none = Nb201Space.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|").expect("valid");
+        let none = Nb201Space
+            .parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+            .expect("valid");
         assert_eq!(table.value(&none, "acc_valid").expect("value"), 10.0);
         let other = Nb201Cell::from_index(5).expect("valid");
         assert!(matches!(
@@ -354,7 +375,10 @@ mod tests {
                 value,
                 ..
             }) => {
-                assert_eq!((p, line, column.as_str(), value.as_str()), (path, 3, "acc_test", "NaN"));
+                assert_eq!(
+                    (p, line, column.as_str(), value.as_str()),
+                    (path, 3, "acc_test", "NaN")
+                );
             }
             other => panic!("expected BadValue, got {other:?}"),
         }

@@ -35,7 +35,9 @@ impl ImageDataset {
         let mut record = csv::StringRecord::new();
         let mut first = true;
         loop {
-            let more = reader.read_record(&mut record).map_err(|e| csv_error(path, &e))?;
+            let more = reader
+                .read_record(&mut record)
+                .map_err(|e| csv_error(path, &e))?;
             if !more {
                 break;
             }

@@ -37,7 +37,11 @@ pub fn datasets_dir() -> Result<PathBuf> {
     .flatten()
     .collect();
     for start in &starts {
-        if let Some(found) = start.ancestors().map(|a| a.join("datasets")).find(|d| is_datasets(d)) {
+        if let Some(found) = start
+            .ancestors()
+            .map(|a| a.join("datasets"))
+            .find(|d| is_datasets(d))
+        {
             return Ok(found);
         }
     }

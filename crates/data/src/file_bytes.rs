@@ -117,7 +117,9 @@ mod tests {
         bytes[n - 8] ^= 0xff;
         std::fs::write(&path, &bytes).expect("write");
         match read_file_bytes(&path) {
-            Err(DataError::CorruptGzip { path: p, reason, .. }) => {
+            Err(DataError::CorruptGzip {
+                path: p, reason, ..
+            }) => {
                 assert_eq!(p, path);
                 assert!(!reason.is_empty());
             }
@@ -128,6 +130,9 @@ mod tests {
     #[test]
     fn missing_file_is_an_io_error_naming_it() {
         let err = read_file_bytes(Path::new("/nonexistent/metanas.bin")).expect_err("missing");
-        assert!(err.to_string().contains("/nonexistent/metanas.bin"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/metanas.bin"),
+            "{err}"
+        );
     }
 }

@@ -99,7 +99,10 @@ impl ImageDataset {
         let &[n, h, w] = img.dims.as_slice() else {
             return Err(DataError::IdxLayout {
                 path: images.to_path_buf(),
-                reason: format!("expected images as [N, H, W], found dimensions {:?}", img.dims),
+                reason: format!(
+                    "expected images as [N, H, W], found dimensions {:?}",
+                    img.dims
+                ),
             });
         };
         let &[m] = lab.dims.as_slice() else {
@@ -130,7 +133,13 @@ impl ImageDataset {
         let labels: Vec<usize> = lab.data.iter().map(|&l| usize::from(l)).collect();
         let num_classes = labels.iter().max().map_or(0, |m| m + 1);
         let pixels = img.data.iter().map(|&p| f32::from(p) / 255.0).collect();
-        Ok(Self::from_parts(pixels, labels, [1, h, w], num_classes, None))
+        Ok(Self::from_parts(
+            pixels,
+            labels,
+            [1, h, w],
+            num_classes,
+            None,
+        ))
     }
 }
 
@@ -151,7 +160,9 @@ mod tests {
 
     #[test]
     fn fashion_mnist_test_set_is_10k_images_1k_per_class() {
-        let dir = datasets_dir().expect("datasets folder").join("fashion-mnist");
+        let dir = datasets_dir()
+            .expect("datasets folder")
+            .join("fashion-mnist");
         let d = ImageDataset::from_idx(
             &dir.join("t10k-images-idx3-ubyte.gz"),
             &dir.join("t10k-labels-idx1-ubyte.gz"),
@@ -208,7 +219,10 @@ mod tests {
             other => panic!("expected IdxMagic, got {other:?}"),
         }
         std::fs::write(&path, b"PK\x03\x04 not idx").expect("write");
-        assert!(matches!(IdxArray::read(&path), Err(DataError::IdxMagic { .. })));
+        assert!(matches!(
+            IdxArray::read(&path),
+            Err(DataError::IdxMagic { .. })
+        ));
     }
 
     #[test]

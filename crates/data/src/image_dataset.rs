@@ -220,10 +220,12 @@ impl ImageDataset {
             })?;
         }
         out.num_classes = classes.len();
-        out.class_names = self
-            .class_names
-            .as_ref()
-            .map(|names| classes.iter().filter_map(|&c| names.get(c).cloned()).collect());
+        out.class_names = self.class_names.as_ref().map(|names| {
+            classes
+                .iter()
+                .filter_map(|&c| names.get(c).cloned())
+                .collect()
+        });
         Ok(out)
     }
 
@@ -304,7 +306,9 @@ mod tests {
 
     #[test]
     fn relabelling_follows_the_class_list() {
-        let r = tiny().relabelled_subset(&[1, 3, 0], &[2, 1, 0]).expect("ok");
+        let r = tiny()
+            .relabelled_subset(&[1, 3, 0], &[2, 1, 0])
+            .expect("ok");
         assert_eq!(r.labels(), &[1, 0, 2]);
         assert_eq!(r.num_classes(), 3);
     }

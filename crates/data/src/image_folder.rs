@@ -132,9 +132,12 @@ mod tests {
         for (label, class) in ["ankle_boot", "bag", "coat"].iter().enumerate() {
             std::fs::create_dir(dir.path().join(class)).expect("mkdir");
             for k in 0..4u8 {
-                let raw: Vec<u8> = (0..6 * 5u8).map(|i| i.wrapping_mul(37).wrapping_add(k * 11 + label as u8)).collect();
+                let raw: Vec<u8> = (0..6 * 5u8)
+                    .map(|i| i.wrapping_mul(37).wrapping_add(k * 11 + label as u8))
+                    .collect();
                 let img = GrayImage::from_raw(5, 6, raw.clone()).expect("size matches");
-                img.save(dir.path().join(class).join(format!("{k}.png"))).expect("save png");
+                img.save(dir.path().join(class).join(format!("{k}.png")))
+                    .expect("save png");
                 expected.push((label, raw));
             }
         }
@@ -174,8 +177,12 @@ mod tests {
         for class in ["a", "b"] {
             std::fs::create_dir(dir.path().join(class)).expect("mkdir");
         }
-        GrayImage::new(4, 4).save(dir.path().join("a/0.png")).expect("save");
-        GrayImage::new(4, 3).save(dir.path().join("b/0.png")).expect("save");
+        GrayImage::new(4, 4)
+            .save(dir.path().join("a/0.png"))
+            .expect("save");
+        GrayImage::new(4, 3)
+            .save(dir.path().join("b/0.png"))
+            .expect("save");
         match ImageDataset::from_folder(dir.path()) {
             Err(DataError::MixedImageSizes {
                 path,

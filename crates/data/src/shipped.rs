@@ -26,7 +26,12 @@ fn fashion(prefix: &str) -> Result<ImageDataset> {
         &dir.join(format!("{prefix}-images-idx3-ubyte.gz")),
         &dir.join(format!("{prefix}-labels-idx1-ubyte.gz")),
     )?
-    .with_class_names(FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect())
+    .with_class_names(
+        FASHION_MNIST_CLASSES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    )
 }
 
 /// The official Fashion-MNIST test set: 10,000 images `[1, 28, 28]`, 1,000 per class.
@@ -80,7 +85,10 @@ mod tests {
     #[test]
     fn shipped_fashion_train_split_loads_with_names() {
         let d = fashion_mnist_train10k().expect("loads");
-        assert_eq!((d.len(), d.shape(), d.num_classes()), (10_000, [1, 28, 28], 10));
+        assert_eq!(
+            (d.len(), d.shape(), d.num_classes()),
+            (10_000, [1, 28, 28], 10)
+        );
         assert_eq!(d.class_names().map(|n| n[9].as_str()), Some("ankle boot"));
     }
 }

@@ -98,14 +98,18 @@ impl ImageDataset {
                 "validation {validation} and test {test} fractions must lie in [0, 1] and sum to at most 1"
             )));
         }
-        let mut parts = self.stratified_split(&[train, validation, test], seed)?.into_iter();
+        let mut parts = self
+            .stratified_split(&[train, validation, test], seed)?
+            .into_iter();
         match (parts.next(), parts.next(), parts.next()) {
             (Some(train), Some(validation), Some(test)) => Ok(TrainValidationTest {
                 train,
                 validation,
                 test,
             }),
-            _ => Err(DataError::InvalidConfig("split produced fewer than 3 parts".into())),
+            _ => Err(DataError::InvalidConfig(
+                "split produced fewer than 3 parts".into(),
+            )),
         }
     }
 }
@@ -136,7 +140,11 @@ mod tests {
             let n_c = labels.iter().filter(|&&l| l == c).count() as f64;
             for (part, f) in parts.iter().zip(fractions) {
                 let got = part.iter().filter(|&&i| labels[i] == c).count() as f64;
-                assert!((got - n_c * f).abs() <= 1.0, "class {c}: {got} vs {}", n_c * f);
+                assert!(
+                    (got - n_c * f).abs() <= 1.0,
+                    "class {c}: {got} vs {}",
+                    n_c * f
+                );
             }
         }
     }
@@ -155,8 +163,13 @@ mod tests {
     fn dataset_split_keeps_class_proportions() {
         let labels = uneven_labels();
         let n = labels.len();
-        let d = ImageDataset::new((0..n).map(|i| i as f32 / n as f32).collect(), labels, [1, 1, 1], 5)
-            .expect("valid");
+        let d = ImageDataset::new(
+            (0..n).map(|i| i as f32 / n as f32).collect(),
+            labels,
+            [1, 1, 1],
+            5,
+        )
+        .expect("valid");
         let s = d.train_validation_test(0.2, 0.1, 9).expect("valid");
         assert_eq!(s.train.len() + s.validation.len() + s.test.len(), n);
         for c in 0..5 {

@@ -253,7 +253,11 @@ impl TaskCatalog {
         self.tasks
             .iter()
             .map(|t| (t.name.clone(), t.family.clone()))
-            .chain(self.report_only.iter().map(|r| (r.name.clone(), r.family.clone())))
+            .chain(
+                self.report_only
+                    .iter()
+                    .map(|r| (r.name.clone(), r.family.clone())),
+            )
             .collect()
     }
 
@@ -327,9 +331,9 @@ impl TaskCatalog {
                 path: path.to_path_buf(),
                 reason: e.to_string(),
             })?;
-        changes
-            .iter()
-            .try_fold(self, |catalog, (column, change)| catalog.with_override(column, change))
+        changes.iter().try_fold(self, |catalog, (column, change)| {
+            catalog.with_override(column, change)
+        })
     }
 
     /// Every task, in column order.
@@ -453,18 +457,32 @@ mod tests {
             ("params_mb_c100", "params_mb_c100", "c100"),
         ] {
             let t = catalog.task(task).unwrap_or_else(|| panic!("task {task}"));
-            assert_eq!((t.report_column.as_str(), t.family.as_str()), (report, family));
+            assert_eq!(
+                (t.report_column.as_str(), t.family.as_str()),
+                (report, family)
+            );
         }
-        assert_eq!(catalog.task("pixel3").map(|t| t.objective), Some(Objective::Minimize));
-        assert_eq!(catalog.task("c100_valid").map(|t| t.kind), Some(MetricKind::Accuracy));
+        assert_eq!(
+            catalog.task("pixel3").map(|t| t.objective),
+            Some(Objective::Minimize)
+        );
+        assert_eq!(
+            catalog.task("c100_valid").map(|t| t.kind),
+            Some(MetricKind::Accuracy)
+        );
         for report_only in ["c10_test", "c100_test_nats", "in16_test_hp12"] {
-            assert!(catalog.task(report_only).is_none(), "{report_only} is not a target");
+            assert!(
+                catalog.task(report_only).is_none(),
+                "{report_only} is not a target"
+            );
             assert!(catalog.family_of_column(report_only).is_some());
         }
-        // 6 accuracy + 6 cost tasks, 18 latency tasks.
-        assert_eq!(catalog.tasks().len(), 30);
+        // 6 accuracy + 6 cost tasks, 19 latency tasks.
+        assert_eq!(catalog.tasks().len(), 31);
         let families = catalog.families();
-        for f in ["c10", "c100", "in16", "1080ti", "2080ti", "titanx", "titanxp", "pixel3"] {
+        for f in [
+            "c10", "c100", "in16", "1080ti", "2080ti", "titanx", "titanxp", "pixel3",
+        ] {
             assert!(families.iter().any(|x| x == f), "{f} in {families:?}");
         }
         assert!(families.iter().any(|x| x == "essential_ph_1"));
@@ -486,12 +504,16 @@ mod tests {
             };
             for task in &split.train {
                 for column in task.columns() {
-                    assert!(!split.held_out_columns.contains(column), "{family}: {column}");
+                    assert!(
+                        !split.held_out_columns.contains(column),
+                        "{family}: {column}"
+                    );
                     assert_ne!(catalog.family_of_column(column), Some(family.as_str()));
                     if ["c10", "c100", "in16"].contains(&family.as_str()) {
                         assert!(!tokens_of(column).contains(&family), "{family}: {column}");
                     } else {
-                        let hardware = column == family || column.starts_with(&format!("{family}_"));
+                        let hardware =
+                            column == family || column.starts_with(&format!("{family}_"));
                         assert!(!hardware, "{family}: {column}");
                     }
                 }
@@ -512,8 +534,14 @@ mod tests {
         let cols = strings(&["acc_valid", "acc_test", "loss_valid", "speed"]);
         let c = TaskCatalog::generic(&cols);
         assert_eq!(c.tasks().len(), 3);
-        assert_eq!(c.task("acc_valid").map(|t| t.report_column.as_str()), Some("acc_test"));
-        assert_eq!(c.task("loss_valid").map(|t| t.report_column.as_str()), Some("loss_valid"));
+        assert_eq!(
+            c.task("acc_valid").map(|t| t.report_column.as_str()),
+            Some("acc_test")
+        );
+        assert_eq!(
+            c.task("loss_valid").map(|t| t.report_column.as_str()),
+            Some("loss_valid")
+        );
         assert_eq!(c.task("speed").map(|t| t.family.as_str()), Some("speed"));
         assert!(c.task("acc_test").is_none());
         let split = c.leave_family_out("acc").expect("known");
@@ -535,12 +563,21 @@ mod tests {
             )
             .expect("known column");
         let t = c.task("latency_ms").expect("task");
-        assert_eq!((t.objective, t.kind, t.family.as_str()), (Objective::Minimize, MetricKind::Latency, "phone"));
+        assert_eq!(
+            (t.objective, t.kind, t.family.as_str()),
+            (Objective::Minimize, MetricKind::Latency, "phone")
+        );
 
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("tasks.json");
-        std::fs::write(&path, r#"{ "acc_test": { "report_only": false, "family": "x" } }"#).expect("write");
-        let c2 = TaskCatalog::generic(&cols).with_overrides_file(&path).expect("valid");
+        std::fs::write(
+            &path,
+            r#"{ "acc_test": { "report_only": false, "family": "x" } }"#,
+        )
+        .expect("write");
+        let c2 = TaskCatalog::generic(&cols)
+            .with_overrides_file(&path)
+            .expect("valid");
         assert_eq!(c2.task("acc_test").map(|t| t.family.as_str()), Some("x"));
         std::fs::write(&path, r#"{ "nope": {} }"#).expect("write");
         assert!(matches!(

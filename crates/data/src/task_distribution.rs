@@ -1,6 +1,7 @@
 //! Few-shot tasks drawn from an image dataset, for meta-learning.
 
-use crate::error::{DataError, Result};
+// `crate::Result` is spelled out: the `Config` derive expects `Result` to be std's.
+use crate::error::DataError;
 use crate::image_dataset::ImageDataset;
 use crate::image_task::{ImageTask, TaskSampler};
 use crate::transform::TaskTransform;
@@ -45,7 +46,7 @@ impl TaskDistributionConfig {
     /// # Errors
     /// [`DataError::InvalidConfig`] for zero ways or shots, or a probability
     /// outside `[0, 1]`.
-    pub fn check(&self) -> Result<()> {
+    pub fn check(&self) -> crate::Result<()> {
         if self.ways == 0 || self.shots == 0 {
             return Err(DataError::InvalidConfig(format!(
                 "ways ({}) and shots ({}) must be positive",
@@ -54,13 +55,18 @@ impl TaskDistributionConfig {
         }
         for (name, p) in [
             ("rotation_probability", self.rotation_probability),
-            ("flip_horizontal_probability", self.flip_horizontal_probability),
+            (
+                "flip_horizontal_probability",
+                self.flip_horizontal_probability,
+            ),
             ("flip_vertical_probability", self.flip_vertical_probability),
             ("downsample_probability", self.downsample_probability),
             ("greyscale_probability", self.greyscale_probability),
         ] {
             if !(0.0..=1.0).contains(&p) {
-                return Err(DataError::InvalidConfig(format!("{name} = {p} is not in [0, 1]")));
+                return Err(DataError::InvalidConfig(format!(
+                    "{name} = {p} is not in [0, 1]"
+                )));
             }
         }
         Ok(())
@@ -73,7 +79,7 @@ impl TaskDistributionConfig {
     /// The errors of [`TaskDistributionConfig::check`], and
     /// [`DataError::InvalidConfig`] when fewer than `ways` classes have
     /// enough images.
-    pub fn init(&self, dataset: impl Into<Arc<ImageDataset>>) -> Result<TaskDistribution> {
+    pub fn init(&self, dataset: impl Into<Arc<ImageDataset>>) -> crate::Result<TaskDistribution> {
         self.check()?;
         let dataset = dataset.into();
         let per_class = self.shots + self.validation_shots;
@@ -193,7 +199,9 @@ mod tests {
     use std::collections::HashSet;
 
     fn fashion() -> ImageDataset {
-        let dir = datasets_dir().expect("datasets folder").join("fashion-mnist");
+        let dir = datasets_dir()
+            .expect("datasets folder")
+            .join("fashion-mnist");
         ImageDataset::from_idx(
             &dir.join("t10k-images-idx3-ubyte.gz"),
             &dir.join("t10k-labels-idx1-ubyte.gz"),
@@ -230,16 +238,26 @@ mod tests {
     #[test]
     fn task_images_are_the_originals_relabelled_and_disjoint() {
         let data = fashion();
-        let dist = TaskDistributionConfig::new(3, 2).init(data.clone()).expect("valid");
+        let dist = TaskDistributionConfig::new(3, 2)
+            .init(data.clone())
+            .expect("valid");
         let task = dist.task_for_seed(7);
         assert!(task.transform.is_identity());
         let originals: Vec<&[f32]> = (0..data.len()).filter_map(|i| data.image(i)).collect();
-        let find = |img: &[f32]| originals.iter().position(|o| *o == img).expect("an original image");
+        let find = |img: &[f32]| {
+            originals
+                .iter()
+                .position(|o| *o == img)
+                .expect("an original image")
+        };
         let mut used = HashSet::new();
         for part in [&task.train, &task.validation] {
             for i in 0..part.len() {
                 let j = find(part.image(i).expect("in range"));
-                assert_eq!(data.label(j), Some(task.classes[part.label(i).expect("in range")]));
+                assert_eq!(
+                    data.label(j),
+                    Some(task.classes[part.label(i).expect("in range")])
+                );
                 assert!(used.insert(j), "image {j} used twice");
             }
         }
@@ -248,14 +266,29 @@ mod tests {
     #[test]
     fn impossible_settings_are_refused_before_work() {
         let d = ImageDataset::new(vec![0.0; 4], vec![0, 0, 1, 1], [1, 1, 1], 2).expect("valid");
-        assert!(TaskDistributionConfig::new(3, 1).with_validation_shots(1).init(d.clone()).is_err());
-        assert!(TaskDistributionConfig::new(2, 2).with_validation_shots(1).init(d.clone()).is_err());
-        assert!(TaskDistributionConfig::new(2, 1)
+        assert!(
+            TaskDistributionConfig::new(3, 1)
+                .with_validation_shots(1)
+                .init(d.clone())
+                .is_err()
+        );
+        assert!(
+            TaskDistributionConfig::new(2, 2)
+                .with_validation_shots(1)
+                .init(d.clone())
+                .is_err()
+        );
+        assert!(
+            TaskDistributionConfig::new(2, 1)
+                .with_validation_shots(1)
+                .with_rotation_probability(1.5)
+                .init(d.clone())
+                .is_err()
+        );
+        let ok = TaskDistributionConfig::new(2, 1)
             .with_validation_shots(1)
-            .with_rotation_probability(1.5)
-            .init(d.clone())
-            .is_err());
-        let ok = TaskDistributionConfig::new(2, 1).with_validation_shots(1).init(d).expect("valid");
+            .init(d)
+            .expect("valid");
         assert_eq!(ok.eligible_classes(), &[0, 1]);
     }
 }

@@ -33,7 +33,7 @@ impl TaskTransform {
 
     /// Whether it changes nothing.
     pub fn is_identity(&self) -> bool {
-        self.quarter_turns % 4 == 0
+        self.quarter_turns.is_multiple_of(4)
             && !self.flip_horizontal
             && !self.flip_vertical
             && !self.downsample
@@ -109,7 +109,7 @@ impl fmt::Display for TaskTransform {
         if self.downsample {
             parts.push("down2".to_string());
         }
-        if self.quarter_turns % 4 != 0 {
+        if !self.quarter_turns.is_multiple_of(4) {
             parts.push(format!("rot{}", 90 * u32::from(self.quarter_turns % 4)));
         }
         if self.flip_horizontal {
@@ -178,9 +178,18 @@ mod tests {
             ..TaskTransform::default()
         };
         // Counter-clockwise 90°: the right column becomes the top row.
-        assert_eq!(run(rot(1), &IMG, [1, 2, 3]), (vec![3.0, 6.0, 2.0, 5.0, 1.0, 4.0], [1, 3, 2]));
-        assert_eq!(run(rot(2), &IMG, [1, 2, 3]), (vec![6.0, 5.0, 4.0, 3.0, 2.0, 1.0], [1, 2, 3]));
-        assert_eq!(run(rot(3), &IMG, [1, 2, 3]), (vec![4.0, 1.0, 5.0, 2.0, 6.0, 3.0], [1, 3, 2]));
+        assert_eq!(
+            run(rot(1), &IMG, [1, 2, 3]),
+            (vec![3.0, 6.0, 2.0, 5.0, 1.0, 4.0], [1, 3, 2])
+        );
+        assert_eq!(
+            run(rot(2), &IMG, [1, 2, 3]),
+            (vec![6.0, 5.0, 4.0, 3.0, 2.0, 1.0], [1, 2, 3])
+        );
+        assert_eq!(
+            run(rot(3), &IMG, [1, 2, 3]),
+            (vec![4.0, 1.0, 5.0, 2.0, 6.0, 3.0], [1, 3, 2])
+        );
         // Four quarter turns are the identity.
         let (once, s) = run(rot(1), &IMG, [1, 2, 3]);
         let (twice, s) = run(rot(1), &once, s);
@@ -198,8 +207,14 @@ mod tests {
             flip_vertical: true,
             ..TaskTransform::default()
         };
-        assert_eq!(run(h, &IMG, [1, 2, 3]).0, vec![3.0, 2.0, 1.0, 6.0, 5.0, 4.0]);
-        assert_eq!(run(v, &IMG, [1, 2, 3]).0, vec![4.0, 5.0, 6.0, 1.0, 2.0, 3.0]);
+        assert_eq!(
+            run(h, &IMG, [1, 2, 3]).0,
+            vec![3.0, 2.0, 1.0, 6.0, 5.0, 4.0]
+        );
+        assert_eq!(
+            run(v, &IMG, [1, 2, 3]).0,
+            vec![4.0, 5.0, 6.0, 1.0, 2.0, 3.0]
+        );
         let d = TaskTransform {
             downsample: true,
             ..TaskTransform::default()

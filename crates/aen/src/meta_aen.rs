@@ -1,0 +1,314 @@
+//! Meta-training across tasks and few-shot adaptation to a new one.
+
+use crate::aen::{Aen, AenConfig};
+use crate::bayesian_head::{HeadPrior, PriorKind, fit_head};
+use crate::encoded_batch::EncodedBatch;
+use crate::error::AenError;
+use crate::fit::unzip_observations;
+use crate::predictor::{AenPredictor, FeatureCache, Standardiser, features_of, io_error, load_members, member_file, read_json, write_json};
+use crate::training::{TrainingConfig, TrainingReport, train};
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::Device;
+use metanas_space::GraphEncoding;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One source task: a value for every cell given to [`MetaAen::meta_train`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskValues {
+    /// The task's name (a benchmark column).
+    pub name: String,
+    /// The metric of each cell, in the cells' order.
+    pub values: Vec<f64>,
+}
+
+/// Settings of [`MetaAen::meta_train`].
+#[derive(Config, Debug)]
+pub struct MetaAenConfig {
+    /// The shared body (its `outputs` becomes the number of source tasks).
+    pub model: AenConfig,
+    /// The multi-task fitting loop.
+    #[config(default = "TrainingConfig::new().with_batch_size(256).with_max_epochs(30).with_patience(4).with_validation_fraction(0.1)")]
+    pub training: TrainingConfig,
+    /// Ensemble members (bodies of different seeds).
+    #[config(default = 5)]
+    pub ensemble: usize,
+    /// Prior of a new task's head.
+    #[config(default = "PriorKind::SourceHeads")]
+    pub prior: PriorKind,
+}
+
+/// A meta-trained AEN: an ensemble of shared GCN bodies trained jointly on
+/// every source task (a linear head per task, the task embedding), and for
+/// each body the Gaussian prior over task heads that the source heads define.
+/// [`MetaAen::adapt`] infers a new task's head in closed form.
+#[derive(Debug, Clone)]
+pub struct MetaAen {
+    config: MetaAenConfig,
+    task_names: Vec<String>,
+    members: Vec<Aen>,
+    priors: Vec<HeadPrior>,
+    reports: Vec<TrainingReport>,
+    device: Device,
+}
+
+const META_JSON: &str = "config.json";
+
+#[derive(Serialize, Deserialize)]
+struct MetaFile {
+    config: MetaAenConfig,
+    task_names: Vec<String>,
+}
+
+fn priors_of(members: &[Aen], kind: PriorKind) -> crate::error::Result<Vec<HeadPrior>> {
+    members
+        .iter()
+        .map(|m| {
+            let (w, b) = m.head_parameters(); // w: [features][tasks] row-major
+            let tasks = b.len();
+            let features = w.len() / tasks.max(1);
+            let heads: Vec<Vec<f64>> = (0..tasks)
+                .map(|t| (0..features).map(|f| w[f * tasks + t]).chain(std::iter::once(b[t])).collect())
+                .collect();
+            HeadPrior::from_heads(&heads, kind)
+        })
+        .collect()
+}
+
+impl MetaAen {
+    /// Trains `config.ensemble` bodies on all `tasks` at once (values
+    /// standardised per task), on `device.autodiff()`; the result lives on
+    /// `device` without autodiff.
+    ///
+    /// # Errors
+    /// [`AenError::InvalidData`] when there is no task, a task's length is not
+    /// the number of cells, or a value is not finite; the errors of the
+    /// encodings and the settings.
+    pub fn meta_train(
+        encodings: &[GraphEncoding],
+        tasks: &[TaskValues],
+        config: &MetaAenConfig,
+        device: &Device,
+    ) -> crate::error::Result<Self> {
+        if tasks.is_empty() {
+            return Err(AenError::InvalidData("meta-training needs at least one task".into()));
+        }
+        if config.ensemble == 0 {
+            return Err(AenError::InvalidConfig("ensemble must be at least 1".into()));
+        }
+        config.training.check()?;
+        let n = encodings.len();
+        let t = tasks.len();
+        let mut targets = vec![0.0f32; n * t];
+        for (j, task) in tasks.iter().enumerate() {
+            if task.values.len() != n {
+                return Err(AenError::InvalidData(format!(
+                    "task `{}` has {} values for {n} cells",
+                    task.name,
+                    task.values.len()
+                )));
+            }
+            let s = Standardiser::of(&task.values)
+                .map_err(|e| AenError::InvalidData(format!("task `{}`: {e}", task.name)))?;
+            for (i, v) in task.values.iter().enumerate() {
+                targets[i * t + j] = s.apply(*v) as f32;
+            }
+        }
+        let model = config.model.clone().with_outputs(t);
+        model.check()?;
+        let inference = device.clone().without_autodiff();
+        let training_device = inference.clone().autodiff();
+        let batch = EncodedBatch::new(encodings, model.vocabulary_size, model.propagation, &training_device)?;
+        let mut members = Vec::with_capacity(config.ensemble);
+        let mut reports = Vec::with_capacity(config.ensemble);
+        for i in 0..config.ensemble {
+            let seed = config.training.seed.wrapping_add(1000 * i as u64);
+            training_device.seed(seed);
+            let net = model.init(&training_device)?;
+            let training = config.training.clone().with_seed(seed);
+            let (net, report) = train(net, &batch, &targets, t, &training, &training_device)?;
+            members.push(net.valid());
+            reports.push(report);
+        }
+        let priors = priors_of(&members, config.prior)?;
+        Ok(Self {
+            config: MetaAenConfig { model, ..config.clone() },
+            task_names: tasks.iter().map(|t| t.name.clone()).collect(),
+            members,
+            priors,
+            reports,
+            device: inference,
+        })
+    }
+
+    /// The settings it was trained with (`model.outputs` = number of source tasks).
+    pub fn config(&self) -> &MetaAenConfig {
+        &self.config
+    }
+
+    /// The source tasks, in head order.
+    pub fn task_names(&self) -> &[String] {
+        &self.task_names
+    }
+
+    /// What each member's training did (empty after [`Self::load`]).
+    pub fn reports(&self) -> &[TrainingReport] {
+        &self.reports
+    }
+
+    /// The same bodies with another head prior.
+    ///
+    /// # Errors
+    /// As [`HeadPrior::from_heads`].
+    pub fn with_prior(mut self, kind: PriorKind) -> crate::error::Result<Self> {
+        self.priors = priors_of(&self.members, kind)?;
+        self.config.prior = kind;
+        Ok(self)
+    }
+
+    /// `encodings` as tensors for these bodies.
+    ///
+    /// # Errors
+    /// As [`EncodedBatch::new`].
+    pub fn encode(&self, encodings: &[GraphEncoding]) -> crate::error::Result<EncodedBatch> {
+        let m = &self.config.model;
+        EncodedBatch::new(encodings, m.vocabulary_size, m.propagation, &self.device)
+    }
+
+    /// Graph features of `batch` for every body: every predictor [`Self::adapt`]
+    /// returns scores them with [`AenPredictor::predict_features`], no GCN pass needed.
+    pub fn features(&self, batch: &EncodedBatch) -> FeatureCache {
+        features_of(&self.members, batch)
+    }
+
+    /// A predictor for a new task from a few `observations`: per body, the
+    /// task head's posterior given the prior of the source heads (closed form),
+    /// prior scale and noise by marginal likelihood.
+    ///
+    /// # Errors
+    /// [`AenError::InvalidData`] for no observation or a non-finite value;
+    /// [`AenError::Encoding`] for malformed encodings.
+    pub fn adapt(&self, observations: &[(GraphEncoding, f64)]) -> crate::error::Result<AenPredictor> {
+        let (encodings, values) = unzip_observations(observations)?;
+        let cache = self.features(&self.encode(&encodings)?);
+        self.adapt_features(&cache, &values)
+    }
+
+    /// [`Self::adapt`] on cached features of the observed cells.
+    ///
+    /// # Errors
+    /// [`AenError::InvalidData`] when the numbers of cells and values differ or
+    /// a value is not finite.
+    pub fn adapt_features(&self, observed: &FeatureCache, values: &[f64]) -> crate::error::Result<AenPredictor> {
+        if observed.features.len() != self.members.len() || observed.len() != values.len() {
+            return Err(AenError::InvalidData(format!(
+                "{} feature rows for {} values",
+                observed.len(),
+                values.len()
+            )));
+        }
+        let target = Standardiser::of(values)?;
+        let y: Vec<f64> = values.iter().map(|&v| target.apply(v)).collect();
+        let k = values.len();
+        let p = self.config.model.features + 1;
+        let mut heads = Vec::with_capacity(self.members.len());
+        for (features, prior) in observed.features.iter().zip(&self.priors) {
+            let f: Vec<f32> = features.to_data().try_to_vec().map_err(|e| AenError::Numerical(format!("{e:?}")))?;
+            let mut phi = Vec::with_capacity(k * p);
+            for row in f.chunks(p - 1) {
+                phi.extend(row.iter().map(|&v| f64::from(v)));
+                phi.push(1.0);
+            }
+            heads.push(fit_head(&phi, &y, prior)?);
+        }
+        let model = self.config.model.clone();
+        AenPredictor::new(model, self.members.clone(), heads, target, &self.device)
+    }
+
+    /// Writes `dir/config.json` (settings and source task names) and
+    /// `dir/member_<i>.bpk` (Burn records), creating `dir`.
+    ///
+    /// # Errors
+    /// [`AenError::Io`], [`AenError::Json`] or [`AenError::Record`] naming the file.
+    pub fn save(&self, dir: &Path) -> crate::error::Result<()> {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        for (i, m) in self.members.iter().enumerate() {
+            let path = member_file(dir, i);
+            m.clone()
+                .save_file(&path)
+                .map_err(|e| AenError::Record { path: path.clone(), message: e.to_string() })?;
+        }
+        let file = MetaFile { config: self.config.clone(), task_names: self.task_names.clone() };
+        write_json(&dir.join(META_JSON), &file)
+    }
+
+    /// Reads a folder written by [`Self::save`] onto `device`.
+    ///
+    /// # Errors
+    /// [`AenError::Io`], [`AenError::Json`] or [`AenError::Record`] naming the file.
+    pub fn load(dir: &Path, device: &Device) -> crate::error::Result<Self> {
+        let file: MetaFile = read_json(&dir.join(META_JSON))?;
+        let inference = device.clone().without_autodiff();
+        let members = load_members(dir, &file.config.model, file.config.ensemble, &inference)?;
+        let priors = priors_of(&members, file.config.prior)?;
+        Ok(Self {
+            config: file.config,
+            task_names: file.task_names,
+            members,
+            priors,
+            reports: Vec::new(),
+            device: inference,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ranking_metrics::kendall_tau;
+    use metanas_space::SearchSpace;
+    use metanas_space::nb201::Nb201Space;
+
+    fn count(e: &GraphEncoding, op: usize) -> f64 {
+        e.node_ops.iter().zip(&e.mask).filter(|(o, m)| **m && **o == op).count() as f64
+    }
+
+    #[test]
+    fn meta_init_adapts_to_a_related_task_from_few_points_and_round_trips() {
+        let device = metanas_device::test_device();
+        let space = Nb201Space;
+        let cells: Vec<GraphEncoding> = space.enumerate().expect("finite").step_by(31).map(|a| space.encode(&a)).collect();
+        // Source tasks weigh op counts differently; the target is another mix.
+        let task = |name: &str, a: f64, b: f64, c: f64| TaskValues {
+            name: name.into(),
+            values: cells.iter().map(|e| a * count(e, 5) + b * count(e, 4) + c * count(e, 6)).collect(),
+        };
+        let tasks = [task("a", 1.0, 0.5, 0.0), task("b", 0.2, 1.0, 0.3), task("c", 0.0, 0.3, 1.0)];
+        let config = MetaAenConfig::new(AenConfig::new(space.vocabulary_size()).with_hidden(16).with_features(16))
+            .with_ensemble(2)
+            .with_training(TrainingConfig::new().with_batch_size(64).with_max_epochs(40).with_patience(8));
+        let meta = MetaAen::meta_train(&cells, &tasks, &config, &device).expect("meta-trains");
+        let target: Vec<f64> = cells.iter().map(|e| 0.7 * count(e, 5) + 0.6 * count(e, 4) + 0.2 * count(e, 6)).collect();
+        let observations: Vec<(GraphEncoding, f64)> = (0..10).map(|i| (cells[i].clone(), target[i])).collect();
+        let predictor = meta.adapt(&observations).expect("adapts");
+        let rest = &cells[10..];
+        let predictions = predictor.predict(rest).expect("valid");
+        let mean: Vec<f64> = predictions.iter().map(|p| p.mean).collect();
+        let tau = kendall_tau(&mean, &target[10..]).expect("valid");
+        assert!(tau > 0.6, "τ = {tau}");
+        assert!(predictions.iter().all(|p| p.std > 0.0 && p.std.is_finite()));
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        meta.save(dir.path()).expect("saves");
+        let loaded = MetaAen::load(dir.path(), &device).expect("loads");
+        assert_eq!(loaded.task_names(), meta.task_names());
+        let again = loaded.adapt(&observations).expect("adapts").predict(rest).expect("valid");
+        for (a, b) in predictions.iter().zip(&again) {
+            assert!((a.mean - b.mean).abs() < 1e-4, "{a:?} {b:?}");
+        }
+        assert!(meta.adapt(&[]).is_err());
+        assert!(meta.adapt(&[(cells[0].clone(), f64::NAN)]).is_err());
+        assert!(MetaAen::meta_train(&cells, &[], &config, &device).is_err());
+    }
+}

@@ -1,0 +1,277 @@
+//! A fitted predictor: an ensemble of networks, each with a linear task head,
+//! giving a mean and a standard deviation per architecture.
+
+use crate::aen::{Aen, AenConfig};
+use crate::bayesian_head::LinearHead;
+use crate::encoded_batch::EncodedBatch;
+use crate::error::{AenError, Result};
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
+use metanas_space::GraphEncoding;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A predicted metric: ensemble mean and standard deviation, in the metric's units.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// Predicted value.
+    pub mean: f64,
+    /// Uncertainty: spread of the ensemble plus each member's own (Bayesian-head) variance.
+    pub std: f64,
+}
+
+/// Mean and standard deviation used to standardise a task's values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Standardiser {
+    /// Mean of the values.
+    pub mean: f64,
+    /// Standard deviation of the values (1 when they are constant).
+    pub std: f64,
+}
+
+impl Standardiser {
+    /// The standardiser of `values`.
+    ///
+    /// # Errors
+    /// [`AenError::InvalidData`] when `values` is empty or holds a non-finite value.
+    pub fn of(values: &[f64]) -> Result<Self> {
+        if values.is_empty() {
+            return Err(AenError::InvalidData("no values to standardise".into()));
+        }
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(AenError::InvalidData(format!("value {i} is not finite ({})", values[i])));
+        }
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        let std = if var > 1e-24 { var.sqrt() } else { 1.0 };
+        Ok(Self { mean, std })
+    }
+
+    /// `(v − mean) / std`.
+    pub fn apply(&self, v: f64) -> f64 {
+        (v - self.mean) / self.std
+    }
+}
+
+/// Graph features of a batch, once per ensemble member: score many heads
+/// against them without running the GCN again ([`AenPredictor::predict_features`]).
+#[derive(Debug, Clone)]
+pub struct FeatureCache {
+    /// `[cells, features]` per member.
+    pub features: Vec<Tensor<2>>,
+}
+
+impl FeatureCache {
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.features.first().map_or(0, |f| f.dims()[0])
+    }
+
+    /// Whether it holds no cell.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Features of `batch` for every member.
+pub(crate) fn features_of(members: &[Aen], batch: &EncodedBatch) -> FeatureCache {
+    FeatureCache { features: members.iter().map(|m| m.forward_features(batch)).collect() }
+}
+
+/// An ensemble of fitted networks with their task heads (from [`crate::fit`] or
+/// [`crate::MetaAen::adapt`]).
+#[derive(Debug, Clone)]
+pub struct AenPredictor {
+    config: AenConfig,
+    members: Vec<Aen>,
+    heads: Vec<LinearHead>,
+    target: Standardiser,
+    device: Device,
+}
+
+const PREDICTOR_JSON: &str = "predictor.json";
+
+#[derive(Serialize, Deserialize)]
+struct PredictorFile {
+    model: AenConfig,
+    heads: Vec<LinearHead>,
+    target: Standardiser,
+}
+
+pub(crate) fn member_file(dir: &Path, i: usize) -> PathBuf {
+    dir.join(format!("member_{i}.bpk"))
+}
+
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> AenError + '_ {
+    move |source| AenError::Io { path: path.to_path_buf(), source }
+}
+
+impl AenPredictor {
+    /// A predictor of `members` (inference networks on `device`) with one head each.
+    ///
+    /// # Errors
+    /// [`AenError::InvalidData`] when there are no members, the numbers of
+    /// members and heads differ, or a head's width is not `features + 1`.
+    pub fn new(
+        config: AenConfig,
+        members: Vec<Aen>,
+        heads: Vec<LinearHead>,
+        target: Standardiser,
+        device: &Device,
+    ) -> Result<Self> {
+        if members.is_empty() || members.len() != heads.len() {
+            return Err(AenError::InvalidData(format!("{} members, {} heads", members.len(), heads.len())));
+        }
+        let p = config.features + 1;
+        if heads.iter().any(|h| h.mean.len() != p || h.covariance.as_ref().is_some_and(|c| c.len() != p * p)) {
+            return Err(AenError::InvalidData(format!("a head is not {p} wide")));
+        }
+        Ok(Self { config, members, heads, target, device: device.clone() })
+    }
+
+    /// The network settings.
+    pub fn config(&self) -> &AenConfig {
+        &self.config
+    }
+
+    /// Ensemble size.
+    pub fn ensemble_size(&self) -> usize {
+        self.members.len()
+    }
+
+    /// The task heads, one per member.
+    pub fn heads(&self) -> &[LinearHead] {
+        &self.heads
+    }
+
+    /// `encodings` as tensors on the predictor's device (build once, score many times).
+    ///
+    /// # Errors
+    /// As [`EncodedBatch::new`].
+    pub fn encode(&self, encodings: &[GraphEncoding]) -> Result<EncodedBatch> {
+        EncodedBatch::new(encodings, self.config.vocabulary_size, self.config.propagation, &self.device)
+    }
+
+    /// Mean and std of every cell.
+    ///
+    /// # Errors
+    /// As [`EncodedBatch::new`] for malformed or empty `encodings`.
+    pub fn predict(&self, encodings: &[GraphEncoding]) -> Result<Vec<Prediction>> {
+        self.predict_batch(&self.encode(encodings)?)
+    }
+
+    /// Mean and std of every cell of a pre-built batch (the fast path).
+    ///
+    /// # Errors
+    /// [`AenError::InvalidData`] when the batch was built for another propagation.
+    pub fn predict_batch(&self, batch: &EncodedBatch) -> Result<Vec<Prediction>> {
+        if batch.propagation != self.config.propagation {
+            return Err(AenError::InvalidData("the batch was built for another propagation".into()));
+        }
+        self.predict_features(&self.features(batch))
+    }
+
+    /// The members' graph features of `batch` (reusable by every head on the same bodies).
+    pub fn features(&self, batch: &EncodedBatch) -> FeatureCache {
+        features_of(&self.members, batch)
+    }
+
+    /// Mean and std from cached features of the same bodies.
+    ///
+    /// # Errors
+    /// [`AenError::InvalidData`] when the cache has another number of members or width.
+    pub fn predict_features(&self, cache: &FeatureCache) -> Result<Vec<Prediction>> {
+        if cache.features.len() != self.members.len()
+            || cache.features.iter().any(|f| f.dims()[1] != self.config.features)
+        {
+            return Err(AenError::InvalidData("feature cache of other bodies".into()));
+        }
+        let n = cache.len();
+        let p = self.config.features + 1;
+        let mut means = vec![0.0f64; n];
+        let mut second = vec![0.0f64; n];
+        for (features, head) in cache.features.iter().zip(&self.heads) {
+            let device = features.device();
+            let ones = Tensor::<2>::ones([n, 1], &device);
+            let x = Tensor::cat(vec![features.clone(), ones], 1); // [n, p]
+            let w: Vec<f32> = head.mean.iter().map(|&v| v as f32).collect();
+            let w = Tensor::<2>::from_data(TensorData::new(w, [p, 1]), &device);
+            let mean: Vec<f32> = x.clone().matmul(w).into_data().try_to_vec().unwrap_or_default(); // [n]
+            let variance: Vec<f32> = match &head.covariance {
+                Some(cov) => {
+                    let s: Vec<f32> = cov.iter().map(|&v| v as f32).collect();
+                    let s = Tensor::<2>::from_data(TensorData::new(s, [p, p]), &device);
+                    (x.clone().matmul(s) * x).sum_dim(1).into_data().try_to_vec().unwrap_or_default()
+                }
+                None => vec![0.0; n],
+            };
+            for i in 0..n {
+                let m = f64::from(mean[i]);
+                let v = f64::from(variance.get(i).copied().unwrap_or(0.0)).max(0.0) + head.noise_variance;
+                means[i] += m;
+                second[i] += v + m * m;
+            }
+        }
+        let k = self.members.len() as f64;
+        Ok(means
+            .into_iter()
+            .zip(second)
+            .map(|(s, q)| {
+                let mean = s / k;
+                let var = (q / k - mean * mean).max(0.0);
+                Prediction { mean: mean * self.target.std + self.target.mean, std: var.sqrt() * self.target.std }
+            })
+            .collect())
+    }
+
+    /// Writes `dir/predictor.json` (settings, heads, standardiser) and
+    /// `dir/member_<i>.bpk` (Burn records), creating `dir`.
+    ///
+    /// # Errors
+    /// [`AenError::Io`], [`AenError::Json`] or [`AenError::Record`] naming the file.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        for (i, m) in self.members.iter().enumerate() {
+            let path = member_file(dir, i);
+            m.clone()
+                .save_file(&path)
+                .map_err(|e| AenError::Record { path: path.clone(), message: e.to_string() })?;
+        }
+        let file = PredictorFile { model: self.config.clone(), heads: self.heads.clone(), target: self.target };
+        write_json(&dir.join(PREDICTOR_JSON), &file)
+    }
+
+    /// Reads a folder written by [`Self::save`] onto `device` (an inference device).
+    ///
+    /// # Errors
+    /// [`AenError::Io`], [`AenError::Json`] or [`AenError::Record`] naming the file.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        let file: PredictorFile = read_json(&dir.join(PREDICTOR_JSON))?;
+        let members = load_members(dir, &file.model, file.heads.len(), device)?;
+        Self::new(file.model, members, file.heads, file.target, device)
+    }
+}
+
+pub(crate) fn load_members(dir: &Path, config: &AenConfig, count: usize, device: &Device) -> Result<Vec<Aen>> {
+    (0..count)
+        .map(|i| {
+            let path = member_file(dir, i);
+            config
+                .init(device)?
+                .try_load_file(&path)
+                .map_err(|e| AenError::Record { path: path.clone(), message: e.to_string() })
+        })
+        .collect()
+}
+
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let json = serde_json::to_string_pretty(value)
+        .map_err(|e| AenError::Json { path: path.to_path_buf(), message: e.to_string() })?;
+    std::fs::write(path, json).map_err(io_error(path))
+}
+
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    serde_json::from_str(&text).map_err(|e| AenError::Json { path: path.to_path_buf(), message: e.to_string() })
+}

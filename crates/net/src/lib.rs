@@ -1,0 +1,63 @@
+//! # metanas-net
+//!
+//! Burn networks built from any cell of a metanas search space, and the loops
+//! that train and evaluate them. Every real evaluation of an architecture, the
+//! AON's meta-training and the final training run through this crate.
+//!
+//! * [`ToCellPlan`] turns an architecture (NAS-Bench-201 or NAS-Bench-101) into a
+//!   [`CellPlan`]; [`CellNetworkConfig`] builds NAS-Bench-201's skeleton around it
+//!   ([`CellNetwork`]), with exact parameter and FLOP counts
+//!   ([`CellNetworkConfig::complexity`]).
+//! * [`train`] trains any [`ImageClassifier`] with any [`ModelOptimizer`]
+//!   (Burn's SGD and Adam via [`OptimizerConfig`], or a learned optimizer), by
+//!   steps or epochs, with a learning-rate schedule, validation, a progress bar,
+//!   and a typed error on divergence; [`evaluate`] reports loss and accuracy.
+//! * [`SavedModel`] saves and loads a trained network and predicts classes.
+//!
+//! The crate takes a Burn `Device` and never names a backend.
+//!
+//! ```no_run
+//! use metanas_net::{CellNetworkConfig, ToCellPlan};
+//! use metanas_space::nb201::Nb201Cell;
+//! # fn run(device: &burn::tensor::Device) -> metanas_net::Result<()> {
+//! let cell: Nb201Cell = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+//!     .parse().expect("a valid cell");
+//! let config = CellNetworkConfig::new(cell.cell_plan(), [3, 32, 32], 10);
+//! println!("{} parameters", config.complexity().params);
+//! let network = config.init(device)?;
+//! # Ok(()) }
+//! ```
+
+mod cell;
+mod cell_layer;
+mod cell_network;
+mod cell_operation;
+mod cell_plan;
+mod conv_bn;
+mod error;
+mod evaluation;
+mod image_classifier;
+mod learning_rate_schedule;
+mod model_optimizer;
+mod optimizer_config;
+mod resnet_block;
+mod saved_model;
+mod trainer;
+mod training_config;
+
+pub use cell::Cell;
+pub use cell_layer::CellLayer;
+pub use cell_network::{CellNetwork, CellNetworkConfig, NetworkBlock, NetworkComplexity};
+pub use cell_operation::CellOperation;
+pub use cell_plan::{CellPlan, PlanEdge, ToCellPlan};
+pub use conv_bn::ConvBn;
+pub use error::{NetError, Result};
+pub use evaluation::{Evaluation, evaluate};
+pub use image_classifier::ImageClassifier;
+pub use learning_rate_schedule::LearningRateSchedule;
+pub use model_optimizer::{ModelOptimizer, TrainingFeedback};
+pub use optimizer_config::OptimizerConfig;
+pub use resnet_block::ResNetBlock;
+pub use saved_model::{ModelMetadata, SavedModel};
+pub use trainer::{TrainingData, TrainingReport, train};
+pub use training_config::{TrainingConfig, TrainingLength};

@@ -1,0 +1,39 @@
+//! The reduction block between stages: NAS-Bench-201's `ResNetBasicblock`.
+
+use crate::conv_bn::ConvBn;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
+use burn::tensor::{Device, Tensor};
+
+/// A ResNet basic block with stride 2: two ReLU-conv-BN 3×3 layers, and a
+/// shortcut of 2×2 average pooling then a 1×1 convolution without bias.
+#[derive(Module, Debug)]
+pub struct ResNetBlock {
+    conv_a: ConvBn,
+    conv_b: ConvBn,
+    shortcut_pool: AvgPool2d,
+    shortcut_conv: Conv2d,
+}
+
+impl ResNetBlock {
+    /// A block from `channels_in` to `channels_out`, halving the spatial size.
+    pub fn new(channels_in: usize, channels_out: usize, device: &Device) -> Self {
+        Self {
+            conv_a: ConvBn::new(channels_in, channels_out, 3, 2, device),
+            conv_b: ConvBn::new(channels_out, channels_out, 3, 1, device),
+            shortcut_pool: AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            shortcut_conv: Conv2dConfig::new([channels_in, channels_out], [1, 1])
+                .with_bias(false)
+                .init(device),
+        }
+    }
+
+    /// # Shapes
+    /// `[batch, c_in, h, w]` → `[batch, c_out, h / 2, w / 2]` (h, w even)
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let residual = self.shortcut_conv.forward(self.shortcut_pool.forward(x.clone()));
+        let out = self.conv_b.forward_relu_first(self.conv_a.forward_relu_first(x));
+        residual + out
+    }
+}

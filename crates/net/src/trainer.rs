@@ -1,0 +1,147 @@
+//! The training loop: any [`ImageClassifier`], any [`ModelOptimizer`].
+
+use crate::error::{NetError, Result};
+use crate::evaluation::{Evaluation, evaluate};
+use crate::image_classifier::ImageClassifier;
+use crate::model_optimizer::{ModelOptimizer, TrainingFeedback};
+use crate::training_config::TrainingConfig;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
+use burn::tensor::Device;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use metanas_data::{ImageDataset, Normalisation};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// The data of a training run.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainingData<'a> {
+    /// Images to train on.
+    pub train: &'a ImageDataset,
+    /// Held-out images to report on (never trained on), if any.
+    pub validation: Option<&'a ImageDataset>,
+    /// Per-channel normalisation applied to every batch (usually the training set's).
+    pub normalisation: Option<&'a Normalisation>,
+}
+
+/// What happened during a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingReport {
+    /// Steps taken.
+    pub steps: usize,
+    /// Training loss of every step's batch.
+    pub train_losses: Vec<f32>,
+    /// Validation results `(step, evaluation)` at each evaluation point; the
+    /// last one is after the final step.
+    pub validations: Vec<(usize, Evaluation)>,
+    /// Wall-clock seconds of the run, evaluation included.
+    pub seconds: f64,
+}
+
+impl TrainingReport {
+    /// The evaluation after the last step, if there was a validation set.
+    pub fn final_validation(&self) -> Option<Evaluation> {
+        self.validations.last().map(|(_, e)| *e)
+    }
+}
+
+/// Trains `model` on `data.train` with `optimizer` on `device` (an autodiff device).
+///
+/// Batches come in a seeded order (reshuffled each epoch), the learning rate
+/// follows `config.schedule`, and the loss of every step is checked: a NaN or
+/// infinite loss stops the run with [`NetError::Diverged`].
+///
+/// # Errors
+/// [`NetError::InvalidConfig`] for bad settings or an empty training set;
+/// [`NetError::Diverged`] when the loss stops being finite.
+pub fn train<M, O>(
+    mut model: M,
+    optimizer: &mut O,
+    data: TrainingData<'_>,
+    config: &TrainingConfig,
+    device: &Device,
+) -> Result<(M, TrainingReport)>
+where
+    M: ImageClassifier,
+    O: ModelOptimizer,
+{
+    config.check()?;
+    if data.train.is_empty() {
+        return Err(NetError::InvalidConfig("the training set is empty".into()));
+    }
+    if !device.is_autodiff() {
+        return Err(NetError::InvalidConfig("training needs an autodiff device (`device.autodiff()`)".into()));
+    }
+    let start = Instant::now();
+    let total = config.total_steps(data.train.len());
+    let base_lr = config.optimizer.learning_rate();
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let bar = progress_bar(total, config.progress);
+    let mut report = TrainingReport {
+        steps: 0,
+        train_losses: Vec::with_capacity(total),
+        validations: Vec::new(),
+        seconds: 0.0,
+    };
+    let mut epoch = 0u64;
+    let mut batches = data.train.batches(config.batch_size, Some(config.seed));
+    let (mut initial_loss, mut smoothed_loss) = (f64::NAN, f64::NAN);
+    for step in 0..total {
+        let indices = match batches.next() {
+            Some(indices) => indices,
+            None => {
+                epoch += 1;
+                batches = data.train.batches(config.batch_size, Some(config.seed.wrapping_add(epoch)));
+                batches.next().unwrap_or_default()
+            }
+        };
+        let batch = data.train.batch_of(&indices, data.normalisation, device)?;
+        let logits = model.forward_classes(batch.images); // [batch, classes]
+        let loss = loss_fn.forward(logits, batch.targets); // [1]
+        let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+        if !loss_value.is_finite() {
+            bar.abandon_with_message(format!("diverged at step {step}"));
+            return Err(NetError::Diverged { step, loss: loss_value });
+        }
+        if step == 0 {
+            initial_loss = loss_value;
+            smoothed_loss = loss_value;
+        }
+        smoothed_loss = 0.9 * smoothed_loss + 0.1 * loss_value;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let feedback = TrainingFeedback {
+            step,
+            total_steps: total,
+            loss: loss_value,
+            initial_loss,
+            smoothed_loss,
+        };
+        let lr = config.schedule.rate(base_lr, step, total);
+        model = optimizer.step(lr, model, grads, &feedback);
+        report.train_losses.push(loss_value as f32);
+        report.steps = step + 1;
+        bar.set_message(format!("loss {smoothed_loss:.4}"));
+        bar.inc(1);
+        let last = step + 1 == total;
+        if let Some(validation) = data.validation {
+            if last || (config.eval_every > 0 && (step + 1) % config.eval_every == 0) {
+                let eval = evaluate(&model, validation, data.normalisation, 256, device)?;
+                report.validations.push((step + 1, eval));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok((model, report))
+}
+
+fn progress_bar(total: usize, visible: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(total as u64),
+        if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+    );
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {per_sec}  eta {eta}  {msg}") {
+        bar.set_style(style);
+    }
+    bar
+}

@@ -1,0 +1,47 @@
+//! # metanas-search
+//!
+//! The search driver: give it a task, get back the best architecture found,
+//! trained and saved.
+//!
+//! * [`Strategy`] (propose / observe / best): [`RandomSearch`],
+//!   [`RegularizedEvolution`], [`LocalSearch`]. A strategy never trains anything.
+//! * [`Evaluator`]: [`TableEvaluator`] (benchmark lookup: the strategy sees the
+//!   validation column only, the test column is stored beside it) and
+//!   [`TrainingEvaluator`] (real training on an image task). An evaluator never
+//!   chooses anything.
+//! * [`Constraints`]: upper bounds (parameters, FLOPs, latency on a device)
+//!   that every proposal must respect: hardware-aware search.
+//! * [`Searcher`]: the loop, the query and time budget, de-duplication by
+//!   canonical hash (an isomorphic cell costs no query), seeds, the SQLite
+//!   [`TrialStore`], and exact resume after a crash.
+//! * [`train_final`]: the winner trained on all training data, tested once, saved.
+//! * [`trajectory`]: best-so-far curves, regret and queries-to-target for comparisons.
+
+mod constraints;
+mod error;
+mod evaluator;
+mod final_training;
+mod local_search;
+mod measurement;
+mod random_search;
+mod regularized_evolution;
+mod searcher;
+mod strategy;
+mod table_evaluator;
+mod training_evaluator;
+pub mod trajectory;
+mod trial_store;
+
+pub use constraints::{Constraint, Constraints};
+pub use error::{Result, SearchError};
+pub use evaluator::Evaluator;
+pub use final_training::{FinalResult, train_final};
+pub use local_search::LocalSearch;
+pub use measurement::{Measurement, Trial, TrialOutcome};
+pub use random_search::RandomSearch;
+pub use regularized_evolution::RegularizedEvolution;
+pub use searcher::{SearchConfig, SearchOutcome, SearchProgress, Searcher, StopReason};
+pub use strategy::{BestSoFar, ProposalContext, Strategy, sample_candidate};
+pub use table_evaluator::TableEvaluator;
+pub use training_evaluator::{NetworkSize, TrainingEvaluator};
+pub use trial_store::TrialStore;

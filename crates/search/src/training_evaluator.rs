@@ -1,0 +1,111 @@
+//! Evaluation by real training: build the cell's network, train it briefly, score it on validation.
+
+use crate::error::Result;
+use crate::evaluator::Evaluator;
+use crate::measurement::Measurement;
+use burn::tensor::Device;
+use metanas_data::{ImageTask, Normalisation, Objective};
+use metanas_net::{CellNetworkConfig, ToCellPlan, TrainingConfig, TrainingData, train};
+use metanas_space::SearchSpace;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+/// Size of the network built around each candidate cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkSize {
+    /// Channels of the first stage (`C`).
+    pub channels: usize,
+    /// Cells per stage (`N`).
+    pub cells_per_stage: usize,
+}
+
+/// Trains each candidate on a task's training images for a fixed budget and
+/// measures validation accuracy. The test images of the user's data are never
+/// seen here: they belong to final training's report.
+pub struct TrainingEvaluator<S: SearchSpace> {
+    task: ImageTask,
+    normalisation: Normalisation,
+    size: NetworkSize,
+    training: TrainingConfig,
+    device: Device,
+    space: PhantomData<S>,
+}
+
+impl<S: SearchSpace> TrainingEvaluator<S>
+where
+    S::Arch: ToCellPlan,
+{
+    /// An evaluator on `task`, building networks of `size`, training with
+    /// `training` (its optimizer, length and batch size) on `device` (an
+    /// autodiff device). Inputs are normalised with the task's training statistics.
+    pub fn new(task: ImageTask, size: NetworkSize, training: TrainingConfig, device: Device) -> Self {
+        let normalisation = task.train.normalisation();
+        Self {
+            task,
+            normalisation,
+            size,
+            training,
+            device,
+            space: PhantomData,
+        }
+    }
+
+    /// The network settings used for `arch`.
+    pub fn network_config(&self, arch: &S::Arch) -> CellNetworkConfig {
+        CellNetworkConfig::new(arch.cell_plan(), self.task.train.shape(), self.task.ways())
+            .with_channels(self.size.channels)
+            .with_cells_per_stage(self.size.cells_per_stage)
+    }
+}
+
+impl<S: SearchSpace> Evaluator<S> for TrainingEvaluator<S>
+where
+    S::Arch: ToCellPlan,
+{
+    fn describe(&self) -> String {
+        format!(
+            "train {} with C={} N={} for {:?} (batch {}, {:?})",
+            self.task.describe(),
+            self.size.channels,
+            self.size.cells_per_stage,
+            self.training.length,
+            self.training.batch_size,
+            self.training.optimizer
+        )
+    }
+
+    fn objective(&self) -> Objective {
+        Objective::Maximize
+    }
+
+    fn evaluate(&mut self, arch: &S::Arch, seed: u64) -> Result<Measurement> {
+        let config = self.network_config(arch);
+        self.device.seed(seed);
+        let network = config.init(&self.device)?;
+        let training = self.training.clone().with_seed(seed);
+        let data = TrainingData {
+            train: &self.task.train,
+            validation: Some(&self.task.validation),
+            normalisation: Some(&self.normalisation),
+        };
+        let mut optimizer = training.optimizer.init();
+        let (_, report) = train(network, &mut optimizer, data, &training, &self.device)?;
+        let validation = report.final_validation().unwrap_or(metanas_net::Evaluation {
+            loss: f64::NAN,
+            accuracy: 0.0,
+            examples: 0,
+        });
+        let complexity = config.complexity();
+        let mut details = BTreeMap::new();
+        details.insert("validation_loss".into(), validation.loss);
+        details.insert("params".into(), complexity.params as f64);
+        details.insert("flops".into(), complexity.flops as f64);
+        details.insert("steps".into(), report.steps as f64);
+        Ok(Measurement {
+            objective: 100.0 * validation.accuracy,
+            report: None,
+            cost_seconds: report.seconds,
+            details,
+        })
+    }
+}

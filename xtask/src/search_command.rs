@@ -1,0 +1,343 @@
+//! `cargo xtask search`: find the best architecture for a task, train it, save it.
+
+use crate::plot::{Series, line_chart};
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use metanas_data::{BenchmarkTable, FixedTask, ImageDataset, Objective, TaskCatalog, shipped};
+use metanas_device::BackendChoice;
+use metanas_net::{OptimizerConfig, TrainingConfig, TrainingLength};
+use metanas_search::{
+    Constraint, Constraints, Evaluator, LocalSearch, NetworkSize, RandomSearch, RegularizedEvolution, SearchConfig,
+    SearchOutcome, Searcher, Strategy, TableEvaluator, TrainingEvaluator, TrialStore, train_final, trajectory,
+};
+use metanas_space::SearchSpace;
+use metanas_space::nb201::Nb201Space;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Arguments of `cargo xtask search`.
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// The task: a column of the benchmark table (e.g. `c100_valid`, searched by
+    /// lookup; its test column is reported), a shipped dataset (`fashion-mnist`,
+    /// `mnist`; searched by real training), or `dataset` with --dataset.
+    #[arg(long, default_value = "fashion-mnist")]
+    task: String,
+    /// Your own images for `--task dataset`: an IDX image file (labels with
+    /// --labels), a CSV file (label then pixels; shape with --shape) or a folder
+    /// with one sub-folder of PNG/JPEG images per class.
+    #[arg(long)]
+    dataset: Option<PathBuf>,
+    /// IDX label file for an IDX --dataset.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Image shape `C,H,W` for a CSV --dataset.
+    #[arg(long, value_delimiter = ',')]
+    shape: Option<Vec<usize>>,
+    /// Your own benchmark table (CSV with an `arch` column) instead of the shipped NAS-Bench-201 table.
+    #[arg(long)]
+    table: Option<PathBuf>,
+    /// Search strategy: random, evolution (regularized evolution), local (local search).
+    #[arg(long, default_value = "evolution")]
+    strategy: String,
+    /// Queries to spend (evaluations of new architectures).
+    #[arg(long)]
+    budget: Option<usize>,
+    /// Stop starting new queries after this many seconds.
+    #[arg(long)]
+    time_limit: Option<f64>,
+    /// Seed of the search (and of training).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Only cells with at most this many parameters (millions, NB201 CIFAR-10 network).
+    #[arg(long)]
+    max_params: Option<f64>,
+    /// Only cells with at most this many MFLOPs (NB201 CIFAR-10 network).
+    #[arg(long)]
+    max_flops: Option<f64>,
+    /// Only cells at most this fast on a device of the latency table: `DEVICE=MS`, e.g. `pixel3=12`.
+    #[arg(long)]
+    max_latency: Option<String>,
+    /// Output folder (default `runs/search/<task>-<strategy>-seed<seed>`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Trial store (default `<out>/trials.sqlite`).
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// Continue the search recorded in the store.
+    #[arg(long)]
+    resume: bool,
+    /// Device for real training: flex, ndarray or wgpu.
+    #[arg(long, default_value = "flex")]
+    device: BackendChoice,
+    /// Training steps per candidate (real-training tasks).
+    #[arg(long, default_value_t = 150)]
+    steps: usize,
+    /// Channels of the candidates' first stage (real-training tasks).
+    #[arg(long, default_value_t = 8)]
+    channels: usize,
+    /// Cells per stage of the candidates (real-training tasks).
+    #[arg(long, default_value_t = 1)]
+    cells: usize,
+    /// Epochs of final training of the winner (real-training tasks; 0 skips it).
+    #[arg(long, default_value_t = 3)]
+    final_epochs: usize,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Runs the command.
+pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
+    let strategy_name = args.strategy.as_str();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/search/{}-{}-seed{}", args.task, strategy_name, args.seed)));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let space = Nb201Space;
+    let table = Arc::new(match &args.table {
+        Some(path) => BenchmarkTable::from_csv(space, path)?,
+        None => shipped::nb201_table()?,
+    });
+    let constraints = constraints(args, &table)?;
+    let is_table_task = table.has_column(&args.task);
+    let config = SearchConfig::new()
+        .with_max_queries(args.budget.unwrap_or(if is_table_task { 100 } else { 20 }))
+        .with_max_seconds(args.time_limit)
+        .with_seed(args.seed);
+    let searcher = Searcher::new(space, constraints, config.clone());
+    let mut strategy = make_strategy::<Nb201Space>(strategy_name)?;
+    if is_table_task {
+        let catalog = TaskCatalog::nb201_accuracy(table.column_names());
+        let (report, objective) = match catalog.task(&args.task) {
+            Some(task) => (Some(task.report_column.clone()), task.objective),
+            None => (None, Objective::Maximize),
+        };
+        let mut evaluator = TableEvaluator::new(table.clone(), &args.task, report.as_deref(), objective)?;
+        let outcome = run_searcher(&searcher, strategy.as_mut(), &mut evaluator, args, &out)?;
+        write_results(&out, args, &searcher, &outcome, objective, None)?;
+        return Ok(());
+    }
+    let device = args.device.autodiff_device();
+    let (train_all, test) = load_dataset(args)?;
+    let task = FixedTask::new(&train_all, 0.2, args.seed)?.into_task();
+    eprintln!(
+        "task: {} — {} training, {} validation images for the search; {} test images kept for the final report",
+        args.task,
+        task.train.len(),
+        task.validation.len(),
+        test.len()
+    );
+    let size = NetworkSize {
+        channels: args.channels,
+        cells_per_stage: args.cells,
+    };
+    let training = TrainingConfig::new(OptimizerConfig::adam(3e-3), TrainingLength::Steps(args.steps)).with_batch_size(64);
+    let mut evaluator = TrainingEvaluator::<Nb201Space>::new(task, size, training, device.clone());
+    let outcome = run_searcher(&searcher, strategy.as_mut(), &mut evaluator, args, &out)?;
+    let final_result = match (outcome.best_trial(), args.final_epochs) {
+        (Some(best), epochs) if epochs > 0 => {
+            let arch = space.parse(&best.architecture)?;
+            eprintln!("final training of {} for {epochs} epochs on {} images …", best.architecture, train_all.len());
+            let final_training = TrainingConfig::new(OptimizerConfig::adam(3e-3), TrainingLength::Epochs(epochs))
+                .with_batch_size(64)
+                .with_seed(args.seed)
+                .with_progress(!args.quiet);
+            let result = train_final(
+                &arch.clone(),
+                space.name(),
+                &best.architecture,
+                &train_all,
+                &test,
+                size,
+                &final_training,
+                &device,
+                &out.join("model"),
+            )?;
+            eprintln!(
+                "test accuracy {:.2}% ({} images); model saved in {}",
+                100.0 * result.test.accuracy,
+                result.test.examples,
+                out.join("model").display()
+            );
+            Some(result)
+        }
+        _ => None,
+    };
+    write_results(&out, args, &searcher, &outcome, Objective::Maximize, final_result.as_ref())?;
+    Ok(())
+}
+
+/// The strategy named on the command line.
+pub fn make_strategy<S: SearchSpace + 'static>(name: &str) -> anyhow::Result<Box<dyn Strategy<S>>> {
+    Ok(match name {
+        "random" => Box::new(RandomSearch::<S>::default()),
+        "evolution" | "re" => Box::new(RegularizedEvolution::<S>::default()),
+        "local" | "ls" => Box::new(LocalSearch::<S>::default()),
+        other => bail!("unknown strategy `{other}`; expected one of: random, evolution, local"),
+    })
+}
+
+fn constraints(args: &SearchArgs, table: &Arc<BenchmarkTable<Nb201Space>>) -> anyhow::Result<Constraints<Nb201Space>> {
+    let mut constraints = Constraints::default();
+    if let Some(limit) = args.max_params {
+        constraints = constraints.with(Constraint::from_table(table.clone(), "params_mb_c10", limit));
+    }
+    if let Some(limit) = args.max_flops {
+        constraints = constraints.with(Constraint::from_table(table.clone(), "flops_m_c10", limit));
+    }
+    if let Some(spec) = &args.max_latency {
+        let (device, ms) = spec
+            .split_once('=')
+            .with_context(|| format!("--max-latency expects DEVICE=MS, got `{spec}`"))?;
+        let ms: f64 = ms.parse().with_context(|| format!("--max-latency: `{ms}` is not a number"))?;
+        let latency = Arc::new(shipped::nb201_latency_table()?);
+        if !latency.has_column(device) {
+            bail!(
+                "--max-latency: unknown device `{device}`; the latency table has: {}",
+                latency.column_names().join(", ")
+            );
+        }
+        constraints = constraints.with(Constraint::from_table(latency, device, ms));
+    }
+    Ok(constraints)
+}
+
+fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset)> {
+    match args.task.as_str() {
+        "fashion-mnist" => Ok((shipped::fashion_mnist_train10k()?, shipped::fashion_mnist_test()?)),
+        "mnist" => {
+            let all = shipped::mnist10k()?;
+            let mut parts = all.stratified_split(&[0.8, 0.2], 12_345)?.into_iter();
+            match (parts.next(), parts.next()) {
+                (Some(train), Some(test)) => Ok((train, test)),
+                _ => bail!("could not split MNIST"),
+            }
+        }
+        "dataset" => {
+            let path = args.dataset.as_ref().context("--task dataset needs --dataset PATH")?;
+            let all = if path.is_dir() {
+                ImageDataset::from_folder(path)?
+            } else if path.extension().is_some_and(|e| e == "csv") {
+                let shape = args.shape.as_ref().context("a CSV --dataset needs --shape C,H,W")?;
+                let [c, h, w] = shape[..] else {
+                    bail!("--shape needs three numbers C,H,W, got {shape:?}");
+                };
+                ImageDataset::from_csv(path, [c, h, w])?
+            } else {
+                let labels = args.labels.as_ref().context("an IDX --dataset needs --labels PATH")?;
+                ImageDataset::from_idx(path, labels)?
+            };
+            // 20% held out as the test split, touched only by final training's report.
+            let mut parts = all.stratified_split(&[0.8, 0.2], args.seed)?.into_iter();
+            match (parts.next(), parts.next()) {
+                (Some(train), Some(test)) => Ok((train, test)),
+                _ => bail!("could not split the dataset"),
+            }
+        }
+        other => bail!(
+            "unknown task `{other}`: expected a benchmark column (e.g. c100_valid), fashion-mnist, mnist, or dataset with --dataset"
+        ),
+    }
+}
+
+fn run_searcher<S: SearchSpace>(
+    searcher: &Searcher<S>,
+    strategy: &mut dyn Strategy<S>,
+    evaluator: &mut dyn Evaluator<S>,
+    args: &SearchArgs,
+    out: &Path,
+) -> anyhow::Result<SearchOutcome> {
+    let store_path = args.store.clone().unwrap_or_else(|| out.join("trials.sqlite"));
+    let key = searcher.search_key(strategy, evaluator);
+    let mut store = TrialStore::open(&store_path, &key)?;
+    let stored = store.trials()?.len();
+    if stored > 0 && !args.resume {
+        bail!(
+            "{} already holds {stored} trials of this search; pass --resume to continue it, or --out/--store for a new one",
+            store_path.display()
+        );
+    }
+    eprintln!("searching {} with {} ({})", evaluator.describe(), strategy.name(), store_path.display());
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} queries  {elapsed_precise} eta {eta}  {msg}") {
+        bar.set_style(style);
+    }
+    let outcome = searcher.run(strategy, evaluator, Some(&mut store), &mut |p| {
+        bar.set_length(p.queries.1 as u64);
+        bar.set_position(p.queries.0 as u64);
+        if let Some(best) = p.best_objective {
+            bar.set_message(format!("best {best:.3}{}", if p.replayed { " (replaying store)" } else { "" }));
+        }
+    })?;
+    bar.finish_and_clear();
+    Ok(outcome)
+}
+
+fn write_results<S: SearchSpace>(
+    out: &Path,
+    args: &SearchArgs,
+    searcher: &Searcher<S>,
+    outcome: &SearchOutcome,
+    objective: Objective,
+    final_result: Option<&metanas_search::FinalResult>,
+) -> anyhow::Result<()> {
+    let best = outcome.best_trial();
+    let best_curve: Vec<(f64, f64)> = {
+        let mut best: Option<f64> = None;
+        outcome
+            .trials
+            .iter()
+            .filter_map(|t| {
+                if let Some(o) = t.objective() {
+                    if best.is_none_or(|b| objective.better(o, b)) {
+                        best = Some(o);
+                    }
+                }
+                best.map(|b| ((t.index + 1) as f64, b))
+            })
+            .collect()
+    };
+    let report_curve = trajectory::best_report_curve(&outcome.trials, objective);
+    let results = json!({
+        "task": args.task,
+        "space": searcher.space().name(),
+        "strategy": args.strategy,
+        "seed": args.seed,
+        "queries": outcome.trials.len(),
+        "replayed_from_store": outcome.replayed,
+        "free_repeats": outcome.free_repeats,
+        "stop": outcome.stop,
+        "best": best.map(|t| json!({
+            "query": t.index + 1,
+            "architecture": t.architecture,
+            "canonical_hash": t.canonical_hash,
+            "measurement": t.measurement(),
+        })),
+        "best_objective_curve": best_curve.iter().map(|p| p.1).collect::<Vec<_>>(),
+        "best_report_curve": report_curve,
+        "final": final_result,
+    });
+    let path = out.join("results.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&results)?).with_context(|| format!("writing {}", path.display()))?;
+    let plot = out.join("best_so_far.png");
+    let series = vec![Series {
+        name: format!("{} ({})", args.strategy, args.task),
+        points: best_curve,
+    }];
+    line_chart(&plot, &format!("best so far: {}", args.task), "queries", "objective", &series)?;
+    match best {
+        Some(t) => println!(
+            "best after {} queries: {} — objective {:.4}{}",
+            outcome.trials.len(),
+            t.architecture,
+            t.objective().unwrap_or(f64::NAN),
+            t.measurement().and_then(|m| m.report).map_or(String::new(), |r| format!(", report {r:.4}"))
+        ),
+        None => println!("no trial finished"),
+    }
+    println!("results: {}  plot: {}", path.display(), plot.display());
+    Ok(())
+}
