@@ -41,7 +41,7 @@ pub struct SearchArgs {
     /// Search strategy: random, evolution (regularized evolution), local (local search).
     #[arg(long, default_value = "evolution")]
     strategy: String,
-    /// Queries to spend (evaluations of new architectures).
+    /// Queries to spend (evaluations of new architectures; default 100 for table tasks, 10 for real training).
     #[arg(long)]
     budget: Option<usize>,
     /// Stop starting new queries after this many seconds.
@@ -72,7 +72,7 @@ pub struct SearchArgs {
     #[arg(long, default_value = "flex")]
     device: BackendChoice,
     /// Training steps per candidate (real-training tasks).
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 100)]
     steps: usize,
     /// Channels of the candidates' first stage (real-training tasks).
     #[arg(long, default_value_t = 8)]
@@ -104,7 +104,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     let constraints = constraints(args, &table)?;
     let is_table_task = table.has_column(&args.task);
     let config = SearchConfig::new()
-        .with_max_queries(args.budget.unwrap_or(if is_table_task { 100 } else { 20 }))
+        .with_max_queries(args.budget.unwrap_or(if is_table_task { 100 } else { 10 }))
         .with_max_seconds(args.time_limit)
         .with_seed(args.seed);
     let searcher = Searcher::new(space, constraints, config.clone());

@@ -2,6 +2,7 @@
 
 use crate::error::{Result, SearchError};
 use crate::training_evaluator::NetworkSize;
+use burn::module::Module;
 use burn::tensor::Device;
 use metanas_data::ImageDataset;
 use metanas_net::{

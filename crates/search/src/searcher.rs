@@ -1,7 +1,7 @@
 //! The search loop: budget, de-duplication, persistence and exact resume.
 
 use crate::constraints::Constraints;
-use crate::error::{Result, SearchError};
+use crate::error::SearchError;
 use crate::evaluator::Evaluator;
 use crate::measurement::{Trial, TrialOutcome};
 use crate::strategy::{ProposalContext, Strategy};
@@ -137,7 +137,7 @@ impl<S: SearchSpace> Searcher<S> {
         evaluator: &mut dyn Evaluator<S>,
         mut store: Option<&mut TrialStore>,
         on_progress: &mut dyn FnMut(SearchProgress<'_>),
-    ) -> Result<SearchOutcome> {
+    ) -> crate::error::Result<SearchOutcome> {
         let stored = match store.as_deref() {
             Some(s) => s.trials()?,
             None => Vec::new(),

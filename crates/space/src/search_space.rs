@@ -17,7 +17,7 @@ use std::hash::Hash;
 /// Architectures are plain values (`Self::Arch`); the space gives them meaning:
 /// their petgraph form, canonical hash, encoding for a graph network and text
 /// forms. Nothing here is specific to one space.
-pub trait SearchSpace: Send + Sync {
+pub trait SearchSpace: Send + Sync + 'static {
     /// One architecture of the space, always valid once constructed.
     type Arch: Clone + Eq + Hash + Debug + Send + Sync + Serialize + DeserializeOwned + 'static;
 
