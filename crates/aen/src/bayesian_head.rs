@@ -97,7 +97,9 @@ pub fn fit_head(phi: &[f64], y: &[f64], prior: &HeadPrior) -> Result<LinearHead>
     let gram = matmul(phi, &s0_phi_t, k, p, k); // [k, k] = Φ S0 Φᵀ
     let prior_pred = matmul(phi, &prior.mean, k, p, 1); // [k]
     let residual: Vec<f64> = y.iter().zip(&prior_pred).map(|(a, b)| a - b).collect();
-    let mut best: Option<(f64, f64, f64, Vec<f64>, Vec<f64>)> = None;
+    // (log marginal likelihood, prior scale, noise, Cholesky factor, K⁻¹ r)
+    type GridPoint = (f64, f64, f64, Vec<f64>, Vec<f64>);
+    let mut best: Option<GridPoint> = None;
     for scale in [0.03, 0.1, 0.3, 1.0, 3.0, 10.0] {
         for noise in [0.003, 0.01, 0.03, 0.1, 0.3, 1.0] {
             let mut kk: Vec<f64> = gram.iter().map(|g| g * scale).collect();
