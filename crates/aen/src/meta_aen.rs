@@ -5,7 +5,7 @@ use crate::bayesian_head::{HeadPrior, PriorKind, fit_head};
 use crate::encoded_batch::EncodedBatch;
 use crate::error::AenError;
 use crate::fit::unzip_observations;
-use crate::predictor::{AenPredictor, FeatureCache, Standardiser, features_of, io_error, load_members, member_file, read_json, write_json};
+use crate::predictor::{AenPredictor, FeatureCache, Standardiser, features_of, load_members, read_json, save_members, write_json};
 use crate::training::{TrainingConfig, TrainingReport, train};
 use burn::config::Config;
 use burn::module::Module;
@@ -232,13 +232,7 @@ impl MetaAen {
     /// # Errors
     /// [`AenError::Io`], [`AenError::Json`] or [`AenError::Record`] naming the file.
     pub fn save(&self, dir: &Path) -> crate::error::Result<()> {
-        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-        for (i, m) in self.members.iter().enumerate() {
-            let path = member_file(dir, i);
-            m.clone()
-                .save_file(&path)
-                .map_err(|e| AenError::Record { path: path.clone(), message: e.to_string() })?;
-        }
+        save_members(dir, &self.members)?;
         let file = MetaFile { config: self.config.clone(), task_names: self.task_names.clone() };
         write_json(&dir.join(META_JSON), &file)
     }

@@ -231,13 +231,7 @@ impl AenPredictor {
     /// # Errors
     /// [`AenError::Io`], [`AenError::Json`] or [`AenError::Record`] naming the file.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-        for (i, m) in self.members.iter().enumerate() {
-            let path = member_file(dir, i);
-            m.clone()
-                .save_file(&path)
-                .map_err(|e| AenError::Record { path: path.clone(), message: e.to_string() })?;
-        }
+        save_members(dir, &self.members)?;
         let file = PredictorFile { model: self.config.clone(), heads: self.heads.clone(), target: self.target };
         write_json(&dir.join(PREDICTOR_JSON), &file)
     }
@@ -251,6 +245,18 @@ impl AenPredictor {
         let members = load_members(dir, &file.model, file.heads.len(), device)?;
         Self::new(file.model, members, file.heads, file.target, device)
     }
+}
+
+/// Writes each member to `dir/member_<i>.bpk`, creating `dir`.
+pub(crate) fn save_members(dir: &Path, members: &[Aen]) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    for (i, m) in members.iter().enumerate() {
+        let path = member_file(dir, i);
+        m.clone()
+            .save_file(&path)
+            .map_err(|e| AenError::Record { path: path.clone(), message: e.to_string() })?;
+    }
+    Ok(())
 }
 
 pub(crate) fn load_members(dir: &Path, config: &AenConfig, count: usize, device: &Device) -> Result<Vec<Aen>> {
