@@ -5,9 +5,8 @@ use crate::bayesian_head::LinearHead;
 use crate::encoded_batch::EncodedBatch;
 use crate::error::AenError;
 use crate::predictor::{AenPredictor, Standardiser};
-use crate::training::{TrainingConfig, train};
+use crate::training::{TrainingConfig, train_ensemble};
 use burn::config::Config;
-use burn::module::Module;
 use burn::tensor::Device;
 use metanas_space::GraphEncoding;
 
@@ -59,15 +58,10 @@ pub fn fit(observations: &[(GraphEncoding, f64)], config: &FitConfig, device: &D
     let target = Standardiser::of(&values)?;
     let targets: Vec<f32> = values.iter().map(|&v| target.apply(v) as f32).collect();
     let batch = EncodedBatch::new(&encodings, model.vocabulary_size, model.propagation, &training_device)?;
-    let mut members = Vec::with_capacity(config.ensemble);
-    let mut heads = Vec::with_capacity(config.ensemble);
-    for i in 0..config.ensemble {
-        let seed = config.training.seed.wrapping_add(1000 * i as u64);
-        training_device.seed(seed);
-        let net = model.init(&training_device)?;
-        let training = config.training.clone().with_seed(seed);
-        let (net, _) = train(net, &batch, &targets, 1, &training, &training_device)?;
-        let net = net.valid();
+    let trained = train_ensemble(&model, config.ensemble, &batch, &targets, 1, &config.training, &training_device)?;
+    let mut members = Vec::with_capacity(trained.len());
+    let mut heads = Vec::with_capacity(trained.len());
+    for (net, _) in trained {
         let (w, b) = net.head_parameters();
         let mut mean = w;
         mean.extend(b);

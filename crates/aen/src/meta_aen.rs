@@ -6,9 +6,8 @@ use crate::encoded_batch::EncodedBatch;
 use crate::error::AenError;
 use crate::fit::unzip_observations;
 use crate::predictor::{AenPredictor, FeatureCache, Standardiser, features_of, load_members, read_json, save_members, write_json};
-use crate::training::{TrainingConfig, TrainingReport, train};
+use crate::training::{TrainingConfig, TrainingReport, train_ensemble};
 use burn::config::Config;
-use burn::module::Module;
 use burn::tensor::Device;
 use metanas_space::GraphEncoding;
 use serde::{Deserialize, Serialize};
@@ -120,17 +119,8 @@ impl MetaAen {
         let inference = device.clone().without_autodiff();
         let training_device = inference.clone().autodiff();
         let batch = EncodedBatch::new(encodings, model.vocabulary_size, model.propagation, &training_device)?;
-        let mut members = Vec::with_capacity(config.ensemble);
-        let mut reports = Vec::with_capacity(config.ensemble);
-        for i in 0..config.ensemble {
-            let seed = config.training.seed.wrapping_add(1000 * i as u64);
-            training_device.seed(seed);
-            let net = model.init(&training_device)?;
-            let training = config.training.clone().with_seed(seed);
-            let (net, report) = train(net, &batch, &targets, t, &training, &training_device)?;
-            members.push(net.valid());
-            reports.push(report);
-        }
+        let trained = train_ensemble(&model, config.ensemble, &batch, &targets, t, &config.training, &training_device)?;
+        let (members, reports): (Vec<Aen>, Vec<TrainingReport>) = trained.into_iter().unzip();
         let priors = priors_of(&members, config.prior)?;
         Ok(Self {
             config: MetaAenConfig { model, ..config.clone() },

@@ -5,6 +5,7 @@ use crate::aen::Aen;
 use crate::encoded_batch::EncodedBatch;
 use crate::error::AenError;
 use burn::config::Config;
+use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::softplus;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -105,6 +106,28 @@ pub(crate) fn split_indices(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, 
 /// Trains `model` on rows of `batch` with targets `targets` (`[cells, outputs]`
 /// row-major, standardised), both on the autodiff `device`; keeps the model
 /// of the best validation loss.
+/// Trains `members` models of `model` from seeds `config.seed + 1000·i`;
+/// returns them in inference mode with their reports.
+pub(crate) fn train_ensemble(
+    model: &crate::aen::AenConfig,
+    members: usize,
+    batch: &EncodedBatch,
+    targets: &[f32],
+    outputs: usize,
+    config: &TrainingConfig,
+    device: &Device,
+) -> crate::error::Result<Vec<(Aen, TrainingReport)>> {
+    (0..members)
+        .map(|i| {
+            let seed = config.seed.wrapping_add(1000 * i as u64);
+            device.seed(seed);
+            let net = model.init(device)?;
+            let (net, report) = train(net, batch, targets, outputs, &config.clone().with_seed(seed), device)?;
+            Ok((net.valid(), report))
+        })
+        .collect()
+}
+
 pub(crate) fn train(
     mut model: Aen,
     batch: &EncodedBatch,
