@@ -3,9 +3,11 @@
 //! Every subcommand's doc comment is its help text (`cargo xtask help`).
 
 mod bench_aen;
+mod bench_search;
 mod bench_train_step;
 mod plot;
 mod search_command;
+mod strategy_choice;
 mod test_command;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +28,8 @@ enum Command {
     Test(test_command::TestArgs),
     /// Measure the AEN predictor on NAS-Bench-201 (from scratch, transfer baselines, meta-init + few-shot adaptation, latency, scoring speed) and print the table.
     BenchAen(bench_aen::BenchAenArgs),
+    /// Search strategies side by side on a NAS-Bench-201 table task over many seeds: queries to the optimum, regret, a PNG.
+    BenchSearch(bench_search::BenchSearchArgs),
     /// Training-step throughput of a NAS-Bench-201 network on each Burn CPU backend, beside PyTorch.
     BenchTrainStep(bench_train_step::BenchTrainStepArgs),
 }
@@ -36,6 +40,7 @@ fn main() -> anyhow::Result<()> {
         Command::Search(args) => search_command::run(&args),
         Command::Test(args) => test_command::run(&args),
         Command::BenchAen(args) => bench_aen::run(&args),
+        Command::BenchSearch(args) => bench_search::run(&args),
         Command::BenchTrainStep(args) => bench_train_step::run(&args),
     }
 }

@@ -1,14 +1,14 @@
 //! `cargo xtask search`: find the best architecture for a task, train it, save it.
 
 use crate::plot::{Series, line_chart};
+use crate::strategy_choice::make_strategy;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use metanas_data::{BenchmarkTable, FixedTask, ImageDataset, Objective, TaskCatalog, shipped};
 use metanas_device::BackendChoice;
 use metanas_net::{OptimizerConfig, TrainingConfig, TrainingLength};
 use metanas_search::{
-    Constraint, Constraints, Evaluator, LocalSearch, NetworkSize, RandomSearch, RegularizedEvolution, SearchConfig,
-    SearchOutcome, Searcher, Strategy, TableEvaluator, TrainingEvaluator, TrialStore, train_final, trajectory,
+    Constraint, Constraints, Evaluator, NetworkSize, SearchConfig, SearchOutcome, Searcher, Strategy, TableEvaluator, TrainingEvaluator, TrialStore, train_final, trajectory,
 };
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
@@ -38,7 +38,8 @@ pub struct SearchArgs {
     /// Your own benchmark table (CSV with an `arch` column) instead of the shipped NAS-Bench-201 table.
     #[arg(long)]
     table: Option<PathBuf>,
-    /// Search strategy: random, evolution (regularized evolution), local (local search).
+    /// Search strategy: random, evolution (regularized evolution), local (local search),
+    /// bo (Bayesian optimization with the AEN ensemble and expected improvement), bo-ucb, bo-ts (Thompson sampling).
     #[arg(long, default_value = "evolution")]
     strategy: String,
     /// Queries to spend (evaluations of new architectures; default 100 for table tasks, 10 for real training).
@@ -108,7 +109,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         .with_max_seconds(args.time_limit)
         .with_seed(args.seed);
     let searcher = Searcher::new(space, constraints, config.clone());
-    let mut strategy = make_strategy::<Nb201Space>(strategy_name)?;
+    let mut strategy = make_strategy(strategy_name, &space, &args.device.device())?;
     if is_table_task {
         let catalog = TaskCatalog::nb201_accuracy(table.column_names());
         let (report, objective) = match catalog.task(&args.task) {
@@ -168,16 +169,6 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     };
     write_results(&out, args, &searcher, &outcome, Objective::Maximize, final_result.as_ref())?;
     Ok(())
-}
-
-/// The strategy named on the command line.
-pub fn make_strategy<S: SearchSpace + 'static>(name: &str) -> anyhow::Result<Box<dyn Strategy<S>>> {
-    Ok(match name {
-        "random" => Box::new(RandomSearch::<S>::default()),
-        "evolution" | "re" => Box::new(RegularizedEvolution::<S>::default()),
-        "local" | "ls" => Box::new(LocalSearch::<S>::default()),
-        other => bail!("unknown strategy `{other}`; expected one of: random, evolution, local"),
-    })
 }
 
 fn constraints(args: &SearchArgs, table: &Arc<BenchmarkTable<Nb201Space>>) -> anyhow::Result<Constraints<Nb201Space>> {

@@ -36,6 +36,11 @@ pub enum PriorKind {
     SourceHeads,
     /// Zero mean, isotropic covariance (plain Bayesian ridge on the features): the ablation.
     Isotropic,
+    /// Mean = the average source head, covariance = the source heads' spread
+    /// around it plus a ridge: before any observation a new task is predicted
+    /// like the average source task (useful when the tasks are known to
+    /// agree in sign, e.g. accuracies of one space on related datasets).
+    SourceMean,
 }
 
 impl HeadPrior {
@@ -48,17 +53,23 @@ impl HeadPrior {
         if heads.iter().any(|h| h.len() != p) {
             return Err(AenError::InvalidData("source heads of different lengths".into()));
         }
+        let count = heads.len() as f64;
+        let mean: Vec<f64> = match kind {
+            PriorKind::SourceMean => (0..p).map(|i| heads.iter().map(|h| h[i]).sum::<f64>() / count).collect(),
+            PriorKind::SourceHeads | PriorKind::Isotropic => vec![0.0; p],
+        };
         let mut covariance = vec![0.0; p * p];
         for h in heads {
             for i in 0..p {
                 for j in 0..p {
-                    covariance[i * p + j] += h[i] * h[j] / heads.len() as f64;
+                    covariance[i * p + j] += (h[i] - mean[i]) * (h[j] - mean[j]) / count;
                 }
             }
         }
         let trace: f64 = (0..p).map(|i| covariance[i * p + i]).sum::<f64>() / p as f64;
+        let trace = if trace > 1e-12 { trace } else { 1.0 };
         match kind {
-            PriorKind::SourceHeads => {
+            PriorKind::SourceHeads | PriorKind::SourceMean => {
                 for i in 0..p {
                     covariance[i * p + i] += 0.05 * trace;
                 }
@@ -70,7 +81,7 @@ impl HeadPrior {
                 }
             }
         }
-        Ok(Self { mean: vec![0.0; p], covariance })
+        Ok(Self { mean, covariance })
     }
 }
 
@@ -162,5 +173,8 @@ mod tests {
         assert_eq!(prior.mean, vec![0.0, 0.0]);
         assert!(prior.covariance[0] > 10.0 * prior.covariance[3]);
         assert!(HeadPrior::from_heads(&[], PriorKind::Isotropic).is_err());
+        let centred = HeadPrior::from_heads(&[vec![1.0, 0.0], vec![3.0, 0.0]], PriorKind::SourceMean).expect("ok");
+        assert_eq!(centred.mean, vec![2.0, 0.0]);
+        assert!((centred.covariance[0] - 1.025).abs() < 1e-9, "{centred:?}");
     }
 }

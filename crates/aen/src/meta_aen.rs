@@ -1,7 +1,7 @@
 //! Meta-training across tasks and few-shot adaptation to a new one.
 
 use crate::aen::{Aen, AenConfig};
-use crate::bayesian_head::{HeadPrior, PriorKind, fit_head};
+use crate::bayesian_head::{HeadPrior, LinearHead, PriorKind, fit_head};
 use crate::encoded_batch::EncodedBatch;
 use crate::error::AenError;
 use crate::fit::unzip_observations;
@@ -48,6 +48,7 @@ pub struct MetaAen {
     task_names: Vec<String>,
     members: Vec<Aen>,
     priors: Vec<HeadPrior>,
+    side_priors: Vec<HeadPrior>,
     reports: Vec<TrainingReport>,
     device: Device,
 }
@@ -60,16 +61,40 @@ struct MetaFile {
     task_names: Vec<String>,
 }
 
+/// Each source task's head `(w_t, b_t)` of `member`.
+fn source_heads(member: &Aen) -> Vec<Vec<f64>> {
+    let (w, b) = member.head_parameters(); // w: [features][tasks] row-major
+    let tasks = b.len();
+    let features = w.len() / tasks.max(1);
+    (0..tasks)
+        .map(|t| (0..features).map(|f| w[f * tasks + t]).chain(std::iter::once(b[t])).collect())
+        .collect()
+}
+
 fn priors_of(members: &[Aen], kind: PriorKind) -> crate::error::Result<Vec<HeadPrior>> {
+    members.iter().map(|m| HeadPrior::from_heads(&source_heads(m), kind)).collect()
+}
+
+/// Priors over heads that read `[body features, source values, 1]`: each
+/// source task contributes two heads, its learned one (`[w_t, 0, b_t]`) and
+/// the exact one that copies its own column (`[0, e_t, 0]`).
+fn side_priors_of(members: &[Aen], kind: PriorKind) -> crate::error::Result<Vec<HeadPrior>> {
     members
         .iter()
         .map(|m| {
-            let (w, b) = m.head_parameters(); // w: [features][tasks] row-major
-            let tasks = b.len();
-            let features = w.len() / tasks.max(1);
-            let heads: Vec<Vec<f64>> = (0..tasks)
-                .map(|t| (0..features).map(|f| w[f * tasks + t]).chain(std::iter::once(b[t])).collect())
-                .collect();
+            let learned = source_heads(m);
+            let tasks = learned.len();
+            let features = learned.first().map_or(0, |h| h.len() - 1);
+            let mut heads = Vec::with_capacity(2 * tasks);
+            for (t, h) in learned.iter().enumerate() {
+                let mut gcn = h[..features].to_vec();
+                gcn.extend(std::iter::repeat_n(0.0, tasks));
+                gcn.push(h[features]);
+                heads.push(gcn);
+                let mut exact = vec![0.0; features + tasks + 1];
+                exact[features + t] = 1.0;
+                heads.push(exact);
+            }
             HeadPrior::from_heads(&heads, kind)
         })
         .collect()
@@ -122,11 +147,13 @@ impl MetaAen {
         let trained = train_ensemble(&model, config.ensemble, &batch, &targets, t, &config.training, &training_device)?;
         let (members, reports): (Vec<Aen>, Vec<TrainingReport>) = trained.into_iter().unzip();
         let priors = priors_of(&members, config.prior)?;
+        let side_priors = side_priors_of(&members, config.prior)?;
         Ok(Self {
             config: MetaAenConfig { model, ..config.clone() },
             task_names: tasks.iter().map(|t| t.name.clone()).collect(),
             members,
             priors,
+            side_priors,
             reports,
             device: inference,
         })
@@ -153,6 +180,7 @@ impl MetaAen {
     /// As [`HeadPrior::from_heads`].
     pub fn with_prior(mut self, kind: PriorKind) -> crate::error::Result<Self> {
         self.priors = priors_of(&self.members, kind)?;
+        self.side_priors = side_priors_of(&self.members, kind)?;
         self.config.prior = kind;
         Ok(self)
     }
@@ -185,11 +213,53 @@ impl MetaAen {
         self.adapt_features(&cache, &values)
     }
 
-    /// [`Self::adapt`] on cached features of the observed cells.
+    /// The priors for heads reading `width` inputs: the body's features, or
+    /// the body's features followed by the source tasks' values.
+    fn priors_for(&self, width: usize) -> crate::error::Result<&[HeadPrior]> {
+        let features = self.config.model.features;
+        if width == features {
+            Ok(&self.priors)
+        } else if width == features + self.task_names.len() {
+            Ok(&self.side_priors)
+        } else {
+            Err(AenError::InvalidData(format!(
+                "features of width {width}: expected {features} (body) or {} (body + the {} source tasks' values)",
+                features + self.task_names.len(),
+                self.task_names.len()
+            )))
+        }
+    }
+
+    /// The predictor before any observation: every member's head is its
+    /// prior (the average source task under [`PriorKind::SourceMean`]),
+    /// in standardised units. With `with_sources`, the heads also read the
+    /// source tasks' values as side features (see [`Self::adapt_features`]).
     ///
     /// # Errors
-    /// [`AenError::InvalidData`] when the numbers of cells and values differ or
-    /// a value is not finite.
+    /// As [`AenPredictor::new`].
+    pub fn prior_predictor(&self, with_sources: bool) -> crate::error::Result<AenPredictor> {
+        let width = self.config.model.features + if with_sources { self.task_names.len() } else { 0 };
+        let heads = self
+            .priors_for(width)?
+            .iter()
+            .map(|p| LinearHead { mean: p.mean.clone(), covariance: Some(p.covariance.clone()), noise_variance: 0.0 })
+            .collect();
+        let target = Standardiser { mean: 0.0, std: 1.0 };
+        AenPredictor::new(self.config.model.clone(), self.members.clone(), heads, target, &self.device)
+    }
+
+    /// [`Self::adapt`] on cached features of the observed cells.
+    ///
+    /// The cache may carry side features ([`FeatureCache::with_side_features`]):
+    /// the source tasks' values of each cell, standardised per task, in
+    /// [`Self::task_names`] order (looked up in the benchmark the meta-model
+    /// was trained on). The heads then read them too, under a prior in which
+    /// each source task is represented both by its learned head and by its own
+    /// column, so the known source metrics are used exactly where they exist.
+    ///
+    /// # Errors
+    /// [`AenError::InvalidData`] when the numbers of cells and values differ,
+    /// the width is neither of the two above, or a value is not finite.
     pub fn adapt_features(&self, observed: &FeatureCache, values: &[f64]) -> crate::error::Result<AenPredictor> {
         if observed.features.len() != self.members.len() || observed.len() != values.len() {
             return Err(AenError::InvalidData(format!(
@@ -198,12 +268,13 @@ impl MetaAen {
                 values.len()
             )));
         }
+        let priors = self.priors_for(observed.width())?;
         let target = Standardiser::of(values)?;
         let y: Vec<f64> = values.iter().map(|&v| target.apply(v)).collect();
         let k = values.len();
-        let p = self.config.model.features + 1;
+        let p = observed.width() + 1;
         let mut heads = Vec::with_capacity(self.members.len());
-        for (features, prior) in observed.features.iter().zip(&self.priors) {
+        for (features, prior) in observed.features.iter().zip(priors) {
             let f: Vec<f32> = features.to_data().try_to_vec().map_err(|e| AenError::Numerical(format!("{e:?}")))?;
             let mut phi = Vec::with_capacity(k * p);
             for row in f.chunks(p - 1) {
@@ -236,11 +307,13 @@ impl MetaAen {
         let inference = device.clone().without_autodiff();
         let members = load_members(dir, &file.config.model, file.config.ensemble, &inference)?;
         let priors = priors_of(&members, file.config.prior)?;
+        let side_priors = side_priors_of(&members, file.config.prior)?;
         Ok(Self {
             config: file.config,
             task_names: file.task_names,
             members,
             priors,
+            side_priors,
             reports: Vec::new(),
             device: inference,
         })

@@ -72,6 +72,37 @@ impl FeatureCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Width of each member's features.
+    pub fn width(&self) -> usize {
+        self.features.first().map_or(0, |f| f.dims()[1])
+    }
+
+    /// The same features with `side` appended to every member's: known
+    /// per-cell values such as the source tasks' metrics (`len() × columns`,
+    /// row-major; best standardised per column).
+    ///
+    /// # Errors
+    /// [`AenError::InvalidData`] when `side` is not `len() × columns` or holds a non-finite value.
+    pub fn with_side_features(&self, side: &[f64], columns: usize) -> Result<Self> {
+        let n = self.len();
+        if side.len() != n * columns {
+            return Err(AenError::InvalidData(format!("{} side values for {n} cells × {columns} columns", side.len())));
+        }
+        if side.iter().any(|v| !v.is_finite()) {
+            return Err(AenError::InvalidData("side features must be finite".into()));
+        }
+        let values: Vec<f32> = side.iter().map(|&v| v as f32).collect();
+        let features = self
+            .features
+            .iter()
+            .map(|f| {
+                let extra = Tensor::<2>::from_data(TensorData::new(values.clone(), [n, columns]), &f.device());
+                Tensor::cat(vec![f.clone(), extra], 1)
+            })
+            .collect();
+        Ok(Self { features })
+    }
 }
 
 /// Features of `batch` for every member.
@@ -112,7 +143,9 @@ impl AenPredictor {
     ///
     /// # Errors
     /// [`AenError::InvalidData`] when there are no members, the numbers of
-    /// members and heads differ, or a head's width is not `features + 1`.
+    /// members and heads differ, or the heads' widths differ or are below
+    /// `features + 1` (a head wider than that also reads side features, see
+    /// [`FeatureCache::with_side_features`]).
     pub fn new(
         config: AenConfig,
         members: Vec<Aen>,
@@ -123,9 +156,9 @@ impl AenPredictor {
         if members.is_empty() || members.len() != heads.len() {
             return Err(AenError::InvalidData(format!("{} members, {} heads", members.len(), heads.len())));
         }
-        let p = config.features + 1;
-        if heads.iter().any(|h| h.mean.len() != p || h.covariance.as_ref().is_some_and(|c| c.len() != p * p)) {
-            return Err(AenError::InvalidData(format!("a head is not {p} wide")));
+        let p = heads[0].mean.len();
+        if p < config.features + 1 || heads.iter().any(|h| h.mean.len() != p || h.covariance.as_ref().is_some_and(|c| c.len() != p * p)) {
+            return Err(AenError::InvalidData(format!("heads must all be {p} ≥ {} wide", config.features + 1)));
         }
         Ok(Self { config, members, heads, target, device: device.clone() })
     }
@@ -161,10 +194,17 @@ impl AenPredictor {
         self.predict_batch(&self.encode(encodings)?)
     }
 
+    /// Width of the heads' inputs: the body's features, plus side features if any.
+    pub fn input_width(&self) -> usize {
+        self.heads.first().map_or(self.config.features, |h| h.mean.len() - 1)
+    }
+
     /// Mean and std of every cell of a pre-built batch (the fast path).
     ///
     /// # Errors
-    /// [`AenError::InvalidData`] when the batch was built for another propagation.
+    /// [`AenError::InvalidData`] when the batch was built for another
+    /// propagation, or the heads also read side features (use
+    /// [`Self::predict_features`] with them).
     pub fn predict_batch(&self, batch: &EncodedBatch) -> Result<Vec<Prediction>> {
         if batch.propagation != self.config.propagation {
             return Err(AenError::InvalidData("the batch was built for another propagation".into()));
@@ -177,18 +217,20 @@ impl AenPredictor {
         features_of(&self.members, batch)
     }
 
-    /// Mean and std from cached features of the same bodies.
+    /// Mean and std from cached features of the same bodies (with the side
+    /// features the heads were fitted on, if any).
     ///
     /// # Errors
     /// [`AenError::InvalidData`] when the cache has another number of members or width.
     pub fn predict_features(&self, cache: &FeatureCache) -> Result<Vec<Prediction>> {
-        if cache.features.len() != self.members.len()
-            || cache.features.iter().any(|f| f.dims()[1] != self.config.features)
-        {
-            return Err(AenError::InvalidData("feature cache of other bodies".into()));
+        let width = self.input_width();
+        if cache.features.len() != self.members.len() || cache.features.iter().any(|f| f.dims()[1] != width) {
+            return Err(AenError::InvalidData(format!(
+                "feature cache of other bodies or side features (heads read {width} features)"
+            )));
         }
         let n = cache.len();
-        let p = self.config.features + 1;
+        let p = width + 1;
         let mut means = vec![0.0f64; n];
         let mut second = vec![0.0f64; n];
         for (features, head) in cache.features.iter().zip(&self.heads) {

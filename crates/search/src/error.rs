@@ -56,6 +56,9 @@ pub enum SearchError {
     /// Building or training a network failed.
     #[error(transparent)]
     Net(#[from] metanas_net::NetError),
+    /// The surrogate model failed to fit or predict.
+    #[error("surrogate: {0}")]
+    Surrogate(#[from] metanas_aen::AenError),
     /// A file could not be written.
     #[error("{path}: {source}")]
     Io {

@@ -4,7 +4,12 @@
 //! trained and saved.
 //!
 //! * [`Strategy`] (propose / observe / best): [`RandomSearch`],
-//!   [`RegularizedEvolution`], [`LocalSearch`]. A strategy never trains anything.
+//!   [`RegularizedEvolution`], [`LocalSearch`], [`BayesianOptimization`] with
+//!   a [`Surrogate`] ([`AenSurrogate`]: the AEN ensemble fitted from scratch)
+//!   and an [`Acquisition`] (EI, UCB, Thompson sampling), and [`FixedOrder`]
+//!   (a ranking computed elsewhere, e.g. the transfer baseline). A strategy
+//!   never trains a candidate; fitting a surrogate on measured scores is part
+//!   of choosing.
 //! * [`Evaluator`]: [`TableEvaluator`] (benchmark lookup: the strategy sees the
 //!   validation column only, the test column is stored beside it) and
 //!   [`TrainingEvaluator`] (real training on an image task). An evaluator never
@@ -17,31 +22,41 @@
 //! * [`train_final`]: the winner trained on all training data, tested once, saved.
 //! * [`trajectory`]: best-so-far curves, regret and queries-to-target for comparisons.
 
+mod acquisition;
+mod aen_surrogate;
+mod bayesian_optimization;
 mod constraints;
 mod error;
 mod evaluator;
 mod final_training;
+mod fixed_order;
 mod local_search;
 mod measurement;
 mod random_search;
 mod regularized_evolution;
 mod searcher;
 mod strategy;
+mod surrogate;
 mod table_evaluator;
 mod training_evaluator;
 pub mod trajectory;
 mod trial_store;
 
+pub use acquisition::{Acquisition, expected_improvement};
+pub use aen_surrogate::AenSurrogate;
+pub use bayesian_optimization::{BayesianOptimization, BayesianOptimizationConfig};
 pub use constraints::{Constraint, Constraints};
 pub use error::{Result, SearchError};
 pub use evaluator::Evaluator;
 pub use final_training::{FinalResult, train_final};
+pub use fixed_order::FixedOrder;
 pub use local_search::LocalSearch;
 pub use measurement::{Measurement, Trial, TrialOutcome};
 pub use random_search::RandomSearch;
 pub use regularized_evolution::RegularizedEvolution;
 pub use searcher::{SearchConfig, SearchOutcome, SearchProgress, Searcher, StopReason};
 pub use strategy::{BestSoFar, ProposalContext, Strategy, sample_candidate};
+pub use surrogate::{CandidatePool, Surrogate};
 pub use table_evaluator::TableEvaluator;
 pub use training_evaluator::{NetworkSize, TrainingEvaluator};
 pub use trial_store::TrialStore;

@@ -22,6 +22,24 @@ pub fn best_report_curve(trials: &[Trial], objective: Objective) -> Vec<Option<f
         .collect()
 }
 
+/// After each query, the best report metric among all cells queried so far
+/// (the look-up protocol of transfer NAS papers: a user who evaluates the
+/// queried cells fully keeps the best). `None` until a report exists.
+pub fn best_report_seen_curve(trials: &[Trial], objective: Objective) -> Vec<Option<f64>> {
+    let mut best: Option<f64> = None;
+    trials
+        .iter()
+        .map(|t| {
+            if let Some(r) = t.measurement().and_then(|m| m.report) {
+                if best.is_none_or(|b| objective.better(r, b)) {
+                    best = Some(r);
+                }
+            }
+            best
+        })
+        .collect()
+}
+
 /// The first query (1-based) after which the best-so-far report reaches
 /// `target` (within `tolerance`); `None` if never.
 pub fn queries_to_reach(curve: &[Option<f64>], target: f64, objective: Objective, tolerance: f64) -> Option<usize> {
@@ -69,5 +87,7 @@ mod tests {
         assert_eq!(queries_to_reach(&curve, 99.0, Objective::Maximize, 1e-9), None);
         assert_eq!(regret_at(&curve, 1, 70.0), Some(10.0));
         assert_eq!(regret_at(&curve, 10, 70.0), Some(5.0));
+        let seen = best_report_seen_curve(&trials, Objective::Maximize);
+        assert_eq!(seen, vec![Some(60.0), Some(99.0), Some(99.0)]);
     }
 }

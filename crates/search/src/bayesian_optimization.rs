@@ -1,0 +1,213 @@
+//! Bayesian optimization: a surrogate (the AEN) fitted on the observed
+//! cells ranks a pool of candidates by an acquisition function.
+
+use crate::acquisition::Acquisition;
+use crate::error::{Result, SearchError};
+use crate::strategy::{BestSoFar, ProposalContext, Strategy, sample_candidate};
+use crate::surrogate::{CandidatePool, Surrogate};
+use metanas_space::{CanonicalHash, GraphEncoding, SearchSpace};
+use rand::RngExt;
+use rand::rngs::StdRng;
+use std::collections::{HashSet, VecDeque};
+
+/// Settings of [`BayesianOptimization`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct BayesianOptimizationConfig {
+    /// Random cells queried before the first fit (raised to the surrogate's minimum).
+    pub initial_samples: usize,
+    /// How candidates are ranked.
+    pub acquisition: Acquisition,
+    /// Candidates proposed from one fit (the best by acquisition first);
+    /// 1 refits after every query.
+    pub proposals_per_fit: usize,
+    /// The pool is the whole space (one cell per isomorphism class) when the
+    /// space has at most this many cells; otherwise it is rebuilt at each fit
+    /// from mutations of the best cells and random samples.
+    pub whole_space_limit: u64,
+    /// Mutations of the best observed cells in a rebuilt pool.
+    pub mutation_candidates: usize,
+    /// Random samples in a rebuilt pool.
+    pub random_candidates: usize,
+}
+
+impl Default for BayesianOptimizationConfig {
+    fn default() -> Self {
+        Self {
+            initial_samples: 10,
+            acquisition: Acquisition::ExpectedImprovement,
+            proposals_per_fit: 5,
+            whole_space_limit: 100_000,
+            mutation_candidates: 500,
+            random_candidates: 500,
+        }
+    }
+}
+
+/// Bayesian optimization over a [`SearchSpace`] with any [`Surrogate`].
+///
+/// After `initial_samples` random queries, each round fits the surrogate on
+/// every successful observation, scores the pool, and proposes the
+/// `proposals_per_fit` unseen feasible candidates with the highest acquisition
+/// value. Failed evaluations are never proposed again and not fitted on.
+/// Every random choice comes from the searcher's seeded generator, so a run
+/// replays exactly (and resumes from its store).
+pub struct BayesianOptimization<S: SearchSpace> {
+    space: S,
+    config: BayesianOptimizationConfig,
+    surrogate: Box<dyn Surrogate>,
+    observed: Vec<(S::Arch, GraphEncoding, f64)>,
+    observed_hashes: HashSet<CanonicalHash>,
+    queue: VecDeque<S::Arch>,
+    whole_space: Option<(Vec<S::Arch>, CandidatePool)>,
+    fits: usize,
+    best: BestSoFar<S::Arch>,
+}
+
+impl<S: SearchSpace> BayesianOptimization<S> {
+    /// A strategy over `space` (the searcher's) with `config` around `surrogate`.
+    ///
+    /// # Errors
+    /// [`SearchError::InvalidConfig`] when `proposals_per_fit` is 0 or a
+    /// rebuilt pool would be empty.
+    pub fn new(space: S, config: BayesianOptimizationConfig, surrogate: Box<dyn Surrogate>) -> Result<Self> {
+        if config.proposals_per_fit == 0 {
+            return Err(SearchError::InvalidConfig("proposals_per_fit must be at least 1".into()));
+        }
+        if config.mutation_candidates + config.random_candidates == 0 {
+            return Err(SearchError::InvalidConfig("a rebuilt pool needs mutation or random candidates".into()));
+        }
+        Ok(Self {
+            space,
+            config,
+            surrogate,
+            observed: Vec::new(),
+            observed_hashes: HashSet::new(),
+            queue: VecDeque::new(),
+            whole_space: None,
+            fits: 0,
+            best: BestSoFar::default(),
+        })
+    }
+
+    /// The surrogate's description.
+    pub fn surrogate(&self) -> String {
+        self.surrogate.describe()
+    }
+
+    /// Surrogate fits so far.
+    pub fn fits(&self) -> usize {
+        self.fits
+    }
+
+    fn initial_samples(&self) -> usize {
+        self.config.initial_samples.max(self.surrogate.min_observations())
+    }
+
+    /// The whole space, one cell per isomorphism class, built once.
+    fn whole_space_pool(&mut self) -> Option<(Vec<S::Arch>, CandidatePool)> {
+        if self.whole_space.is_none() {
+            let space = &self.space;
+            if space.size().is_none_or(|n| n > self.config.whole_space_limit) {
+                return None;
+            }
+            let all = space.enumerate()?;
+            let mut classes = HashSet::new();
+            let archs: Vec<S::Arch> = all.filter(|a| classes.insert(space.canonical_hash(a))).collect();
+            let encodings = archs.iter().map(|a| space.encode(a)).collect();
+            self.whole_space = Some((archs, CandidatePool::new(encodings)));
+        }
+        self.whole_space.clone()
+    }
+
+    /// Mutations of the best observed cells plus random samples (deduplicated, unseen, feasible).
+    fn rebuilt_pool(&self, context: &ProposalContext<'_, S>, rng: &mut StdRng) -> (Vec<S::Arch>, CandidatePool) {
+        let space = context.space;
+        let mut ranked: Vec<&(S::Arch, GraphEncoding, f64)> = self.observed.iter().collect();
+        ranked.sort_by(|a, b| b.2.total_cmp(&a.2));
+        let parents: Vec<&S::Arch> = ranked.iter().take(10).map(|o| &o.0).collect();
+        let mut hashes = HashSet::new();
+        let mut archs = Vec::new();
+        let mut push = |arch: S::Arch, archs: &mut Vec<S::Arch>| {
+            if context.is_candidate(&arch) && hashes.insert(space.canonical_hash(&arch)) {
+                archs.push(arch);
+            }
+        };
+        for i in 0..self.config.mutation_candidates * 2 {
+            if archs.len() >= self.config.mutation_candidates || parents.is_empty() {
+                break;
+            }
+            let mut child = space.mutate(parents[i % parents.len()], rng);
+            if rng.random::<f64>() < 0.5 {
+                child = space.mutate(&child, rng);
+            }
+            push(child, &mut archs);
+        }
+        let target = archs.len() + self.config.random_candidates;
+        for _ in 0..self.config.random_candidates * 2 {
+            if archs.len() >= target {
+                break;
+            }
+            push(space.sample(rng), &mut archs);
+        }
+        let encodings = archs.iter().map(|a| space.encode(a)).collect();
+        (archs, CandidatePool::new(encodings))
+    }
+
+    /// Fits the surrogate and queues the best candidates by acquisition.
+    fn refill(&mut self, context: &ProposalContext<'_, S>, rng: &mut StdRng) -> Result<()> {
+        let (archs, pool) = match self.whole_space_pool() {
+            Some(whole) => whole,
+            None => self.rebuilt_pool(context, rng),
+        };
+        let observations: Vec<(GraphEncoding, f64)> = self.observed.iter().map(|(_, e, s)| (e.clone(), *s)).collect();
+        let seed = rng.random::<u64>();
+        self.surrogate.fit(&observations, seed)?;
+        self.fits += 1;
+        let predictions = self.surrogate.predict(&pool)?;
+        let incumbent = self.best.get().map(|(_, s)| s);
+        let values = self.config.acquisition.values(&predictions, incumbent, rng);
+        let mut order: Vec<usize> = (0..archs.len()).filter(|&i| context.is_candidate(&archs[i])).collect();
+        order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+        self.queue = order.into_iter().take(self.config.proposals_per_fit).map(|i| archs[i].clone()).collect();
+        Ok(())
+    }
+}
+
+impl<S: SearchSpace> Strategy<S> for BayesianOptimization<S> {
+    fn name(&self) -> &'static str {
+        match self.config.acquisition {
+            Acquisition::ExpectedImprovement => "bo-ei",
+            Acquisition::UpperConfidenceBound { .. } => "bo-ucb",
+            Acquisition::ThompsonSampling => "bo-ts",
+        }
+    }
+
+    fn propose(&mut self, context: &ProposalContext<'_, S>, rng: &mut StdRng) -> Result<S::Arch> {
+        if self.observed.len() < self.initial_samples() {
+            return sample_candidate(context, rng, "bo", 100_000);
+        }
+        while let Some(arch) = self.queue.pop_front() {
+            if context.is_candidate(&arch) {
+                return Ok(arch);
+            }
+        }
+        self.refill(context, rng)?;
+        match self.queue.pop_front() {
+            Some(arch) => Ok(arch),
+            None => Err(SearchError::SpaceExhausted { strategy: "bo".into(), attempts: 0 }),
+        }
+    }
+
+    fn observe(&mut self, arch: &S::Arch, score: Option<f64>) {
+        let Some(score) = score else { return };
+        self.best.record(arch, score);
+        // `observe` also reports free repeats: fit each isomorphism class once.
+        if self.observed_hashes.insert(self.space.canonical_hash(arch)) {
+            self.observed.push((arch.clone(), self.space.encode(arch), score));
+        }
+    }
+
+    fn best(&self) -> Option<(&S::Arch, f64)> {
+        self.best.get()
+    }
+}

@@ -1,0 +1,225 @@
+//! `cargo xtask bench-search`: strategies side by side on a NAS-Bench-201
+//! table task, many seeds, one harness.
+
+use crate::plot::{Series, line_chart};
+use crate::strategy_choice::make_strategy;
+use anyhow::{Context, bail};
+use metanas_data::{BenchmarkTable, Objective, TaskCatalog, shipped};
+use metanas_device::BackendChoice;
+use metanas_search::{Constraints, FixedOrder, SearchConfig, Searcher, Strategy, TableEvaluator, trajectory};
+use metanas_space::nb201::Nb201Space;
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Arguments of `cargo xtask bench-search`.
+#[derive(Debug, clap::Args)]
+pub struct BenchSearchArgs {
+    /// Target: a validation column of the NAS-Bench-201 table (its test column is the report).
+    #[arg(long, default_value = "c100_valid")]
+    target: String,
+    /// Strategies, comma-separated: random, evolution, local, bo, bo-ucb, bo-ts, transfer (cells in the order of --transfer-source).
+    #[arg(long, value_delimiter = ',', default_value = "random,evolution,bo")]
+    strategies: Vec<String>,
+    /// Seeds per strategy (0, 1, …).
+    #[arg(long, default_value_t = 25)]
+    seeds: u64,
+    /// Queries per search.
+    #[arg(long, default_value_t = 100)]
+    budget: usize,
+    /// Source column whose ranking the `transfer` strategy follows (default: c10v_valid for a c100
+    /// target, c100_valid for the others).
+    #[arg(long)]
+    transfer_source: Option<String>,
+    /// Device of the surrogate's fits: flex, ndarray or wgpu.
+    #[arg(long, default_value = "flex")]
+    device: BackendChoice,
+    /// Output folder for the JSON and the PNG.
+    #[arg(long, default_value = "runs/bench-search")]
+    out: PathBuf,
+}
+
+/// One strategy's runs.
+struct StrategyRuns {
+    name: String,
+    /// Per seed: report of the best-by-objective cell after each query.
+    curves: Vec<Vec<Option<f64>>>,
+    /// Per seed: best report among the queried cells after each query.
+    seen_curves: Vec<Vec<Option<f64>>>,
+    seconds: Vec<f64>,
+}
+
+/// The source column the transfer baseline follows for `target`.
+pub fn default_transfer_source(target: &str) -> &'static str {
+    if target.starts_with("c100") { "c10v_valid" } else { "c100_valid" }
+}
+
+/// Cells of `table` sorted by `column`, best first (ties: table order).
+pub fn ranking_by(table: &BenchmarkTable<Nb201Space>, column: &str, objective: Objective) -> anyhow::Result<Vec<metanas_space::nb201::Nb201Cell>> {
+    let values = table.column(column)?;
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (values[a], values[b]);
+        let c = x.total_cmp(&y);
+        (if objective == Objective::Maximize { c.reverse() } else { c }).then(a.cmp(&b))
+    });
+    Ok(order.into_iter().map(|i| table.archs()[i]).collect())
+}
+
+/// Median of `values` (`None` counts as +∞: a run that never reached the target).
+pub fn median_reach(values: &[Option<usize>]) -> Option<f64> {
+    let mut v: Vec<f64> = values.iter().map(|x| x.map_or(f64::INFINITY, |q| q as f64)).collect();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return None;
+    }
+    let m = if v.len() % 2 == 1 { v[v.len() / 2] } else { 0.5 * (v[v.len() / 2 - 1] + v[v.len() / 2]) };
+    m.is_finite().then_some(m)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.retain(|x| x.is_finite());
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    if v.len() % 2 == 1 { v[v.len() / 2] } else { 0.5 * (v[v.len() / 2 - 1] + v[v.len() / 2]) }
+}
+
+/// Runs the command.
+pub fn run(args: &BenchSearchArgs) -> anyhow::Result<()> {
+    if args.seeds == 0 || args.budget == 0 {
+        bail!("--seeds and --budget must be at least 1");
+    }
+    let space = Nb201Space;
+    let table = Arc::new(shipped::nb201_table()?);
+    let catalog = TaskCatalog::nb201_accuracy(table.column_names());
+    let Some(task) = catalog.task(&args.target) else {
+        bail!("`{}` is not a searchable column of the NAS-Bench-201 table", args.target);
+    };
+    let report = task.report_column.clone();
+    let objective = task.objective;
+    let optimum = table.max(&report)?.1;
+    let best_by_objective = ranking_by(&table, &args.target, objective)?[0];
+    let optimum_of_best = table.value(&best_by_objective, &report)?;
+    let source = args.transfer_source.clone().unwrap_or_else(|| default_transfer_source(&args.target).to_string());
+    let device = args.device.device();
+    eprintln!(
+        "target {} (report {report}); optimum {report} {optimum:.2}; the best {} cell has {report} {optimum_of_best:.2}",
+        args.target, args.target
+    );
+    let mut all = Vec::new();
+    for name in &args.strategies {
+        let mut runs = StrategyRuns { name: name.clone(), curves: Vec::new(), seen_curves: Vec::new(), seconds: Vec::new() };
+        for seed in 0..args.seeds {
+            let mut strategy: Box<dyn Strategy<Nb201Space>> = if name == "transfer" {
+                Box::new(FixedOrder::new(ranking_by(&table, &source, objective)?))
+            } else {
+                make_strategy(name, &space, &device)?
+            };
+            let mut evaluator = TableEvaluator::new(table.clone(), &args.target, Some(&report), objective)?;
+            let searcher = Searcher::new(
+                space,
+                Constraints::default(),
+                SearchConfig::new().with_max_queries(args.budget).with_seed(seed),
+            );
+            let started = Instant::now();
+            let outcome = searcher
+                .run(strategy.as_mut(), &mut evaluator, None, &mut |_| {})
+                .with_context(|| format!("{name}, seed {seed}"))?;
+            let seconds = started.elapsed().as_secs_f64();
+            let curve = trajectory::best_report_curve(&outcome.trials, objective);
+            let seen = trajectory::best_report_seen_curve(&outcome.trials, objective);
+            let reach = trajectory::queries_to_reach(&curve, optimum, objective, 1e-6);
+            eprintln!(
+                "{name:>10} seed {seed:>2}: final {report} {:.2}, optimum reached at {} ({seconds:.1} s)",
+                curve.last().copied().flatten().unwrap_or(f64::NAN),
+                reach.map_or("-".to_string(), |q| q.to_string())
+            );
+            runs.curves.push(curve);
+            runs.seen_curves.push(seen);
+            runs.seconds.push(seconds);
+        }
+        all.push(runs);
+    }
+    print_table(args, &report, optimum, objective, &source, &all);
+    write_outputs(args, &report, optimum, objective, &all)
+}
+
+fn reach_of(curves: &[Vec<Option<f64>>], optimum: f64, objective: Objective) -> Vec<Option<usize>> {
+    curves.iter().map(|c| trajectory::queries_to_reach(c, optimum, objective, 1e-6)).collect()
+}
+
+fn print_table(args: &BenchSearchArgs, report: &str, optimum: f64, objective: Objective, source: &str, all: &[StrategyRuns]) {
+    println!();
+    println!(
+        "## {} → {report}, optimum {optimum:.2}, budget {}, {} seeds (transfer follows `{source}`)",
+        args.target, args.budget, args.seeds
+    );
+    println!();
+    println!("Queries to the optimum: *best-by-validation* is NAS-Bench-201's protocol (the report of the cell with the best");
+    println!("validation score so far); *best seen* is the look-up protocol (the best report among the queried cells).");
+    println!();
+    println!("| strategy | median queries to optimum (best-by-validation) | reached | median queries (best seen) | reached | median regret @10 | @20 | @50 | @{} | s/run |", args.budget);
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let fmt = |m: Option<f64>| m.map_or(format!("> {}", args.budget), |m| format!("{m}"));
+    for runs in all {
+        let reach = reach_of(&runs.curves, optimum, objective);
+        let reach_seen = reach_of(&runs.seen_curves, optimum, objective);
+        let regret = |q: usize| median(runs.curves.iter().filter_map(|c| trajectory::regret_at(c, q, optimum)).collect());
+        println!(
+            "| {} | {} | {}/{} | {} | {}/{} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} |",
+            runs.name,
+            fmt(median_reach(&reach)),
+            reach.iter().flatten().count(),
+            reach.len(),
+            fmt(median_reach(&reach_seen)),
+            reach_seen.iter().flatten().count(),
+            reach_seen.len(),
+            regret(10),
+            regret(20),
+            regret(50),
+            regret(args.budget),
+            median(runs.seconds.clone())
+        );
+    }
+}
+
+fn write_outputs(args: &BenchSearchArgs, report: &str, optimum: f64, objective: Objective, all: &[StrategyRuns]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let stem = format!("{}-budget{}-seeds{}", args.target, args.budget, args.seeds);
+    let json_path = args.out.join(format!("{stem}.json"));
+    let results = json!({
+        "target": args.target,
+        "report": report,
+        "optimum": optimum,
+        "budget": args.budget,
+        "seeds": args.seeds,
+        "strategies": all.iter().map(|r| json!({
+            "name": r.name,
+            "queries_to_optimum": reach_of(&r.curves, optimum, objective),
+            "queries_to_optimum_best_seen": reach_of(&r.seen_curves, optimum, objective),
+            "best_report_curves": r.curves,
+            "seconds": r.seconds,
+        })).collect::<Vec<_>>(),
+    });
+    std::fs::write(&json_path, serde_json::to_string_pretty(&results)?).with_context(|| format!("writing {}", json_path.display()))?;
+    let series: Vec<Series> = all
+        .iter()
+        .map(|r| Series {
+            name: r.name.clone(),
+            points: (1..=args.budget)
+                .map(|q| {
+                    let regrets = r.curves.iter().filter_map(|c| trajectory::regret_at(c, q, optimum)).collect();
+                    (q as f64, median(regrets))
+                })
+                .collect(),
+        })
+        .collect();
+    let png = args.out.join(format!("{stem}.png"));
+    line_chart(&png, &format!("median regret of {report}"), "queries", "regret (accuracy points)", &series)?;
+    println!();
+    println!("results: {}  plot: {}", json_path.display(), png.display());
+    Ok(())
+}
