@@ -40,8 +40,78 @@ pub struct BenchSearchArgs {
     out: PathBuf,
 }
 
+/// One table task's benchmark settings.
+pub struct TableBench {
+    /// The table.
+    pub table: Arc<BenchmarkTable<Nb201Space>>,
+    /// The column the strategies see.
+    pub target: String,
+    /// The column reported.
+    pub report: String,
+    /// Direction of both.
+    pub objective: Objective,
+    /// Best value of the report column.
+    pub optimum: f64,
+    /// Queries per run.
+    pub budget: usize,
+    /// Seeds 0..seeds.
+    pub seeds: u64,
+}
+
+impl TableBench {
+    /// Runs the strategy `name` (built per seed by `make`) for every seed.
+    pub fn run(
+        &self,
+        name: &str,
+        make: &mut dyn FnMut(u64) -> anyhow::Result<Box<dyn Strategy<Nb201Space>>>,
+    ) -> anyhow::Result<StrategyRuns> {
+        let mut runs = StrategyRuns { name: name.to_string(), curves: Vec::new(), seen_curves: Vec::new(), seconds: Vec::new() };
+        let mut first_two: Vec<Vec<String>> = Vec::new();
+        for seed in 0..self.seeds {
+            // A strategy whose first two seeds queried exactly the same cells
+            // ignores the seed (e.g. a fixed order, or meta-BO with EI): its
+            // other seeds would repeat them, so seed 0's run stands for them.
+            if seed >= 2 && first_two.len() == 2 && first_two[0] == first_two[1] {
+                eprintln!("{name:>10} seed {seed:>2}: the same run as seeds 0 and 1 (the strategy ignores the seed)");
+                runs.curves.push(runs.curves[0].clone());
+                runs.seen_curves.push(runs.seen_curves[0].clone());
+                runs.seconds.push(runs.seconds[0]);
+                continue;
+            }
+            let mut strategy = make(seed)?;
+            let mut evaluator = TableEvaluator::new(self.table.clone(), &self.target, Some(&self.report), self.objective)?;
+            let searcher = Searcher::new(
+                Nb201Space,
+                Constraints::default(),
+                SearchConfig::new().with_max_queries(self.budget).with_seed(seed),
+            );
+            let started = Instant::now();
+            let outcome = searcher
+                .run(strategy.as_mut(), &mut evaluator, None, &mut |_| {})
+                .with_context(|| format!("{name}, seed {seed}"))?;
+            let seconds = started.elapsed().as_secs_f64();
+            if seed < 2 {
+                first_two.push(outcome.trials.iter().map(|t| t.architecture.clone()).collect());
+            }
+            let curve = trajectory::best_report_curve(&outcome.trials, self.objective);
+            let seen = trajectory::best_report_seen_curve(&outcome.trials, self.objective);
+            let reach = trajectory::queries_to_reach(&seen, self.optimum, self.objective, 1e-6);
+            eprintln!(
+                "{name:>10} seed {seed:>2}: final {} {:.2}, optimum seen at {} ({seconds:.1} s)",
+                self.report,
+                curve.last().copied().flatten().unwrap_or(f64::NAN),
+                reach.map_or("-".to_string(), |q| q.to_string())
+            );
+            runs.curves.push(curve);
+            runs.seen_curves.push(seen);
+            runs.seconds.push(seconds);
+        }
+        Ok(runs)
+    }
+}
+
 /// One strategy's runs.
-struct StrategyRuns {
+pub struct StrategyRuns {
     name: String,
     /// Per seed: report of the best-by-objective cell after each query.
     curves: Vec<Vec<Option<f64>>>,
@@ -109,61 +179,40 @@ pub fn run(args: &BenchSearchArgs) -> anyhow::Result<()> {
         "target {} (report {report}); optimum {report} {optimum:.2}; the best {} cell has {report} {optimum_of_best:.2}",
         args.target, args.target
     );
+    let bench = TableBench { table: table.clone(), target: args.target.clone(), report: report.clone(), objective, optimum, budget: args.budget, seeds: args.seeds };
     let mut all = Vec::new();
     for name in &args.strategies {
-        let mut runs = StrategyRuns { name: name.clone(), curves: Vec::new(), seen_curves: Vec::new(), seconds: Vec::new() };
-        for seed in 0..args.seeds {
-            let mut strategy: Box<dyn Strategy<Nb201Space>> = if name == "transfer" {
+        all.push(bench.run(name, &mut |_| {
+            Ok(if name == "transfer" {
                 Box::new(FixedOrder::new(ranking_by(&table, &source, objective)?))
             } else {
-                make_strategy(name, &space, &device)?
-            };
-            let mut evaluator = TableEvaluator::new(table.clone(), &args.target, Some(&report), objective)?;
-            let searcher = Searcher::new(
-                space,
-                Constraints::default(),
-                SearchConfig::new().with_max_queries(args.budget).with_seed(seed),
-            );
-            let started = Instant::now();
-            let outcome = searcher
-                .run(strategy.as_mut(), &mut evaluator, None, &mut |_| {})
-                .with_context(|| format!("{name}, seed {seed}"))?;
-            let seconds = started.elapsed().as_secs_f64();
-            let curve = trajectory::best_report_curve(&outcome.trials, objective);
-            let seen = trajectory::best_report_seen_curve(&outcome.trials, objective);
-            let reach = trajectory::queries_to_reach(&curve, optimum, objective, 1e-6);
-            eprintln!(
-                "{name:>10} seed {seed:>2}: final {report} {:.2}, optimum reached at {} ({seconds:.1} s)",
-                curve.last().copied().flatten().unwrap_or(f64::NAN),
-                reach.map_or("-".to_string(), |q| q.to_string())
-            );
-            runs.curves.push(curve);
-            runs.seen_curves.push(seen);
-            runs.seconds.push(seconds);
-        }
-        all.push(runs);
+                make_strategy(name, &space, &device, args.budget)?
+            })
+        })?);
     }
-    print_table(args, &report, optimum, objective, &source, &all);
-    write_outputs(args, &report, optimum, objective, &all)
+    print_table(&args.target, args.budget, args.seeds, &report, optimum, objective, &source, &all);
+    write_outputs(&args.out, &args.target, args.budget, args.seeds, &report, optimum, objective, &all)
 }
 
 fn reach_of(curves: &[Vec<Option<f64>>], optimum: f64, objective: Objective) -> Vec<Option<usize>> {
     curves.iter().map(|c| trajectory::queries_to_reach(c, optimum, objective, 1e-6)).collect()
 }
 
-fn print_table(args: &BenchSearchArgs, report: &str, optimum: f64, objective: Objective, source: &str, all: &[StrategyRuns]) {
+/// Prints the comparison table in Markdown.
+#[allow(clippy::too_many_arguments)]
+pub fn print_table(target: &str, budget: usize, seeds: u64, report: &str, optimum: f64, objective: Objective, source: &str, all: &[StrategyRuns]) {
     println!();
     println!(
         "## {} → {report}, optimum {optimum:.2}, budget {}, {} seeds (transfer follows `{source}`)",
-        args.target, args.budget, args.seeds
+        target, budget, seeds
     );
     println!();
     println!("Queries to the optimum: *best-by-validation* is NAS-Bench-201's protocol (the report of the cell with the best");
     println!("validation score so far); *best seen* is the look-up protocol (the best report among the queried cells).");
     println!();
-    println!("| strategy | median queries to optimum (best-by-validation) | reached | median queries (best seen) | reached | median regret @10 | @20 | @50 | @{} | s/run |", args.budget);
+    println!("| strategy | median queries to optimum (best-by-validation) | reached | median queries (best seen) | reached | median regret @10 | @20 | @50 | @{} | s/run |", budget);
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    let fmt = |m: Option<f64>| m.map_or(format!("> {}", args.budget), |m| format!("{m}"));
+    let fmt = |m: Option<f64>| m.map_or(format!("> {budget}"), |m| format!("{m}"));
     for runs in all {
         let reach = reach_of(&runs.curves, optimum, objective);
         let reach_seen = reach_of(&runs.seen_curves, optimum, objective);
@@ -180,22 +229,24 @@ fn print_table(args: &BenchSearchArgs, report: &str, optimum: f64, objective: Ob
             regret(10),
             regret(20),
             regret(50),
-            regret(args.budget),
+            regret(budget),
             median(runs.seconds.clone())
         );
     }
 }
 
-fn write_outputs(args: &BenchSearchArgs, report: &str, optimum: f64, objective: Objective, all: &[StrategyRuns]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let stem = format!("{}-budget{}-seeds{}", args.target, args.budget, args.seeds);
-    let json_path = args.out.join(format!("{stem}.json"));
+/// Writes the runs as JSON and the median regret curves as a PNG into `out`.
+#[allow(clippy::too_many_arguments)]
+pub fn write_outputs(out: &std::path::Path, target: &str, budget: usize, seeds: u64, report: &str, optimum: f64, objective: Objective, all: &[StrategyRuns]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let stem = format!("{target}-budget{budget}-seeds{seeds}");
+    let json_path = out.join(format!("{stem}.json"));
     let results = json!({
-        "target": args.target,
+        "target": target,
         "report": report,
         "optimum": optimum,
-        "budget": args.budget,
-        "seeds": args.seeds,
+        "budget": budget,
+        "seeds": seeds,
         "strategies": all.iter().map(|r| json!({
             "name": r.name,
             "queries_to_optimum": reach_of(&r.curves, optimum, objective),
@@ -209,7 +260,7 @@ fn write_outputs(args: &BenchSearchArgs, report: &str, optimum: f64, objective: 
         .iter()
         .map(|r| Series {
             name: r.name.clone(),
-            points: (1..=args.budget)
+            points: (1..=budget)
                 .map(|q| {
                     let regrets = r.curves.iter().filter_map(|c| trajectory::regret_at(c, q, optimum)).collect();
                     (q as f64, median(regrets))
@@ -217,7 +268,7 @@ fn write_outputs(args: &BenchSearchArgs, report: &str, optimum: f64, objective: 
                 .collect(),
         })
         .collect();
-    let png = args.out.join(format!("{stem}.png"));
+    let png = out.join(format!("{stem}.png"));
     line_chart(&png, &format!("median regret of {report}"), "queries", "regret (accuracy points)", &series)?;
     println!();
     println!("results: {}  plot: {}", json_path.display(), png.display());

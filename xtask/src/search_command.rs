@@ -1,7 +1,8 @@
 //! `cargo xtask search`: find the best architecture for a task, train it, save it.
 
 use crate::plot::{Series, line_chart};
-use crate::strategy_choice::make_strategy;
+use crate::strategy_choice::{acquisition_of, make_meta_strategy, make_strategy};
+use metanas_meta::MetaModel;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use metanas_data::{BenchmarkTable, FixedTask, ImageDataset, Objective, TaskCatalog, shipped};
@@ -40,7 +41,7 @@ pub struct SearchArgs {
     table: Option<PathBuf>,
     /// Search strategy: random, evolution (regularized evolution), local (local search),
     /// bo (Bayesian optimization with the AEN ensemble and expected improvement), bo-ucb, bo-ts (Thompson sampling).
-    #[arg(long, default_value = "evolution")]
+    #[arg(long, default_value = "bo")]
     strategy: String,
     /// Queries to spend (evaluations of new architectures; default 100 for table tasks, 10 for real training).
     #[arg(long)]
@@ -84,6 +85,10 @@ pub struct SearchArgs {
     /// Epochs of final training of the winner (real-training tasks; 0 skips it).
     #[arg(long, default_value_t = 3)]
     final_epochs: usize,
+    /// A meta-model folder from `cargo xtask meta-train`: Bayesian optimization starts
+    /// from its AEN (no random start; needs --strategy bo, bo-ucb or bo-ts).
+    #[arg(long)]
+    meta_model: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -109,7 +114,38 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         .with_max_seconds(args.time_limit)
         .with_seed(args.seed);
     let searcher = Searcher::new(space, constraints, config.clone());
-    let mut strategy = make_strategy(strategy_name, &space, &args.device.device())?;
+    let mut aon = None;
+    let mut strategy = match &args.meta_model {
+        None => make_strategy(strategy_name, &space, &args.device.device(), config.max_queries)?,
+        Some(dir) => {
+            let acquisition = acquisition_of(strategy_name)?;
+            let meta = MetaModel::load(dir, &args.device.device())
+                .with_context(|| format!("loading the meta-model {}", dir.display()))?;
+            if let Some(reason) = meta.saw(&args.task) {
+                eprintln!("warning: {reason}; this search is not a test of transfer to an unseen task");
+            }
+            eprintln!(
+                "meta-model {}: AEN of [{}]{}",
+                dir.display(),
+                meta.manifest.sources.tasks.join(", "),
+                if meta.manifest.sources.excluded_families.is_empty() {
+                    String::new()
+                } else {
+                    format!(", trained without {}", meta.manifest.sources.excluded_families.join(", "))
+                }
+            );
+            // Image tasks start from the cells meta-training measured on MNIST,
+            // and train candidates with its AON.
+            let related = if is_table_task { Vec::new() } else { meta.image_observations()? };
+            if !related.is_empty() {
+                eprintln!("prior: {} cells measured on {}", related.len(), meta.manifest.image_task.as_deref().unwrap_or("an image task"));
+            }
+            if !is_table_task {
+                aon = meta.aon.clone().map(|a| (a, dir.display().to_string()));
+            }
+            make_meta_strategy(&space, meta.aen, &related, acquisition)?
+        }
+    };
     if is_table_task {
         let catalog = TaskCatalog::nb201_accuracy(table.column_names());
         let (report, objective) = match catalog.task(&args.task) {
@@ -137,6 +173,10 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     };
     let training = TrainingConfig::new(OptimizerConfig::adam(3e-3), TrainingLength::Steps(args.steps)).with_batch_size(64);
     let mut evaluator = TrainingEvaluator::<Nb201Space>::new(task, size, training, device.clone());
+    if let Some((aon, label)) = aon {
+        eprintln!("candidates are trained by the meta-model's AON");
+        evaluator = evaluator.with_aon(aon, label);
+    }
     let outcome = run_searcher(&searcher, strategy.as_mut(), &mut evaluator, args, &out)?;
     let final_result = match (outcome.best_trial(), args.final_epochs) {
         (Some(best), epochs) if epochs > 0 => {

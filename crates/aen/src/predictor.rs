@@ -73,6 +73,27 @@ impl FeatureCache {
         self.len() == 0
     }
 
+    /// The rows `indices` of every member's features.
+    ///
+    /// # Errors
+    /// [`AenError::InvalidData`] for an index out of range.
+    pub fn select(&self, indices: &[usize]) -> Result<Self> {
+        let n = self.len();
+        if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
+            return Err(AenError::InvalidData(format!("row {bad} of a cache of {n}")));
+        }
+        let ids: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+        let features = self
+            .features
+            .iter()
+            .map(|f| {
+                let ids = Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(ids.clone(), [ids.len()]), &f.device());
+                f.clone().select(0, ids)
+            })
+            .collect();
+        Ok(Self { features })
+    }
+
     /// Width of each member's features.
     pub fn width(&self) -> usize {
         self.features.first().map_or(0, |f| f.dims()[1])

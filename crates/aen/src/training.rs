@@ -91,6 +91,8 @@ pub struct TrainingReport {
     pub best_epoch: usize,
     /// Validation loss of the kept model (training loss when there was no validation split).
     pub best_loss: f64,
+    /// The same loss after every epoch: the learning curve.
+    pub epoch_losses: Vec<f64>,
 }
 
 /// Splits `0..n` into (train, validation) with `fraction` held out, seeded.
@@ -155,6 +157,7 @@ pub(crate) fn train(
     let mut order = train_rows.clone();
     let mut best = (f64::INFINITY, 0usize, model.clone());
     let mut epochs = 0;
+    let mut epoch_losses = Vec::new();
     for epoch in 0..config.max_epochs {
         epochs = epoch + 1;
         order.shuffle(&mut rng);
@@ -182,6 +185,7 @@ pub(crate) fn train(
             }
             None => epoch_loss / steps.max(1) as f64,
         };
+        epoch_losses.push(score);
         if score < best.0 {
             best = (score, epoch + 1, model.clone());
         } else if epoch + 1 - best.1 >= config.patience.max(1) {
@@ -189,7 +193,7 @@ pub(crate) fn train(
         }
     }
     let (best_loss, best_epoch, model) = best;
-    Ok((model, TrainingReport { epochs, best_epoch, best_loss }))
+    Ok((model, TrainingReport { epochs, best_epoch, best_loss, epoch_losses }))
 }
 
 #[cfg(test)]

@@ -20,14 +20,19 @@ pub struct BayesianOptimizationConfig {
     /// Candidates proposed from one fit (the best by acquisition first);
     /// 1 refits after every query.
     pub proposals_per_fit: usize,
-    /// The pool is the whole space (one cell per isomorphism class) when the
-    /// space has at most this many cells; otherwise it is rebuilt at each fit
+    /// The pool is the whole space when it has at most this many cells; otherwise it is rebuilt at each fit
     /// from mutations of the best cells and random samples.
     pub whole_space_limit: u64,
     /// Mutations of the best observed cells in a rebuilt pool.
     pub mutation_candidates: usize,
     /// Random samples in a rebuilt pool.
     pub random_candidates: usize,
+    /// After this many observations without a better score, the next
+    /// proposals come from the incumbent's neighbourhood (one edit away, else
+    /// two), still ranked by the acquisition: a trust region around the best
+    /// cell that refines what a global model ranks only coarsely. `None`
+    /// keeps the whole pool.
+    pub local_patience: Option<usize>,
 }
 
 impl Default for BayesianOptimizationConfig {
@@ -39,6 +44,7 @@ impl Default for BayesianOptimizationConfig {
             whole_space_limit: 100_000,
             mutation_candidates: 500,
             random_candidates: 500,
+            local_patience: Some(5),
         }
     }
 }
@@ -48,7 +54,8 @@ impl Default for BayesianOptimizationConfig {
 /// After `initial_samples` random queries, each round fits the surrogate on
 /// every successful observation, scores the pool, and proposes the
 /// `proposals_per_fit` unseen feasible candidates with the highest acquisition
-/// value. Failed evaluations are never proposed again and not fitted on.
+/// value — among the incumbent's neighbours once `local_patience` queries in
+/// a row brought no improvement (until one does). Failed evaluations are never proposed again and not fitted on.
 /// Every random choice comes from the searcher's seeded generator, so a run
 /// replays exactly (and resumes from its store).
 pub struct BayesianOptimization<S: SearchSpace> {
@@ -60,6 +67,7 @@ pub struct BayesianOptimization<S: SearchSpace> {
     queue: VecDeque<S::Arch>,
     whole_space: Option<(Vec<S::Arch>, CandidatePool)>,
     fits: usize,
+    since_improvement: usize,
     best: BestSoFar<S::Arch>,
 }
 
@@ -85,6 +93,7 @@ impl<S: SearchSpace> BayesianOptimization<S> {
             queue: VecDeque::new(),
             whole_space: None,
             fits: 0,
+            since_improvement: 0,
             best: BestSoFar::default(),
         })
     }
@@ -103,16 +112,17 @@ impl<S: SearchSpace> BayesianOptimization<S> {
         self.config.initial_samples.max(self.surrogate.min_observations())
     }
 
-    /// The whole space, one cell per isomorphism class, built once.
+    /// The whole space, built once. Every cell is kept, isomorphic ones
+    /// included: the searcher answers a class only once, but which member is
+    /// proposed matters where members carry different known values (the
+    /// source tasks' side features of a meta-learned surrogate).
     fn whole_space_pool(&mut self) -> Option<(Vec<S::Arch>, CandidatePool)> {
         if self.whole_space.is_none() {
             let space = &self.space;
             if space.size().is_none_or(|n| n > self.config.whole_space_limit) {
                 return None;
             }
-            let all = space.enumerate()?;
-            let mut classes = HashSet::new();
-            let archs: Vec<S::Arch> = all.filter(|a| classes.insert(space.canonical_hash(a))).collect();
+            let archs: Vec<S::Arch> = space.enumerate()?.collect();
             let encodings = archs.iter().map(|a| space.encode(a)).collect();
             self.whole_space = Some((archs, CandidatePool::new(encodings)));
         }
@@ -153,6 +163,30 @@ impl<S: SearchSpace> BayesianOptimization<S> {
         (archs, CandidatePool::new(encodings))
     }
 
+    /// Pool positions of the incumbent's unseen feasible neighbours (one
+    /// edit away, else two), when the search has stalled long enough.
+    fn local_candidates(&self, context: &ProposalContext<'_, S>, archs: &[S::Arch]) -> Option<HashSet<usize>> {
+        let patience = self.config.local_patience?;
+        if self.since_improvement < patience {
+            return None;
+        }
+        let (incumbent, _) = self.best.get()?;
+        let space = context.space;
+        let position: std::collections::HashMap<String, usize> =
+            archs.iter().enumerate().map(|(i, a)| (space.format(a), i)).collect();
+        let near = space.neighbours(incumbent);
+        let mut rings = vec![near.clone()];
+        rings.push(near.iter().flat_map(|n| space.neighbours(n)).collect());
+        rings.into_iter().find_map(|ring| {
+            let found: HashSet<usize> = ring
+                .iter()
+                .filter(|a| context.is_candidate(a))
+                .filter_map(|a| position.get(&space.format(a)).copied())
+                .collect();
+            (!found.is_empty()).then_some(found)
+        })
+    }
+
     /// Fits the surrogate and queues the best candidates by acquisition.
     fn refill(&mut self, context: &ProposalContext<'_, S>, rng: &mut StdRng) -> Result<()> {
         let (archs, pool) = match self.whole_space_pool() {
@@ -167,6 +201,9 @@ impl<S: SearchSpace> BayesianOptimization<S> {
         let incumbent = self.best.get().map(|(_, s)| s);
         let values = self.config.acquisition.values(&predictions, incumbent, rng);
         let mut order: Vec<usize> = (0..archs.len()).filter(|&i| context.is_candidate(&archs[i])).collect();
+        if let Some(local) = self.local_candidates(context, &archs) {
+            order.retain(|i| local.contains(i));
+        }
         order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
         self.queue = order.into_iter().take(self.config.proposals_per_fit).map(|i| archs[i].clone()).collect();
         Ok(())
@@ -174,11 +211,17 @@ impl<S: SearchSpace> BayesianOptimization<S> {
 }
 
 impl<S: SearchSpace> Strategy<S> for BayesianOptimization<S> {
+    /// `bo-<acquisition>`, or `meta-bo-<acquisition>` with a surrogate that
+    /// needs no observation (a meta-learned prior).
     fn name(&self) -> &'static str {
-        match self.config.acquisition {
-            Acquisition::ExpectedImprovement => "bo-ei",
-            Acquisition::UpperConfidenceBound { .. } => "bo-ucb",
-            Acquisition::ThompsonSampling => "bo-ts",
+        let meta = self.surrogate.min_observations() == 0;
+        match (meta, self.config.acquisition) {
+            (false, Acquisition::ExpectedImprovement) => "bo-ei",
+            (false, Acquisition::UpperConfidenceBound { .. }) => "bo-ucb",
+            (false, Acquisition::ThompsonSampling) => "bo-ts",
+            (true, Acquisition::ExpectedImprovement) => "meta-bo-ei",
+            (true, Acquisition::UpperConfidenceBound { .. }) => "meta-bo-ucb",
+            (true, Acquisition::ThompsonSampling) => "meta-bo-ts",
         }
     }
 
@@ -200,10 +243,10 @@ impl<S: SearchSpace> Strategy<S> for BayesianOptimization<S> {
 
     fn observe(&mut self, arch: &S::Arch, score: Option<f64>) {
         let Some(score) = score else { return };
-        self.best.record(arch, score);
         // `observe` also reports free repeats: fit each isomorphism class once.
         if self.observed_hashes.insert(self.space.canonical_hash(arch)) {
             self.observed.push((arch.clone(), self.space.encode(arch), score));
+            self.since_improvement = if self.best.record(arch, score) { 0 } else { self.since_improvement + 1 };
         }
     }
 

@@ -5,7 +5,9 @@
 //!
 //! * [`Strategy`] (propose / observe / best): [`RandomSearch`],
 //!   [`RegularizedEvolution`], [`LocalSearch`], [`BayesianOptimization`] with
-//!   a [`Surrogate`] ([`AenSurrogate`]: the AEN ensemble fitted from scratch)
+//!   a [`Surrogate`] ([`AenSurrogate`]: the AEN ensemble fitted from scratch;
+//!   [`MetaAenSurrogate`]: a meta-learned AEN adapted in closed form, optionally
+//!   reading the source tasks' known metrics, [`SourceValues`])
 //!   and an [`Acquisition`] (EI, UCB, Thompson sampling), and [`FixedOrder`]
 //!   (a ranking computed elsewhere, e.g. the transfer baseline). A strategy
 //!   never trains a candidate; fitting a surrogate on measured scores is part
@@ -32,9 +34,11 @@ mod final_training;
 mod fixed_order;
 mod local_search;
 mod measurement;
+mod meta_aen_surrogate;
 mod random_search;
 mod regularized_evolution;
 mod searcher;
+mod source_values;
 mod strategy;
 mod surrogate;
 mod table_evaluator;
@@ -51,10 +55,12 @@ pub use evaluator::Evaluator;
 pub use final_training::{FinalResult, train_final};
 pub use fixed_order::FixedOrder;
 pub use local_search::LocalSearch;
+pub use meta_aen_surrogate::MetaAenSurrogate;
 pub use measurement::{Measurement, Trial, TrialOutcome};
 pub use random_search::RandomSearch;
 pub use regularized_evolution::RegularizedEvolution;
 pub use searcher::{SearchConfig, SearchOutcome, SearchProgress, Searcher, StopReason};
+pub use source_values::SourceValues;
 pub use strategy::{BestSoFar, ProposalContext, Strategy, sample_candidate};
 pub use surrogate::{CandidatePool, Surrogate};
 pub use table_evaluator::TableEvaluator;

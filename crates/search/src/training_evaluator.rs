@@ -5,7 +5,8 @@ use crate::evaluator::Evaluator;
 use crate::measurement::Measurement;
 use burn::tensor::Device;
 use metanas_data::{ImageTask, Normalisation, Objective};
-use metanas_net::{CellNetworkConfig, ToCellPlan, TrainingConfig, TrainingData, train};
+use metanas_aon::{Aon, AonOptimizer};
+use metanas_net::{CellNetworkConfig, LearningRateSchedule, OptimizerConfig, ToCellPlan, TrainingConfig, TrainingData, train};
 use metanas_space::SearchSpace;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -27,6 +28,7 @@ pub struct TrainingEvaluator<S: SearchSpace> {
     normalisation: Normalisation,
     size: NetworkSize,
     training: TrainingConfig,
+    aon: Option<(Aon, String)>,
     device: Device,
     space: PhantomData<S>,
 }
@@ -45,9 +47,22 @@ where
             normalisation,
             size,
             training,
+            aon: None,
             device,
             space: PhantomData,
         }
+    }
+
+    /// Trains the candidates with a learned optimizer instead of the
+    /// training config's: base learning rate 1 under a cosine schedule (the
+    /// AON's own step size does the rest), same steps, batches and seeds.
+    /// `label` names this AON in the search key (e.g. its folder), so a trial
+    /// store cannot be resumed with another one.
+    pub fn with_aon(mut self, aon: Aon, label: impl Into<String>) -> Self {
+        self.training.optimizer = OptimizerConfig::adam(1.0);
+        self.training.schedule = LearningRateSchedule::Cosine;
+        self.aon = Some((aon, label.into()));
+        self
     }
 
     /// The network settings used for `arch`.
@@ -70,7 +85,10 @@ where
             self.size.cells_per_stage,
             self.training.length,
             self.training.batch_size,
-            self.training.optimizer
+            match &self.aon {
+                Some((_, label)) => format!("AON {label}"),
+                None => format!("{:?}", self.training.optimizer),
+            }
         )
     }
 
@@ -88,8 +106,10 @@ where
             validation: Some(&self.task.validation),
             normalisation: Some(&self.normalisation),
         };
-        let mut optimizer = training.optimizer.init();
-        let (_, report) = train(network, &mut optimizer, data, &training, &self.device)?;
+        let (_, report) = match &self.aon {
+            Some((aon, _)) => train(network, &mut AonOptimizer::new(aon), data, &training, &self.device)?,
+            None => train(network, &mut training.optimizer.init(), data, &training, &self.device)?,
+        };
         let validation = report.final_validation().unwrap_or(metanas_net::Evaluation {
             loss: f64::NAN,
             accuracy: 0.0,

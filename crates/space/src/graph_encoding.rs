@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// `node_ops[i]`, an index into the space's node vocabulary (0 input, 1 output,
 /// `2 + op`); `adjacency[i * max_nodes + j]` is 1 when node `i` feeds node `j`
 /// (edge direction kept; a model adds the transpose and self-loops as it needs).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GraphEncoding {
     /// Padded size: every encoding of a space has this many nodes.
     pub max_nodes: usize,

@@ -1,0 +1,36 @@
+//! # metanas-meta
+//!
+//! The meta-training loop of metanas: it learns, over many earlier tasks,
+//! what makes a search on a new task fast.
+//!
+//! * [`SourceTasks`]: source tasks from benchmark tables (NAS-Bench-201
+//!   accuracies, 12-epoch variants, latency devices, any user table) with
+//!   explicit exclusions: `exclude = ["c100"]` drops every `c100_*` column,
+//!   report columns included. The choice is recorded in the meta-model.
+//! * [`MetaTrainer`]: (1) the AEN — shared GCN bodies fitted jointly on all
+//!   source tasks, the task heads define the prior of a new task's head;
+//!   (2) the AON — meta-steps on sampled (image task, cell) inner problems;
+//!   (3) the image task — random cells trained briefly on it (with the AON),
+//!   the prior of real-training searches on new image datasets.
+//!   The output folder holds `meta.json` ([`Manifest`]: settings, sources,
+//!   exclusions, learning curves), `aen/`, `aon/` and the AON checkpoint; an
+//!   interrupted run resumes from the last checkpoint when started again with
+//!   the same settings, and refuses a folder of other settings.
+//! * [`MetaModel`]: a finished folder loaded for a search, with
+//!   [`MetaModel::saw`] to warn when the target was seen in meta-training.
+//!
+//! Nothing here names a backend; errors are one [`MetaError`].
+
+mod error;
+mod manifest;
+mod meta_model;
+mod meta_train_config;
+mod meta_trainer;
+mod source_tasks;
+
+pub use error::{MetaError, Result};
+pub use manifest::{AEN_DIR, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, ImageObservation, MANIFEST_FILE, Manifest};
+pub use meta_model::MetaModel;
+pub use meta_train_config::MetaTrainConfig;
+pub use meta_trainer::{MetaProgress, MetaTrainer};
+pub use source_tasks::{SourceSelection, SourceTasks};

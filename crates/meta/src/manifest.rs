@@ -1,0 +1,151 @@
+//! `meta.json`: what a meta-model folder holds and how far its training got.
+
+use crate::error::{MetaError, Result, io_error};
+use crate::meta_train_config::MetaTrainConfig;
+use crate::source_tasks::SourceSelection;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// File name of the manifest in a meta-model folder.
+pub const MANIFEST_FILE: &str = "meta.json";
+/// Sub-folder of the meta-trained AEN.
+pub const AEN_DIR: &str = "aen";
+/// Sub-folder of the final AON.
+pub const AON_DIR: &str = "aon";
+/// Sub-folder of the AON meta-trainer's last checkpoint.
+pub const AON_CHECKPOINT_DIR: &str = "aon-checkpoint";
+
+/// One AEN member's learning curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AenCurve {
+    /// Ensemble member.
+    pub member: usize,
+    /// Validation loss after each epoch.
+    pub epoch_losses: Vec<f64>,
+    /// Epoch whose weights were kept (1-based).
+    pub best_epoch: usize,
+}
+
+/// One AON meta-step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AonPoint {
+    /// Meta-step (1-based).
+    pub step: usize,
+    /// Outer (validation) loss of the step's unrolls.
+    pub meta_loss: f64,
+    /// Inner training loss.
+    pub train_loss: f64,
+    /// Seconds the step took.
+    pub seconds: f64,
+}
+
+/// One cell measured on the image task of meta-training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageObservation {
+    /// The cell, in its space's text form.
+    pub arch: String,
+    /// Validation accuracy (percent) after the short training.
+    pub accuracy: f64,
+    /// Seconds the training took.
+    pub seconds: f64,
+}
+
+/// The manifest of a meta-model folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format version of the folder.
+    pub format: u32,
+    /// The settings.
+    pub config: MetaTrainConfig,
+    /// Source tasks and exclusions.
+    pub sources: SourceSelection,
+    /// Whether `aen/` is complete.
+    pub aen_done: bool,
+    /// AEN learning curves.
+    pub aen_curves: Vec<AenCurve>,
+    /// AON meta-steps done (as of the last checkpoint).
+    pub aon_steps_done: usize,
+    /// Whether `aon/` is complete.
+    pub aon_done: bool,
+    /// AON meta-training curve.
+    pub aon_curve: Vec<AonPoint>,
+    #[serde(default)]
+    /// The image task of stage 3 (e.g. `mnist (8000 train / 2000 validation)`) and the optimizer used.
+    pub image_task: Option<String>,
+    /// Cells measured on it so far.
+    #[serde(default)]
+    pub image_observations: Vec<ImageObservation>,
+    /// Wall-clock seconds spent, over all sessions.
+    pub seconds: f64,
+}
+
+impl Manifest {
+    /// Format version written by this code.
+    pub const FORMAT: u32 = 1;
+
+    /// A fresh manifest.
+    pub fn new(config: MetaTrainConfig, sources: SourceSelection) -> Self {
+        Self {
+            format: Self::FORMAT,
+            config,
+            sources,
+            aen_done: false,
+            aen_curves: Vec::new(),
+            aon_steps_done: 0,
+            aon_done: false,
+            aon_curve: Vec::new(),
+            image_task: None,
+            image_observations: Vec::new(),
+            seconds: 0.0,
+        }
+    }
+
+    /// Whether training is complete.
+    pub fn is_complete(&self) -> bool {
+        self.aen_done
+            && (self.config.aon.is_none() || self.aon_done)
+            && self.image_observations.len() >= self.config.image_cells
+    }
+
+    /// The settings that must match to resume: config and sources.
+    pub fn identity(&self) -> String {
+        format!(
+            "config={}; sources={}",
+            serde_json::to_string(&self.config).unwrap_or_default(),
+            serde_json::to_string(&self.sources).unwrap_or_default()
+        )
+    }
+
+    /// Reads `dir/meta.json`, `None` when it does not exist.
+    ///
+    /// # Errors
+    /// [`MetaError::Io`] or [`MetaError::Json`] for an unreadable file.
+    pub fn read(dir: &Path) -> Result<Option<Self>> {
+        let path = dir.join(MANIFEST_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
+        let manifest: Self = serde_json::from_str(&text).map_err(|e| MetaError::Json { path: path.clone(), message: e.to_string() })?;
+        if manifest.format != Self::FORMAT {
+            return Err(MetaError::NotAMetaModel {
+                path: dir.to_path_buf(),
+                reason: format!("format {} (this version reads {})", manifest.format, Self::FORMAT),
+            });
+        }
+        Ok(Some(manifest))
+    }
+
+    /// Writes `dir/meta.json` atomically (a temporary file renamed over it),
+    /// so an interruption never leaves a half-written manifest.
+    ///
+    /// # Errors
+    /// [`MetaError::Io`] or [`MetaError::Json`].
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(MANIFEST_FILE);
+        let tmp: PathBuf = dir.join(format!("{MANIFEST_FILE}.tmp"));
+        let text = serde_json::to_string_pretty(self).map_err(|e| MetaError::Json { path: path.clone(), message: e.to_string() })?;
+        std::fs::write(&tmp, text).map_err(io_error(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io_error(&path))
+    }
+}

@@ -1,0 +1,125 @@
+//! Meta-training: exclusions, resume after an interruption, refusal of
+//! another run's folder, loading.
+
+use metanas_aen::{AenConfig, MetaAenConfig, TrainingConfig};
+use metanas_aon::{AonConfig, AonMetaTrainerConfig, InnerProblemConfig};
+use metanas_data::{BenchmarkTable, MetricKind, TaskCatalog, shipped};
+use metanas_meta::{MetaError, MetaModel, MetaProgress, MetaTrainConfig, MetaTrainer, SourceTasks};
+use metanas_space::SearchSpace;
+use metanas_space::nb201::Nb201Space;
+use std::path::Path;
+
+/// A small table: 300 NB201 cells, three families of synthetic accuracies.
+fn table(dir: &Path) -> BenchmarkTable<Nb201Space> {
+    let space = Nb201Space;
+    let mut csv = String::from("index,arch,aa_valid,aa_test,bb_valid,cc_valid\n");
+    for (i, cell) in space.enumerate().expect("finite").step_by(52).take(300).enumerate() {
+        let e = space.encode(&cell);
+        let count = |op: usize| e.node_ops.iter().zip(&e.mask).filter(|(o, m)| **m && **o == op).count() as f64;
+        let (conv, pool) = (count(4), count(5));
+        csv.push_str(&format!(
+            "{i},{},{},{},{},{}\n",
+            space.format(&cell),
+            50.0 + 5.0 * conv - pool,
+            51.0 + 5.0 * conv - pool,
+            40.0 + 4.0 * conv + count(3),
+            30.0 + 3.0 * conv - 2.0 * pool
+        ));
+    }
+    let path = dir.join("table.csv");
+    std::fs::write(&path, csv).expect("writes");
+    BenchmarkTable::from_csv(space, &path).expect("reads")
+}
+
+fn config(seed: u64) -> MetaTrainConfig {
+    let aen = MetaAenConfig::new(AenConfig::new(Nb201Space.vocabulary_size()).with_hidden(8).with_features(8))
+        .with_ensemble(1)
+        .with_training(TrainingConfig::new().with_batch_size(64).with_max_epochs(3));
+    let problems = InnerProblemConfig::new().with_min_channels(4).with_max_channels(4).with_shots(20).with_validation_shots(10);
+    let aon = AonMetaTrainerConfig::new(AonConfig::new(), problems).with_unroll(5).with_validation_examples(50);
+    MetaTrainConfig::new(aen)
+        .with_aon(Some(aon))
+        .with_aon_meta_steps(3)
+        .with_checkpoint_every(1)
+        .with_image_cells(2)
+        .with_image_steps(5)
+        .with_image_channels(4)
+        .with_seed(seed)
+}
+
+#[test]
+fn exclusions_drop_the_whole_family() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let table = table(dir.path());
+    let catalog = TaskCatalog::generic(table.column_names());
+    let sources = SourceTasks::from_table(&table, &catalog, &[MetricKind::Accuracy], &["aa".into()]).expect("sources");
+    assert!(sources.selection.tasks.iter().all(|t| !t.starts_with("aa_")), "{:?}", sources.selection);
+    assert!(sources.selection.excluded_columns.contains(&"aa_test".to_string()));
+    assert_eq!(sources.tasks.len(), sources.selection.tasks.len());
+    assert!(matches!(
+        SourceTasks::from_table(&table, &catalog, &[MetricKind::Accuracy], &["zz".into()]),
+        Err(MetaError::Data(_))
+    ));
+}
+
+#[test]
+fn an_interrupted_meta_training_resumes_from_its_checkpoint() {
+    let device = metanas_device::test_device();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let table = table(dir.path());
+    let catalog = TaskCatalog::generic(table.column_names());
+    let sources = SourceTasks::from_table(&table, &catalog, &[MetricKind::Accuracy], &["aa".into()]).expect("sources");
+    let images = shipped::mnist10k().expect("shipped MNIST");
+
+    // Uninterrupted.
+    let whole = dir.path().join("whole");
+    let model = MetaTrainer::new(config(1), &whole, &device)
+        .expect("valid")
+        .run(&sources, Some(&images), &mut |_| {})
+        .expect("trains")
+        .expect("complete");
+    assert!(model.aon.is_some());
+    let measured = model.image_observations().expect("stored cells parse");
+    assert_eq!(measured.len(), 2);
+    assert!(measured.iter().all(|(_, accuracy)| (0.0..=100.0).contains(accuracy)));
+    assert_eq!(model.manifest.aon_curve.len(), 3);
+    assert!(model.saw("aa_valid").is_none(), "aa was excluded");
+    assert!(model.saw("bb_valid").is_some());
+
+    // Interrupted after 2 meta-steps, then resumed.
+    let parts = dir.path().join("parts");
+    let first = MetaTrainer::new(config(1), &parts, &device)
+        .expect("valid")
+        .with_aon_step_limit(Some(2))
+        .run(&sources, Some(&images), &mut |_| {})
+        .expect("runs");
+    assert!(first.is_none(), "paused");
+    assert!(matches!(MetaModel::load(&parts, &device), Err(MetaError::NotAMetaModel { .. })));
+    let mut events = Vec::new();
+    let resumed = MetaTrainer::new(config(1), &parts, &device)
+        .expect("valid")
+        .run(&sources, Some(&images), &mut |p| events.push(p))
+        .expect("resumes")
+        .expect("complete");
+    assert!(events.contains(&MetaProgress::AenDone { resumed: true }), "{events:?}");
+    assert!(events.contains(&MetaProgress::AonResumed { steps_done: 2 }), "{events:?}");
+    let losses = |m: &MetaModel| m.manifest.aon_curve.iter().map(|p| p.meta_loss).collect::<Vec<_>>();
+    let (a, b) = (losses(&model), losses(&resumed));
+    assert_eq!(a.len(), b.len());
+    // The steps before the checkpoint are kept as they were (same seeds, same
+    // numbers); after it the AON and its meta-optimizer continue from the
+    // checkpoint, but inner training runs in flight restart (the AON
+    // trainer does not checkpoint them), so later steps may differ.
+    for (x, y) in a[..2].iter().zip(&b[..2]) {
+        assert!((x - y).abs() < 1e-5 * x.abs().max(1.0), "uninterrupted {a:?} vs resumed {b:?}");
+    }
+    assert!(b[2].is_finite());
+
+    // A folder of other settings is refused, and nothing in it is touched.
+    let before = std::fs::read_to_string(parts.join(metanas_meta::MANIFEST_FILE)).expect("manifest");
+    let other = MetaTrainer::new(config(2), &parts, &device).expect("valid").run(&sources, Some(&images), &mut |_| {});
+    assert!(matches!(other, Err(MetaError::Mismatch { .. })));
+    assert_eq!(before, std::fs::read_to_string(parts.join(metanas_meta::MANIFEST_FILE)).expect("manifest"));
+    let loaded = MetaModel::load(&parts, &device).expect("loads");
+    assert_eq!(loaded.aen.task_names(), resumed.aen.task_names());
+}

@@ -1,0 +1,76 @@
+//! Known metrics of the source tasks for each cell: side features of a
+//! meta-learned surrogate.
+
+use crate::error::{Result, SearchError};
+use metanas_aen::Standardiser;
+use metanas_data::BenchmarkTable;
+use metanas_space::{GraphEncoding, SearchSpace};
+use std::collections::HashMap;
+
+/// For every cell of a benchmark table, the values of some columns (the
+/// source tasks of a meta-model), each standardised over the table, keyed by
+/// the cell's encoding (cells whose live graphs coincide share one entry: the
+/// average of their rows).
+#[derive(Debug, Clone)]
+pub struct SourceValues {
+    columns: Vec<String>,
+    values: HashMap<GraphEncoding, Vec<f64>>,
+}
+
+impl SourceValues {
+    /// The `columns` of `table`, for each of its cells.
+    ///
+    /// # Errors
+    /// [`SearchError::Data`] for an unknown column; [`SearchError::Surrogate`]
+    /// for a column with a non-finite value.
+    pub fn from_table<S: SearchSpace>(table: &BenchmarkTable<S>, columns: &[String]) -> Result<Self> {
+        let mut standardised = Vec::with_capacity(columns.len());
+        for c in columns {
+            let values = table.column(c)?;
+            let s = Standardiser::of(values)?;
+            standardised.push(values.iter().map(|&v| s.apply(v)).collect::<Vec<f64>>());
+        }
+        let mut sums: HashMap<GraphEncoding, (Vec<f64>, usize)> = HashMap::new();
+        for (row, arch) in table.archs().iter().enumerate() {
+            let entry = sums
+                .entry(table.space().encode(arch))
+                .or_insert_with(|| (vec![0.0; columns.len()], 0));
+            for (j, column) in standardised.iter().enumerate() {
+                entry.0[j] += column[row];
+            }
+            entry.1 += 1;
+        }
+        let values = sums
+            .into_iter()
+            .map(|(e, (sum, n))| (e, sum.into_iter().map(|v| v / n as f64).collect()))
+            .collect();
+        Ok(Self { columns: columns.to_vec(), values })
+    }
+
+    /// The columns, in feature order.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The standardised values of one cell, if the table has it.
+    pub fn get(&self, encoding: &GraphEncoding) -> Option<&[f64]> {
+        self.values.get(encoding).map(Vec::as_slice)
+    }
+
+    /// The values of `encodings`, row-major (`len × columns`).
+    ///
+    /// # Errors
+    /// [`SearchError::InvalidConfig`] naming the first cell the table lacks.
+    pub fn rows(&self, encodings: &[GraphEncoding]) -> Result<Vec<f64>> {
+        let mut out = Vec::with_capacity(encodings.len() * self.columns.len());
+        for (i, e) in encodings.iter().enumerate() {
+            let row = self.get(e).ok_or_else(|| {
+                SearchError::InvalidConfig(format!(
+                    "cell {i} of the pool is not in the source table: source values are only known for its cells"
+                ))
+            })?;
+            out.extend_from_slice(row);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,367 @@
+//! `cargo xtask bench-aon`: the AON's Must-show table.
+//!
+//! Meta-trains an AON on MNIST class-subset tasks with meta-training cells (or
+//! loads one), tunes Adam's and SGD-Nesterov's learning rates on MNIST tasks,
+//! then trains 20 held-out (Fashion-MNIST task, unseen cell) pairs with each
+//! optimizer and prints the table. Every number is measured here, seeded.
+
+use anyhow::Context;
+use metanas_aon::{
+    Aon, AonConfig, AonMetaTrainer, AonMetaTrainerConfig, Baseline, CandidateOutcome, CandidateTraining, CellPool,
+    InnerProblem, InnerProblemConfig, InnerProblemSampler, LearningRateTuning, MetaGradientMethod,
+    mean_final_loss_with_aon, train_with_aon, train_with_optimizer, tune_learning_rate,
+};
+use metanas_data::shipped;
+use metanas_device::BackendChoice;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `cargo xtask bench-aon`.
+#[derive(Debug, clap::Args)]
+pub struct BenchAonArgs {
+    /// Load this AON (a folder with aon.json and aon.bpk) instead of meta-training one.
+    #[arg(long)]
+    pub aon: Option<PathBuf>,
+    /// Folder for the meta-trained AON, the trainer checkpoint and results.json.
+    #[arg(long, default_value = "target/bench-aon")]
+    pub out: PathBuf,
+    /// Meta-steps of meta-training (each advances a problem by one window of `--unroll` steps).
+    #[arg(long, default_value_t = 100)]
+    pub meta_steps: usize,
+    /// Steps per meta-training window (the unroll `T`).
+    #[arg(long, default_value_t = 20)]
+    pub unroll: usize,
+    /// Meta-gradient estimator: evolution (antithetic ES) or first-order (truncated).
+    #[arg(long, default_value = "evolution")]
+    pub method: String,
+    /// Meta-train the AON with the run-feedback inputs (loss relative to its start, trend, progress).
+    #[arg(long)]
+    pub feedback: bool,
+    /// Adam learning rate of the AON's weights.
+    #[arg(long, default_value_t = 1e-3)]
+    pub meta_learning_rate: f64,
+    /// Held-out (Fashion-MNIST task, unseen cell) pairs.
+    #[arg(long, default_value_t = 20)]
+    pub pairs: usize,
+    /// Training steps `K` of every compared run.
+    #[arg(long, default_value_t = 100)]
+    pub steps: usize,
+    /// Pairs also trained by the AON for 5× the horizon (stability).
+    #[arg(long, default_value_t = 5)]
+    pub stability_pairs: usize,
+    /// Score the AON on MNIST validation problems every this many meta-steps and keep the best checkpoint (the initial, Adam-like AON included).
+    #[arg(long, default_value_t = 25)]
+    pub validate_every: usize,
+    /// MNIST validation problems (meta-training distribution) that choose the checkpoint.
+    #[arg(long, default_value_t = 3)]
+    pub validation_problems: usize,
+    /// MNIST problems the baselines' learning rates are tuned on.
+    #[arg(long, default_value_t = 3)]
+    pub tuning_problems: usize,
+    /// Skip Adam's grid search and use this rate.
+    #[arg(long)]
+    pub adam_rate: Option<f64>,
+    /// Skip SGD-Nesterov's grid search and use this rate.
+    #[arg(long)]
+    pub sgd_rate: Option<f64>,
+    /// Seed of everything (tasks, cells, weights).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Backend: flex, ndarray or wgpu.
+    #[arg(long, default_value = "flex")]
+    pub device: BackendChoice,
+    /// A ~2-minute smoke run: 8 meta-steps, 3 pairs, 1 tuning problem, 1 stability pair, 2-point grids.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// One held-out pair's measurements.
+#[derive(Debug, Clone, Serialize)]
+struct PairResult {
+    problem: String,
+    aon: RunSummary,
+    adam: RunSummary,
+    sgd: RunSummary,
+    /// Steps of tuned Adam until its validation loss ≤ the AON's K-step loss
+    /// (`None`: not within `reach_limit`).
+    adam_steps_to_aon: Option<usize>,
+    /// AON at 5× the horizon, if measured.
+    aon_long: Option<RunSummary>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+struct RunSummary {
+    loss: f64,
+    accuracy: f64,
+    diverged: bool,
+    seconds: f64,
+}
+
+impl RunSummary {
+    fn of(outcome: &CandidateOutcome) -> Self {
+        let validation = outcome.final_validation();
+        Self {
+            loss: validation.map_or(f64::INFINITY, |e| e.loss),
+            accuracy: validation.map_or(0.0, |e| e.accuracy),
+            diverged: outcome.diverged_at.is_some(),
+            seconds: outcome.report.as_ref().map_or(0.0, |r| r.seconds),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Results {
+    aon_source: String,
+    meta_training_seconds: f64,
+    adam: LearningRateTuning,
+    sgd: LearningRateTuning,
+    steps: usize,
+    reach_limit: usize,
+    pairs: Vec<PairResult>,
+    seconds: f64,
+}
+
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+    (m, sd)
+}
+
+fn tuning(
+    baseline: Baseline,
+    fixed: Option<f64>,
+    grid: &[f64],
+    problems: &[InnerProblem],
+    training: CandidateTraining,
+    device: &burn::tensor::Device,
+) -> anyhow::Result<LearningRateTuning> {
+    if let Some(rate) = fixed {
+        return Ok(LearningRateTuning { baseline, best_rate: rate, mean_losses: Vec::new() });
+    }
+    let start = Instant::now();
+    let result = tune_learning_rate(baseline, grid, problems, training, device)?;
+    eprintln!(
+        "tuned {} on {} MNIST problems in {:.0} s: {}  → {}",
+        baseline.name(),
+        problems.len(),
+        start.elapsed().as_secs_f64(),
+        result.mean_losses.iter().map(|(r, l)| format!("{r}: {l:.4}")).collect::<Vec<_>>().join(", "),
+        result.best_rate
+    );
+    Ok(result)
+}
+
+/// The first evaluated step whose validation loss is at most `target`.
+fn first_reaching(outcome: &CandidateOutcome, target: f64) -> Option<usize> {
+    outcome.report.as_ref()?.validations.iter().find(|(_, e)| e.loss <= target).map(|(s, _)| *s)
+}
+
+/// Runs the benchmark and prints the table (markdown) on stdout, progress on stderr.
+pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let device = args.device.device();
+    let (meta_steps, pairs, tuning_problems, stability_pairs, validation_problems) = if args.quick {
+        (8, 3, 1, 1, 1)
+    } else {
+        (args.meta_steps, args.pairs, args.tuning_problems, args.stability_pairs, args.validation_problems)
+    };
+    let (adam_grid, sgd_grid): (&[f64], &[f64]) = if args.quick {
+        (&[3e-3, 1e-2], &[0.03, 0.1])
+    } else {
+        (&[1e-3, 3e-3, 1e-2, 3e-2], &[0.01, 0.03, 0.1, 0.3])
+    };
+    let method = match args.method.as_str() {
+        "first-order" => MetaGradientMethod::FirstOrder,
+        "evolution" => MetaGradientMethod::Evolution,
+        other => anyhow::bail!("unknown --method `{other}`; expected first-order or evolution"),
+    };
+    let k = args.steps;
+    anyhow::ensure!(k > 0 && pairs > 0, "--steps and --pairs must be positive");
+    let problems = InnerProblemConfig::new().with_horizon(k);
+    let training = CandidateTraining { steps: k, batch_size: problems.batch_size, eval_every: 0 };
+    let mnist = shipped::mnist10k().context("shipped MNIST")?;
+    let fashion = shipped::fashion_mnist_test().context("shipped Fashion-MNIST")?;
+
+    // 1. Baselines tuned on meta-training (MNIST) problems, same schedule and steps.
+    let meta_sampler = InnerProblemSampler::new(problems.clone(), mnist.clone(), CellPool::MetaTraining)?;
+    let mut rng = StdRng::seed_from_u64(args.seed.wrapping_add(1000));
+    let tune: Vec<InnerProblem> = (0..tuning_problems.max(1)).map(|_| meta_sampler.sample(&mut rng)).collect();
+    let adam = tuning(Baseline::Adam, args.adam_rate, adam_grid, &tune, training, &device)?;
+    let sgd = tuning(Baseline::SgdNesterov, args.sgd_rate, sgd_grid, &tune, training, &device)?;
+
+    // 2. The AON: loaded, or meta-trained from Adam's tuned rate.
+    let meta_start = Instant::now();
+    let (aon, aon_source) = match &args.aon {
+        Some(dir) => (Aon::load(dir, &device).with_context(|| format!("loading the AON from {}", dir.display()))?, dir.display().to_string()),
+        None => {
+            let config = AonMetaTrainerConfig::new(
+                AonConfig::new().with_initial_step(adam.best_rate).with_use_feedback(args.feedback),
+                problems.clone(),
+            )
+            .with_unroll(args.unroll)
+            .with_method(method)
+            .with_meta_learning_rate(args.meta_learning_rate)
+            .with_seed(args.seed);
+            let mut trainer = AonMetaTrainer::new(config, mnist.clone(), &device)?;
+            let mut rng = StdRng::seed_from_u64(args.seed.wrapping_add(2000));
+            let mut validation_rng = StdRng::seed_from_u64(args.seed.wrapping_add(4000));
+            let validation: Vec<InnerProblem> =
+                (0..validation_problems.max(1)).map(|_| meta_sampler.sample(&mut validation_rng)).collect();
+            let mut best = (mean_final_loss_with_aon(&trainer.aon(), &validation, training, &device)?, 0usize, trainer.aon());
+            eprintln!("meta-validation at meta-step 0 (Adam-like start): {:.4}", best.0);
+            let mut window = Vec::new();
+            while trainer.meta_steps() < meta_steps {
+                let chunk = args.validate_every.max(1).min(meta_steps - trainer.meta_steps());
+                trainer.run(chunk, &mut rng, |r| {
+                    window.push(r.meta_loss);
+                    if (r.step + 1) % 10 == 0 || r.step + 1 == meta_steps {
+                        let (m, _) = mean_sd(&window);
+                        eprintln!(
+                            "meta-step {:>4}/{meta_steps}: meta-loss {m:.4} (mean of {}), |g| {:.3}, {:.1} s/step",
+                            r.step + 1,
+                            window.len(),
+                            r.gradient_norm,
+                            r.seconds
+                        );
+                        window.clear();
+                    }
+                })?;
+                let score = mean_final_loss_with_aon(&trainer.aon(), &validation, training, &device)?;
+                eprintln!("meta-validation at meta-step {}: {score:.4} (best {:.4} at {})", trainer.meta_steps(), best.0, best.1);
+                if score < best.0 {
+                    best = (score, trainer.meta_steps(), trainer.aon());
+                }
+            }
+            trainer.save(&args.out.join("trainer"))?;
+            let (score, at, aon) = best;
+            aon.save(&args.out.join("aon"))?;
+            eprintln!("saved the AON of meta-step {at} (meta-validation {score:.4}) to {}", args.out.join("aon").display());
+            (
+                aon,
+                format!(
+                    "meta-trained {meta_steps} meta-steps ({method:?}, T = {}, feedback {}), checkpoint of meta-step {at} chosen on {} MNIST validation problems",
+                    args.unroll,
+                    args.feedback,
+                    validation.len()
+                ),
+            )
+        }
+    };
+    let meta_training_seconds = meta_start.elapsed().as_secs_f64();
+
+    // 3. Held-out pairs: Fashion-MNIST tasks, cells never seen in meta-training.
+    let held_out = InnerProblemSampler::new(problems.clone(), fashion, CellPool::HeldOut)?;
+    let mut rng = StdRng::seed_from_u64(args.seed.wrapping_add(3000));
+    let reach_limit = 2 * k;
+    let mut results = Vec::with_capacity(pairs);
+    for i in 0..pairs {
+        let problem = held_out.sample(&mut rng);
+        let aon_run = train_with_aon(&problem, &aon, training, &device)?;
+        let adam_training = CandidateTraining { eval_every: 10, ..training };
+        let adam_run = train_with_optimizer(&problem, Baseline::Adam.optimizer(adam.best_rate), adam_training, &device)?;
+        let sgd_run = train_with_optimizer(&problem, Baseline::SgdNesterov.optimizer(sgd.best_rate), training, &device)?;
+        let aon_summary = RunSummary::of(&aon_run);
+        let target = aon_summary.loss;
+        let adam_steps_to_aon = match first_reaching(&adam_run, target) {
+            Some(step) => Some(step),
+            None if target.is_finite() => {
+                let long = CandidateTraining { steps: reach_limit, eval_every: 10, ..training };
+                let long_run = train_with_optimizer(&problem, Baseline::Adam.optimizer(adam.best_rate), long, &device)?;
+                first_reaching(&long_run, target)
+            }
+            None => None,
+        };
+        let aon_long = if i < stability_pairs {
+            let long = CandidateTraining { steps: 5 * k, ..training };
+            let long_problem = problem.clone();
+            Some(RunSummary::of(&train_with_aon(&long_problem, &aon, long, &device)?))
+        } else {
+            None
+        };
+        let adam_summary = RunSummary::of(&adam_run);
+        let sgd_summary = RunSummary::of(&sgd_run);
+        eprintln!(
+            "pair {:>2}/{pairs}: AON {:.4} ({:.1}%)  Adam {:.4}  SGD {:.4}  Adam steps to AON {}{}  — {}",
+            i + 1,
+            aon_summary.loss,
+            100.0 * aon_summary.accuracy,
+            adam_summary.loss,
+            sgd_summary.loss,
+            adam_steps_to_aon.map_or(format!(">{reach_limit}"), |s| s.to_string()),
+            aon_long.map_or(String::new(), |l| format!(", AON at {}: {:.4}", 5 * k, l.loss)),
+            problem.describe()
+        );
+        results.push(PairResult {
+            problem: problem.describe(),
+            aon: aon_summary,
+            adam: adam_summary,
+            sgd: sgd_summary,
+            adam_steps_to_aon,
+            aon_long,
+        });
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    print_table(&results, &adam, &sgd, k, reach_limit, &aon_source, seconds);
+    let out = Results { aon_source, meta_training_seconds, adam, sgd, steps: k, reach_limit, pairs: results, seconds };
+    std::fs::create_dir_all(&args.out)?;
+    let path = args.out.join("results.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&out)?).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("results in {}", path.display());
+    Ok(())
+}
+
+fn print_table(
+    results: &[PairResult],
+    adam: &LearningRateTuning,
+    sgd: &LearningRateTuning,
+    k: usize,
+    reach_limit: usize,
+    aon_source: &str,
+    seconds: f64,
+) {
+    let n = results.len();
+    println!("## AON vs tuned baselines: {n} held-out (Fashion-MNIST task, unseen cell) pairs, K = {k} steps\n");
+    println!("AON: {aon_source}. Adam lr {} and SGD-Nesterov lr {} chosen by grid on MNIST meta-training tasks; cosine schedule for all.\n", adam.best_rate, sgd.best_rate);
+    println!("| optimizer | validation loss @K (mean ± sd) | accuracy @K | pairs where the AON is better | divergences |");
+    println!("|---|---|---|---|---|");
+    let row = |name: String, pick: &dyn Fn(&PairResult) -> RunSummary| {
+        let losses: Vec<f64> = results.iter().map(|r| pick(r).loss).filter(|l| l.is_finite()).collect();
+        let accs: Vec<f64> = results.iter().map(|r| pick(r).accuracy).collect();
+        let (lm, ls) = mean_sd(&losses);
+        let (am, _) = mean_sd(&accs);
+        let better = results.iter().filter(|r| r.aon.loss < pick(r).loss).count();
+        let better = if name == "AON" { "—".to_string() } else { format!("{better}/{n}") };
+        let diverged = results.iter().filter(|r| pick(r).diverged).count();
+        println!("| {name} | {lm:.4} ± {ls:.4} | {:.1}% | {better} | {diverged} |", 100.0 * am);
+    };
+    row("AON".into(), &|r| r.aon);
+    row(format!("Adam (lr {})", adam.best_rate), &|r| r.adam);
+    row(format!("SGD-Nesterov (lr {})", sgd.best_rate), &|r| r.sgd);
+    let mut reach: Vec<usize> = results.iter().map(|r| r.adam_steps_to_aon.unwrap_or(usize::MAX)).collect();
+    reach.sort_unstable();
+    let median = reach[n / 2];
+    let at_least_2k = reach.iter().filter(|&&s| s >= 2 * k).count();
+    let fmt = |s: usize| if s == usize::MAX { format!(">{reach_limit}") } else { s.to_string() };
+    println!(
+        "\nSteps tuned Adam needs to reach the AON's {k}-step validation loss (evaluated every 10 steps, up to {reach_limit}): median {}, ≥ 2K on {at_least_2k}/{n} pairs; all: [{}]",
+        fmt(median),
+        reach.iter().map(|&s| fmt(s)).collect::<Vec<_>>().join(", ")
+    );
+    let long: Vec<(RunSummary, RunSummary)> = results.iter().filter_map(|r| r.aon_long.map(|l| (r.aon, l))).collect();
+    if !long.is_empty() {
+        let diverged = long.iter().filter(|(_, l)| l.diverged).count();
+        let (short_m, _) = mean_sd(&long.iter().map(|(s, _)| s.loss).collect::<Vec<_>>());
+        let finite: Vec<f64> = long.iter().map(|(_, l)| l.loss).filter(|l| l.is_finite()).collect();
+        let (long_m, _) = mean_sd(&finite);
+        println!(
+            "\nStability: AON trained {} steps (5× the meta-training horizon) on {} pairs: {diverged} divergences; mean validation loss {long_m:.4} (vs {short_m:.4} at {k} steps)",
+            5 * k,
+            long.len()
+        );
+    }
+    println!("\nTotal time {:.0} s.", seconds);
+}

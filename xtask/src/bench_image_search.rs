@@ -1,0 +1,100 @@
+//! `cargo xtask bench-image-search`: real-training searches on a shipped
+//! image dataset with several strategies and seeds, each run exactly as
+//! `cargo xtask search` runs it; prints held-out accuracy and wall time.
+
+use crate::search_command::{self, SearchArgs};
+use anyhow::{Context, bail};
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `cargo xtask bench-image-search`.
+#[derive(Debug, clap::Args)]
+pub struct BenchImageSearchArgs {
+    /// Shipped dataset: fashion-mnist or mnist.
+    #[arg(long, default_value = "fashion-mnist")]
+    task: String,
+    /// Strategies: random, evolution, local, bo, … and meta-bo (needs --meta-model).
+    #[arg(long, value_delimiter = ',', default_value = "random,bo")]
+    strategies: Vec<String>,
+    /// Seeds per strategy (0, 1, …).
+    #[arg(long, default_value_t = 2)]
+    seeds: u64,
+    /// Meta-model folder for `meta-bo`.
+    #[arg(long)]
+    meta_model: Option<PathBuf>,
+    /// Extra arguments for every search (e.g. `--budget 10 --steps 100`), space-separated.
+    #[arg(long, default_value = "")]
+    search_args: String,
+    /// Output folder (one sub-folder per run).
+    #[arg(long, default_value = "runs/bench-image-search")]
+    out: PathBuf,
+}
+
+#[derive(Parser)]
+struct SearchCommandLine {
+    #[command(flatten)]
+    args: SearchArgs,
+}
+
+struct Row {
+    strategy: String,
+    seed: u64,
+    test_accuracy: f64,
+    best_validation: f64,
+    seconds: f64,
+}
+
+/// Runs the command.
+pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
+    if args.seeds == 0 {
+        bail!("--seeds must be at least 1");
+    }
+    let mut rows = Vec::new();
+    for name in &args.strategies {
+        for seed in 0..args.seeds {
+            let out = args.out.join(format!("{}-{name}-seed{seed}", args.task));
+            if out.exists() {
+                std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
+            }
+            let mut line: Vec<String> = vec!["search".into(), "--task".into(), args.task.clone()];
+            let strategy = name.strip_prefix("meta-").unwrap_or(name);
+            line.extend(["--strategy".into(), strategy.to_string(), "--seed".into(), seed.to_string()]);
+            line.extend(["--out".into(), out.display().to_string(), "--quiet".into()]);
+            if name.starts_with("meta-") {
+                let Some(dir) = &args.meta_model else { bail!("{name} needs --meta-model") };
+                line.extend(["--meta-model".into(), dir.display().to_string()]);
+            }
+            line.extend(args.search_args.split_whitespace().map(str::to_string));
+            let parsed = SearchCommandLine::try_parse_from(&line).with_context(|| line.join(" "))?;
+            eprintln!("== {name}, seed {seed}: {}", line.join(" "));
+            let started = Instant::now();
+            search_command::run(&parsed.args)?;
+            let seconds = started.elapsed().as_secs_f64();
+            let results: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(out.join("results.json")).with_context(|| format!("reading {}", out.display()))?,
+            )?;
+            let test_accuracy = results["final"]["test"]["accuracy"].as_f64().map_or(f64::NAN, |a| 100.0 * a);
+            let best_validation = results["best"]["measurement"]["objective"].as_f64().unwrap_or(f64::NAN);
+            eprintln!("   test {test_accuracy:.2}%, best validation {best_validation:.2}%, {seconds:.0} s");
+            rows.push(Row { strategy: name.clone(), seed, test_accuracy, best_validation, seconds });
+        }
+    }
+    println!();
+    println!("## {} — real-training search, {} seeds", args.task, args.seeds);
+    println!();
+    println!("| strategy | seed | best validation % (search) | held-out test % (final model) | wall s (search + final training) |");
+    println!("|---|---|---|---|---|");
+    for r in &rows {
+        println!("| {} | {} | {:.2} | {:.2} | {:.0} |", r.strategy, r.seed, r.best_validation, r.test_accuracy, r.seconds);
+    }
+    println!();
+    println!("| strategy | mean test % | mean wall s |");
+    println!("|---|---|---|");
+    for name in &args.strategies {
+        let mine: Vec<&Row> = rows.iter().filter(|r| &r.strategy == name).collect();
+        let mean = |f: &dyn Fn(&Row) -> f64| mine.iter().map(|r| f(r)).sum::<f64>() / mine.len() as f64;
+        println!("| {name} | {:.2} | {:.0} |", mean(&|r| r.test_accuracy), mean(&|r| r.seconds));
+    }
+    Ok(())
+}

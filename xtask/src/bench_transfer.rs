@@ -1,0 +1,117 @@
+//! `cargo xtask bench-transfer`: leave one task family out, meta-train
+//! without it, and compare searches on it with and without the meta-model.
+
+use crate::bench_search::{TableBench, default_transfer_source, print_table, ranking_by, write_outputs};
+use crate::meta_train_command::{MetaTrainArgs, meta_train};
+use crate::strategy_choice::{acquisition_of, make_meta_strategy, make_strategy};
+use anyhow::{Context, bail};
+use metanas_data::{TaskCatalog, shipped};
+use metanas_device::BackendChoice;
+use metanas_search::{FixedOrder, Strategy};
+use metanas_space::nb201::Nb201Space;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Arguments of `cargo xtask bench-transfer`.
+#[derive(Debug, clap::Args)]
+pub struct BenchTransferArgs {
+    /// Target validation columns; each is searched with a meta-model trained without its family.
+    #[arg(long, value_delimiter = ',', default_value = "c10v_valid,c100_valid,in16_valid")]
+    targets: Vec<String>,
+    /// Strategies: random, evolution, local, bo, bo-ucb, bo-ts (from scratch), transfer
+    /// (the best single source column's order), meta-bo, meta-bo-ucb, meta-bo-ts (with the meta-model).
+    #[arg(long, value_delimiter = ',', default_value = "random,evolution,transfer,bo,meta-bo")]
+    strategies: Vec<String>,
+    /// Seeds per strategy.
+    #[arg(long, default_value_t = 25)]
+    seeds: u64,
+    /// Queries per search.
+    #[arg(long, default_value_t = 100)]
+    budget: usize,
+    /// AEN ensemble members of each meta-model.
+    #[arg(long, default_value_t = 5)]
+    ensemble: usize,
+    /// Most AEN epochs of each meta-model.
+    #[arg(long, default_value_t = 30)]
+    aen_epochs: usize,
+    /// Device: flex, ndarray or wgpu.
+    #[arg(long, default_value = "flex")]
+    device: BackendChoice,
+    /// Output folder (meta-models are kept in it and reused).
+    #[arg(long, default_value = "runs/bench-transfer")]
+    out: PathBuf,
+}
+
+/// Runs the command.
+pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
+    if args.seeds == 0 || args.budget == 0 {
+        bail!("--seeds and --budget must be at least 1");
+    }
+    let space = Nb201Space;
+    let table = Arc::new(shipped::nb201_table()?);
+    let catalog = TaskCatalog::nb201_accuracy(table.column_names());
+    let device = args.device.device();
+    let mut summaries = Vec::new();
+    for target in &args.targets {
+        let Some(task) = catalog.task(target) else {
+            bail!("`{target}` is not a searchable column of the NAS-Bench-201 table");
+        };
+        let family = task.family.clone();
+        let meta_dir = args.out.join(format!("meta-without-{family}"));
+        let needs_meta = args.strategies.iter().any(|s| s.starts_with("meta-"));
+        let meta = if needs_meta {
+            let model = meta_train(&MetaTrainArgs {
+                out: meta_dir.clone(),
+                exclude: vec![family.clone()],
+                sources: "accuracy".into(),
+                table: None,
+                ensemble: args.ensemble,
+                aen_epochs: args.aen_epochs,
+                aon_steps: 0,
+                image_cells: 0,
+                time_limit: None,
+                seed: 0,
+                device: args.device,
+                quiet: false,
+            })?
+            .with_context(|| format!("meta-model {}", meta_dir.display()))?;
+            if let Some(reason) = model.saw(target) {
+                bail!("the meta-model for {target} saw it: {reason}");
+            }
+            Some(model)
+        } else {
+            None
+        };
+        let report = task.report_column.clone();
+        let objective = task.objective;
+        let optimum = table.max(&report)?.1;
+        let source = default_transfer_source(target);
+        let bench = TableBench {
+            table: table.clone(),
+            target: target.clone(),
+            report: report.clone(),
+            objective,
+            optimum,
+            budget: args.budget,
+            seeds: args.seeds,
+        };
+        let mut all = Vec::new();
+        for name in &args.strategies {
+            all.push(bench.run(name, &mut |_| -> anyhow::Result<Box<dyn Strategy<Nb201Space>>> {
+                if name == "transfer" {
+                    return Ok(Box::new(FixedOrder::new(ranking_by(&table, source, objective)?)));
+                }
+                match (&meta, name.starts_with("meta-")) {
+                    (Some(m), true) => make_meta_strategy(&space, m.aen.clone(), &[], acquisition_of(name)?),
+                    _ => make_strategy(name, &space, &device, args.budget),
+                }
+            })?);
+        }
+        print_table(target, args.budget, args.seeds, &report, optimum, objective, source, &all);
+        write_outputs(&args.out, target, args.budget, args.seeds, &report, optimum, objective, &all)?;
+        summaries.push(target.clone());
+    }
+    println!();
+    println!("done: {} (tables above; JSON and PNG in {})", summaries.join(", "), args.out.display());
+    Ok(())
+}

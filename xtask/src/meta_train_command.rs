@@ -1,0 +1,188 @@
+//! `cargo xtask meta-train`: learn from earlier tasks into a meta-model folder.
+
+use crate::plot::{Series, line_chart};
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use metanas_aen::{AenConfig, MetaAenConfig, PriorKind, TrainingConfig};
+use metanas_aon::{AonConfig, AonMetaTrainerConfig, InnerProblemConfig};
+use metanas_data::{BenchmarkTable, MetricKind, TaskCatalog, shipped};
+use metanas_device::BackendChoice;
+use metanas_meta::{MetaModel, MetaProgress, MetaTrainConfig, MetaTrainer, SourceTasks};
+use metanas_space::SearchSpace;
+use metanas_space::nb201::Nb201Space;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Arguments of `cargo xtask meta-train`.
+#[derive(Debug, clap::Args)]
+pub struct MetaTrainArgs {
+    /// Output folder of the meta-model (an interrupted run in it is resumed).
+    #[arg(long, default_value = "runs/meta-model")]
+    pub out: PathBuf,
+    /// Task families to leave out, comma-separated (e.g. `c100` drops every `c100_*` column).
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Source tasks: `accuracy` (NAS-Bench-201 accuracies, 200- and 12-epoch), `latency`
+    /// (the latency table's devices), or `table` (every column of --table).
+    #[arg(long, default_value = "accuracy")]
+    pub sources: String,
+    /// Your own benchmark table (CSV with an `arch` column of NAS-Bench-201 cells) for `--sources table`.
+    #[arg(long)]
+    pub table: Option<PathBuf>,
+    /// AEN ensemble members.
+    #[arg(long, default_value_t = 5)]
+    pub ensemble: usize,
+    /// Most AEN epochs (early stopping on 10% of the cells).
+    #[arg(long, default_value_t = 30)]
+    pub aen_epochs: usize,
+    /// AON meta-steps (0: no AON in the meta-model).
+    #[arg(long, default_value_t = 60)]
+    pub aon_steps: usize,
+    /// Cells measured on MNIST after the AON (the prior of image searches; 0 skips it).
+    #[arg(long, default_value_t = 24)]
+    pub image_cells: usize,
+    /// Stop starting new work after this many seconds; run again to resume.
+    #[arg(long)]
+    pub time_limit: Option<f64>,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Device: flex (the fastest CPU backend here), ndarray or wgpu.
+    #[arg(long, default_value = "flex")]
+    pub device: BackendChoice,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The AEN settings of a meta-model.
+pub fn aen_config(space: &Nb201Space, ensemble: usize, epochs: usize) -> MetaAenConfig {
+    MetaAenConfig::new(AenConfig::new(space.vocabulary_size()))
+        .with_ensemble(ensemble)
+        .with_prior(PriorKind::SourceMean)
+        .with_training(
+            TrainingConfig::new().with_batch_size(256).with_max_epochs(epochs).with_patience(4).with_validation_fraction(0.1),
+        )
+}
+
+/// The source tasks named by `--sources`.
+pub fn source_tasks(sources: &str, table: Option<&Path>, exclude: &[String]) -> anyhow::Result<SourceTasks> {
+    let space = Nb201Space;
+    let (table, catalog, kinds): (BenchmarkTable<Nb201Space>, TaskCatalog, Vec<MetricKind>) = match sources {
+        "accuracy" => {
+            let t = shipped::nb201_table()?;
+            let c = TaskCatalog::nb201_accuracy(t.column_names());
+            (t, c, vec![MetricKind::Accuracy])
+        }
+        "latency" => {
+            let t = shipped::nb201_latency_table()?;
+            let c = TaskCatalog::latency(t.column_names());
+            (t, c, vec![MetricKind::Latency])
+        }
+        "table" => {
+            let Some(path) = table else { bail!("--sources table needs --table PATH") };
+            let t = BenchmarkTable::from_csv(space, path)?;
+            let c = TaskCatalog::generic(t.column_names());
+            (t, c, vec![MetricKind::Accuracy, MetricKind::Latency, MetricKind::Cost])
+        }
+        other => bail!("unknown --sources `{other}`: expected accuracy, latency or table"),
+    };
+    Ok(SourceTasks::from_table(&table, &catalog, &kinds, exclude)?)
+}
+
+/// Meta-trains (or resumes) into `out`; `None` when the time limit paused it.
+pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
+    let space = Nb201Space;
+    let sources = source_tasks(&args.sources, args.table.as_deref(), &args.exclude)?;
+    eprintln!(
+        "meta-training on {} source tasks [{}]{} → {}",
+        sources.tasks.len(),
+        sources.selection.tasks.join(", "),
+        if args.exclude.is_empty() { String::new() } else { format!(", excluding {}", sources.selection.excluded_columns.join(", ")) },
+        args.out.display()
+    );
+    let aon = (args.aon_steps > 0).then(|| {
+        AonMetaTrainerConfig::new(AonConfig::new(), InnerProblemConfig::new()).with_seed(args.seed)
+    });
+    let config = MetaTrainConfig::new(aen_config(&space, args.ensemble, args.aen_epochs))
+        .with_aon(aon)
+        .with_aon_meta_steps(args.aon_steps)
+        .with_image_cells(args.image_cells)
+        .with_seed(args.seed);
+    let images = if args.aon_steps > 0 || args.image_cells > 0 { Some(shipped::mnist10k()?) } else { None };
+    let device = args.device.device();
+    let trainer = MetaTrainer::new(config, &args.out, &device)?.with_time_limit(args.time_limit);
+    let spinner = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(args.aon_steps as u64) };
+    if let Ok(style) = ProgressStyle::with_template("AON {bar:30} {pos}/{len} meta-steps  {elapsed_precise} eta {eta}  {msg}") {
+        bar.set_style(style);
+    }
+    let model = trainer.run(&sources, images.as_ref(), &mut |p| match p {
+        MetaProgress::AenStarted { tasks, cells, members } => {
+            spinner.enable_steady_tick(Duration::from_millis(200));
+            spinner.set_message(format!("AEN: {members} GCN bodies on {cells} cells × {tasks} tasks …"));
+        }
+        MetaProgress::AenDone { resumed } => {
+            spinner.finish_and_clear();
+            eprintln!("AEN {}", if resumed { "found complete in the folder (resumed)" } else { "done" });
+        }
+        MetaProgress::AonResumed { steps_done } => {
+            eprintln!("AON resumed from its checkpoint after {steps_done} meta-steps");
+            bar.set_position(steps_done as u64);
+        }
+        MetaProgress::AonStep { point, total, checkpointed } => {
+            bar.set_length(total as u64);
+            bar.set_position(point.step as u64);
+            bar.set_message(format!("meta-loss {:.4}{}", point.meta_loss, if checkpointed { " (checkpoint)" } else { "" }));
+        }
+        MetaProgress::ImageCell { done, total, arch, accuracy } => {
+            bar.println(format!("MNIST cell {done}/{total}: {accuracy:.2}%  {arch}"));
+        }
+        MetaProgress::Paused => {
+            bar.abandon();
+            eprintln!("time limit reached: run the same command again to resume from the last checkpoint");
+        }
+    });
+    bar.finish_and_clear();
+    let model = model.with_context(|| format!("meta-training into {}", args.out.display()))?;
+    if let Some(model) = &model {
+        plot_curves(&args.out, model)?;
+        eprintln!(
+            "meta-model complete in {} ({:.0} s in all): AEN of {} source tasks{}",
+            args.out.display(),
+            model.manifest.seconds,
+            model.manifest.sources.tasks.len(),
+            if model.aon.is_some() { format!(", AON after {} meta-steps", model.manifest.aon_steps_done) } else { String::new() }
+        );
+        if !model.manifest.image_observations.is_empty() {
+            eprintln!("{} cells measured on {}", model.manifest.image_observations.len(), model.manifest.image_task.as_deref().unwrap_or("the image task"));
+        }
+    }
+    Ok(model)
+}
+
+/// Runs the command.
+pub fn run(args: &MetaTrainArgs) -> anyhow::Result<()> {
+    meta_train(args).map(|_| ())
+}
+
+fn plot_curves(out: &Path, model: &MetaModel) -> anyhow::Result<()> {
+    let mut series: Vec<Series> = model
+        .manifest
+        .aen_curves
+        .iter()
+        .map(|c| Series {
+            name: format!("AEN member {} (validation loss per epoch)", c.member),
+            points: c.epoch_losses.iter().enumerate().map(|(i, l)| ((i + 1) as f64, *l)).collect(),
+        })
+        .collect();
+    line_chart(&out.join("aen_curves.png"), "AEN meta-training", "epoch", "validation loss", &series)?;
+    if !model.manifest.aon_curve.is_empty() {
+        series = vec![Series {
+            name: "AON meta-loss".into(),
+            points: model.manifest.aon_curve.iter().map(|p| (p.step as f64, p.meta_loss)).collect(),
+        }];
+        line_chart(&out.join("aon_curve.png"), "AON meta-training", "meta-step", "validation loss after the unroll", &series)?;
+    }
+    Ok(())
+}
