@@ -45,6 +45,22 @@ struct Row {
     seconds: f64,
 }
 
+/// Accuracy (percent) of the model saved in `dir` on the shipped test split of `task`.
+fn reloaded_accuracy(dir: &std::path::Path, task: &str) -> anyhow::Result<Option<f64>> {
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let test = match task {
+        "fashion-mnist" => metanas_data::shipped::fashion_mnist_test()?,
+        _ => return Ok(None),
+    };
+    let device = metanas_device::BackendChoice::default().device();
+    let model = metanas_net::SavedModel::load(dir, &device).with_context(|| format!("loading {}", dir.display()))?;
+    let predicted = model.predict(&test, &device)?;
+    let correct = predicted.iter().zip(test.labels()).filter(|(p, l)| p == l).count();
+    Ok(Some(100.0 * correct as f64 / test.len().max(1) as f64))
+}
+
 /// Runs the command.
 pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
     if args.seeds == 0 {
@@ -75,6 +91,14 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
                 &std::fs::read_to_string(out.join("results.json")).with_context(|| format!("reading {}", out.display()))?,
             )?;
             let test_accuracy = results["final"]["test"]["accuracy"].as_f64().map_or(f64::NAN, |a| 100.0 * a);
+            // The saved model, loaded back, must predict the test split as the search reported.
+            let reloaded = reloaded_accuracy(&out.join("model"), &args.task)?;
+            if let Some(acc) = reloaded {
+                eprintln!("   saved model reloaded: {acc:.2}% on the test split");
+                if (acc - test_accuracy).abs() > 0.05 {
+                    bail!("the reloaded model scores {acc:.2}%, the search reported {test_accuracy:.2}%");
+                }
+            }
             let best_validation = results["best"]["measurement"]["objective"].as_f64().unwrap_or(f64::NAN);
             eprintln!("   test {test_accuracy:.2}%, best validation {best_validation:.2}%, {seconds:.0} s");
             rows.push(Row { strategy: name.clone(), seed, test_accuracy, best_validation, seconds });
