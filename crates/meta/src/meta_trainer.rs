@@ -161,12 +161,7 @@ impl MetaTrainer {
             });
             let aen_config = self.config.aen.clone().with_training(self.config.aen.training.clone().with_seed(self.config.seed));
             let meta = MetaAen::meta_train(&sources.encodings, &sources.tasks, &aen_config, &self.device)?;
-            let aen_dir = self.out.join(AEN_DIR);
-            let staging = self.out.join(format!("{AEN_DIR}.partial"));
-            let _ = std::fs::remove_dir_all(&staging);
-            meta.save(&staging)?;
-            let _ = std::fs::remove_dir_all(&aen_dir);
-            std::fs::rename(&staging, &aen_dir).map_err(io_error(&aen_dir))?;
+            save_replacing(&self.out.join(AEN_DIR), |dir| Ok(meta.save(dir)?))?;
             manifest.aen_curves = meta
                 .reports()
                 .iter()

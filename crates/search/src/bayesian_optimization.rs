@@ -9,6 +9,7 @@ use metanas_space::{CanonicalHash, GraphEncoding, SearchSpace};
 use rand::RngExt;
 use rand::rngs::StdRng;
 use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 
 /// Settings of [`BayesianOptimization`].
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +66,7 @@ pub struct BayesianOptimization<S: SearchSpace> {
     observed: Vec<(S::Arch, GraphEncoding, f64)>,
     observed_hashes: HashSet<CanonicalHash>,
     queue: VecDeque<S::Arch>,
-    whole_space: Option<(Vec<S::Arch>, CandidatePool)>,
+    whole_space: Option<Arc<(Vec<S::Arch>, CandidatePool)>>,
     fits: usize,
     since_improvement: usize,
     best: BestSoFar<S::Arch>,
@@ -116,7 +117,7 @@ impl<S: SearchSpace> BayesianOptimization<S> {
     /// included: the searcher answers a class only once, but which member is
     /// proposed matters where members carry different known values (the
     /// source tasks' side features of a meta-learned surrogate).
-    fn whole_space_pool(&mut self) -> Option<(Vec<S::Arch>, CandidatePool)> {
+    fn whole_space_pool(&mut self) -> Option<Arc<(Vec<S::Arch>, CandidatePool)>> {
         if self.whole_space.is_none() {
             let space = &self.space;
             if space.size().is_none_or(|n| n > self.config.whole_space_limit) {
@@ -124,7 +125,7 @@ impl<S: SearchSpace> BayesianOptimization<S> {
             }
             let archs: Vec<S::Arch> = space.enumerate()?.collect();
             let encodings = archs.iter().map(|a| space.encode(a)).collect();
-            self.whole_space = Some((archs, CandidatePool::new(encodings)));
+            self.whole_space = Some(Arc::new((archs, CandidatePool::new(encodings))));
         }
         self.whole_space.clone()
     }
@@ -163,46 +164,40 @@ impl<S: SearchSpace> BayesianOptimization<S> {
         (archs, CandidatePool::new(encodings))
     }
 
-    /// Pool positions of the incumbent's unseen feasible neighbours (one
-    /// edit away, else two), when the search has stalled long enough.
-    fn local_candidates(&self, context: &ProposalContext<'_, S>, archs: &[S::Arch]) -> Option<HashSet<usize>> {
+    /// The incumbent's unseen feasible neighbours (one edit away, else two),
+    /// when the search has stalled long enough.
+    fn local_candidates(&self, context: &ProposalContext<'_, S>) -> Option<HashSet<S::Arch>> {
         let patience = self.config.local_patience?;
         if self.since_improvement < patience {
             return None;
         }
         let (incumbent, _) = self.best.get()?;
         let space = context.space;
-        let position: std::collections::HashMap<String, usize> =
-            archs.iter().enumerate().map(|(i, a)| (space.format(a), i)).collect();
         let near = space.neighbours(incumbent);
-        let mut rings = vec![near.clone()];
-        rings.push(near.iter().flat_map(|n| space.neighbours(n)).collect());
-        rings.into_iter().find_map(|ring| {
-            let found: HashSet<usize> = ring
-                .iter()
-                .filter(|a| context.is_candidate(a))
-                .filter_map(|a| position.get(&space.format(a)).copied())
-                .collect();
+        let two_edits: Vec<S::Arch> = near.iter().flat_map(|n| space.neighbours(n)).collect();
+        [near, two_edits].into_iter().find_map(|ring| {
+            let found: HashSet<S::Arch> = ring.into_iter().filter(|a| context.is_candidate(a)).collect();
             (!found.is_empty()).then_some(found)
         })
     }
 
     /// Fits the surrogate and queues the best candidates by acquisition.
     fn refill(&mut self, context: &ProposalContext<'_, S>, rng: &mut StdRng) -> Result<()> {
-        let (archs, pool) = match self.whole_space_pool() {
+        let candidates = match self.whole_space_pool() {
             Some(whole) => whole,
-            None => self.rebuilt_pool(context, rng),
+            None => Arc::new(self.rebuilt_pool(context, rng)),
         };
+        let (archs, pool) = &*candidates;
         let observations: Vec<(GraphEncoding, f64)> = self.observed.iter().map(|(_, e, s)| (e.clone(), *s)).collect();
         let seed = rng.random::<u64>();
         self.surrogate.fit(&observations, seed)?;
         self.fits += 1;
-        let predictions = self.surrogate.predict(&pool)?;
+        let predictions = self.surrogate.predict(pool)?;
         let incumbent = self.best.get().map(|(_, s)| s);
         let values = self.config.acquisition.values(&predictions, incumbent, rng);
         let mut order: Vec<usize> = (0..archs.len()).filter(|&i| context.is_candidate(&archs[i])).collect();
-        if let Some(local) = self.local_candidates(context, &archs) {
-            order.retain(|i| local.contains(i));
+        if let Some(local) = self.local_candidates(context) {
+            order.retain(|&i| local.contains(&archs[i]));
         }
         order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
         self.queue = order.into_iter().take(self.config.proposals_per_fit).map(|i| archs[i].clone()).collect();
