@@ -120,5 +120,26 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
         let mean = |f: &dyn Fn(&Row) -> f64| mine.iter().map(|r| f(r)).sum::<f64>() / mine.len() as f64;
         println!("| {name} | {:.2} | {:.0} |", mean(&|r| r.test_accuracy), mean(&|r| r.seconds));
     }
+    // Paired by seed against the first strategy (same seeds, same data split).
+    if let Some(baseline) = args.strategies.first() {
+        println!();
+        for name in args.strategies.iter().skip(1) {
+            let pairs: Vec<(f64, f64)> = rows
+                .iter()
+                .filter(|r| &r.strategy == name)
+                .filter_map(|r| {
+                    rows.iter()
+                        .find(|b| &b.strategy == baseline && b.seed == r.seed)
+                        .map(|b| (r.test_accuracy, b.test_accuracy))
+                })
+                .collect();
+            let better = pairs.iter().filter(|(a, b)| a > b).count();
+            let mean_gain = pairs.iter().map(|(a, b)| a - b).sum::<f64>() / pairs.len().max(1) as f64;
+            println!(
+                "- {name} vs {baseline}, paired by seed: higher held-out accuracy on {better}/{} seeds, mean difference {mean_gain:+.2} points",
+                pairs.len()
+            );
+        }
+    }
     Ok(())
 }

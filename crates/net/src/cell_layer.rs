@@ -4,7 +4,8 @@ use crate::cell_operation::CellOperation;
 use crate::conv_bn::ConvBn;
 use burn::module::Module;
 use burn::nn::PaddingConfig2d;
-use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use crate::average_pool::AveragePool3x3;
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::tensor::{Device, Tensor};
 
 /// The layer of one cell operation (channels in = channels out, stride 1).
@@ -17,7 +18,7 @@ pub enum CellLayer {
     /// Conv → BN → ReLU.
     ConvBnRelu(ConvBn),
     /// 3×3 average pooling.
-    AvgPool(AvgPool2d),
+    AvgPool(AveragePool3x3),
     /// 3×3 max pooling.
     MaxPool(MaxPool2d),
 }
@@ -30,13 +31,7 @@ impl CellLayer {
             CellOperation::Identity => Self::Identity(burn::nn::Identity::new()),
             CellOperation::ReluConvBn { kernel } => Self::ReluConvBn(ConvBn::new(channels, channels, kernel, 1, device)),
             CellOperation::ConvBnRelu { kernel } => Self::ConvBnRelu(ConvBn::new(channels, channels, kernel, 1, device)),
-            CellOperation::AvgPool3x3 => Self::AvgPool(
-                AvgPool2dConfig::new([3, 3])
-                    .with_strides([1, 1])
-                    .with_padding(pad)
-                    .with_count_include_pad(false)
-                    .init(),
-            ),
+            CellOperation::AvgPool3x3 => Self::AvgPool(AveragePool3x3),
             CellOperation::MaxPool3x3 => {
                 Self::MaxPool(MaxPool2dConfig::new([3, 3]).with_strides([1, 1]).with_padding(pad).init())
             }

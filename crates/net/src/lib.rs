@@ -28,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+mod average_pool;
 mod cell;
 mod cell_layer;
 mod cell_network;
@@ -45,6 +46,7 @@ mod saved_model;
 mod trainer;
 mod training_config;
 
+pub use average_pool::{AveragePool2x2, AveragePool3x3};
 pub use cell::Cell;
 pub use cell_layer::CellLayer;
 pub use cell_network::{CellNetwork, CellNetworkConfig, NetworkBlock, NetworkComplexity};

@@ -1,9 +1,9 @@
 //! The reduction block between stages: NAS-Bench-201's `ResNetBasicblock`.
 
+use crate::average_pool::AveragePool2x2;
 use crate::conv_bn::ConvBn;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
 use burn::tensor::{Device, Tensor};
 
 /// A ResNet basic block with stride 2: two ReLU-conv-BN 3×3 layers, and a
@@ -12,7 +12,7 @@ use burn::tensor::{Device, Tensor};
 pub struct ResNetBlock {
     conv_a: ConvBn,
     conv_b: ConvBn,
-    shortcut_pool: AvgPool2d,
+    shortcut_pool: AveragePool2x2,
     shortcut_conv: Conv2d,
 }
 
@@ -22,7 +22,7 @@ impl ResNetBlock {
         Self {
             conv_a: ConvBn::new(channels_in, channels_out, 3, 2, device),
             conv_b: ConvBn::new(channels_out, channels_out, 3, 1, device),
-            shortcut_pool: AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            shortcut_pool: AveragePool2x2,
             shortcut_conv: Conv2dConfig::new([channels_in, channels_out], [1, 1])
                 .with_bias(false)
                 .init(device),

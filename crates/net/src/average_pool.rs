@@ -1,0 +1,119 @@
+//! Average pooling written with shifted slices and sums.
+//!
+//! Burn's `avg_pool2d` is exact, but on the flex CPU backend its forward and
+//! backward kernels took about half of a training step of a NAS-Bench-201
+//! network whose cell has average pools (a `perf` profile of one Fashion-MNIST
+//! candidate: forward 23 %, backward 26 %). The same pools as a few slices,
+//! adds and one division are memory-bound element-wise work on every backend,
+//! and their gradients are slices and pads, which autodiff handles well.
+//! The results equal `AvgPool2d`'s to float rounding (tested below).
+
+use burn::module::Module;
+use burn::tensor::ops::PadMode;
+use burn::tensor::{Device, Tensor, TensorData, s};
+
+/// NAS-Bench-201's `avg_pool_3x3`: a 3×3 window, stride 1, padding 1, and the
+/// padding not counted (PyTorch's `AvgPool2d(3, 1, 1, count_include_pad=False)`).
+#[derive(Module, Debug, Default)]
+pub struct AveragePool3x3;
+
+/// Number of in-bounds positions of a 3-wide window centred on each of `len` positions.
+fn window_counts(len: usize) -> Vec<f32> {
+    (0..len).map(|i| ((i + 1).min(len - 1) + 1 - i.saturating_sub(1)) as f32).collect()
+}
+
+/// `[1, 1, h, w]`: how many input pixels each output pixel averages.
+fn counts(h: usize, w: usize, device: &Device) -> Tensor<4> {
+    let rows = window_counts(h);
+    let cols = window_counts(w);
+    let values: Vec<f32> = rows.iter().flat_map(|r| cols.iter().map(move |c| r * c)).collect();
+    Tensor::from_data(TensorData::new(values, [1, 1, h, w]), device)
+}
+
+impl AveragePool3x3 {
+    /// # Shapes
+    /// `[batch, channels, h, w]` → the same.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [_, _, h, w] = x.dims();
+        let device = x.device();
+        let padded = x.pad((1, 1, 1, 1), PadMode::Constant(0.0)); // [b, c, h + 2, w + 2]
+        let rows = padded.clone().slice(s![.., .., .., 0..w])
+            + padded.clone().slice(s![.., .., .., 1..w + 1])
+            + padded.slice(s![.., .., .., 2..w + 2]); // [b, c, h + 2, w]
+        let sums = rows.clone().slice(s![.., .., 0..h, ..])
+            + rows.clone().slice(s![.., .., 1..h + 1, ..])
+            + rows.slice(s![.., .., 2..h + 2, ..]); // [b, c, h, w]
+        sums / counts(h, w, &device)
+    }
+}
+
+/// A 2×2 window with stride 2 and no padding (an odd last row or column is
+/// dropped, as `AvgPool2d([2, 2])` does): the shortcut of NAS-Bench-201's
+/// reduction block.
+#[derive(Module, Debug, Default)]
+pub struct AveragePool2x2;
+
+impl AveragePool2x2 {
+    /// # Shapes
+    /// `[batch, channels, h, w]` → `[batch, channels, h / 2, w / 2]` (rounded down).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [b, c, h, w] = x.dims();
+        let (oh, ow) = (h / 2, w / 2);
+        let x = if h % 2 == 1 || w % 2 == 1 { x.slice(s![.., .., 0..2 * oh, 0..2 * ow]) } else { x };
+        x.reshape([b, c, oh, 2, ow, 2]).mean_dim(5).mean_dim(3).reshape([b, c, oh, ow])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::pool::AvgPool2dConfig;
+    use burn::tensor::Distribution;
+
+    fn assert_close(a: Tensor<4>, b: Tensor<4>) {
+        assert_eq!(a.dims(), b.dims());
+        let a: Vec<f32> = a.into_data().try_to_vec::<f32>().expect("f32");
+        let b: Vec<f32> = b.into_data().try_to_vec::<f32>().expect("f32");
+        let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "largest difference {worst}");
+    }
+
+    /// Forward values and input gradients of `ours` and `reference` on `x`
+    /// (autodiff device), with a random upstream gradient.
+    fn compare(ours: impl Fn(Tensor<4>) -> Tensor<4>, reference: impl Fn(Tensor<4>) -> Tensor<4>, shape: [usize; 4]) {
+        let device = metanas_device::test_device().autodiff();
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+        let a_in = x.clone().detach().require_grad();
+        let b_in = x.detach().require_grad();
+        let a = ours(a_in.clone());
+        let b = reference(b_in.clone());
+        let weights = Tensor::<4>::random(a.dims(), Distribution::Normal(0.0, 1.0), &device);
+        assert_close(a.clone().detach(), b.clone().detach());
+        let ga = (a * weights.clone()).sum().backward();
+        let gb = (b * weights).sum().backward();
+        let ga = a_in.grad(&ga).expect("gradient");
+        let gb = b_in.grad(&gb).expect("gradient");
+        assert_close(Tensor::from_data(ga.into_data(), &device), Tensor::from_data(gb.into_data(), &device));
+    }
+
+    #[test]
+    fn three_by_three_pool_equals_burns_avg_pool_without_counting_padding() {
+        let burn_pool = AvgPool2dConfig::new([3, 3])
+            .with_strides([1, 1])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .with_count_include_pad(false)
+            .init();
+        for shape in [[2, 3, 7, 5], [1, 2, 1, 4], [2, 1, 2, 2], [1, 1, 1, 1]] {
+            compare(|x| AveragePool3x3.forward(x), |x| burn_pool.forward(x), shape);
+        }
+    }
+
+    #[test]
+    fn two_by_two_pool_equals_burns_avg_pool_with_stride_two() {
+        let burn_pool = AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init();
+        for shape in [[2, 3, 8, 6], [1, 2, 7, 7], [1, 1, 5, 4]] {
+            compare(|x| AveragePool2x2.forward(x), |x| burn_pool.forward(x), shape);
+        }
+    }
+}
