@@ -156,9 +156,10 @@ impl Bench {
         Ok((0..n).flat_map(|i| columns.iter().map(move |c| c[i])).collect())
     }
 
-    /// The meta-model's predictor adapted on the rows `obs` of `values`, with
-    /// the sources' standardised values as side features under each head
-    /// prior of `priors`; the mean prediction for every cell.
+    /// For each of `metas` (one meta-model under different head priors): its
+    /// predictor adapted on the rows `obs` of `values`, reading `side_cache`
+    /// (body features plus the sources' standardised values); the mean
+    /// prediction for every cell.
     fn adapt_with_sources(
         &self,
         metas: &[MetaAen],
@@ -264,13 +265,13 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         let all = meta.encode(&bench.encodings)?;
         let cache = meta.features(&all);
         let isotropic = meta.clone().with_prior(PriorKind::Isotropic)?;
-        let side_cache = cache.with_side_features(&bench.side_features(meta.task_names())?, meta.task_names().len())?;
+        let source_values = bench.side_features(meta.task_names())?;
+        let side_cache = cache.with_side_features(&source_values, meta.task_names().len())?;
         let side_metas = [meta.clone().with_prior(PriorKind::SourceMean)?, meta.clone().with_prior(PriorKind::SourceHeads)?];
         // Ablation: the same heads with the body's features zeroed, i.e. a Bayesian
         // linear regression on the sources' values alone.
         let zero_body = FeatureCache { features: cache.features.iter().map(|f| f.clone().zeros_like()).collect() };
-        let sources_only_cache =
-            zero_body.with_side_features(&bench.side_features(meta.task_names())?, meta.task_names().len())?;
+        let sources_only_cache = zero_body.with_side_features(&source_values, meta.task_names().len())?;
         let (oracle, sign) = {
             let (subset, _) = draw(n, 3000, 7);
             bench.best_source(&truth_all, &sources, &subset, kendall_fast)?
@@ -282,7 +283,7 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
             let (obs, rest) = draw(n, 20, 1000 + s);
             let truth = pick(&truth_all, &rest);
             let values = pick(&truth_all, &obs);
-            let observed = FeatureCache { features: cache.features.iter().map(|f| f.clone().select(0, index(&obs, &bench.device))).collect() };
+            let observed = cache.select(&obs)?;
             let predictor = meta.adapt_features(&observed, &values)?;
             let pred = means(&predictor.predict_features(&cache)?);
             let pred_rest = pick(&pred, &rest);
@@ -361,7 +362,7 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         for &s in &seeds {
             let (obs, rest) = draw(n, 10, 2000 + s);
             let truth = pick(&truth_all, &rest);
-            let observed = FeatureCache { features: cache.features.iter().map(|f| f.clone().select(0, index(&obs, &bench.device))).collect() };
+            let observed = cache.select(&obs)?;
             let predictor = meta.adapt_features(&observed, &pick(&truth_all, &obs))?;
             r_meta.push(spearman_rho(&pick(&means(&predictor.predict_features(&cache)?), &rest), &truth)?);
             let side = bench.adapt_with_sources(&side_metas, &side_cache, &obs, &truth_all)?;
@@ -446,9 +447,4 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-fn index(rows: &[usize], device: &burn::tensor::Device) -> burn::tensor::Tensor<1, burn::tensor::Int> {
-    let v: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
-    burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(v, [rows.len()]), device)
 }
