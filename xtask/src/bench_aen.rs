@@ -4,8 +4,8 @@
 
 use anyhow::Context;
 use metanas_aen::{
-    AenConfig, AenPredictor, FeatureCache, FitConfig, MetaAen, MetaAenConfig, Prediction, PriorKind,
-    Propagation, Standardiser, TaskValues, TrainingConfig, fit, kendall_tau, precision_at_k, spearman_rho,
+    AenConfig, AenPredictor, FeatureCache, FitConfig, HeadPrior, MetaAen, fit_head_with_evidence, MetaAenConfig, Prediction, PriorKind, normal_scores,
+    Propagation, SideModel, SourceSlopePrior, TaskValues, TrainingConfig, fit, kendall_tau, precision_at_k, spearman_rho,
 };
 use metanas_data::{TableTask, TaskCatalog, shipped};
 use metanas_device::BackendChoice;
@@ -141,16 +141,13 @@ impl Bench {
         Ok(meta)
     }
 
-    /// The columns `names` for every cell, each standardised over the table,
-    /// row-major (`cells × names`): the side features a meta-model's heads can read.
+    /// The columns `names` for every cell, each as normal scores over the
+    /// table (as `metanas_search::SourceValues`), row-major (`cells × names`):
+    /// the side features a meta-model's heads can read.
     fn side_features(&self, names: &[String]) -> anyhow::Result<Vec<f64>> {
         let columns: Vec<Vec<f64>> = names
             .iter()
-            .map(|name| {
-                let col = self.column(name)?;
-                let s = Standardiser::of(col)?;
-                Ok(col.iter().map(|&v| s.apply(v)).collect())
-            })
+            .map(|name| Ok(normal_scores(self.column(name)?)?))
             .collect::<anyhow::Result<_>>()?;
         let n = self.encodings.len();
         Ok((0..n).flat_map(|i| columns.iter().map(move |c| c[i])).collect())
@@ -173,6 +170,21 @@ impl Bench {
             .iter()
             .map(|meta| Ok(means(&meta.adapt_features(&observed, &observed_values)?.predict_features(side_cache)?)))
             .collect()
+    }
+
+    /// Kendall τ, over every cell, of the least-squares linear model from the
+    /// sources' normal scores (`side`, `cells × columns`) to the target's
+    /// normal scores, fitted on every cell: what any head that weighs the
+    /// sources linearly could reach with all the target's values known.
+    fn source_ceiling(&self, side: &[f64], columns: usize, target: &[f64]) -> anyhow::Result<f64> {
+        let y = normal_scores(target)?;
+        let p = columns + 1;
+        let phi: Vec<f64> = side.chunks(columns).flat_map(|row| row.iter().copied().chain(std::iter::once(1.0))).collect();
+        let mut covariance = vec![0.0; p * p];
+        (0..p).for_each(|i| covariance[i * p + i] = 100.0);
+        let fit = fit_head_with_evidence(&phi, &y, &HeadPrior { mean: vec![0.0; p], covariance })?;
+        let predicted: Vec<f64> = phi.chunks(p).map(|row| row.iter().zip(&fit.head.mean).map(|(x, w)| x * w).sum()).collect();
+        Ok(kendall_tau(&predicted, target)?)
     }
 
     /// Best source column for `target` among `sources`: by `metric` on `cells`.
@@ -256,7 +268,7 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
                     .with_validation_fraction(0.1),
             )
     };
-    let mut scoring_predictor: Option<(AenPredictor, MetaAen)> = None;
+    let mut scoring_predictor: Option<(AenPredictor, MetaAen, AenPredictor, FeatureCache)> = None;
     for (family, target, goal) in [("c100", "c100_valid", 0.90), ("in16", "in16_valid", 0.87)] {
         eprintln!("meta: {target} (leave `{family}` out)");
         let meta = bench.meta_model(family, &meta_config(ensemble, epochs), args)?;
@@ -267,7 +279,15 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         let isotropic = meta.clone().with_prior(PriorKind::Isotropic)?;
         let source_values = bench.side_features(meta.task_names())?;
         let side_cache = cache.with_side_features(&source_values, meta.task_names().len())?;
-        let side_metas = [meta.clone().with_prior(PriorKind::SourceMean)?, meta.clone().with_prior(PriorKind::SourceHeads)?];
+        let slope_prior = SourceSlopePrior::from_source_values(&source_values, meta.task_names().len())?;
+        eprintln!("  slope prior of a single source: {slope_prior:?}");
+        let meta = meta.with_slope_prior(slope_prior);
+        let side_metas = [
+            meta.clone(),
+            meta.clone().with_side_model(SideModel::SourcesAndBody),
+            meta.clone().with_prior(PriorKind::SourceMean)?.with_side_model(SideModel::Joint),
+            meta.clone().with_prior(PriorKind::SourceHeads)?.with_side_model(SideModel::Joint),
+        ];
         // Ablation: the same heads with the body's features zeroed, i.e. a Bayesian
         // linear regression on the sources' values alone.
         let zero_body = FeatureCache { features: cache.features.iter().map(|f| f.clone().zeros_like()).collect() };
@@ -279,6 +299,7 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         let (mut t_meta, mut t_iso, mut t_scratch, mut t_oracle, mut t_sel, mut p_meta) =
             (vec![], vec![], vec![], vec![], vec![], vec![]);
         let (mut t_side_mean, mut t_side_heads, mut p_side, mut t_sources_only) = (vec![], vec![], vec![], vec![]);
+        let (mut t_mixture, mut p_mixture, mut t_single) = (vec![], vec![], vec![]);
         for &s in &seeds {
             let (obs, rest) = draw(n, 20, 1000 + s);
             let truth = pick(&truth_all, &rest);
@@ -290,10 +311,13 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
             t_meta.push(kendall_tau(&pred_rest, &truth)?);
             p_meta.push(precision_at_k(&pred_rest, &truth, 10)?);
             let side = bench.adapt_with_sources(&side_metas, &side_cache, &obs, &truth_all)?;
-            t_side_mean.push(kendall_tau(&pick(&side[0], &rest), &truth)?);
-            p_side.push(precision_at_k(&pick(&side[0], &rest), &truth, 10)?);
-            t_side_heads.push(kendall_tau(&pick(&side[1], &rest), &truth)?);
-            let only = bench.adapt_with_sources(&side_metas[..1], &sources_only_cache, &obs, &truth_all)?;
+            t_mixture.push(kendall_tau(&pick(&side[0], &rest), &truth)?);
+            p_mixture.push(precision_at_k(&pick(&side[0], &rest), &truth, 10)?);
+            t_single.push(kendall_tau(&pick(&side[1], &rest), &truth)?);
+            t_side_mean.push(kendall_tau(&pick(&side[2], &rest), &truth)?);
+            p_side.push(precision_at_k(&pick(&side[2], &rest), &truth, 10)?);
+            t_side_heads.push(kendall_tau(&pick(&side[3], &rest), &truth)?);
+            let only = bench.adapt_with_sources(&side_metas[2..3], &sources_only_cache, &obs, &truth_all)?;
             t_sources_only.push(kendall_tau(&pick(&only[0], &rest), &truth)?);
             let iso = isotropic.adapt_features(&observed, &values)?;
             t_iso.push(kendall_tau(&pick(&means(&iso.predict_features(&cache)?), &rest), &truth)?);
@@ -312,8 +336,9 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
             let chosen_col: Vec<f64> = bench.column(&chosen)?.iter().map(|v| v * csign).collect();
             t_sel.push(kendall_tau(&pick(&chosen_col, &rest), &truth)?);
         }
+        let ceiling = bench.source_ceiling(&source_values, meta.task_names().len(), &truth_all)?;
         let (o, _) = mean_sd(&t_oracle);
-        for (variant, taus) in [("bodies only", &t_meta), ("bodies + source values", &t_side_mean)] {
+        for (variant, taus) in [("bodies only", &t_meta), ("model average of single sources", &t_mixture)] {
             let (m, _) = mean_sd(taus);
             notes.push(format!(
                 "{target}: meta+adapt(20), {variant}: τ {m:.3} vs goal {goal:.2} → {}; vs best-source baseline {o:.3} → {}",
@@ -322,17 +347,24 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
             ));
         }
         rows.push(Row { name: format!("{target}: meta-init (no {family}_*) + adapt(20) → τ on rest"), values: vec![fmt(&t_meta), format!("P@10 {}", fmt(&p_meta)), format!("goal ≥ {goal:.2}")] });
-        rows.push(Row { name: format!("{target}: meta-init + adapt(20), heads also read the sources' values (prior: mean source)"), values: vec![fmt(&t_side_mean), format!("P@10 {}", fmt(&p_side)), format!("goal ≥ {goal:.2}")] });
-        rows.push(Row { name: format!("{target}: the same, prior: span of the sources (zero mean)"), values: vec![fmt(&t_side_heads), String::new(), String::new()] });
-        rows.push(Row { name: format!("{target}: heads read only the sources' values (body zeroed; ablation)"), values: vec![fmt(&t_sources_only), String::new(), String::new()] });
+        rows.push(Row { name: format!("{target}: meta-init + adapt(20), heads also read the sources' values: model average of single sources (default)"), values: vec![fmt(&t_mixture), format!("P@10 {}", fmt(&p_mixture)), format!("goal ≥ {goal:.2}")] });
+        rows.push(Row { name: format!("{target}: the same, model average also over body, body + best source, joint head (ablation)"), values: vec![fmt(&t_single), String::new(), String::new()] });
+        rows.push(Row { name: format!("{target}: the same, one joint head over body and all sources (prior: mean source)"), values: vec![fmt(&t_side_mean), format!("P@10 {}", fmt(&p_side)), String::new()] });
+        rows.push(Row { name: format!("{target}: the same, joint head, prior: span of the sources (zero mean)"), values: vec![fmt(&t_side_heads), String::new(), String::new()] });
+        rows.push(Row { name: format!("{target}: joint head reading only the sources' values (body zeroed; ablation)"), values: vec![fmt(&t_sources_only), String::new(), String::new()] });
         rows.push(Row { name: format!("{target}: same bodies, isotropic head prior (ablation)"), values: vec![fmt(&t_iso), String::new(), String::new()] });
         rows.push(Row { name: format!("{target}: same GCN from scratch on the same 20"), values: vec![fmt(&t_scratch), String::new(), String::new()] });
         rows.push(Row { name: format!("{target}: transfer baseline, best source overall ({}{oracle})", if sign < 0.0 { "−" } else { "" }), values: vec![fmt(&t_oracle), String::new(), "uses all target values to choose".into()] });
+        rows.push(Row {
+            name: format!("{target}: ceiling — linear model on all sources' normal scores fitted to all 15,625 target scores (in-sample)"),
+            values: vec![format!("{ceiling:.3}"), String::new(), "no 20-observation method of this family can do better".into()],
+        });
         rows.push(Row { name: format!("{target}: transfer baseline, source chosen on the 20"), values: vec![fmt(&t_sel), String::new(), "what a user could compute".into()] });
         if scoring_predictor.is_none() {
             let (obs, _) = draw(n, 20, 1000);
             let pairs: Vec<(GraphEncoding, f64)> = obs.iter().map(|&i| (bench.encodings[i].clone(), truth_all[i])).collect();
-            scoring_predictor = Some((meta.adapt(&pairs)?, meta));
+            let mixture = meta.adapt_features(&side_cache.select(&obs)?, &pick(&truth_all, &obs))?;
+            scoring_predictor = Some((meta.adapt(&pairs)?, meta, mixture, side_cache));
         }
     }
 
@@ -348,15 +380,24 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
     let mut lat_meta_all = Vec::new();
     let mut lat_base_all = Vec::new();
     let mut lat_side_all = Vec::new();
+    let mut lat_joint_all = Vec::new();
+    let mut lat_single_all = Vec::new();
     for task in &latency {
         eprintln!("latency: {} (leave `{}` out)", task.name, task.family);
         let meta = bench.meta_model(&task.family, &meta_config(lat_ensemble, epochs.min(15)), args)?;
         let sources = bench.sources(&task.family)?;
         let truth_all = bench.column(&task.name)?.to_vec();
         let cache = meta.features(&meta.encode(&bench.encodings)?);
-        let side_cache = cache.with_side_features(&bench.side_features(meta.task_names())?, meta.task_names().len())?;
-        let side_metas = [meta.clone().with_prior(PriorKind::SourceHeads)?];
-        let (mut r_meta, mut r_sel, mut r_oracle, mut r_side) = (vec![], vec![], vec![], vec![]);
+        let side_values = bench.side_features(meta.task_names())?;
+        let slope_prior = SourceSlopePrior::from_source_values(&side_values, meta.task_names().len())?;
+        let meta = meta.with_slope_prior(slope_prior);
+        let side_cache = cache.with_side_features(&side_values, meta.task_names().len())?;
+        let side_metas = [
+            meta.clone(),
+            meta.clone().with_prior(PriorKind::SourceHeads)?.with_side_model(SideModel::Joint),
+            meta.clone().with_side_model(SideModel::SourcesAndBody),
+        ];
+        let (mut r_meta, mut r_sel, mut r_oracle, mut r_side, mut r_joint, mut r_single) = (vec![], vec![], vec![], vec![], vec![], vec![]);
         let (subset, _) = draw(n, 3000, 7);
         let (oracle, osign) = bench.best_source(&truth_all, &sources, &subset, spearman_rho)?;
         for &s in &seeds {
@@ -367,6 +408,8 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
             r_meta.push(spearman_rho(&pick(&means(&predictor.predict_features(&cache)?), &rest), &truth)?);
             let side = bench.adapt_with_sources(&side_metas, &side_cache, &obs, &truth_all)?;
             r_side.push(spearman_rho(&pick(&side[0], &rest), &truth)?);
+            r_joint.push(spearman_rho(&pick(&side[1], &rest), &truth)?);
+            r_single.push(spearman_rho(&pick(&side[2], &rest), &truth)?);
             let (chosen, csign) = bench.best_source(&truth_all, &sources, &obs, spearman_rho)?;
             let col: Vec<f64> = bench.column(&chosen)?.iter().map(|v| v * csign).collect();
             r_sel.push(spearman_rho(&pick(&col, &rest), &truth)?);
@@ -375,14 +418,16 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         }
         lat_meta_all.push(mean_sd(&r_meta).0);
         lat_side_all.push(mean_sd(&r_side).0);
+        lat_joint_all.push(mean_sd(&r_joint).0);
+        lat_single_all.push(mean_sd(&r_single).0);
         lat_base_all.push(mean_sd(&r_sel).0);
         rows.push(Row {
             name: format!("latency {} (family {}): meta + adapt(10) → ρ on rest", task.name, task.family),
             values: vec![fmt(&r_meta), format!("chosen-source ρ {}", fmt(&r_sel)), format!("best source ({oracle}) ρ {}", fmt(&r_oracle))],
         });
         rows.push(Row {
-            name: format!("latency {}: the same, heads also read the other devices' latencies", task.name),
-            values: vec![fmt(&r_side), String::new(), String::new()],
+            name: format!("latency {}: the same, heads also read the other devices' latencies (model average)", task.name),
+            values: vec![fmt(&r_side), format!("joint head {}", fmt(&r_joint)), format!("with body models {}", fmt(&r_single))],
         });
     }
     let (lm, _) = mean_sd(&lat_meta_all);
@@ -392,15 +437,19 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
     });
     let (ls, _) = mean_sd(&lat_side_all);
     rows.push(Row {
-        name: format!("latency: mean over {} held-out devices, heads also read the other devices' latencies", lat_side_all.len()),
-        values: vec![format!("{ls:.3}"), String::new(), "goal ≥ 0.95".into()],
+        name: format!("latency: mean over {} held-out devices, heads also read the other devices' latencies (model average)", lat_side_all.len()),
+        values: vec![
+            format!("{ls:.3}"),
+            format!("joint head {:.3}; with body models {:.3}", mean_sd(&lat_joint_all).0, mean_sd(&lat_single_all).0),
+            "goal ≥ 0.95".into(),
+        ],
     });
     for (variant, rho) in [("bodies only", lm), ("bodies + other devices' latencies", ls)] {
         notes.push(format!("latency mean ρ, {variant}: {rho:.3} vs goal 0.95 → {}", if rho >= 0.95 { "met" } else { "MISSED" }));
     }
 
     // 5. Scoring speed: all 15,625 cells, ensemble of `ensemble`, flex.
-    if let Some((predictor, meta)) = &scoring_predictor {
+    if let Some((predictor, meta, mixture, side_cache)) = &scoring_predictor {
         let batch = predictor.encode(&bench.encodings)?;
         let time = |f: &dyn Fn() -> anyhow::Result<()>| -> anyhow::Result<f64> {
             f()?;
@@ -426,9 +475,17 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
             predictor.predict_features(&cache)?;
             Ok(())
         })?;
+        let mixture_ms = time(&|| {
+            mixture.predict_features(side_cache)?;
+            Ok(())
+        })?;
         let m = predictor.ensemble_size();
         rows.push(Row { name: format!("scoring 15,625 cells × ensemble {m}, pre-built batch, full GCN (flex)"), values: vec![format!("{full:.1} ms"), "goal ≤ 50 ms".into(), String::new()] });
         rows.push(Row { name: format!("scoring 15,625 cells × ensemble {m}, cached body features (after adapt)"), values: vec![format!("{cached:.1} ms"), String::new(), String::new()] });
+        rows.push(Row {
+            name: format!("scoring 15,625 cells, cached features, model-average heads reading the sources ({} heads after adapt(20))", mixture.heads().len()),
+            values: vec![format!("{mixture_ms:.1} ms"), String::new(), String::new()],
+        });
         rows.push(Row { name: "building the EncodedBatch of 15,625 cells (once)".into(), values: vec![format!("{encode:.1} ms"), String::new(), String::new()] });
     }
 

@@ -1,12 +1,15 @@
 //! Meta-training across tasks and few-shot adaptation to a new one.
 
 use crate::aen::{Aen, AenConfig};
-use crate::bayesian_head::{HeadPrior, LinearHead, PriorKind, fit_head};
+use crate::bayesian_head::{HeadFit, HeadPrior, LinearHead, PriorKind, fit_head, fit_head_with_evidence};
 use crate::encoded_batch::EncodedBatch;
 use crate::error::AenError;
 use crate::fit::unzip_observations;
+use crate::output_warp::OutputWarp;
 use crate::predictor::{AenPredictor, FeatureCache, Standardiser, features_of, load_members, read_json, save_members, write_json};
+use crate::side_model::{SideModel, SourceSlopePrior, component_prior};
 use crate::training::{TrainingConfig, TrainingReport, train_ensemble};
+use crate::weighted_head::{WeightedHead, family_evidence, model_probabilities};
 use burn::config::Config;
 use burn::tensor::Device;
 use metanas_space::GraphEncoding;
@@ -49,6 +52,8 @@ pub struct MetaAen {
     members: Vec<Aen>,
     priors: Vec<HeadPrior>,
     side_priors: Vec<HeadPrior>,
+    side_model: SideModel,
+    slope_prior: SourceSlopePrior,
     reports: Vec<TrainingReport>,
     device: Device,
 }
@@ -157,6 +162,8 @@ impl MetaAen {
             members,
             priors,
             side_priors,
+            side_model: SideModel::default(),
+            slope_prior: SourceSlopePrior::default(),
             reports,
             device: inference,
         })
@@ -186,6 +193,25 @@ impl MetaAen {
         self.side_priors = side_priors_of(&self.members, kind)?;
         self.config.prior = kind;
         Ok(self)
+    }
+
+    /// The same meta-model using side features as `side_model` says.
+    pub fn with_side_model(mut self, side_model: SideModel) -> Self {
+        self.side_model = side_model;
+        self
+    }
+
+    /// The same meta-model with the prior over a single source's weight
+    /// (learn it with [`SourceSlopePrior::from_source_values`] from the
+    /// source values of the whole table; the default is vague).
+    pub fn with_slope_prior(mut self, slope_prior: SourceSlopePrior) -> Self {
+        self.slope_prior = slope_prior;
+        self
+    }
+
+    /// How side features are used.
+    pub fn side_model(&self) -> SideModel {
+        self.side_model
     }
 
     /// `encodings` as tensors for these bodies.
@@ -241,29 +267,50 @@ impl MetaAen {
     /// # Errors
     /// As [`AenPredictor::new`].
     pub fn prior_predictor(&self, with_sources: bool) -> crate::error::Result<AenPredictor> {
-        let width = self.config.model.features + if with_sources { self.task_names.len() } else { 0 };
-        let heads = self
-            .priors_for(width)?
-            .iter()
-            .map(|p| LinearHead { mean: p.mean.clone(), covariance: Some(p.covariance.clone()), noise_variance: 0.0 })
-            .collect();
+        let features = self.config.model.features;
+        let tasks = self.task_names.len();
+        let width = features + if with_sources { tasks } else { 0 };
         let target = Standardiser { mean: 0.0, std: 1.0 };
+        let as_head = |p: &HeadPrior| LinearHead { mean: p.mean.clone(), covariance: Some(p.covariance.clone()), noise_variance: 0.0 };
+        if with_sources && self.side_model != SideModel::Joint {
+            // Every single-source model at its prior, equally likely: the average source.
+            let weight = 1.0 / (self.members.len() * tasks) as f64;
+            let heads = (0..self.members.len())
+                .flat_map(|member| {
+                    (0..tasks).map(move |s| WeightedHead { member, weight, head: as_head(&component_prior(None, &[s], &self.slope_prior, features, tasks)) })
+                })
+                .collect();
+            return AenPredictor::mixture(self.config.model.clone(), self.members.clone(), heads, target, &self.device);
+        }
+        let heads = self.priors_for(width)?.iter().map(as_head).collect();
         AenPredictor::new(self.config.model.clone(), self.members.clone(), heads, target, &self.device)
     }
 
     /// [`Self::adapt`] on cached features of the observed cells.
     ///
     /// The cache may carry side features ([`FeatureCache::with_side_features`]):
-    /// the source tasks' values of each cell, standardised per task, in
+    /// the source tasks' values of each cell, as normal scores per task
+    /// ([`crate::normal_scores`]; standardised values work too), in
     /// [`Self::task_names`] order (looked up in the benchmark the meta-model
-    /// was trained on). The heads then read them too, under a prior in which
-    /// each source task is the head that copies its own column, so the known
-    /// source metrics are used exactly where they exist.
+    /// was trained on). The heads then read them too, as [`Self::side_model`]
+    /// says: by default a Bayesian model average of single-source models
+    /// ([`SideModel::SingleSources`]).
     ///
     /// # Errors
     /// [`AenError::InvalidData`] when the numbers of cells and values differ,
     /// the width is neither of the two above, or a value is not finite.
     pub fn adapt_features(&self, observed: &FeatureCache, values: &[f64]) -> crate::error::Result<AenPredictor> {
+        let with_sources = observed.width() != self.config.model.features;
+        if with_sources && self.side_model != SideModel::Joint {
+            self.adapt_source_mixture(observed, values)
+        } else {
+            self.adapt_joint(observed, values)
+        }
+    }
+
+    /// The observations as design matrices (one per member, `k × (width + 1)`,
+    /// bias column last), after checking their sizes.
+    fn design(&self, observed: &FeatureCache, values: &[f64]) -> crate::error::Result<Vec<Vec<f64>>> {
         if observed.features.len() != self.members.len() || observed.len() != values.len() {
             return Err(AenError::InvalidData(format!(
                 "{} feature rows for {} values",
@@ -271,23 +318,93 @@ impl MetaAen {
                 values.len()
             )));
         }
-        let priors = self.priors_for(observed.width())?;
-        let target = Standardiser::of(values)?;
-        let y: Vec<f64> = values.iter().map(|&v| target.apply(v)).collect();
-        let k = values.len();
-        let p = observed.width() + 1;
-        let mut heads = Vec::with_capacity(self.members.len());
-        for (features, prior) in observed.features.iter().zip(priors) {
+        self.priors_for(observed.width())?;
+        let width = observed.width();
+        let mut designs = Vec::with_capacity(self.members.len());
+        for features in &observed.features {
             let f: Vec<f32> = features.to_data().try_to_vec().map_err(|e| AenError::Numerical(format!("{e:?}")))?;
-            let mut phi = Vec::with_capacity(k * p);
-            for row in f.chunks(p - 1) {
+            let mut phi = Vec::with_capacity(values.len() * (width + 1));
+            for row in f.chunks(width) {
                 phi.extend(row.iter().map(|&v| f64::from(v)));
                 phi.push(1.0);
             }
-            heads.push(fit_head(&phi, &y, prior)?);
+            designs.push(phi);
         }
-        let model = self.config.model.clone();
-        AenPredictor::new(model, self.members.clone(), heads, target, &self.device)
+        Ok(designs)
+    }
+
+    /// One head per member over every input under the prior of its width.
+    fn adapt_joint(&self, observed: &FeatureCache, values: &[f64]) -> crate::error::Result<AenPredictor> {
+        let designs = self.design(observed, values)?;
+        let target = Standardiser::of(values)?;
+        let y: Vec<f64> = values.iter().map(|&v| target.apply(v)).collect();
+        let priors = self.priors_for(observed.width())?;
+        let heads = designs.iter().zip(priors).map(|(phi, prior)| fit_head(phi, &y, prior)).collect::<crate::error::Result<Vec<_>>>()?;
+        AenPredictor::new(self.config.model.clone(), self.members.clone(), heads, target, &self.device)
+    }
+
+    /// [`SideModel::SingleSources`]: per member, every single-source model,
+    /// weighted by evidence ([`SideModel::SourcesAndBody`]: also the body
+    /// alone, the body with the best source and the joint head).
+    ///
+    /// The values are modelled either standardised or warped to their normal
+    /// scores ([`OutputWarp`]: robust to a few broken cells among the
+    /// observations); the transform whose models explain the values better
+    /// (evidence plus the transform's log-Jacobian, averaged over members)
+    /// is kept, and the predictor maps its predictions back.
+    fn adapt_source_mixture(&self, observed: &FeatureCache, values: &[f64]) -> crate::error::Result<AenPredictor> {
+        let designs = self.design(observed, values)?;
+        let standardiser = Standardiser::of(values)?;
+        let standardised: Vec<f64> = values.iter().map(|&v| standardiser.apply(v)).collect();
+        let (warp, scores) = OutputWarp::of(values)?;
+        let linear = self.source_mixture_fits(&designs, &standardised)?;
+        let warped = self.source_mixture_fits(&designs, &scores)?;
+        let linear_evidence = family_evidence(&linear) - values.len() as f64 * standardiser.std.ln();
+        let warped_evidence = family_evidence(&warped) + warp.log_jacobian(values);
+        let (fits, target, warp) = if warped_evidence > linear_evidence {
+            (warped, Standardiser { mean: 0.0, std: 1.0 }, Some(warp))
+        } else {
+            (linear, standardiser, None)
+        };
+        let share = 1.0 / self.members.len() as f64;
+        let mut heads = Vec::new();
+        for (member, fits) in fits.into_iter().enumerate() {
+            let evidences: Vec<f64> = fits.iter().map(|f| f.log_evidence).collect();
+            for (i, probability) in model_probabilities(&evidences) {
+                heads.push(WeightedHead { member, weight: share * probability, head: fits[i].head.clone() });
+            }
+        }
+        let predictor = AenPredictor::mixture(self.config.model.clone(), self.members.clone(), heads, target, &self.device)?;
+        Ok(match warp {
+            Some(warp) => predictor.with_output_warp(warp),
+            None => predictor,
+        })
+    }
+
+    /// Every component model of the side model fitted to `y`, per member.
+    fn source_mixture_fits(&self, designs: &[Vec<f64>], y: &[f64]) -> crate::error::Result<Vec<Vec<HeadFit>>> {
+        let features = self.config.model.features;
+        let tasks = self.task_names.len();
+        let with_body = self.side_model == SideModel::SourcesAndBody;
+        designs
+            .iter()
+            .enumerate()
+            .map(|(member, phi)| {
+                let mut fits = (0..tasks)
+                    .map(|s| fit_head_with_evidence(phi, y, &component_prior(None, &[s], &self.slope_prior, features, tasks)))
+                    .collect::<crate::error::Result<Vec<_>>>()?;
+                let best_source = (0..tasks).max_by(|&a, &b| fits[a].log_evidence.total_cmp(&fits[b].log_evidence));
+                if with_body {
+                    let body = &self.priors[member];
+                    fits.push(fit_head_with_evidence(phi, y, &component_prior(Some(body), &[], &self.slope_prior, features, tasks))?);
+                    if let Some(s) = best_source {
+                        fits.push(fit_head_with_evidence(phi, y, &component_prior(Some(body), &[s], &self.slope_prior, features, tasks))?);
+                    }
+                    fits.push(fit_head_with_evidence(phi, y, &self.side_priors[member])?);
+                }
+                Ok(fits)
+            })
+            .collect()
     }
 
     /// The same meta-model with its head prior replaced by the posterior
@@ -295,7 +412,9 @@ impl MetaAen {
     /// in meta-training when the new task is another image dataset): a new
     /// task is then expected to look like that one first. `inflation` (≥ 1)
     /// widens the posterior's covariance for the shift between the tasks.
-    /// Applies to the prior of the cache's width (with or without side features).
+    /// Applies to the prior of the cache's width (with or without side
+    /// features; with them, the result uses [`SideModel::Joint`], whose
+    /// prior this replaces).
     ///
     /// # Errors
     /// As [`Self::adapt_features`]; [`AenError::InvalidConfig`] for `inflation` < 1.
@@ -303,11 +422,11 @@ impl MetaAen {
         if !(inflation.is_finite() && inflation >= 1.0) {
             return Err(AenError::InvalidConfig(format!("inflation must be at least 1, got {inflation}")));
         }
-        let posterior = self.adapt_features(observed, values)?;
+        let posterior = self.adapt_joint(observed, values)?;
         let priors: Vec<HeadPrior> = posterior
             .heads()
             .iter()
-            .map(|h| {
+            .map(|WeightedHead { head: h, .. }| {
                 let p = h.mean.len();
                 let mut covariance: Vec<f64> = match &h.covariance {
                     Some(c) => c.iter().map(|v| v * inflation).collect(),
@@ -325,6 +444,7 @@ impl MetaAen {
             conditioned.priors = priors;
         } else {
             conditioned.side_priors = priors;
+            conditioned.side_model = SideModel::Joint;
         }
         Ok(conditioned)
     }
@@ -356,6 +476,8 @@ impl MetaAen {
             members,
             priors,
             side_priors,
+            side_model: SideModel::default(),
+            slope_prior: SourceSlopePrior::default(),
             reports: Vec::new(),
             device: inference,
         })
@@ -373,21 +495,79 @@ mod tests {
         e.node_ops.iter().zip(&e.mask).filter(|(o, m)| **m && **o == op).count() as f64
     }
 
-    #[test]
-    fn meta_init_adapts_to_a_related_task_from_few_points_and_round_trips() {
+    /// Tiny bodies meta-trained on three tasks that weigh op counts differently.
+    fn meta_trained() -> (Vec<GraphEncoding>, Vec<TaskValues>, MetaAen) {
         let device = metanas_device::test_device();
         let space = Nb201Space;
         let cells: Vec<GraphEncoding> = space.enumerate().expect("finite").step_by(31).map(|a| space.encode(&a)).collect();
-        // Source tasks weigh op counts differently; the target is another mix.
-        let task = |name: &str, a: f64, b: f64, c: f64| TaskValues {
+        // A small deterministic jitter per task keeps the op-count ties apart.
+        let task = |name: &str, a: f64, b: f64, c: f64, salt: usize| TaskValues {
             name: name.into(),
-            values: cells.iter().map(|e| a * count(e, 5) + b * count(e, 4) + c * count(e, 6)).collect(),
+            values: cells
+                .iter()
+                .enumerate()
+                .map(|(i, e)| a * count(e, 5) + b * count(e, 4) + c * count(e, 6) + 0.1 * ((i * 7919 + salt * 104729) % 101) as f64 / 101.0)
+                .collect(),
         };
-        let tasks = [task("a", 1.0, 0.5, 0.0), task("b", 0.2, 1.0, 0.3), task("c", 0.0, 0.3, 1.0)];
+        let tasks = vec![task("a", 1.0, 0.5, 0.0, 1), task("b", 0.2, 1.0, 0.3, 2), task("c", 0.0, 0.3, 1.0, 3)];
         let config = MetaAenConfig::new(AenConfig::new(space.vocabulary_size()).with_hidden(16).with_features(16))
             .with_ensemble(2)
             .with_training(TrainingConfig::new().with_batch_size(64).with_max_epochs(40).with_patience(8));
         let meta = MetaAen::meta_train(&cells, &tasks, &config, &device).expect("meta-trains");
+        (cells, tasks, meta)
+    }
+
+    #[test]
+    fn source_mixture_follows_the_source_that_explains_the_task_and_round_trips() {
+        let (cells, tasks, meta) = meta_trained();
+        let n = cells.len();
+        let side: Vec<f64> = {
+            let scores: Vec<Vec<f64>> = tasks.iter().map(|t| crate::normal_scores(&t.values).expect("finite")).collect();
+            (0..n).flat_map(|i| scores.iter().map(move |c| c[i])).collect()
+        };
+        let cache = meta.features(&meta.encode(&cells).expect("valid")).with_side_features(&side, 3).expect("sizes");
+        // The new task is a monotone, non-linear function of source `b`; one observed cell is broken.
+        let target: Vec<f64> = tasks[1].values.iter().map(|v| (0.8 * v).exp()).collect();
+        let observed: Vec<usize> = (0..n).step_by(n / 15).take(15).collect();
+        let mut values: Vec<f64> = observed.iter().map(|&i| target[i]).collect();
+        values[3] = -50.0;
+        let predictor = meta.adapt_features(&cache.select(&observed).expect("rows"), &values).expect("adapts");
+        let f = meta.config().model.features;
+        let on_b: f64 = predictor.heads().iter().filter(|h| h.head.mean[f + 1] != 0.0).map(|h| h.weight).sum();
+        assert!(on_b > 0.9, "weight on the heads reading source b: {on_b}");
+        let predictions = predictor.predict_features(&cache).expect("valid");
+        let rest: Vec<usize> = (0..n).filter(|i| !observed.contains(i)).collect();
+        let mean: Vec<f64> = rest.iter().map(|&i| predictions[i].mean).collect();
+        let truth: Vec<f64> = rest.iter().map(|&i| target[i]).collect();
+        let tau = kendall_tau(&mean, &truth).expect("valid");
+        assert!(tau > 0.9, "τ = {tau}");
+        assert!(predictions.iter().all(|p| p.std.is_finite() && p.std >= 0.0));
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        predictor.save(dir.path()).expect("saves");
+        let loaded = AenPredictor::load(dir.path(), &meta.device).expect("loads");
+        assert_eq!(loaded.heads().len(), predictor.heads().len());
+        for (a, b) in loaded.heads().iter().zip(predictor.heads()) {
+            assert!(a.member == b.member && (a.weight - b.weight).abs() < 1e-12);
+        }
+        for (a, b) in loaded.predict_features(&cache).expect("valid").iter().zip(&predictions) {
+            assert!((a.mean - b.mean).abs() < 1e-9 && (a.std - b.std).abs() < 1e-9, "{a:?} {b:?}");
+        }
+        // The joint head and the prior predictor still read the same cache.
+        let joint = meta.clone().with_side_model(SideModel::Joint);
+        assert!(joint.adapt_features(&cache.select(&observed).expect("rows"), &values).is_ok());
+        let prior = meta.prior_predictor(true).expect("prior").predict_features(&cache).expect("valid");
+        let average: Vec<f64> = (0..n).map(|i| side[i * 3..i * 3 + 3].iter().sum::<f64>() / 3.0).collect();
+        let tau_prior = kendall_tau(&prior.iter().map(|p| p.mean).collect::<Vec<_>>(), &average).expect("valid");
+        assert!(tau_prior > 0.999, "the prior predicts the average source: τ {tau_prior}");
+    }
+
+    #[test]
+    fn meta_init_adapts_to_a_related_task_from_few_points_and_round_trips() {
+        let device = metanas_device::test_device();
+        let (cells, _, meta) = meta_trained();
+        let config = meta.config().clone();
+        let tasks: Vec<TaskValues> = Vec::new();
         let target: Vec<f64> = cells.iter().map(|e| 0.7 * count(e, 5) + 0.6 * count(e, 4) + 0.2 * count(e, 6)).collect();
         let observations: Vec<(GraphEncoding, f64)> = (0..10).map(|i| (cells[i].clone(), target[i])).collect();
         let predictor = meta.adapt(&observations).expect("adapts");
@@ -408,6 +588,7 @@ mod tests {
         }
         assert!(meta.adapt(&[]).is_err());
         assert!(meta.adapt(&[(cells[0].clone(), f64::NAN)]).is_err());
-        assert!(MetaAen::meta_train(&cells, &[], &config, &device).is_err());
+        assert!(MetaAen::meta_train(&cells, &tasks, &config, &device).is_err());
     }
 }
+

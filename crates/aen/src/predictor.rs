@@ -3,6 +3,8 @@
 
 use crate::aen::{Aen, AenConfig};
 use crate::bayesian_head::LinearHead;
+use crate::output_warp::OutputWarp;
+use crate::weighted_head::WeightedHead;
 use crate::encoded_batch::EncodedBatch;
 use crate::error::{AenError, Result};
 use burn::module::Module;
@@ -132,13 +134,16 @@ pub(crate) fn features_of(members: &[Aen], batch: &EncodedBatch) -> FeatureCache
 }
 
 /// An ensemble of fitted networks with their task heads (from [`crate::fit`] or
-/// [`crate::MetaAen::adapt`]).
+/// [`crate::MetaAen::adapt`]): a weighted mixture of heads, each reading one
+/// member's features (one head per member with equal weights for a plain
+/// ensemble).
 #[derive(Debug, Clone)]
 pub struct AenPredictor {
     config: AenConfig,
     members: Vec<Aen>,
-    heads: Vec<LinearHead>,
+    heads: Vec<WeightedHead>,
     target: Standardiser,
+    warp: Option<OutputWarp>,
     device: Device,
 }
 
@@ -149,6 +154,12 @@ struct PredictorFile {
     model: AenConfig,
     heads: Vec<LinearHead>,
     target: Standardiser,
+    /// Member and weight of each head; absent: head `i` reads member `i`, equal weights.
+    #[serde(default)]
+    mixture: Vec<(usize, f64)>,
+    /// The heads predict normal scores of the metric, mapped back by this warp.
+    #[serde(default)]
+    warp: Option<OutputWarp>,
 }
 
 pub(crate) fn member_file(dir: &Path, i: usize) -> PathBuf {
@@ -160,13 +171,10 @@ pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> AenError +
 }
 
 impl AenPredictor {
-    /// A predictor of `members` (inference networks on `device`) with one head each.
+    /// A predictor of `members` (inference networks on `device`) with one head each, equal weights.
     ///
     /// # Errors
-    /// [`AenError::InvalidData`] when there are no members, the numbers of
-    /// members and heads differ, or the heads' widths differ or are below
-    /// `features + 1` (a head wider than that also reads side features, see
-    /// [`FeatureCache::with_side_features`]).
+    /// As [`Self::mixture`]; also when the numbers of members and heads differ.
     pub fn new(
         config: AenConfig,
         members: Vec<Aen>,
@@ -174,14 +182,56 @@ impl AenPredictor {
         target: Standardiser,
         device: &Device,
     ) -> Result<Self> {
-        if members.is_empty() || members.len() != heads.len() {
+        if members.len() != heads.len() {
             return Err(AenError::InvalidData(format!("{} members, {} heads", members.len(), heads.len())));
         }
-        let p = heads[0].mean.len();
-        if p < config.features + 1 || heads.iter().any(|h| h.mean.len() != p || h.covariance.as_ref().is_some_and(|c| c.len() != p * p)) {
+        let weight = 1.0 / heads.len().max(1) as f64;
+        let heads = heads.into_iter().enumerate().map(|(member, head)| WeightedHead { member, weight, head }).collect();
+        Self::mixture(config, members, heads, target, device)
+    }
+
+    /// A predictor whose heads are a weighted mixture (weights are normalised to sum to 1).
+    ///
+    /// # Errors
+    /// [`AenError::InvalidData`] when there is no member or head, a head
+    /// names a missing member, a weight is negative or not finite or all are
+    /// zero, or the heads' widths differ or are below `features + 1` (a head
+    /// wider than that also reads side features, see
+    /// [`FeatureCache::with_side_features`]).
+    pub fn mixture(
+        config: AenConfig,
+        members: Vec<Aen>,
+        mut heads: Vec<WeightedHead>,
+        target: Standardiser,
+        device: &Device,
+    ) -> Result<Self> {
+        if members.is_empty() || heads.is_empty() {
+            return Err(AenError::InvalidData(format!("{} members, {} heads", members.len(), heads.len())));
+        }
+        if let Some(h) = heads.iter().find(|h| h.member >= members.len()) {
+            return Err(AenError::InvalidData(format!("a head reads member {} of {}", h.member, members.len())));
+        }
+        let total: f64 = heads.iter().map(|h| h.weight).sum();
+        if heads.iter().any(|h| !(h.weight.is_finite() && h.weight >= 0.0)) || total.is_nan() || total <= 0.0 {
+            return Err(AenError::InvalidData("mixture weights must be finite, non-negative and not all zero".into()));
+        }
+        heads.iter_mut().for_each(|h| h.weight /= total);
+        let p = heads[0].head.mean.len();
+        if p < config.features + 1
+            || heads.iter().any(|h| h.head.mean.len() != p || h.head.covariance.as_ref().is_some_and(|c| c.len() != p * p))
+        {
             return Err(AenError::InvalidData(format!("heads must all be {p} ≥ {} wide", config.features + 1)));
         }
-        Ok(Self { config, members, heads, target, device: device.clone() })
+        Ok(Self { config, members, heads, target, warp: None, device: device.clone() })
+    }
+
+    /// The same predictor for heads that predict normal scores of the metric
+    /// (after [`Self::new`]/[`Self::mixture`] with the identity standardiser):
+    /// predictions are mapped back through `warp`, the std as half the
+    /// width of the mapped ±1 std interval.
+    pub fn with_output_warp(mut self, warp: OutputWarp) -> Self {
+        self.warp = Some(warp);
+        self
     }
 
     /// The network settings.
@@ -194,8 +244,8 @@ impl AenPredictor {
         self.members.len()
     }
 
-    /// The task heads, one per member.
-    pub fn heads(&self) -> &[LinearHead] {
+    /// The task heads with their members and weights.
+    pub fn heads(&self) -> &[WeightedHead] {
         &self.heads
     }
 
@@ -217,7 +267,7 @@ impl AenPredictor {
 
     /// Width of the heads' inputs: the body's features, plus side features if any.
     pub fn input_width(&self) -> usize {
-        self.heads.first().map_or(self.config.features, |h| h.mean.len() - 1)
+        self.heads.first().map_or(self.config.features, |h| h.head.mean.len() - 1)
     }
 
     /// Mean and std of every cell of a pre-built batch (the fast path).
@@ -252,38 +302,37 @@ impl AenPredictor {
         }
         let n = cache.len();
         let p = width + 1;
+        let mut inputs: Vec<Option<Tensor<2>>> = vec![None; self.members.len()];
         let mut means = vec![0.0f64; n];
         let mut second = vec![0.0f64; n];
-        for (features, head) in cache.features.iter().zip(&self.heads) {
-            let device = features.device();
-            let ones = Tensor::<2>::ones([n, 1], &device);
-            let x = Tensor::cat(vec![features.clone(), ones], 1); // [n, p]
-            let w: Vec<f32> = head.mean.iter().map(|&v| v as f32).collect();
-            let w = Tensor::<2>::from_data(TensorData::new(w, [p, 1]), &device);
-            let mean: Vec<f32> = x.clone().matmul(w).into_data().try_to_vec().unwrap_or_default(); // [n]
-            let variance: Vec<f32> = match &head.covariance {
-                Some(cov) => {
-                    let s: Vec<f32> = cov.iter().map(|&v| v as f32).collect();
-                    let s = Tensor::<2>::from_data(TensorData::new(s, [p, p]), &device);
-                    (x.clone().matmul(s) * x).sum_dim(1).into_data().try_to_vec().unwrap_or_default()
-                }
-                None => vec![0.0; n],
-            };
+        for WeightedHead { member, weight, head } in &self.heads {
+            let x = inputs[*member]
+                .get_or_insert_with(|| {
+                    let features = &cache.features[*member];
+                    let ones = Tensor::<2>::ones([n, 1], &features.device());
+                    Tensor::cat(vec![features.clone(), ones], 1) // [n, p]
+                })
+                .clone();
+            let (mean, variance) = head_moments(x, head, p)?;
             for i in 0..n {
                 let m = f64::from(mean[i]);
                 let v = f64::from(variance.get(i).copied().unwrap_or(0.0)).max(0.0) + head.noise_variance;
-                means[i] += m;
-                second[i] += v + m * m;
+                means[i] += weight * m;
+                second[i] += weight * (v + m * m);
             }
         }
-        let k = self.members.len() as f64;
         Ok(means
             .into_iter()
             .zip(second)
-            .map(|(s, q)| {
-                let mean = s / k;
-                let var = (q / k - mean * mean).max(0.0);
-                Prediction { mean: mean * self.target.std + self.target.mean, std: var.sqrt() * self.target.std }
+            .map(|(mean, q)| {
+                let (mean, std) = (mean * self.target.std + self.target.mean, (q - mean * mean).max(0.0).sqrt() * self.target.std);
+                match &self.warp {
+                    None => Prediction { mean, std },
+                    Some(warp) => Prediction {
+                        mean: warp.inverse(mean),
+                        std: (warp.inverse(mean + std) - warp.inverse(mean - std)) / 2.0,
+                    },
+                }
             })
             .collect())
     }
@@ -295,19 +344,82 @@ impl AenPredictor {
     /// [`AenError::Io`], [`AenError::Json`] or [`AenError::Record`] naming the file.
     pub fn save(&self, dir: &Path) -> Result<()> {
         save_members(dir, &self.members)?;
-        let file = PredictorFile { model: self.config.clone(), heads: self.heads.clone(), target: self.target };
+        let file = PredictorFile {
+            model: self.config.clone(),
+            heads: self.heads.iter().map(|h| h.head.clone()).collect(),
+            target: self.target,
+            mixture: self.heads.iter().map(|h| (h.member, h.weight)).collect(),
+            warp: self.warp.clone(),
+        };
         write_json(&dir.join(PREDICTOR_JSON), &file)
     }
 
     /// Reads a folder written by [`Self::save`] onto `device` (an inference device).
     ///
     /// # Errors
-    /// [`AenError::Io`], [`AenError::Json`] or [`AenError::Record`] naming the file.
+    /// [`AenError::Io`], [`AenError::Json`] or [`AenError::Record`] naming the
+    /// file; [`AenError::InvalidData`] for a mixture that does not match its heads.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let file: PredictorFile = read_json(&dir.join(PREDICTOR_JSON))?;
-        let members = load_members(dir, &file.model, file.heads.len(), device)?;
-        Self::new(file.model, members, file.heads, file.target, device)
+        let path = dir.join(PREDICTOR_JSON);
+        let file: PredictorFile = read_json(&path)?;
+        if file.mixture.is_empty() {
+            let members = load_members(dir, &file.model, file.heads.len(), device)?;
+            let predictor = Self::new(file.model, members, file.heads, file.target, device)?;
+            return Ok(Self { warp: file.warp, ..predictor });
+        }
+        if file.mixture.len() != file.heads.len() {
+            return Err(AenError::InvalidData(format!(
+                "{}: {} mixture entries for {} heads",
+                path.display(),
+                file.mixture.len(),
+                file.heads.len()
+            )));
+        }
+        let count = file.mixture.iter().map(|(m, _)| m + 1).max().unwrap_or(0);
+        let members = load_members(dir, &file.model, count, device)?;
+        let heads = file
+            .heads
+            .into_iter()
+            .zip(file.mixture)
+            .map(|(head, (member, weight))| WeightedHead { member, weight, head })
+            .collect();
+        Ok(Self { warp: file.warp, ..Self::mixture(file.model, members, heads, file.target, device)? })
     }
+}
+
+/// Mean and variance (without the noise) of `head` on the rows of `x`
+/// (`[n, p]`, bias column last). A head that reads only some inputs (zero
+/// mean and variance elsewhere) is evaluated on those columns alone.
+fn head_moments(x: Tensor<2>, head: &LinearHead, p: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+    let used: Vec<usize> = (0..p)
+        .filter(|&i| head.mean[i] != 0.0 || head.covariance.as_ref().is_some_and(|c| c[i * p + i] != 0.0))
+        .collect();
+    let n = x.dims()[0];
+    let device = x.device();
+    if used.is_empty() {
+        return Ok((vec![0.0; n], vec![0.0; n]));
+    }
+    let q = used.len();
+    let x = if q == p {
+        x
+    } else {
+        let ids: Vec<i64> = used.iter().map(|&i| i as i64).collect();
+        x.select(1, Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(ids, [q]), &device))
+    };
+    let to_vec = |t: Tensor<2>| -> Result<Vec<f32>> {
+        t.into_data().try_to_vec().map_err(|e| AenError::Numerical(format!("{e:?}")))
+    };
+    let w: Vec<f32> = used.iter().map(|&i| head.mean[i] as f32).collect();
+    let mean = to_vec(x.clone().matmul(Tensor::<2>::from_data(TensorData::new(w, [q, 1]), &device)))?;
+    let variance = match &head.covariance {
+        Some(cov) => {
+            let s: Vec<f32> = used.iter().flat_map(|&i| used.iter().map(move |&j| cov[i * p + j] as f32)).collect();
+            let s = Tensor::<2>::from_data(TensorData::new(s, [q, q]), &device);
+            to_vec((x.clone().matmul(s) * x).sum_dim(1))?
+        }
+        None => vec![0.0; n],
+    };
+    Ok((mean, variance))
 }
 
 /// Writes each member to `dir/member_<i>.bpk`, creating `dir`.

@@ -25,7 +25,9 @@ pub struct MetaAenSurrogate {
 }
 
 impl MetaAenSurrogate {
-    /// A surrogate around `meta`, with the source tasks' known values if given.
+    /// A surrogate around `meta`, with the source tasks' known values if
+    /// given (and the prior over a source's weight learned from them,
+    /// [`metanas_aen::SourceSlopePrior::from_source_values`]).
     ///
     /// # Errors
     /// [`SearchError::InvalidConfig`] when `sources` has other columns than `meta`'s tasks.
@@ -39,6 +41,10 @@ impl MetaAenSurrogate {
                 )));
             }
         }
+        let meta = match &sources {
+            Some(s) => meta.with_slope_prior(s.slope_prior()?),
+            None => meta,
+        };
         Ok(Self { meta, sources, predictor: None, pool_features: None, pool_rows: HashMap::new() })
     }
 

@@ -2,13 +2,14 @@
 //! meta-learned surrogate.
 
 use crate::error::{Result, SearchError};
-use metanas_aen::Standardiser;
+use metanas_aen::{SourceSlopePrior, normal_scores};
 use metanas_data::BenchmarkTable;
 use metanas_space::{GraphEncoding, SearchSpace};
 use std::collections::HashMap;
 
 /// For every cell of a benchmark table, the values of some columns (the
-/// source tasks of a meta-model), each standardised over the table, keyed by
+/// source tasks of a meta-model), each as normal scores over the table (the
+/// Gaussian copula of the column: ranks, robust to its outliers), keyed by
 /// the cell's encoding (cells whose live graphs coincide share one entry: the
 /// average of their rows).
 #[derive(Debug, Clone)]
@@ -24,18 +25,16 @@ impl SourceValues {
     /// [`SearchError::Data`] for an unknown column; [`SearchError::Surrogate`]
     /// for a column with a non-finite value.
     pub fn from_table<S: SearchSpace>(table: &BenchmarkTable<S>, columns: &[String]) -> Result<Self> {
-        let mut standardised = Vec::with_capacity(columns.len());
+        let mut scores = Vec::with_capacity(columns.len());
         for c in columns {
-            let values = table.column(c)?;
-            let s = Standardiser::of(values)?;
-            standardised.push(values.iter().map(|&v| s.apply(v)).collect::<Vec<f64>>());
+            scores.push(normal_scores(table.column(c)?)?);
         }
         let mut sums: HashMap<GraphEncoding, (Vec<f64>, usize)> = HashMap::new();
         for (row, arch) in table.archs().iter().enumerate() {
             let entry = sums
                 .entry(table.space().encode(arch))
                 .or_insert_with(|| (vec![0.0; columns.len()], 0));
-            for (j, column) in standardised.iter().enumerate() {
+            for (j, column) in scores.iter().enumerate() {
                 entry.0[j] += column[row];
             }
             entry.1 += 1;
@@ -47,17 +46,27 @@ impl SourceValues {
         Ok(Self { columns: columns.to_vec(), values })
     }
 
+    /// The prior over a single source's weight in a new task, learned from
+    /// these columns over every cell ([`SourceSlopePrior::from_source_values`]).
+    ///
+    /// # Errors
+    /// As [`SourceSlopePrior::from_source_values`].
+    pub fn slope_prior(&self) -> Result<SourceSlopePrior> {
+        let rows: Vec<f64> = self.values.values().flatten().copied().collect();
+        Ok(SourceSlopePrior::from_source_values(&rows, self.columns.len())?)
+    }
+
     /// The columns, in feature order.
     pub fn columns(&self) -> &[String] {
         &self.columns
     }
 
-    /// The standardised values of one cell, if the table has it.
+    /// The normal scores of one cell, if the table has it.
     pub fn get(&self, encoding: &GraphEncoding) -> Option<&[f64]> {
         self.values.get(encoding).map(Vec::as_slice)
     }
 
-    /// The values of `encodings`, row-major (`len × columns`).
+    /// The normal scores of `encodings`, row-major (`len × columns`).
     ///
     /// # Errors
     /// [`SearchError::InvalidConfig`] naming the first cell the table lacks.
