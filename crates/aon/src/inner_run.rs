@@ -200,10 +200,10 @@ impl InnerRun {
         let validation_loss = f64::from(validation.clone().into_scalar::<f32>());
         if track && validation_loss.is_finite() && !accumulated.is_empty() {
             let grads = GradientsParams::from_grads(validation.backward(), &scored);
-            let mut collector = FlatGradients { grads: &grads, flat: HashMap::new() };
+            let mut collector = FlatGradients { grads: &grads, flat: Vec::new() };
             self.network.visit(&mut collector);
-            for (id, sum) in &accumulated {
-                if let Some(v) = collector.flat.remove(id) {
+            for (id, v) in collector.flat {
+                if let Some(sum) = accumulated.get(&id) {
                     add_term(&mut surrogate, (Tensor::from_inner(v) * sum.clone()).sum());
                 }
             }
@@ -234,17 +234,20 @@ impl ModuleMapper for RequireGrad {
     }
 }
 
-/// Every parameter's gradient, flattened to `[n]`.
+/// Every parameter's gradient, flattened to `[n]`, in the module's visiting
+/// order (parameter ids are random per process, so any map keyed by them
+/// iterates in a different order in every run; sums over parameters follow
+/// this list instead, or meta-training is not reproducible).
 struct FlatGradients<'a> {
     grads: &'a GradientsParams,
-    flat: HashMap<ParamId, Tensor<1>>,
+    flat: Vec<(ParamId, Tensor<1>)>,
 }
 
 impl ModuleVisitor for FlatGradients<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(g) = self.grads.get::<D>(param.id) {
             let n = g.shape().num_elements();
-            self.flat.insert(param.id, g.reshape([n]));
+            self.flat.push((param.id, g.reshape([n])));
         }
     }
 }
