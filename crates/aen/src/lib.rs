@@ -83,7 +83,7 @@
 //! | ceiling: linear model on all sources' normal scores, fitted on all 15,625 target values | 0.886 |
 //! | `in16_valid`, meta (no `in16_*`) + adapt(20), bodies only / model average | 0.754 / **0.841 ± 0.005** (scratch 0.619, baseline 0.838 / 0.835, ceiling 0.857) |
 //! | latency, 19 columns, each family held out, adapt(10), mean Spearman ρ | bodies only 0.862; model average with the other devices' latencies **0.957**; joint head 0.961 (chosen-source baseline 0.952) |
-//! | scoring 15,625 cells × 5 members, full GCN pass / cached body features / cached, model-average heads | 1,681 ms / 28.6 ms / 20.4 ms |
+//! | scoring 15,625 cells × 5 members, full GCN pass / cached body features / cached, model-average heads | 1,680 ms / 33.1 ms / 5.1 ms |
 //!
 //! * **Symmetric propagation is the default**: 0.763 vs 0.753 for directed
 //!   (3 seeds, both within ~1.5 sd); it is also half the matmuls.

@@ -273,12 +273,11 @@ impl MetaAen {
         let target = Standardiser { mean: 0.0, std: 1.0 };
         let as_head = |p: &HeadPrior| LinearHead { mean: p.mean.clone(), covariance: Some(p.covariance.clone()), noise_variance: 0.0 };
         if with_sources && self.side_model != SideModel::Joint {
-            // Every single-source model at its prior, equally likely: the average source.
-            let weight = 1.0 / (self.members.len() * tasks) as f64;
-            let heads = (0..self.members.len())
-                .flat_map(|member| {
-                    (0..tasks).map(move |s| WeightedHead { member, weight, head: as_head(&component_prior(None, &[s], &self.slope_prior, features, tasks)) })
-                })
+            // Every single-source model at its prior, equally likely: the
+            // average source (they read no body feature: one member is enough).
+            let weight = 1.0 / tasks as f64;
+            let heads = (0..tasks)
+                .map(|s| WeightedHead { member: 0, weight, head: as_head(&component_prior(None, &[s], &self.slope_prior, features, tasks)) })
                 .collect();
             return AenPredictor::mixture(self.config.model.clone(), self.members.clone(), heads, target, &self.device);
         }
@@ -366,7 +365,7 @@ impl MetaAen {
         } else {
             (linear, standardiser, None)
         };
-        let share = 1.0 / self.members.len() as f64;
+        let share = 1.0 / fits.len() as f64;
         let mut heads = Vec::new();
         for (member, fits) in fits.into_iter().enumerate() {
             let evidences: Vec<f64> = fits.iter().map(|f| f.log_evidence).collect();
@@ -382,12 +381,17 @@ impl MetaAen {
     }
 
     /// Every component model of the side model fitted to `y`, per member.
+    /// Single-source models read no body feature, so they are the same for
+    /// every member: without the body models only the first member's are
+    /// fitted (the predictor then reads that member's features only).
     fn source_mixture_fits(&self, designs: &[Vec<f64>], y: &[f64]) -> crate::error::Result<Vec<Vec<HeadFit>>> {
         let features = self.config.model.features;
         let tasks = self.task_names.len();
         let with_body = self.side_model == SideModel::SourcesAndBody;
+        let members = if with_body { designs.len() } else { 1 };
         designs
             .iter()
+            .take(members)
             .enumerate()
             .map(|(member, phi)| {
                 let mut fits = (0..tasks)

@@ -160,6 +160,9 @@ struct PredictorFile {
     /// The heads predict normal scores of the metric, mapped back by this warp.
     #[serde(default)]
     warp: Option<OutputWarp>,
+    /// Ensemble members saved (absent: one per head, or as many as the mixture names).
+    #[serde(default)]
+    members: Option<usize>,
 }
 
 pub(crate) fn member_file(dir: &Path, i: usize) -> PathBuf {
@@ -350,6 +353,7 @@ impl AenPredictor {
             target: self.target,
             mixture: self.heads.iter().map(|h| (h.member, h.weight)).collect(),
             warp: self.warp.clone(),
+            members: Some(self.members.len()),
         };
         write_json(&dir.join(PREDICTOR_JSON), &file)
     }
@@ -363,7 +367,7 @@ impl AenPredictor {
         let path = dir.join(PREDICTOR_JSON);
         let file: PredictorFile = read_json(&path)?;
         if file.mixture.is_empty() {
-            let members = load_members(dir, &file.model, file.heads.len(), device)?;
+            let members = load_members(dir, &file.model, file.members.unwrap_or(file.heads.len()), device)?;
             let predictor = Self::new(file.model, members, file.heads, file.target, device)?;
             return Ok(Self { warp: file.warp, ..predictor });
         }
@@ -375,7 +379,8 @@ impl AenPredictor {
                 file.heads.len()
             )));
         }
-        let count = file.mixture.iter().map(|(m, _)| m + 1).max().unwrap_or(0);
+        let named = file.mixture.iter().map(|(m, _)| m + 1).max().unwrap_or(0);
+        let count = file.members.unwrap_or(named).max(named);
         let members = load_members(dir, &file.model, count, device)?;
         let heads = file
             .heads

@@ -7,7 +7,9 @@
 //!   [`RegularizedEvolution`], [`LocalSearch`], [`BayesianOptimization`] with
 //!   a [`Surrogate`] ([`AenSurrogate`]: the AEN ensemble fitted from scratch;
 //!   [`MetaAenSurrogate`]: a meta-learned AEN adapted in closed form, optionally
-//!   reading the source tasks' known metrics, [`SourceValues`])
+//!   reading the source tasks' known metrics as normal scores,
+//!   [`SourceValues`], then a Bayesian model average of single-source models,
+//!   see `metanas_aen::SideModel`)
 //!   and an [`Acquisition`] (EI, UCB, Thompson sampling), and [`FixedOrder`]
 //!   (a ranking computed elsewhere, e.g. the transfer baseline). A strategy
 //!   never trains a candidate; fitting a surrogate on measured scores is part
