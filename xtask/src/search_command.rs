@@ -322,10 +322,10 @@ fn write_results<S: SearchSpace>(
             .trials
             .iter()
             .filter_map(|t| {
-                if let Some(o) = t.objective() {
-                    if best.is_none_or(|b| objective.better(o, b)) {
-                        best = Some(o);
-                    }
+                if let Some(o) = t.objective()
+                    && best.is_none_or(|b| objective.better(o, b))
+                {
+                    best = Some(o);
                 }
                 best.map(|b| ((t.index + 1) as f64, b))
             })

@@ -63,7 +63,7 @@ impl SourceSlopePrior {
     /// [`AenError::InvalidData`] when `side` is not a whole number of rows of
     /// `columns`, has fewer than 3 rows, or holds a non-finite value.
     pub fn from_source_values(side: &[f64], columns: usize) -> Result<Self> {
-        if columns == 0 || side.len() % columns != 0 || side.len() / columns < 3 {
+        if columns == 0 || !side.len().is_multiple_of(columns) || side.len() / columns < 3 {
             return Err(AenError::InvalidData(format!("{} source values are not rows of {columns} (3 rows at least)", side.len())));
         }
         if side.iter().any(|v| !v.is_finite()) {

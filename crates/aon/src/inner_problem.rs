@@ -27,7 +27,7 @@ pub enum CellPool {
 impl CellPool {
     /// Whether `cell` belongs to this pool.
     pub fn contains(self, cell: &Nb201Cell) -> bool {
-        let held_out = Nb201Space.canonical_hash(cell).0 % 4 == 0;
+        let held_out = Nb201Space.canonical_hash(cell).0.is_multiple_of(4);
         match self {
             Self::MetaTraining => !held_out,
             Self::HeldOut => held_out,

@@ -175,63 +175,63 @@ impl MetaTrainer {
         }
 
         // Stage 2: the AON.
-        if let Some(aon_config) = &self.config.aon {
-            if !manifest.aon_done {
-                let images = images.ok_or_else(|| {
-                    MetaError::InvalidConfig("the AON is meta-trained on image tasks: give an image dataset".into())
-                })?;
-                let checkpoint = self.out.join(AON_CHECKPOINT_DIR);
-                let mut trainer = if manifest.aon_steps_done > 0 && checkpoint.exists() {
-                    let trainer = AonMetaTrainer::load(&checkpoint, images.clone(), &self.device)?;
-                    progress(MetaProgress::AonResumed { steps_done: trainer.meta_steps() });
-                    trainer
-                } else {
-                    AonMetaTrainer::new(aon_config.clone(), images.clone(), &self.device)?
-                };
-                // The checkpoint is the truth: steps after it were lost.
-                manifest.aon_curve.truncate(trainer.meta_steps());
-                let first = trainer.meta_steps();
-                while trainer.meta_steps() < self.config.aon_meta_steps {
-                    let chunk_done = self.max_new_aon_steps.is_some_and(|n| trainer.meta_steps() - first >= n);
-                    if out_of_time(&manifest) || chunk_done {
-                        if trainer.meta_steps() > manifest.aon_steps_done {
-                            save_replacing(&checkpoint, |dir| Ok(trainer.save(dir)?))?;
-                            manifest.aon_steps_done = trainer.meta_steps();
-                        }
-                        manifest.seconds = seconds_before + started.elapsed().as_secs_f64();
-                        manifest.write(&self.out)?;
-                        progress(MetaProgress::Paused);
-                        return Ok(None);
-                    }
-                    let step = trainer.meta_steps();
-                    // Each step is a function of the checkpointed state and its
-                    // own seed, so a resumed run takes the same steps.
-                    let step_seed = self.config.seed ^ 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(step as u64 + 1);
-                    self.device.seed(step_seed);
-                    self.device.clone().autodiff().seed(step_seed);
-                    let mut rng = StdRng::seed_from_u64(step_seed);
-                    let report = trainer.meta_step(&mut rng)?;
-                    let point = AonPoint {
-                        step: trainer.meta_steps(),
-                        meta_loss: report.meta_loss,
-                        train_loss: report.train_loss,
-                        seconds: report.seconds,
-                    };
-                    manifest.aon_curve.push(point.clone());
-                    let done = trainer.meta_steps() >= self.config.aon_meta_steps;
-                    let checkpointed = done || trainer.meta_steps() % self.config.checkpoint_every == 0;
-                    if checkpointed {
+        if let Some(aon_config) = &self.config.aon
+            && !manifest.aon_done
+        {
+            let images = images.ok_or_else(|| {
+                MetaError::InvalidConfig("the AON is meta-trained on image tasks: give an image dataset".into())
+            })?;
+            let checkpoint = self.out.join(AON_CHECKPOINT_DIR);
+            let mut trainer = if manifest.aon_steps_done > 0 && checkpoint.exists() {
+                let trainer = AonMetaTrainer::load(&checkpoint, images.clone(), &self.device)?;
+                progress(MetaProgress::AonResumed { steps_done: trainer.meta_steps() });
+                trainer
+            } else {
+                AonMetaTrainer::new(aon_config.clone(), images.clone(), &self.device)?
+            };
+            // The checkpoint is the truth: steps after it were lost.
+            manifest.aon_curve.truncate(trainer.meta_steps());
+            let first = trainer.meta_steps();
+            while trainer.meta_steps() < self.config.aon_meta_steps {
+                let chunk_done = self.max_new_aon_steps.is_some_and(|n| trainer.meta_steps() - first >= n);
+                if out_of_time(&manifest) || chunk_done {
+                    if trainer.meta_steps() > manifest.aon_steps_done {
                         save_replacing(&checkpoint, |dir| Ok(trainer.save(dir)?))?;
                         manifest.aon_steps_done = trainer.meta_steps();
-                        manifest.seconds = seconds_before + started.elapsed().as_secs_f64();
-                        manifest.write(&self.out)?;
                     }
-                    progress(MetaProgress::AonStep { point, total: self.config.aon_meta_steps, checkpointed });
+                    manifest.seconds = seconds_before + started.elapsed().as_secs_f64();
+                    manifest.write(&self.out)?;
+                    progress(MetaProgress::Paused);
+                    return Ok(None);
                 }
-                save_replacing(&self.out.join(AON_DIR), |dir| Ok(trainer.aon().save(dir)?))?;
-                manifest.aon_done = true;
-                manifest.write(&self.out)?;
+                let step = trainer.meta_steps();
+                // Each step is a function of the checkpointed state and its
+                // own seed, so a resumed run takes the same steps.
+                let step_seed = self.config.seed ^ 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(step as u64 + 1);
+                self.device.seed(step_seed);
+                self.device.clone().autodiff().seed(step_seed);
+                let mut rng = StdRng::seed_from_u64(step_seed);
+                let report = trainer.meta_step(&mut rng)?;
+                let point = AonPoint {
+                    step: trainer.meta_steps(),
+                    meta_loss: report.meta_loss,
+                    train_loss: report.train_loss,
+                    seconds: report.seconds,
+                };
+                manifest.aon_curve.push(point.clone());
+                let done = trainer.meta_steps() >= self.config.aon_meta_steps;
+                let checkpointed = done || trainer.meta_steps() % self.config.checkpoint_every == 0;
+                if checkpointed {
+                    save_replacing(&checkpoint, |dir| Ok(trainer.save(dir)?))?;
+                    manifest.aon_steps_done = trainer.meta_steps();
+                    manifest.seconds = seconds_before + started.elapsed().as_secs_f64();
+                    manifest.write(&self.out)?;
+                }
+                progress(MetaProgress::AonStep { point, total: self.config.aon_meta_steps, checkpointed });
             }
+            save_replacing(&self.out.join(AON_DIR), |dir| Ok(trainer.aon().save(dir)?))?;
+            manifest.aon_done = true;
+            manifest.write(&self.out)?;
         }
 
         // Stage 3: cells measured on the image task, the prior of image searches.

@@ -75,10 +75,10 @@ impl CellPlan {
             }
         }
         for op in self.operations() {
-            if let CellOperation::ReluConvBn { kernel } | CellOperation::ConvBnRelu { kernel } = op {
-                if kernel % 2 == 0 {
-                    return Err(format!("kernel {kernel} must be odd to keep the spatial size"));
-                }
+            if let CellOperation::ReluConvBn { kernel } | CellOperation::ConvBnRelu { kernel } = op
+                && kernel % 2 == 0
+            {
+                return Err(format!("kernel {kernel} must be odd to keep the spatial size"));
             }
         }
         Ok(())

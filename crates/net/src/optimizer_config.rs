@@ -57,7 +57,7 @@ impl OptimizerConfig {
 
     /// A fresh optimizer (no state).
     pub fn init(&self) -> ModuleOptimizer {
-        let decay = |penalty: f32| (penalty > 0.0).then(|| WeightDecayConfig { penalty });
+        let decay = |penalty: f32| (penalty > 0.0).then_some(WeightDecayConfig { penalty });
         match *self {
             Self::Sgd {
                 momentum,

@@ -123,11 +123,11 @@ where
         bar.set_message(format!("loss {smoothed_loss:.4}"));
         bar.inc(1);
         let last = step + 1 == total;
-        if let Some(validation) = data.validation {
-            if last || (config.eval_every > 0 && (step + 1) % config.eval_every == 0) {
-                let eval = evaluate(&model, validation, data.normalisation, 256, device)?;
-                report.validations.push((step + 1, eval));
-            }
+        if let Some(validation) = data.validation
+            && (last || (config.eval_every > 0 && (step + 1) % config.eval_every == 0))
+        {
+            let eval = evaluate(&model, validation, data.normalisation, 256, device)?;
+            report.validations.push((step + 1, eval));
         }
     }
     bar.finish_and_clear();

@@ -11,8 +11,10 @@ use std::str::FromStr;
 /// Which acquisition function ranks the candidates (scores: higher is better).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(Default)]
 pub enum Acquisition {
     /// Expected improvement over the best observed score.
+    #[default]
     ExpectedImprovement,
     /// Upper confidence bound `mean + beta · std`.
     UpperConfidenceBound {
@@ -23,11 +25,6 @@ pub enum Acquisition {
     ThompsonSampling,
 }
 
-impl Default for Acquisition {
-    fn default() -> Self {
-        Self::ExpectedImprovement
-    }
-}
 
 impl Acquisition {
     /// A short stable name (`ei`, `ucb`, `ts`).

@@ -32,14 +32,14 @@ impl MetaAenSurrogate {
     /// # Errors
     /// [`SearchError::InvalidConfig`] when `sources` has other columns than `meta`'s tasks.
     pub fn new(meta: MetaAen, sources: Option<SourceValues>) -> Result<Self> {
-        if let Some(s) = &sources {
-            if s.columns() != meta.task_names() {
-                return Err(SearchError::InvalidConfig(format!(
-                    "source values of [{}] for a meta-model of [{}]",
-                    s.columns().join(", "),
-                    meta.task_names().join(", ")
-                )));
-            }
+        if let Some(s) = &sources
+            && s.columns() != meta.task_names()
+        {
+            return Err(SearchError::InvalidConfig(format!(
+                "source values of [{}] for a meta-model of [{}]",
+                s.columns().join(", "),
+                meta.task_names().join(", ")
+            )));
         }
         let meta = match &sources {
             Some(s) => meta.with_slope_prior(s.slope_prior()?),

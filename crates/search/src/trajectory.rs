@@ -12,10 +12,10 @@ pub fn best_report_curve(trials: &[Trial], objective: Objective) -> Vec<Option<f
     trials
         .iter()
         .map(|t| {
-            if let Some(m) = t.measurement() {
-                if best.is_none_or(|(b, _)| objective.better(m.objective, b)) {
-                    best = Some((m.objective, m.report));
-                }
+            if let Some(m) = t.measurement()
+                && best.is_none_or(|(b, _)| objective.better(m.objective, b))
+            {
+                best = Some((m.objective, m.report));
             }
             best.and_then(|(_, r)| r)
         })
@@ -30,10 +30,10 @@ pub fn best_report_seen_curve(trials: &[Trial], objective: Objective) -> Vec<Opt
     trials
         .iter()
         .map(|t| {
-            if let Some(r) = t.measurement().and_then(|m| m.report) {
-                if best.is_none_or(|b| objective.better(r, b)) {
-                    best = Some(r);
-                }
+            if let Some(r) = t.measurement().and_then(|m| m.report)
+                && best.is_none_or(|b| objective.better(r, b))
+            {
+                best = Some(r);
             }
             best
         })

@@ -111,7 +111,7 @@ fn heap_permutations(items: &mut Vec<NodeIndex>, k: usize, visit: &mut dyn FnMut
     }
     for i in 0..k - 1 {
         heap_permutations(items, k - 1, visit);
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             items.swap(i, k - 1);
         } else {
             items.swap(0, k - 1);

@@ -119,7 +119,7 @@ impl CellGraph {
     /// the result is the bare input and output nodes with no edge.
     pub fn pruned(&self) -> CellGraph {
         let from_input = reachable(&self.graph, self.input);
-        let to_output = reachable(&Reversed(&self.graph), self.output);
+        let to_output = reachable(Reversed(&self.graph), self.output);
         let keep = |n: NodeIndex| {
             n == self.input || n == self.output || (from_input[n.index()] && to_output[n.index()])
         };
