@@ -153,10 +153,21 @@ impl Bench {
         Ok((0..n).flat_map(|i| columns.iter().map(move |c| c[i])).collect())
     }
 
+    /// `meta` with the slope prior learned from its source columns, those
+    /// columns as normal scores ([`Self::side_features`]), and `cache` with
+    /// them appended: what its heads read when they also read the sources.
+    fn with_sources(&self, meta: MetaAen, cache: &FeatureCache) -> anyhow::Result<(MetaAen, Vec<f64>, FeatureCache)> {
+        let columns = meta.task_names().len();
+        let values = self.side_features(meta.task_names())?;
+        let side_cache = cache.with_side_features(&values, columns)?;
+        let slope_prior = SourceSlopePrior::from_source_values(&values, columns)?;
+        Ok((meta.with_slope_prior(slope_prior), values, side_cache))
+    }
+
     /// For each of `metas` (one meta-model under different head priors): its
     /// predictor adapted on the rows `obs` of `values`, reading `side_cache`
-    /// (body features plus the sources' standardised values); the mean
-    /// prediction for every cell.
+    /// (body features plus the sources' normal scores); the mean prediction
+    /// for every cell.
     fn adapt_with_sources(
         &self,
         metas: &[MetaAen],
@@ -277,11 +288,7 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         let all = meta.encode(&bench.encodings)?;
         let cache = meta.features(&all);
         let isotropic = meta.clone().with_prior(PriorKind::Isotropic)?;
-        let source_values = bench.side_features(meta.task_names())?;
-        let side_cache = cache.with_side_features(&source_values, meta.task_names().len())?;
-        let slope_prior = SourceSlopePrior::from_source_values(&source_values, meta.task_names().len())?;
-        eprintln!("  slope prior of a single source: {slope_prior:?}");
-        let meta = meta.with_slope_prior(slope_prior);
+        let (meta, source_values, side_cache) = bench.with_sources(meta, &cache)?;
         let side_metas = [
             meta.clone(),
             meta.clone().with_side_model(SideModel::SourcesAndBody),
@@ -299,7 +306,7 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         let (mut t_meta, mut t_iso, mut t_scratch, mut t_oracle, mut t_sel, mut p_meta) =
             (vec![], vec![], vec![], vec![], vec![], vec![]);
         let (mut t_side_mean, mut t_side_heads, mut p_side, mut t_sources_only) = (vec![], vec![], vec![], vec![]);
-        let (mut t_mixture, mut p_mixture, mut t_single) = (vec![], vec![], vec![]);
+        let (mut t_mixture, mut p_mixture, mut t_with_body) = (vec![], vec![], vec![]);
         for &s in &seeds {
             let (obs, rest) = draw(n, 20, 1000 + s);
             let truth = pick(&truth_all, &rest);
@@ -313,7 +320,7 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
             let side = bench.adapt_with_sources(&side_metas, &side_cache, &obs, &truth_all)?;
             t_mixture.push(kendall_tau(&pick(&side[0], &rest), &truth)?);
             p_mixture.push(precision_at_k(&pick(&side[0], &rest), &truth, 10)?);
-            t_single.push(kendall_tau(&pick(&side[1], &rest), &truth)?);
+            t_with_body.push(kendall_tau(&pick(&side[1], &rest), &truth)?);
             t_side_mean.push(kendall_tau(&pick(&side[2], &rest), &truth)?);
             p_side.push(precision_at_k(&pick(&side[2], &rest), &truth, 10)?);
             t_side_heads.push(kendall_tau(&pick(&side[3], &rest), &truth)?);
@@ -348,7 +355,7 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         }
         rows.push(Row { name: format!("{target}: meta-init (no {family}_*) + adapt(20) → τ on rest"), values: vec![fmt(&t_meta), format!("P@10 {}", fmt(&p_meta)), format!("goal ≥ {goal:.2}")] });
         rows.push(Row { name: format!("{target}: meta-init + adapt(20), heads also read the sources' values: model average of single sources (default)"), values: vec![fmt(&t_mixture), format!("P@10 {}", fmt(&p_mixture)), format!("goal ≥ {goal:.2}")] });
-        rows.push(Row { name: format!("{target}: the same, model average also over body, body + best source, joint head (ablation)"), values: vec![fmt(&t_single), String::new(), String::new()] });
+        rows.push(Row { name: format!("{target}: the same, model average also over body, body + best source, joint head (ablation)"), values: vec![fmt(&t_with_body), String::new(), String::new()] });
         rows.push(Row { name: format!("{target}: the same, one joint head over body and all sources (prior: mean source)"), values: vec![fmt(&t_side_mean), format!("P@10 {}", fmt(&p_side)), String::new()] });
         rows.push(Row { name: format!("{target}: the same, joint head, prior: span of the sources (zero mean)"), values: vec![fmt(&t_side_heads), String::new(), String::new()] });
         rows.push(Row { name: format!("{target}: joint head reading only the sources' values (body zeroed; ablation)"), values: vec![fmt(&t_sources_only), String::new(), String::new()] });
@@ -381,23 +388,20 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
     let mut lat_base_all = Vec::new();
     let mut lat_side_all = Vec::new();
     let mut lat_joint_all = Vec::new();
-    let mut lat_single_all = Vec::new();
+    let mut lat_with_body_all = Vec::new();
     for task in &latency {
         eprintln!("latency: {} (leave `{}` out)", task.name, task.family);
         let meta = bench.meta_model(&task.family, &meta_config(lat_ensemble, epochs.min(15)), args)?;
         let sources = bench.sources(&task.family)?;
         let truth_all = bench.column(&task.name)?.to_vec();
         let cache = meta.features(&meta.encode(&bench.encodings)?);
-        let side_values = bench.side_features(meta.task_names())?;
-        let slope_prior = SourceSlopePrior::from_source_values(&side_values, meta.task_names().len())?;
-        let meta = meta.with_slope_prior(slope_prior);
-        let side_cache = cache.with_side_features(&side_values, meta.task_names().len())?;
+        let (meta, _, side_cache) = bench.with_sources(meta, &cache)?;
         let side_metas = [
             meta.clone(),
             meta.clone().with_prior(PriorKind::SourceHeads)?.with_side_model(SideModel::Joint),
             meta.clone().with_side_model(SideModel::SourcesAndBody),
         ];
-        let (mut r_meta, mut r_sel, mut r_oracle, mut r_side, mut r_joint, mut r_single) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut r_meta, mut r_sel, mut r_oracle, mut r_side, mut r_joint, mut r_with_body) = (vec![], vec![], vec![], vec![], vec![], vec![]);
         let (subset, _) = draw(n, 3000, 7);
         let (oracle, osign) = bench.best_source(&truth_all, &sources, &subset, spearman_rho)?;
         for &s in &seeds {
@@ -409,7 +413,7 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
             let side = bench.adapt_with_sources(&side_metas, &side_cache, &obs, &truth_all)?;
             r_side.push(spearman_rho(&pick(&side[0], &rest), &truth)?);
             r_joint.push(spearman_rho(&pick(&side[1], &rest), &truth)?);
-            r_single.push(spearman_rho(&pick(&side[2], &rest), &truth)?);
+            r_with_body.push(spearman_rho(&pick(&side[2], &rest), &truth)?);
             let (chosen, csign) = bench.best_source(&truth_all, &sources, &obs, spearman_rho)?;
             let col: Vec<f64> = bench.column(&chosen)?.iter().map(|v| v * csign).collect();
             r_sel.push(spearman_rho(&pick(&col, &rest), &truth)?);
@@ -419,7 +423,7 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         lat_meta_all.push(mean_sd(&r_meta).0);
         lat_side_all.push(mean_sd(&r_side).0);
         lat_joint_all.push(mean_sd(&r_joint).0);
-        lat_single_all.push(mean_sd(&r_single).0);
+        lat_with_body_all.push(mean_sd(&r_with_body).0);
         lat_base_all.push(mean_sd(&r_sel).0);
         rows.push(Row {
             name: format!("latency {} (family {}): meta + adapt(10) → ρ on rest", task.name, task.family),
@@ -427,7 +431,7 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         });
         rows.push(Row {
             name: format!("latency {}: the same, heads also read the other devices' latencies (model average)", task.name),
-            values: vec![fmt(&r_side), format!("joint head {}", fmt(&r_joint)), format!("with body models {}", fmt(&r_single))],
+            values: vec![fmt(&r_side), format!("joint head {}", fmt(&r_joint)), format!("with body models {}", fmt(&r_with_body))],
         });
     }
     let (lm, _) = mean_sd(&lat_meta_all);
@@ -440,11 +444,11 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         name: format!("latency: mean over {} held-out devices, heads also read the other devices' latencies (model average)", lat_side_all.len()),
         values: vec![
             format!("{ls:.3}"),
-            format!("joint head {:.3}; with body models {:.3}", mean_sd(&lat_joint_all).0, mean_sd(&lat_single_all).0),
+            format!("joint head {:.3}; with body models {:.3}", mean_sd(&lat_joint_all).0, mean_sd(&lat_with_body_all).0),
             "goal ≥ 0.95".into(),
         ],
     });
-    for (variant, rho) in [("bodies only", lm), ("bodies + other devices' latencies", ls)] {
+    for (variant, rho) in [("bodies only", lm), ("model average with the other devices' latencies", ls)] {
         notes.push(format!("latency mean ρ, {variant}: {rho:.3} vs goal 0.95 → {}", if rho >= 0.95 { "met" } else { "MISSED" }));
     }
 

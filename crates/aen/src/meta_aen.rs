@@ -307,9 +307,9 @@ impl MetaAen {
         }
     }
 
-    /// The observations as design matrices (one per member, `k × (width + 1)`,
-    /// bias column last), after checking their sizes.
-    fn design(&self, observed: &FeatureCache, values: &[f64]) -> crate::error::Result<Vec<Vec<f64>>> {
+    /// The observations as design matrices of the first `members` members
+    /// (`k × (width + 1)`, bias column last), after checking their sizes.
+    fn design(&self, observed: &FeatureCache, values: &[f64], members: usize) -> crate::error::Result<Vec<Vec<f64>>> {
         if observed.features.len() != self.members.len() || observed.len() != values.len() {
             return Err(AenError::InvalidData(format!(
                 "{} feature rows for {} values",
@@ -319,8 +319,8 @@ impl MetaAen {
         }
         self.priors_for(observed.width())?;
         let width = observed.width();
-        let mut designs = Vec::with_capacity(self.members.len());
-        for features in &observed.features {
+        let mut designs = Vec::with_capacity(members);
+        for features in observed.features.iter().take(members) {
             let f: Vec<f32> = features.to_data().try_to_vec().map_err(|e| AenError::Numerical(format!("{e:?}")))?;
             let mut phi = Vec::with_capacity(values.len() * (width + 1));
             for row in f.chunks(width) {
@@ -334,7 +334,7 @@ impl MetaAen {
 
     /// One head per member over every input under the prior of its width.
     fn adapt_joint(&self, observed: &FeatureCache, values: &[f64]) -> crate::error::Result<AenPredictor> {
-        let designs = self.design(observed, values)?;
+        let designs = self.design(observed, values, self.members.len())?;
         let target = Standardiser::of(values)?;
         let y: Vec<f64> = values.iter().map(|&v| target.apply(v)).collect();
         let priors = self.priors_for(observed.width())?;
@@ -342,8 +342,8 @@ impl MetaAen {
         AenPredictor::new(self.config.model.clone(), self.members.clone(), heads, target, &self.device)
     }
 
-    /// [`SideModel::SingleSources`]: per member, every single-source model,
-    /// weighted by evidence ([`SideModel::SourcesAndBody`]: also the body
+    /// [`SideModel::SingleSources`]: every single-source model, weighted by
+    /// evidence ([`SideModel::SourcesAndBody`]: per member, also the body
     /// alone, the body with the best source and the joint head).
     ///
     /// The values are modelled either standardised or warped to their normal
@@ -352,7 +352,9 @@ impl MetaAen {
     /// (evidence plus the transform's log-Jacobian, averaged over members)
     /// is kept, and the predictor maps its predictions back.
     fn adapt_source_mixture(&self, observed: &FeatureCache, values: &[f64]) -> crate::error::Result<AenPredictor> {
-        let designs = self.design(observed, values)?;
+        // Single-source models read no body feature: the first member's inputs serve them all.
+        let members = if self.side_model == SideModel::SourcesAndBody { self.members.len() } else { 1 };
+        let designs = self.design(observed, values, members)?;
         let standardiser = Standardiser::of(values)?;
         let standardised: Vec<f64> = values.iter().map(|&v| standardiser.apply(v)).collect();
         let (warp, scores) = OutputWarp::of(values)?;
@@ -380,18 +382,15 @@ impl MetaAen {
         })
     }
 
-    /// Every component model of the side model fitted to `y`, per member.
-    /// Single-source models read no body feature, so they are the same for
-    /// every member: without the body models only the first member's are
-    /// fitted (the predictor then reads that member's features only).
+    /// Every component model of the side model fitted to `y`, per member
+    /// design (one design, read by the predictor from the first member's
+    /// features, for the single-source models alone).
     fn source_mixture_fits(&self, designs: &[Vec<f64>], y: &[f64]) -> crate::error::Result<Vec<Vec<HeadFit>>> {
         let features = self.config.model.features;
         let tasks = self.task_names.len();
         let with_body = self.side_model == SideModel::SourcesAndBody;
-        let members = if with_body { designs.len() } else { 1 };
         designs
             .iter()
-            .take(members)
             .enumerate()
             .map(|(member, phi)| {
                 let mut fits = (0..tasks)
@@ -571,7 +570,6 @@ mod tests {
         let device = metanas_device::test_device();
         let (cells, _, meta) = meta_trained();
         let config = meta.config().clone();
-        let tasks: Vec<TaskValues> = Vec::new();
         let target: Vec<f64> = cells.iter().map(|e| 0.7 * count(e, 5) + 0.6 * count(e, 4) + 0.2 * count(e, 6)).collect();
         let observations: Vec<(GraphEncoding, f64)> = (0..10).map(|i| (cells[i].clone(), target[i])).collect();
         let predictor = meta.adapt(&observations).expect("adapts");
@@ -592,7 +590,7 @@ mod tests {
         }
         assert!(meta.adapt(&[]).is_err());
         assert!(meta.adapt(&[(cells[0].clone(), f64::NAN)]).is_err());
-        assert!(MetaAen::meta_train(&cells, &tasks, &config, &device).is_err());
+        assert!(MetaAen::meta_train(&cells, &[], &config, &device).is_err());
     }
 }
 

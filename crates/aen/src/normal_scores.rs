@@ -4,9 +4,10 @@
 //! quantile-based approach for hyperparameter transfer learning", ICML 2020).
 
 use crate::error::{AenError, Result};
+use crate::ranking_metrics::average_ranks;
 
-/// `Φ⁻¹((r + ½) / n)` for each value's rank `r` (0-based, ties share their
-/// average rank), in the values' order.
+/// `Φ⁻¹((r − ½) / n)` for each value's rank `r` ([`average_ranks`]: from 1,
+/// ties share their average rank), in the values' order.
 ///
 /// # Errors
 /// [`AenError::InvalidData`] when `values` is empty or holds a non-finite value.
@@ -17,24 +18,8 @@ pub fn normal_scores(values: &[f64]) -> Result<Vec<f64>> {
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
         return Err(AenError::InvalidData(format!("value {i} is not finite ({})", values[i])));
     }
-    let n = values.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-    let mut scores = vec![0.0; n];
-    let mut start = 0;
-    while start < n {
-        let mut end = start + 1;
-        while end < n && values[order[end]] == values[order[start]] {
-            end += 1;
-        }
-        let rank = (start + end - 1) as f64 / 2.0;
-        let score = inverse_normal_cdf((rank + 0.5) / n as f64);
-        for &i in &order[start..end] {
-            scores[i] = score;
-        }
-        start = end;
-    }
-    Ok(scores)
+    let n = values.len() as f64;
+    Ok(average_ranks(values).into_iter().map(|rank| inverse_normal_cdf((rank - 0.5) / n)).collect())
 }
 
 /// The standard normal quantile function for `p` in (0, 1) (Acklam's

@@ -366,26 +366,23 @@ impl AenPredictor {
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
         let path = dir.join(PREDICTOR_JSON);
         let file: PredictorFile = read_json(&path)?;
-        if file.mixture.is_empty() {
-            let members = load_members(dir, &file.model, file.members.unwrap_or(file.heads.len()), device)?;
-            let predictor = Self::new(file.model, members, file.heads, file.target, device)?;
-            return Ok(Self { warp: file.warp, ..predictor });
-        }
-        if file.mixture.len() != file.heads.len() {
+        // Files without a mixture hold one head per member, equal weights.
+        let mixture = if file.mixture.is_empty() { (0..file.heads.len()).map(|i| (i, 1.0)).collect() } else { file.mixture };
+        if mixture.len() != file.heads.len() {
             return Err(AenError::InvalidData(format!(
                 "{}: {} mixture entries for {} heads",
                 path.display(),
-                file.mixture.len(),
+                mixture.len(),
                 file.heads.len()
             )));
         }
-        let named = file.mixture.iter().map(|(m, _)| m + 1).max().unwrap_or(0);
+        let named = mixture.iter().map(|(m, _)| m + 1).max().unwrap_or(0);
         let count = file.members.unwrap_or(named).max(named);
         let members = load_members(dir, &file.model, count, device)?;
         let heads = file
             .heads
             .into_iter()
-            .zip(file.mixture)
+            .zip(mixture)
             .map(|(head, (member, weight))| WeightedHead { member, weight, head })
             .collect();
         Ok(Self { warp: file.warp, ..Self::mixture(file.model, members, heads, file.target, device)? })

@@ -78,7 +78,8 @@ pub fn average_ranks(values: &[f64]) -> Vec<f64> {
     ranks
 }
 
-fn pearson(x: &[f64], y: &[f64]) -> f64 {
+/// Pearson's correlation; 0 when either side is constant.
+pub(crate) fn pearson(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len() as f64;
     let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);

@@ -3,19 +3,21 @@
 
 use crate::bayesian_head::HeadPrior;
 use crate::error::{AenError, Result};
+use crate::ranking_metrics::pearson;
 use serde::{Deserialize, Serialize};
 
 /// How [`crate::MetaAen::adapt_features`] uses side features (the source
-/// tasks' values of each cell, standardised per task).
+/// tasks' values of each cell, as normal scores per task).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SideModel {
-    /// Bayesian model averaging over single-source models, per ensemble
-    /// member: `y ≈ a·s_t + b` for each source `t` (`a` under
+    /// Bayesian model averaging over single-source models `y ≈ a·s_t + b`,
+    /// one per source `t` (`a` under
     /// [`SourceSlopePrior`]), weighted by their marginal likelihoods (uniform
     /// model prior). With few observations this picks the source that
     /// explains them, as a user would, instead of spreading weight over many
-    /// correlated sources.
+    /// correlated sources. They read no body feature, so they are fitted
+    /// once, on the first member's inputs.
     #[default]
     SingleSources,
     /// The same average with three more models that also read the body's
@@ -72,16 +74,13 @@ impl SourceSlopePrior {
         if columns == 1 {
             return Ok(Self::default());
         }
-        let n = (side.len() / columns) as f64;
-        let column = |j: usize| side.iter().skip(j).step_by(columns);
-        let means: Vec<f64> = (0..columns).map(|j| column(j).sum::<f64>() / n).collect();
-        let centred: Vec<Vec<f64>> = (0..columns).map(|j| column(j).map(|v| v - means[j]).collect()).collect();
-        let norms: Vec<f64> = centred.iter().map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12)).collect();
+        let column = |j: usize| -> Vec<f64> { side.iter().skip(j).step_by(columns).copied().collect() };
+        let columns_values: Vec<Vec<f64>> = (0..columns).map(column).collect();
         let nearest: Vec<f64> = (0..columns)
             .map(|a| {
                 (0..columns)
                     .filter(|&b| b != a)
-                    .map(|b| centred[a].iter().zip(&centred[b]).map(|(x, y)| x * y).sum::<f64>() / (norms[a] * norms[b]))
+                    .map(|b| pearson(&columns_values[a], &columns_values[b]))
                     .fold(f64::NEG_INFINITY, f64::max)
             })
             .collect();

@@ -2,7 +2,7 @@
 //! and carries a weight (equal for a plain ensemble; posterior model
 //! probabilities for a Bayesian model average).
 
-use crate::bayesian_head::LinearHead;
+use crate::bayesian_head::{HeadFit, LinearHead};
 use serde::{Deserialize, Serialize};
 
 /// One component of an [`crate::AenPredictor`]'s mixture.
@@ -30,8 +30,8 @@ pub(crate) fn model_probabilities(log_evidences: &[f64]) -> Vec<(usize, f64)> {
 /// The log evidence of a family of models, one list of fitted components
 /// per ensemble member: per member the log of the components' average
 /// evidence (uniform model prior), averaged over members.
-pub(crate) fn family_evidence(fits: &[Vec<crate::bayesian_head::HeadFit>]) -> f64 {
-    let per_member = |member: &Vec<crate::bayesian_head::HeadFit>| {
+pub(crate) fn family_evidence(fits: &[Vec<HeadFit>]) -> f64 {
+    let per_member = |member: &Vec<HeadFit>| {
         let best = member.iter().map(|f| f.log_evidence).fold(f64::NEG_INFINITY, f64::max);
         let sum: f64 = member.iter().map(|f| (f.log_evidence - best).exp()).sum();
         best + (sum / member.len() as f64).ln()
