@@ -40,6 +40,11 @@ pub struct BenchAonArgs {
     /// Meta-train the AON with the run-feedback inputs (loss relative to its start, trend, progress).
     #[arg(long)]
     pub feedback: bool,
+    /// Where meta-training starts: `blend` (half of tuned Adam's rate plus
+    /// half of tuned SGD-Nesterov's, through the AON's two directions) or
+    /// `adam` (tuned Adam alone).
+    #[arg(long, default_value = "blend")]
+    pub start: String,
     /// Adam learning rate of the AON's weights.
     #[arg(long, default_value_t = 1e-3)]
     pub meta_learning_rate: f64,
@@ -198,8 +203,13 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
     let (aon, aon_source) = match &args.aon {
         Some(dir) => (Aon::load(dir, &device).with_context(|| format!("loading the AON from {}", dir.display()))?, dir.display().to_string()),
         None => {
+            let initial = match args.start.as_str() {
+                "blend" => AonConfig::blend(adam.best_rate, sgd.best_rate),
+                "adam" => AonConfig::new().with_initial_step(adam.best_rate),
+                other => anyhow::bail!("unknown --start `{other}`; expected blend or adam"),
+            };
             let config = AonMetaTrainerConfig::new(
-                AonConfig::new().with_initial_step(adam.best_rate).with_use_feedback(args.feedback),
+                initial.clone().with_use_feedback(args.feedback),
                 problems.clone(),
             )
             .with_unroll(args.unroll)
@@ -212,7 +222,7 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
             let validation: Vec<InnerProblem> =
                 (0..validation_problems.max(1)).map(|_| meta_sampler.sample(&mut validation_rng)).collect();
             let mut best = (mean_final_loss_with_aon(&trainer.aon(), &validation, training, &device)?, 0usize, trainer.aon());
-            eprintln!("meta-validation at meta-step 0 (Adam-like start): {:.4}", best.0);
+            eprintln!("meta-validation at meta-step 0 (the untrained start): {:.4}", best.0);
             let mut window = Vec::new();
             while trainer.meta_steps() < meta_steps {
                 let chunk = args.validate_every.max(1).min(meta_steps - trainer.meta_steps());
@@ -243,9 +253,11 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
             (
                 aon,
                 format!(
-                    "meta-trained {meta_steps} meta-steps ({method:?}, T = {}, feedback {}), checkpoint of meta-step {at} chosen on {} MNIST validation problems",
+                    "meta-trained {meta_steps} meta-steps ({method:?}, T = {}, feedback {}, start: Adam {}{}), checkpoint of meta-step {at} chosen on {} MNIST validation problems",
                     args.unroll,
                     args.feedback,
+                    initial.initial_step,
+                    initial.initial_momentum_step.map_or(String::new(), |m| format!(" + SGD-Nesterov {m}")),
                     validation.len()
                 ),
             )

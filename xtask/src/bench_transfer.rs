@@ -68,6 +68,7 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
                 ensemble: args.ensemble,
                 aen_epochs: args.aen_epochs,
                 aon_steps: 0,
+                aon_start: "blend".into(),
                 image_cells: 0,
                 time_limit: None,
                 seed: 0,

@@ -38,6 +38,11 @@ pub struct MetaTrainArgs {
     /// AON meta-steps (0: no AON in the meta-model).
     #[arg(long, default_value_t = 60)]
     pub aon_steps: usize,
+    /// Where the AON's meta-training starts: `blend` (Adam at 0.005 plus
+    /// SGD-Nesterov at 0.05: half of the rates `cargo xtask bench-aon`'s grids
+    /// choose on MNIST problems) or `adam` (Adam at 0.01).
+    #[arg(long, default_value = "blend")]
+    pub aon_start: String,
     /// Cells measured on MNIST after the AON (the prior of image searches; 0 skips it).
     #[arg(long, default_value_t = 24)]
     pub image_cells: usize,
@@ -54,6 +59,11 @@ pub struct MetaTrainArgs {
     #[arg(long)]
     pub quiet: bool,
 }
+
+/// Adam's learning rate chosen by `cargo xtask bench-aon`'s grid on MNIST problems.
+const TUNED_ADAM_RATE: f64 = 0.01;
+/// SGD-Nesterov's learning rate chosen by the same grid.
+const TUNED_SGD_NESTEROV_RATE: f64 = 0.1;
 
 /// The AEN settings of a meta-model.
 pub fn aen_config(space: &Nb201Space, ensemble: usize, epochs: usize) -> MetaAenConfig {
@@ -101,9 +111,13 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
         if args.exclude.is_empty() { String::new() } else { format!(", excluding {}", sources.selection.excluded_columns.join(", ")) },
         args.out.display()
     );
-    let aon = (args.aon_steps > 0).then(|| {
-        AonMetaTrainerConfig::new(AonConfig::new(), InnerProblemConfig::new()).with_seed(args.seed)
-    });
+    let initial = match args.aon_start.as_str() {
+        "blend" => AonConfig::blend(TUNED_ADAM_RATE, TUNED_SGD_NESTEROV_RATE),
+        "adam" => AonConfig::new().with_initial_step(TUNED_ADAM_RATE),
+        other => bail!("unknown --aon-start `{other}`: expected blend or adam"),
+    };
+    let aon = (args.aon_steps > 0)
+        .then(|| AonMetaTrainerConfig::new(initial, InnerProblemConfig::new()).with_seed(args.seed));
     let config = MetaTrainConfig::new(aen_config(&space, args.ensemble, args.aen_epochs))
         .with_aon(aon)
         .with_aon_meta_steps(args.aon_steps)

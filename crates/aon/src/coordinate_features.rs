@@ -108,6 +108,9 @@ pub struct StepInputs {
     pub context: Tensor<2>,
     /// Adam's direction `m̂₀.₉ / (√v̂ + ε)`: `[n]`.
     pub adam_direction: Tensor<1>,
+    /// SGD-Nesterov's direction `g + μ·m` (μ = 0.9, `m` Burn's undamped
+    /// momentum buffer `Σ μᵏ g`): `[n]`.
+    pub nesterov_direction: Tensor<1>,
 }
 
 impl StepInputs {
@@ -118,6 +121,7 @@ impl StepInputs {
             coordinates: Tensor::from_inner(self.coordinates),
             context: Tensor::from_inner(self.context),
             adam_direction: Tensor::from_inner(self.adam_direction),
+            nesterov_direction: Tensor::from_inner(self.nesterov_direction),
         }
     }
 }
@@ -157,6 +161,8 @@ pub fn prepare_step(
     let denominator = (second_moment.clone() / correction(3)).sqrt() + EPSILON; // [n]
     let corrected = |k: usize| momenta[k].clone() / correction(k) / denominator.clone(); // [n]
     let adam_direction = corrected(1);
+    // Burn's SGD momentum buffer is Σ μᵏ g = m₀.₉ / (1 − μ) (no bias correction).
+    let nesterov_direction = grad.clone() + momenta[1].clone() * (d1 / (1.0 - d1));
     let param_rms = param.clone().square().mean().sqrt(); // [1]
     let coordinates = Tensor::stack::<2>(
         vec![
@@ -181,6 +187,7 @@ pub fn prepare_step(
             coordinates,
             context,
             adam_direction: adam_direction.clamp(-FEATURE_CLAMP, FEATURE_CLAMP),
+            nesterov_direction,
         },
         AonState {
             momenta,

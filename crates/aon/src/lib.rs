@@ -10,7 +10,10 @@
 //!   normalised by `√v̂`), the parameter's scale, and the run's feedback (loss
 //!   relative to its start, recent trend, progress; [`FeedbackInputs`]). It
 //!   outputs a correction of Adam's direction and a per-coordinate log step
-//!   size; its output layer starts at zero, so a fresh AON is exactly Adam.
+//!   size, optionally adding an SGD-Nesterov direction with its own learned
+//!   step; its output layer starts at zero, so a fresh AON is exactly Adam
+//!   ([`AonConfig::new`]) or Adam plus SGD-Nesterov ([`AonConfig::blend`], the
+//!   start `cargo xtask meta-train` uses).
 //! * [`AonOptimizer`] trains any module through metanas-net's
 //!   [`metanas_net::train`] (it implements [`metanas_net::ModelOptimizer`]);
 //!   [`AonUpdateRule`] is the same update as Burn's per-parameter
@@ -32,7 +35,7 @@
 //! use metanas_aon::{AonMetaTrainer, AonMetaTrainerConfig, AonConfig, InnerProblemConfig};
 //! use rand::SeedableRng;
 //! # fn run(device: &burn::tensor::Device) -> metanas_aon::Result<()> {
-//! let config = AonMetaTrainerConfig::new(AonConfig::new(), InnerProblemConfig::new());
+//! let config = AonMetaTrainerConfig::new(AonConfig::blend(0.01, 0.1), InnerProblemConfig::new());
 //! let mut trainer = AonMetaTrainer::new(config, metanas_data::shipped::mnist10k()?, device)?;
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 //! for _ in 0..100 {
