@@ -7,7 +7,7 @@ use crate::error::AenError;
 use crate::fit::unzip_observations;
 use crate::output_warp::OutputWarp;
 use crate::predictor::{AenPredictor, FeatureCache, Standardiser, features_of, load_members, read_json, save_members, write_json};
-use crate::side_model::{SideModel, SourceSlopePrior, component_prior};
+use crate::side_model::{RelatedSourcePriors, SideModel, SourceSlopePrior, component_prior};
 use crate::training::{TrainingConfig, TrainingReport, train_ensemble};
 use crate::weighted_head::{WeightedHead, family_evidence, model_probabilities};
 use burn::config::Config;
@@ -54,6 +54,9 @@ pub struct MetaAen {
     side_priors: Vec<HeadPrior>,
     side_model: SideModel,
     slope_prior: SourceSlopePrior,
+    /// Set by [`Self::conditioned_on`] with side features: the single-source
+    /// models' priors after the related task.
+    related_sources: Option<RelatedSourcePriors>,
     reports: Vec<TrainingReport>,
     device: Device,
 }
@@ -164,6 +167,7 @@ impl MetaAen {
             side_priors,
             side_model: SideModel::default(),
             slope_prior: SourceSlopePrior::default(),
+            related_sources: None,
             reports,
             device: inference,
         })
@@ -273,11 +277,12 @@ impl MetaAen {
         let target = Standardiser { mean: 0.0, std: 1.0 };
         let as_head = |p: &HeadPrior| LinearHead { mean: p.mean.clone(), covariance: Some(p.covariance.clone()), noise_variance: 0.0 };
         if with_sources && self.side_model != SideModel::Joint {
-            // Every single-source model at its prior, equally likely: the
-            // average source (they read no body feature: one member is enough).
-            let weight = 1.0 / tasks as f64;
+            // Every single-source model at its prior, equally likely (the
+            // average source) unless a related task weighed them; they read
+            // no body feature: one member is enough.
             let heads = (0..tasks)
-                .map(|s| WeightedHead { member: 0, weight, head: as_head(&component_prior(None, &[s], &self.slope_prior, features, tasks)) })
+                .map(|s| WeightedHead { member: 0, weight: self.single_source_weight(s), head: as_head(&self.single_source_prior(s)) })
+                .filter(|h| h.weight > 0.0)
                 .collect();
             return AenPredictor::mixture(self.config.model.clone(), self.members.clone(), heads, target, &self.device);
         }
@@ -352,21 +357,7 @@ impl MetaAen {
     /// (evidence plus the transform's log-Jacobian, averaged over members)
     /// is kept, and the predictor maps its predictions back.
     fn adapt_source_mixture(&self, observed: &FeatureCache, values: &[f64]) -> crate::error::Result<AenPredictor> {
-        // Single-source models read no body feature: the first member's inputs serve them all.
-        let members = if self.side_model == SideModel::SourcesAndBody { self.members.len() } else { 1 };
-        let designs = self.design(observed, values, members)?;
-        let standardiser = Standardiser::of(values)?;
-        let standardised: Vec<f64> = values.iter().map(|&v| standardiser.apply(v)).collect();
-        let (warp, scores) = OutputWarp::of(values)?;
-        let linear = self.source_mixture_fits(&designs, &standardised)?;
-        let warped = self.source_mixture_fits(&designs, &scores)?;
-        let linear_evidence = family_evidence(&linear) - values.len() as f64 * standardiser.std.ln();
-        let warped_evidence = family_evidence(&warped) + warp.log_jacobian(values);
-        let (fits, target, warp) = if warped_evidence > linear_evidence {
-            (warped, Standardiser { mean: 0.0, std: 1.0 }, Some(warp))
-        } else {
-            (linear, standardiser, None)
-        };
+        let (fits, target, warp) = self.fit_source_mixture(observed, values)?;
         let share = 1.0 / fits.len() as f64;
         let mut heads = Vec::new();
         for (member, fits) in fits.into_iter().enumerate() {
@@ -382,6 +373,50 @@ impl MetaAen {
         })
     }
 
+    /// The side model's components fitted to the values, standardised or
+    /// warped to normal scores, whichever explains them better (see
+    /// [`Self::adapt_source_mixture`]): the fits per member, the target's
+    /// standardiser and the warp, if chosen.
+    fn fit_source_mixture(
+        &self,
+        observed: &FeatureCache,
+        values: &[f64],
+    ) -> crate::error::Result<(Vec<Vec<HeadFit>>, Standardiser, Option<OutputWarp>)> {
+        // Single-source models read no body feature: the first member's inputs serve them all.
+        let members = if self.side_model == SideModel::SourcesAndBody { self.members.len() } else { 1 };
+        let designs = self.design(observed, values, members)?;
+        let standardiser = Standardiser::of(values)?;
+        let standardised: Vec<f64> = values.iter().map(|&v| standardiser.apply(v)).collect();
+        let (warp, scores) = OutputWarp::of(values)?;
+        let linear = self.source_mixture_fits(&designs, &standardised)?;
+        let warped = self.source_mixture_fits(&designs, &scores)?;
+        let linear_evidence = family_evidence(&linear) - values.len() as f64 * standardiser.std.ln();
+        let warped_evidence = family_evidence(&warped) + warp.log_jacobian(values);
+        Ok(if warped_evidence > linear_evidence {
+            (warped, Standardiser { mean: 0.0, std: 1.0 }, Some(warp))
+        } else {
+            (linear, standardiser, None)
+        })
+    }
+
+    /// The prior of source `s`'s single-source model: after the related
+    /// task if the meta-model was conditioned on one, else `a ~` the slope
+    /// prior and `b ~ N(0, 1)`.
+    fn single_source_prior(&self, s: usize) -> HeadPrior {
+        match &self.related_sources {
+            Some(related) => related.priors[s].clone(),
+            None => component_prior(None, &[s], &self.slope_prior, self.config.model.features, self.task_names.len()),
+        }
+    }
+
+    /// The prior probability of source `s`'s single-source model.
+    fn single_source_weight(&self, s: usize) -> f64 {
+        match &self.related_sources {
+            Some(related) => related.weights[s],
+            None => 1.0 / self.task_names.len() as f64,
+        }
+    }
+
     /// Every component model of the side model fitted to `y`, per member
     /// design (one design, read by the predictor from the first member's
     /// features, for the single-source models alone).
@@ -393,8 +428,14 @@ impl MetaAen {
             .iter()
             .enumerate()
             .map(|(member, phi)| {
+                // A model's prior probability enters as a shift of its evidence
+                // (none under the uniform prior: ln(t · 1/t) = 0).
                 let mut fits = (0..tasks)
-                    .map(|s| fit_head_with_evidence(phi, y, &component_prior(None, &[s], &self.slope_prior, features, tasks)))
+                    .map(|s| {
+                        let mut fit = fit_head_with_evidence(phi, y, &self.single_source_prior(s))?;
+                        fit.log_evidence += (self.single_source_weight(s) * tasks as f64).max(1e-300).ln();
+                        Ok(fit)
+                    })
                     .collect::<crate::error::Result<Vec<_>>>()?;
                 let best_source = (0..tasks).max_by(|&a, &b| fits[a].log_evidence.total_cmp(&fits[b].log_evidence));
                 if with_body {
@@ -415,15 +456,23 @@ impl MetaAen {
     /// in meta-training when the new task is another image dataset): a new
     /// task is then expected to look like that one first. `inflation` (≥ 1)
     /// widens the posterior's covariance for the shift between the tasks.
-    /// Applies to the prior of the cache's width (with or without side
-    /// features; with them, the result uses [`SideModel::Joint`], whose
-    /// prior this replaces).
+    /// Applies to the prior of the cache's width. With side features under
+    /// [`SideModel::SingleSources`] (the default), each single-source model
+    /// starts from its posterior on the related task, and its prior
+    /// probability is its posterior probability there mixed with the uniform
+    /// (a share `1/inflation` for the related task); under the other side
+    /// models the result uses [`SideModel::Joint`], whose prior this
+    /// replaces. Without side features the body's head prior is replaced.
     ///
     /// # Errors
     /// As [`Self::adapt_features`]; [`AenError::InvalidConfig`] for `inflation` < 1.
     pub fn conditioned_on(&self, observed: &FeatureCache, values: &[f64], inflation: f64) -> crate::error::Result<Self> {
         if !(inflation.is_finite() && inflation >= 1.0) {
             return Err(AenError::InvalidConfig(format!("inflation must be at least 1, got {inflation}")));
+        }
+        let with_sources = observed.width() != self.config.model.features;
+        if with_sources && self.side_model == SideModel::SingleSources {
+            return self.conditioned_single_sources(observed, values, inflation);
         }
         let posterior = self.adapt_joint(observed, values)?;
         let priors: Vec<HeadPrior> = posterior
@@ -449,6 +498,37 @@ impl MetaAen {
             conditioned.side_priors = priors;
             conditioned.side_model = SideModel::Joint;
         }
+        Ok(conditioned)
+    }
+
+    /// [`Self::conditioned_on`] for the single-source model average.
+    fn conditioned_single_sources(&self, observed: &FeatureCache, values: &[f64], inflation: f64) -> crate::error::Result<Self> {
+        let (fits, _, _) = self.fit_source_mixture(observed, values)?;
+        let Some(fits) = fits.first() else {
+            return Err(AenError::InvalidData("no ensemble member to condition".into()));
+        };
+        // A share 1/inflation of the prior mass follows the related task's
+        // model probabilities, the rest is uniform: however sure the related
+        // task was, the new task's observations can move to another source.
+        let evidences: Vec<f64> = fits.iter().map(|f| f.log_evidence).collect();
+        let uniform = (1.0 - 1.0 / inflation) / fits.len() as f64;
+        let mut weights = vec![uniform; fits.len()];
+        for (s, probability) in model_probabilities(&evidences) {
+            weights[s] += probability / inflation;
+        }
+        let priors = fits
+            .iter()
+            .map(|f| {
+                let p = f.head.mean.len();
+                let covariance = match &f.head.covariance {
+                    Some(c) => c.iter().map(|v| v * inflation).collect(),
+                    None => vec![0.0; p * p],
+                };
+                HeadPrior { mean: f.head.mean.clone(), covariance }
+            })
+            .collect();
+        let mut conditioned = self.clone();
+        conditioned.related_sources = Some(RelatedSourcePriors { priors, weights });
         Ok(conditioned)
     }
 
@@ -481,6 +561,7 @@ impl MetaAen {
             side_priors,
             side_model: SideModel::default(),
             slope_prior: SourceSlopePrior::default(),
+            related_sources: None,
             reports: Vec::new(),
             device: inference,
         })
@@ -563,6 +644,38 @@ mod tests {
         let average: Vec<f64> = (0..n).map(|i| side[i * 3..i * 3 + 3].iter().sum::<f64>() / 3.0).collect();
         let tau_prior = kendall_tau(&prior.iter().map(|p| p.mean).collect::<Vec<_>>(), &average).expect("valid");
         assert!(tau_prior > 0.999, "the prior predicts the average source: τ {tau_prior}");
+    }
+
+    #[test]
+    fn conditioning_on_a_related_task_carries_its_source_weights_and_slopes() {
+        let (cells, tasks, meta) = meta_trained();
+        let n = cells.len();
+        let scores: Vec<Vec<f64>> = tasks.iter().map(|t| crate::normal_scores(&t.values).expect("finite")).collect();
+        let side: Vec<f64> = (0..n).flat_map(|i| scores.iter().map(move |c| c[i])).collect();
+        let cache = meta.features(&meta.encode(&cells).expect("valid")).with_side_features(&side, 3).expect("sizes");
+        // The related task rises with source `c`; 24 of its cells are measured.
+        let related: Vec<usize> = (0..n).step_by(n / 24).take(24).collect();
+        let values: Vec<f64> = related.iter().map(|&i| 90.0 + 2.0 * scores[2][i]).collect();
+        let conditioned = meta.conditioned_on(&cache.select(&related).expect("rows"), &values, 2.0).expect("conditions");
+        assert_eq!(conditioned.side_model(), SideModel::SingleSources, "the single-source average is kept");
+        let prior = conditioned.prior_predictor(true).expect("prior");
+        let f = meta.config().model.features;
+        let on_c: f64 = prior.heads().iter().filter(|h| h.head.mean[f + 2] != 0.0).map(|h| h.weight).sum();
+        assert!(on_c > 0.6, "prior weight on source c (half follows the related task at inflation 2): {on_c}");
+        let means: Vec<f64> = prior.predict_features(&cache).expect("valid").iter().map(|p| p.mean).collect();
+        let tau = kendall_tau(&means, &scores[2]).expect("valid");
+        assert!(tau > 0.85, "before any observation the new task is ranked like source c: τ {tau}");
+        // A new task that follows source `a` instead moves the weight there after a few observations.
+        let observed: Vec<usize> = (0..n).step_by(n / 12).take(12).collect();
+        let new_values: Vec<f64> = observed.iter().map(|&i| tasks[0].values[i]).collect();
+        let adapted = conditioned.adapt_features(&cache.select(&observed).expect("rows"), &new_values).expect("adapts");
+        let on_a: f64 = adapted.heads().iter().filter(|h| h.head.mean[f] != 0.0).map(|h| h.weight).sum();
+        assert!(on_a > 0.5, "weight on source a after 12 observations of a task that follows it: {on_a}");
+        // Without side features the body's head prior is conditioned instead.
+        let body_only = meta.features(&meta.encode(&cells).expect("valid"));
+        let values_body: Vec<f64> = related.iter().map(|&i| tasks[2].values[i]).collect();
+        assert!(meta.conditioned_on(&body_only.select(&related).expect("rows"), &values_body, 2.0).is_ok());
+        assert!(meta.conditioned_on(&cache.select(&related).expect("rows"), &values, 0.5).is_err());
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub enum SideModel {
     /// Bayesian model averaging over single-source models `y ≈ a·s_t + b`,
     /// one per source `t` (`a` under
     /// [`SourceSlopePrior`]), weighted by their marginal likelihoods (uniform
-    /// model prior). With few observations this picks the source that
+    /// model prior, unless [`crate::MetaAen::conditioned_on`] a related task
+    /// set priors and weights). With few observations this picks the source that
     /// explains them, as a user would, instead of spreading weight over many
     /// correlated sources. They read no body feature, so they are fitted
     /// once, on the first member's inputs.
@@ -89,6 +90,20 @@ impl SourceSlopePrior {
         let variance = nearest.iter().map(|c| (c - mean) * (c - mean)).sum::<f64>() / count;
         Ok(Self { mean, variance: variance.max(0.01) })
     }
+}
+
+/// The single-source models after a related task's observations (e.g. the
+/// image task measured in meta-training, when the new task is another image
+/// dataset): per source, its posterior there becomes its prior, and its
+/// posterior model probability its prior weight. A new task then starts from
+/// the sources (and slopes) that explained the related one, and its own
+/// observations reweigh them ([`crate::MetaAen::conditioned_on`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RelatedSourcePriors {
+    /// The prior of source `s`'s model (width `f + t + 1`), indexed by source.
+    pub priors: Vec<HeadPrior>,
+    /// The prior probability of source `s`'s model (they sum to 1).
+    pub weights: Vec<f64>,
 }
 
 /// The prior of a head reading `[body features (f), sources (t), 1]` that
