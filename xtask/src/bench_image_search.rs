@@ -23,8 +23,8 @@ pub struct BenchImageSearchArgs {
     /// Meta-model folder for `meta-bo`.
     #[arg(long)]
     meta_model: Option<PathBuf>,
-    /// Extra arguments for every search (e.g. `--budget 10 --steps 100`), space-separated.
-    #[arg(long, default_value = "")]
+    /// Extra arguments for every search (e.g. `--search-args "--budget 3 --steps 100"`), space-separated.
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
     search_args: String,
     /// Output folder (one sub-folder per run).
     #[arg(long, default_value = "runs/bench-image-search")]
