@@ -5,9 +5,10 @@
 //! then trains 20 held-out (Fashion-MNIST task, unseen cell) pairs with each
 //! optimizer and prints the table. Every number is measured here, seeded.
 
+use crate::meta_train_command::AonStart;
 use anyhow::Context;
 use metanas_aon::{
-    Aon, AonConfig, AonMetaTrainer, AonMetaTrainerConfig, Baseline, CandidateOutcome, CandidateTraining, CellPool,
+    Aon, AonMetaTrainer, AonMetaTrainerConfig, Baseline, CandidateOutcome, CandidateTraining, CellPool,
     InnerProblem, InnerProblemConfig, InnerProblemSampler, LearningRateTuning, MetaGradientMethod,
     mean_final_loss_with_aon, train_with_aon, train_with_optimizer, tune_learning_rate,
 };
@@ -43,8 +44,8 @@ pub struct BenchAonArgs {
     /// Where meta-training starts: `blend` (half of tuned Adam's rate plus
     /// half of tuned SGD-Nesterov's, through the AON's two directions) or
     /// `adam` (tuned Adam alone).
-    #[arg(long, default_value = "blend")]
-    pub start: String,
+    #[arg(long, value_enum, default_value_t = AonStart::Blend)]
+    pub start: AonStart,
     /// Adam learning rate of the AON's weights.
     #[arg(long, default_value_t = 1e-3)]
     pub meta_learning_rate: f64,
@@ -203,11 +204,7 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
     let (aon, aon_source) = match &args.aon {
         Some(dir) => (Aon::load(dir, &device).with_context(|| format!("loading the AON from {}", dir.display()))?, dir.display().to_string()),
         None => {
-            let initial = match args.start.as_str() {
-                "blend" => AonConfig::blend(adam.best_rate, sgd.best_rate),
-                "adam" => AonConfig::new().with_initial_step(adam.best_rate),
-                other => anyhow::bail!("unknown --start `{other}`; expected blend or adam"),
-            };
+            let initial = args.start.config(adam.best_rate, sgd.best_rate);
             let config = AonMetaTrainerConfig::new(
                 initial.clone().with_use_feedback(args.feedback),
                 problems.clone(),

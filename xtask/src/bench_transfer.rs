@@ -2,7 +2,7 @@
 //! without it, and compare searches on it with and without the meta-model.
 
 use crate::bench_search::{TableBench, default_transfer_source, print_table, ranking_by, write_outputs};
-use crate::meta_train_command::{MetaTrainArgs, meta_train};
+use crate::meta_train_command::{AonStart, MetaTrainArgs, meta_train};
 use crate::strategy_choice::{acquisition_of, make_meta_strategy, make_strategy};
 use anyhow::{Context, bail};
 use metanas_data::{TaskCatalog, shipped};
@@ -68,7 +68,7 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
                 ensemble: args.ensemble,
                 aen_epochs: args.aen_epochs,
                 aon_steps: 0,
-                aon_start: "blend".into(),
+                aon_start: AonStart::Blend,
                 image_cells: 0,
                 time_limit: None,
                 seed: 0,

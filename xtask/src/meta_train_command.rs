@@ -41,8 +41,8 @@ pub struct MetaTrainArgs {
     /// Where the AON's meta-training starts: `blend` (Adam at 0.005 plus
     /// SGD-Nesterov at 0.05: half of the rates `cargo xtask bench-aon`'s grids
     /// choose on MNIST problems) or `adam` (Adam at 0.01).
-    #[arg(long, default_value = "blend")]
-    pub aon_start: String,
+    #[arg(long, value_enum, default_value_t = AonStart::Blend)]
+    pub aon_start: AonStart,
     /// Cells measured on MNIST after the AON (the prior of image searches; 0 skips it).
     #[arg(long, default_value_t = 24)]
     pub image_cells: usize,
@@ -58,6 +58,25 @@ pub struct MetaTrainArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// The untrained AON that meta-training starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AonStart {
+    /// Half of tuned Adam's rate plus half of tuned SGD-Nesterov's ([`AonConfig::blend`]).
+    Blend,
+    /// Tuned Adam alone.
+    Adam,
+}
+
+impl AonStart {
+    /// The AON's settings, given the tuned rates of the two optimizers.
+    pub fn config(self, adam_rate: f64, sgd_nesterov_rate: f64) -> AonConfig {
+        match self {
+            Self::Blend => AonConfig::blend(adam_rate, sgd_nesterov_rate),
+            Self::Adam => AonConfig::new().with_initial_step(adam_rate),
+        }
+    }
 }
 
 /// Adam's learning rate chosen by `cargo xtask bench-aon`'s grid on MNIST problems.
@@ -111,11 +130,7 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
         if args.exclude.is_empty() { String::new() } else { format!(", excluding {}", sources.selection.excluded_columns.join(", ")) },
         args.out.display()
     );
-    let initial = match args.aon_start.as_str() {
-        "blend" => AonConfig::blend(TUNED_ADAM_RATE, TUNED_SGD_NESTEROV_RATE),
-        "adam" => AonConfig::new().with_initial_step(TUNED_ADAM_RATE),
-        other => bail!("unknown --aon-start `{other}`: expected blend or adam"),
-    };
+    let initial = args.aon_start.config(TUNED_ADAM_RATE, TUNED_SGD_NESTEROV_RATE);
     let aon = (args.aon_steps > 0)
         .then(|| AonMetaTrainerConfig::new(initial, InnerProblemConfig::new()).with_seed(args.seed));
     let config = MetaTrainConfig::new(aen_config(&space, args.ensemble, args.aen_epochs))

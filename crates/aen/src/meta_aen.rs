@@ -69,6 +69,16 @@ struct MetaFile {
     task_names: Vec<String>,
 }
 
+/// A posterior head's weight covariance times `inflation` (zeros without
+/// one), the start of a prior for a related task.
+fn inflated_covariance(head: &LinearHead, inflation: f64) -> Vec<f64> {
+    let p = head.mean.len();
+    match &head.covariance {
+        Some(c) => c.iter().map(|v| v * inflation).collect(),
+        None => vec![0.0; p * p],
+    }
+}
+
 /// Each source task's head `(w_t, b_t)` of `member`.
 fn source_heads(member: &Aen) -> Vec<Vec<f64>> {
     let (w, b) = member.head_parameters(); // w: [features][tasks] row-major
@@ -480,10 +490,7 @@ impl MetaAen {
             .iter()
             .map(|WeightedHead { head: h, .. }| {
                 let p = h.mean.len();
-                let mut covariance: Vec<f64> = match &h.covariance {
-                    Some(c) => c.iter().map(|v| v * inflation).collect(),
-                    None => vec![0.0; p * p],
-                };
+                let mut covariance = inflated_covariance(h, inflation);
                 let trace = (0..p).map(|i| covariance[i * p + i]).sum::<f64>() / p as f64;
                 for i in 0..p {
                     covariance[i * p + i] += 0.05 * trace.max(1e-6);
@@ -518,14 +525,7 @@ impl MetaAen {
         }
         let priors = fits
             .iter()
-            .map(|f| {
-                let p = f.head.mean.len();
-                let covariance = match &f.head.covariance {
-                    Some(c) => c.iter().map(|v| v * inflation).collect(),
-                    None => vec![0.0; p * p],
-                };
-                HeadPrior { mean: f.head.mean.clone(), covariance }
-            })
+            .map(|f| HeadPrior { mean: f.head.mean.clone(), covariance: inflated_covariance(&f.head, inflation) })
             .collect();
         let mut conditioned = self.clone();
         conditioned.related_sources = Some(RelatedSourcePriors { priors, weights });

@@ -42,7 +42,7 @@ pub struct AonConfig {
     /// learning rate at initialisation); `None` (the default): Adam's
     /// direction only. Tuned SGD-Nesterov beat tuned Adam on the held-out
     /// pairs of `cargo xtask bench-aon`, so the AON may start from either or
-    /// a blend (`--momentum-step`).
+    /// a blend ([`AonConfig::blend`]; `bench-aon --start`).
     #[config(default = "None")]
     pub initial_momentum_step: Option<f64>,
     /// Whether the run's feedback (loss relative to its start, recent loss
@@ -190,7 +190,8 @@ impl Aon {
             coordinates,
             context,
             adam_direction,
-            nesterov_direction,
+            gradient,
+            momentum,
         } = inputs;
         let [n, _] = coordinates.dims();
         let context_term = context.matmul(self.context_weights.val()) + self.first_bias.val().unsqueeze::<2>(); // [1, h]
@@ -201,7 +202,9 @@ impl Aon {
         let correction = out.narrow(1, 1, 1).reshape([n]).clamp(-MAX_LOG_STEP_CORRECTION, MAX_LOG_STEP_CORRECTION); // [n]
         let step = (correction.clone() + self.log_step.val()).exp() * direction; // [n]
         let step = match &self.log_momentum_step {
-            Some(log_momentum_step) => step + (correction + log_momentum_step.val()).exp() * nesterov_direction,
+            Some(log_momentum_step) => {
+                step + (correction + log_momentum_step.val()).exp() * StepInputs::nesterov_direction(gradient, momentum)
+            }
             None => step,
         };
         step * (-learning_rate)

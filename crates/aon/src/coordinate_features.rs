@@ -108,9 +108,12 @@ pub struct StepInputs {
     pub context: Tensor<2>,
     /// Adam's direction `m̂₀.₉ / (√v̂ + ε)`: `[n]`.
     pub adam_direction: Tensor<1>,
-    /// SGD-Nesterov's direction `g + μ·m` (μ = 0.9, `m` Burn's undamped
-    /// momentum buffer `Σ μᵏ g`): `[n]`.
-    pub nesterov_direction: Tensor<1>,
+    /// The gradient `[n]` and its momentum at decay 0.9 `[n]` (not bias
+    /// corrected), from which [`Self::nesterov_direction`] is formed only
+    /// for an AON that has that direction.
+    pub gradient: Tensor<1>,
+    /// See `gradient`.
+    pub momentum: Tensor<1>,
 }
 
 impl StepInputs {
@@ -121,8 +124,16 @@ impl StepInputs {
             coordinates: Tensor::from_inner(self.coordinates),
             context: Tensor::from_inner(self.context),
             adam_direction: Tensor::from_inner(self.adam_direction),
-            nesterov_direction: Tensor::from_inner(self.nesterov_direction),
+            gradient: Tensor::from_inner(self.gradient),
+            momentum: Tensor::from_inner(self.momentum),
         }
+    }
+
+    /// SGD-Nesterov's direction `g + μ·v` with μ = 0.9 and `v` Burn's
+    /// undamped momentum buffer `Σ μᵏ g = m₀.₉ / (1 − μ)`: `[n]`.
+    pub fn nesterov_direction(gradient: Tensor<1>, momentum: Tensor<1>) -> Tensor<1> {
+        let mu = MOMENTUM_DECAYS[1];
+        gradient + momentum * (mu / (1.0 - mu))
     }
 }
 
@@ -161,12 +172,10 @@ pub fn prepare_step(
     let denominator = (second_moment.clone() / correction(3)).sqrt() + EPSILON; // [n]
     let corrected = |k: usize| momenta[k].clone() / correction(k) / denominator.clone(); // [n]
     let adam_direction = corrected(1);
-    // Burn's SGD momentum buffer is Σ μᵏ g = m₀.₉ / (1 − μ) (no bias correction).
-    let nesterov_direction = grad.clone() + momenta[1].clone() * (d1 / (1.0 - d1));
     let param_rms = param.clone().square().mean().sqrt(); // [1]
     let coordinates = Tensor::stack::<2>(
         vec![
-            grad / denominator.clone(),
+            grad.clone() / denominator.clone(),
             corrected(0),
             adam_direction.clone(),
             corrected(2),
@@ -187,7 +196,8 @@ pub fn prepare_step(
             coordinates,
             context,
             adam_direction: adam_direction.clamp(-FEATURE_CLAMP, FEATURE_CLAMP),
-            nesterov_direction,
+            gradient: grad,
+            momentum: momenta[1].clone(),
         },
         AonState {
             momenta,
