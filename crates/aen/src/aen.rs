@@ -51,7 +51,8 @@ impl AenConfig {
         Ok(())
     }
 
-    /// A fresh network on `device` (seed it first with `device.seed(s)`).
+    /// A fresh network on `device` (build it inside `metanas_seeding::seeded` for
+    /// reproducible weights).
     ///
     /// # Errors
     /// As [`AenConfig::check`].
@@ -153,7 +154,6 @@ mod tests {
     #[test]
     fn forward_shapes_and_padding_invariance() {
         let device = metanas_device::test_device();
-        device.seed(1);
         let space = Nb201Space;
         let cells: Vec<_> = space.enumerate().expect("finite").take(5).map(|a| space.encode(&a)).collect();
         for propagation in [Propagation::Symmetric, Propagation::Directed] {

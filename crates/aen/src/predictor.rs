@@ -440,8 +440,7 @@ pub(crate) fn load_members(dir: &Path, config: &AenConfig, count: usize, device:
     (0..count)
         .map(|i| {
             let path = member_file(dir, i);
-            config
-                .init(device)?
+            metanas_seeding::unseeded(|| config.init(device))?
                 .try_load_file(&path)
                 .map_err(|e| AenError::Record { path: path.clone(), message: e.to_string() })
         })

@@ -125,13 +125,13 @@ impl InnerProblem {
             .with_cells_per_stage(self.cells_per_stage)
     }
 
-    /// A fresh network with the problem's initial weights (the device is seeded with [`Self::seed`]).
+    /// A fresh network with the problem's initial weights (drawn from [`Self::seed`] alone,
+    /// see [`metanas_seeding::seeded`]).
     ///
     /// # Errors
     /// From the network crate, for an impossible network.
     pub fn init_network(&self, device: &Device) -> crate::error::Result<CellNetwork> {
-        device.seed(self.seed);
-        Ok(self.network_config().init(device)?)
+        Ok(metanas_seeding::seeded(device, self.seed, || self.network_config().init(device))?)
     }
 
     /// The problem's training data (normalised by its training images).

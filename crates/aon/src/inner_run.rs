@@ -81,7 +81,8 @@ impl InnerRun {
     /// plain clones of a Burn module, so the network is rebuilt from its record).
     pub fn fork(&self) -> Result<Self> {
         let device = self.validation_images.device();
-        let network = self.problem.network_config().init(&device)?.load_record(self.network.clone().into_record());
+        let network = metanas_seeding::unseeded(|| self.problem.network_config().init(&device))?
+            .load_record(self.network.clone().into_record());
         Ok(Self {
             problem: self.problem.clone(),
             network,

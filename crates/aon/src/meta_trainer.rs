@@ -173,8 +173,7 @@ impl AonMetaTrainer {
     pub fn new(config: AonMetaTrainerConfig, dataset: ImageDataset, device: &Device) -> crate::error::Result<Self> {
         config.check()?;
         let device = device.clone().autodiff();
-        device.seed(config.seed);
-        let aon = config.aon.init(&device)?;
+        let aon = metanas_seeding::seeded(&device, config.seed, || config.aon.init(&device))?;
         Self::assemble(config, aon, dataset, device)
     }
 

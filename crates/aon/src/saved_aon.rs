@@ -43,7 +43,7 @@ impl Aon {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
             });
         }
-        config.init(device)?.try_load_file(&weights).map_err(|e| AonError::Record {
+        metanas_seeding::unseeded(|| config.init(device))?.try_load_file(&weights).map_err(|e| AonError::Record {
             path: weights,
             message: format!("{e:?}"),
         })

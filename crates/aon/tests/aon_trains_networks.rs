@@ -18,8 +18,7 @@ fn mean(v: &[f32]) -> f32 {
 #[test]
 fn a_fresh_aon_trains_a_cell_network_through_the_training_loop() {
     let device = test_device();
-    device.seed(3);
-    let aon = AonConfig::new().with_initial_step(1e-2).init(&device).expect("valid config");
+    let aon = metanas_seeding::seeded(&device, 3, || AonConfig::new().with_initial_step(1e-2).init(&device)).expect("valid config");
     let problems = InnerProblemConfig::new().with_min_channels(4).with_max_channels(4).with_shots(40).with_validation_shots(20);
     let mnist = metanas_data::shipped::mnist10k().expect("shipped MNIST");
     let sampler = InnerProblemSampler::new(problems, mnist, CellPool::MetaTraining).expect("valid sampler");
@@ -51,10 +50,11 @@ fn mse(model: &Linear, x: Tensor<2>, y: Tensor<2>) -> Tensor<1> {
 #[test]
 fn the_aon_is_a_burn_optimizer_with_feedback_through_a_handle() {
     let device = test_device().autodiff();
-    device.seed(5);
-    let aon = AonConfig::new().with_initial_step(0.05).with_use_feedback(true).init(&device).expect("valid config");
-    let (x, y) = regression(&device);
-    let mut model = LinearConfig::new(8, 2).init(&device);
+    let (aon, mut model, (x, y)) = metanas_seeding::seeded(&device, 5, || {
+        let aon = AonConfig::new().with_initial_step(0.05).with_use_feedback(true).init(&device);
+        (aon, LinearConfig::new(8, 2).init(&device), regression(&device))
+    });
+    let aon = aon.expect("valid config");
     let (mut optimizer, feedback) = aon.module_optimizer();
     let first = f64::from(mse(&model, x.clone(), y.clone()).into_scalar::<f32>());
     let mut smoothed = first;

@@ -61,8 +61,8 @@ fn an_aon_loaded_from_disk_trains_the_same_on_ndarray_and_wgpu() {
     let ndarray = BackendChoice::Ndarray.autodiff_device();
     let wgpu = BackendChoice::Wgpu.autodiff_device();
     // An AON with non-trivial weights everywhere, saved to disk.
-    ndarray.seed(17);
-    let fresh = AonConfig::new().with_hidden(8).with_initial_step(1e-2).with_use_feedback(true).init(&ndarray.clone().without_autodiff()).expect("valid");
+    let plain = ndarray.clone().without_autodiff();
+    let fresh = metanas_seeding::seeded(&plain, 17, || AonConfig::new().with_hidden(8).with_initial_step(1e-2).with_use_feedback(true).init(&plain)).expect("valid");
     let direction: Vec<f32> = (0..flatten_parameters(&fresh).len()).map(|i| ((i * 29 % 13) as f32 - 6.0) / 30.0).collect();
     let dir = tempfile::tempdir().expect("temp dir");
     perturbed(&fresh, &direction, 1.0).save(dir.path()).expect("saves");

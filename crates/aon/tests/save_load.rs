@@ -30,8 +30,7 @@ fn an_adam_only_aon_loads_without_a_momentum_direction() {
 /// checks weights, settings and updates; returns the loaded AON.
 fn round_trip(config: AonConfig) -> Aon {
     let device = test_device();
-    device.seed(21);
-    let aon = config.init(&device).expect("valid config");
+    let aon = metanas_seeding::seeded(&device, 21, || config.init(&device)).expect("valid config");
     // Make every weight non-trivial (the output layer starts at zero).
     let direction: Vec<f32> = (0..flatten_parameters(&aon).len()).map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0).collect();
     let aon = metanas_aon::aon_parameters::perturbed(&aon, &direction, 0.3);

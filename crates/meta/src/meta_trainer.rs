@@ -206,10 +206,9 @@ impl MetaTrainer {
                 }
                 let step = trainer.meta_steps();
                 // Each step is a function of the checkpointed state and its
-                // own seed, so a resumed run takes the same steps.
+                // own seed (its problems' weights are drawn from seeds this
+                // generator draws), so a resumed run takes the same steps.
                 let step_seed = self.config.seed ^ 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(step as u64 + 1);
-                self.device.seed(step_seed);
-                self.device.clone().autodiff().seed(step_seed);
                 let mut rng = StdRng::seed_from_u64(step_seed);
                 let report = trainer.meta_step(&mut rng)?;
                 let point = AonPoint {

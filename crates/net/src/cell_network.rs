@@ -94,7 +94,8 @@ impl CellNetworkConfig {
         self.plan.check().map_err(NetError::InvalidConfig)
     }
 
-    /// Builds the network on `device` (seed the device first for reproducible weights).
+    /// Builds the network on `device` (build it inside `metanas_seeding::seeded`
+    /// for reproducible weights).
     ///
     /// # Errors
     /// [`NetError::InvalidConfig`] when [`Self::check`] fails.

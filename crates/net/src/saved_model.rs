@@ -88,8 +88,7 @@ impl SavedModel {
             message: e.to_string(),
         })?;
         let weights: PathBuf = dir.join(WEIGHTS);
-        let network = config
-            .init(device)?
+        let network = metanas_seeding::unseeded(|| config.init(device))?
             .try_load_file(&weights)
             .map_err(|e| NetError::Record {
                 path: weights,

@@ -1,0 +1,125 @@
+//! # metanas-seeding
+//!
+//! Reproducible random initialisation on a Burn [`Device`] shared between threads.
+//!
+//! Burn's CPU backends keep one random generator per process: `device.seed(s)`
+//! followed by `Module::init` gives the same weights every time only if no other
+//! thread draws from that generator in between. Two searches, two meta-training
+//! runs or two tests in one process would otherwise interleave their draws and
+//! lose reproducibility. [`seeded`] makes "seed, then draw" one step: every
+//! metanas crate initialises its networks through it (and builds the networks
+//! it loads records into through [`unseeded`]), and so can a user who runs
+//! several of them side by side.
+//!
+//! ```
+//! use burn::tensor::{Distribution, Tensor};
+//! let device = metanas_device::test_device();
+//! let draw = || Tensor::<1>::random([4], Distribution::Default, &device).into_data();
+//! let a = metanas_seeding::seeded(&device, 7, draw);
+//! let b = metanas_seeding::seeded(&device, 7, draw);
+//! assert_eq!(a, b);
+//! ```
+
+use burn::tensor::Device;
+use std::cell::Cell;
+use std::sync::{Mutex, PoisonError};
+
+/// Held while a thread seeds the device and draws from it.
+static DRAWING: Mutex<()> = Mutex::new(());
+
+thread_local! {
+    /// Whether this thread already holds [`DRAWING`] (a `seeded` inside a `seeded`).
+    static HOLDS_DRAWING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Seeds `device` with `seed` and runs `draw` (e.g. a module's `init`) while no
+/// other thread can draw from the device's generator, so its random values
+/// depend on `seed` alone.
+///
+/// A `seeded` call inside `draw` reseeds and runs in place (no deadlock). Only
+/// the random draws made by `draw` itself are protected: keep it to the
+/// initialisation, not a whole training run, or other threads wait for it.
+pub fn seeded<T>(device: &Device, seed: u64, draw: impl FnOnce() -> T) -> T {
+    drawing(|| {
+        device.seed(seed);
+        draw()
+    })
+}
+
+/// Runs `draw` while no [`seeded`] draw of another thread runs, without
+/// seeding: for initialisations whose random values are replaced at once (a
+/// module built only to load a record into). Burn draws even then, and a draw
+/// between another thread's seed and its initialisation would change that
+/// thread's weights.
+pub fn unseeded<T>(draw: impl FnOnce() -> T) -> T {
+    drawing(draw)
+}
+
+/// Runs `draw` holding [`DRAWING`] (in place when this thread already holds it).
+fn drawing<T>(draw: impl FnOnce() -> T) -> T {
+    if HOLDS_DRAWING.get() {
+        return draw();
+    }
+    // A panic inside another thread's `draw` leaves no state to repair.
+    let _lock = DRAWING.lock().unwrap_or_else(PoisonError::into_inner);
+    let _held = HeldFlag::set();
+    draw()
+}
+
+/// Marks this thread as the holder of [`DRAWING`] until dropped (also on panic).
+struct HeldFlag;
+
+impl HeldFlag {
+    fn set() -> Self {
+        HOLDS_DRAWING.set(true);
+        Self
+    }
+}
+
+impl Drop for HeldFlag {
+    fn drop(&mut self) {
+        HOLDS_DRAWING.set(false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Distribution, Tensor};
+
+    fn draw(device: &Device) -> Vec<f32> {
+        Tensor::<1>::random([64], Distribution::Default, device)
+            .into_data()
+            .try_to_vec()
+            .expect("f32 tensor")
+    }
+
+    #[test]
+    fn draws_depend_on_the_seed_alone_while_other_threads_draw() {
+        let device = metanas_device::test_device();
+        let reference = seeded(&device, 11, || draw(&device));
+        let other = seeded(&device, 12, || draw(&device));
+        assert_ne!(reference, other);
+        std::thread::scope(|scope| {
+            let noise = scope.spawn(|| {
+                for s in 0..200 {
+                    seeded(&device, s, || draw(&device));
+                    unseeded(|| draw(&device));
+                }
+            });
+            for _ in 0..200 {
+                assert_eq!(seeded(&device, 11, || draw(&device)), reference);
+            }
+            noise.join().expect("no panic");
+        });
+    }
+
+    #[test]
+    fn a_nested_call_reseeds_without_deadlock() {
+        let device = metanas_device::test_device();
+        let inner_alone = seeded(&device, 5, || draw(&device));
+        let (outer, inner) = seeded(&device, 4, || (draw(&device), seeded(&device, 5, || draw(&device))));
+        assert_eq!(inner, inner_alone);
+        assert_eq!(outer, seeded(&device, 4, || draw(&device)));
+    }
+}
