@@ -69,6 +69,8 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
                 aen_epochs: args.aen_epochs,
                 aon_steps: 0,
                 aon_start: AonStart::Blend,
+                // No AON: no selection (as the folders of earlier versions record).
+                aon_validation_problems: 0,
                 image_cells: 0,
                 time_limit: None,
                 seed: 0,

@@ -7,7 +7,7 @@ use metanas_aen::{AenConfig, MetaAenConfig, PriorKind, TrainingConfig};
 use metanas_aon::{AonConfig, AonMetaTrainerConfig, InnerProblemConfig};
 use metanas_data::{BenchmarkTable, MetricKind, TaskCatalog, shipped};
 use metanas_device::BackendChoice;
-use metanas_meta::{MetaModel, MetaProgress, MetaTrainConfig, MetaTrainer, SourceTasks};
+use metanas_meta::{AonSelection, MetaModel, MetaProgress, MetaTrainConfig, MetaTrainer, SourceTasks};
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
 use std::path::{Path, PathBuf};
@@ -43,6 +43,10 @@ pub struct MetaTrainArgs {
     /// choose on MNIST problems) or `adam` (Adam at 0.01).
     #[arg(long, value_enum, default_value_t = AonStart::Blend)]
     pub aon_start: AonStart,
+    /// MNIST problems that choose the AON kept: the start and every 10th
+    /// meta-step are scored on them, the best is kept (0: keep the last).
+    #[arg(long, default_value_t = 3)]
+    pub aon_validation_problems: usize,
     /// Cells measured on MNIST after the AON (the prior of image searches; 0 skips it).
     #[arg(long, default_value_t = 24)]
     pub image_cells: usize,
@@ -136,6 +140,10 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
     let config = MetaTrainConfig::new(aen_config(&space, args.ensemble, args.aen_epochs))
         .with_aon(aon)
         .with_aon_meta_steps(args.aon_steps)
+        .with_aon_selection(
+            (args.aon_steps > 0 && args.aon_validation_problems > 0)
+                .then(|| AonSelection::new().with_problems(args.aon_validation_problems)),
+        )
         .with_image_cells(args.image_cells)
         .with_seed(args.seed);
     let images = if args.aon_steps > 0 || args.image_cells > 0 { Some(shipped::mnist10k()?) } else { None };
@@ -164,6 +172,9 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
             bar.set_position(point.step as u64);
             bar.set_message(format!("meta-loss {:.4}{}", point.meta_loss, if checkpointed { " (checkpoint)" } else { "" }));
         }
+        MetaProgress::AonValidated { step, loss, best_step } => {
+            bar.println(format!("AON meta-validation at meta-step {step}: {loss:.4} (best: meta-step {best_step})"));
+        }
         MetaProgress::ImageCell { done, total, arch, accuracy } => {
             bar.println(format!("MNIST cell {done}/{total}: {accuracy:.2}%  {arch}"));
         }
@@ -181,7 +192,14 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
             args.out.display(),
             model.manifest.seconds,
             model.manifest.sources.tasks.len(),
-            if model.aon.is_some() { format!(", AON after {} meta-steps", model.manifest.aon_steps_done) } else { String::new() }
+            match (&model.aon, model.manifest.best_aon_validation()) {
+                (None, _) => String::new(),
+                (Some(_), Some(best)) => format!(
+                    ", AON of meta-step {} of {} (best meta-validation loss {:.4})",
+                    best.step, model.manifest.aon_steps_done, best.loss
+                ),
+                (Some(_), None) => format!(", AON after {} meta-steps", model.manifest.aon_steps_done),
+            }
         );
         if !model.manifest.image_observations.is_empty() {
             eprintln!("{} cells measured on {}", model.manifest.image_observations.len(), model.manifest.image_task.as_deref().unwrap_or("the image task"));
@@ -211,6 +229,12 @@ fn plot_curves(out: &Path, model: &MetaModel) -> anyhow::Result<()> {
             name: "AON meta-loss".into(),
             points: model.manifest.aon_curve.iter().map(|p| (p.step as f64, p.meta_loss)).collect(),
         }];
+        if !model.manifest.aon_validation.is_empty() {
+            series.push(Series {
+                name: "meta-validation (after the whole horizon)".into(),
+                points: model.manifest.aon_validation.iter().map(|v| (v.step as f64, v.loss)).collect(),
+            });
+        }
         line_chart(&out.join("aon_curve.png"), "AON meta-training", "meta-step", "validation loss after the unroll", &series)?;
     }
     Ok(())

@@ -21,6 +21,7 @@
 //!
 //! Nothing here names a backend; errors are one [`MetaError`].
 
+mod aon_selection;
 mod error;
 mod manifest;
 mod meta_model;
@@ -28,8 +29,12 @@ mod meta_train_config;
 mod meta_trainer;
 mod source_tasks;
 
+pub use aon_selection::AonSelection;
 pub use error::{MetaError, Result};
-pub use manifest::{AEN_DIR, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, ImageObservation, MANIFEST_FILE, Manifest};
+pub use manifest::{
+    AEN_DIR, AON_BEST_DIR, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation, ImageObservation, MANIFEST_FILE,
+    Manifest,
+};
 pub use meta_model::MetaModel;
 pub use meta_train_config::MetaTrainConfig;
 pub use meta_trainer::{MetaProgress, MetaTrainer};

@@ -14,6 +14,8 @@ pub const AEN_DIR: &str = "aen";
 pub const AON_DIR: &str = "aon";
 /// Sub-folder of the AON meta-trainer's last checkpoint.
 pub const AON_CHECKPOINT_DIR: &str = "aon-checkpoint";
+/// Sub-folder of the best AON so far by meta-validation.
+pub const AON_BEST_DIR: &str = "aon-best";
 
 /// One AEN member's learning curve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +39,15 @@ pub struct AonPoint {
     pub train_loss: f64,
     /// Seconds the step took.
     pub seconds: f64,
+}
+
+/// The AON scored on the validation problems at one meta-step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AonValidation {
+    /// Meta-steps taken (0: the untrained start).
+    pub step: usize,
+    /// Mean validation loss of the validation problems after the horizon.
+    pub loss: f64,
 }
 
 /// One cell measured on the image task of meta-training.
@@ -69,6 +80,12 @@ pub struct Manifest {
     pub aon_done: bool,
     /// AON meta-training curve.
     pub aon_curve: Vec<AonPoint>,
+    /// The AON scored on the validation problems (start and validated checkpoints).
+    #[serde(default)]
+    pub aon_validation: Vec<AonValidation>,
+    /// Meta-step of the AON in `aon-best/` (and, when done, in `aon/`).
+    #[serde(default)]
+    pub aon_best_step: Option<usize>,
     #[serde(default)]
     /// The image task of stage 3 (e.g. `mnist (8000 train / 2000 validation)`) and the optimizer used.
     pub image_task: Option<String>,
@@ -94,10 +111,17 @@ impl Manifest {
             aon_steps_done: 0,
             aon_done: false,
             aon_curve: Vec::new(),
+            aon_validation: Vec::new(),
+            aon_best_step: None,
             image_task: None,
             image_observations: Vec::new(),
             seconds: 0.0,
         }
+    }
+
+    /// The best validation so far (lowest loss; the earliest of ties).
+    pub fn best_aon_validation(&self) -> Option<&AonValidation> {
+        self.aon_validation.iter().reduce(|best, v| if v.loss < best.loss { v } else { best })
     }
 
     /// Whether training is complete.

@@ -2,6 +2,7 @@
 
 use burn::config::Config;
 use metanas_aen::MetaAenConfig;
+use crate::aon_selection::AonSelection;
 use metanas_aon::AonMetaTrainerConfig;
 
 /// Settings of [`crate::MetaTrainer`]. The source tasks and exclusions are
@@ -19,6 +20,10 @@ pub struct MetaTrainConfig {
     /// Write an AON checkpoint every this many meta-steps.
     #[config(default = 5)]
     pub checkpoint_every: usize,
+    /// How the meta-model's AON is chosen among the start and the checkpoints
+    /// (`None`: the last meta-step's, as folders of earlier versions did).
+    #[config(default = "Some(AonSelection::new())")]
+    pub aon_selection: Option<AonSelection>,
     /// Cells measured on the image task (stage 3; 0 skips it): the prior of
     /// searches on new image datasets.
     #[config(default = 24)]
@@ -35,4 +40,20 @@ pub struct MetaTrainConfig {
     /// Seed of everything random.
     #[config(default = 0)]
     pub seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metanas_aen::AenConfig;
+
+    #[test]
+    fn settings_of_earlier_versions_read_as_keeping_the_last_aon() {
+        let config = MetaTrainConfig::new(MetaAenConfig::new(AenConfig::new(7)));
+        assert_eq!(config.aon_selection, Some(AonSelection::new()), "new runs select by default");
+        let mut json = serde_json::to_value(&config).expect("serialises");
+        json.as_object_mut().expect("an object").remove("aon_selection");
+        let earlier: MetaTrainConfig = serde_json::from_value(json).expect("a folder of an earlier version reads");
+        assert_eq!(earlier.aon_selection, None);
+    }
 }

@@ -1,13 +1,15 @@
 //! The meta-training loop: resumable, checkpointed, with progress.
 
 use crate::error::{MetaError, Result, io_error};
-use crate::manifest::{AEN_DIR, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, ImageObservation, Manifest};
+use crate::manifest::{
+    AEN_DIR, AON_BEST_DIR, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation, ImageObservation, Manifest,
+};
 use crate::meta_model::MetaModel;
 use crate::meta_train_config::MetaTrainConfig;
 use crate::source_tasks::SourceTasks;
 use burn::tensor::Device;
 use metanas_aen::MetaAen;
-use metanas_aon::{Aon, AonMetaTrainer};
+use metanas_aon::{Aon, AonMetaTrainer, InnerProblem};
 use metanas_data::{FixedTask, ImageDataset};
 use metanas_net::{OptimizerConfig, TrainingConfig as NetTrainingConfig, TrainingLength};
 use metanas_search::{Evaluator, NetworkSize, TrainingEvaluator};
@@ -44,6 +46,15 @@ pub enum MetaProgress {
         total: usize,
         /// Whether a checkpoint was written after it.
         checkpointed: bool,
+    },
+    /// The AON scored on the validation problems.
+    AonValidated {
+        /// Meta-steps taken (0: the untrained start).
+        step: usize,
+        /// Mean validation loss after the horizon.
+        loss: f64,
+        /// Meta-step of the best AON so far (the one the meta-model keeps).
+        best_step: usize,
     },
     /// The AON stage resumed from a checkpoint.
     AonResumed {
@@ -96,6 +107,13 @@ impl MetaTrainer {
         if config.checkpoint_every == 0 {
             return Err(MetaError::InvalidConfig("checkpoint_every must be at least 1".into()));
         }
+        if let Some(selection) = &config.aon_selection
+            && (selection.problems == 0 || selection.every == 0)
+        {
+            return Err(MetaError::InvalidConfig(format!(
+                "the AON selection needs at least 1 problem and a period of at least 1, got {selection:?}"
+            )));
+        }
         if let Some(aon) = &config.aon {
             aon.check()?;
         }
@@ -114,6 +132,45 @@ impl MetaTrainer {
     pub fn with_aon_step_limit(mut self, steps: Option<usize>) -> Self {
         self.max_new_aon_steps = steps;
         self
+    }
+
+    /// The problems that choose the AON the meta-model keeps: drawn once, from
+    /// the meta-training distribution, with the run's seed.
+    fn aon_validation_problems(&self, trainer: &AonMetaTrainer) -> Vec<InnerProblem> {
+        let mut rng = StdRng::seed_from_u64(self.config.seed ^ 0x0a0e_7a11_da7e_5eed);
+        let problems = self.config.aon_selection.as_ref().map_or(0, |selection| selection.problems);
+        (0..problems).map(|_| trainer.sampler().sample(&mut rng)).collect()
+    }
+
+    /// Scores the trainer's AON on `validation` when its meta-step is due (the
+    /// start, a multiple of the selection's period, the last) and not scored yet,
+    /// and keeps it in `aon-best/` when it is the best so far. Called at
+    /// checkpoints only, so every recorded score belongs to a checkpointed AON.
+    fn validate_aon(
+        &self,
+        trainer: &AonMetaTrainer,
+        validation: &[InnerProblem],
+        manifest: &mut Manifest,
+        progress: &mut dyn FnMut(MetaProgress),
+    ) -> Result<()> {
+        let Some(selection) = &self.config.aon_selection else {
+            return Ok(());
+        };
+        let step = trainer.meta_steps();
+        let due = step == 0 || step % selection.every == 0 || step >= self.config.aon_meta_steps;
+        if validation.is_empty() || !due || manifest.aon_validation.iter().any(|v| v.step == step) {
+            return Ok(());
+        }
+        let loss = trainer.meta_loss_on(validation)?;
+        manifest.aon_validation.push(AonValidation { step, loss });
+        if manifest.best_aon_validation().map(|best| best.step) == Some(step) {
+            let aon = trainer.aon();
+            save_replacing(&self.out.join(AON_BEST_DIR), |dir| Ok(aon.save(dir)?))?;
+            manifest.aon_best_step = Some(step);
+        }
+        manifest.write(&self.out)?;
+        progress(MetaProgress::AonValidated { step, loss, best_step: manifest.aon_best_step.unwrap_or(step) });
+        Ok(())
     }
 
     /// Runs (or resumes) meta-training on `sources` and, when the config has
@@ -191,6 +248,14 @@ impl MetaTrainer {
             };
             // The checkpoint is the truth: steps after it were lost.
             manifest.aon_curve.truncate(trainer.meta_steps());
+            manifest.aon_validation.retain(|v| v.step <= trainer.meta_steps());
+            if manifest.aon_best_step.is_some_and(|best| best > trainer.meta_steps()) {
+                // `aon-best/` holds an AON of the lost steps: score again from here.
+                manifest.aon_validation.clear();
+                manifest.aon_best_step = None;
+            }
+            let validation = self.aon_validation_problems(&trainer);
+            self.validate_aon(&trainer, &validation, &mut manifest, progress)?;
             let first = trainer.meta_steps();
             while trainer.meta_steps() < self.config.aon_meta_steps {
                 let chunk_done = self.max_new_aon_steps.is_some_and(|n| trainer.meta_steps() - first >= n);
@@ -227,8 +292,15 @@ impl MetaTrainer {
                     manifest.write(&self.out)?;
                 }
                 progress(MetaProgress::AonStep { point, total: self.config.aon_meta_steps, checkpointed });
+                if checkpointed {
+                    self.validate_aon(&trainer, &validation, &mut manifest, progress)?;
+                }
             }
-            save_replacing(&self.out.join(AON_DIR), |dir| Ok(trainer.aon().save(dir)?))?;
+            let kept = match manifest.aon_best_step {
+                Some(_) => Aon::load(&self.out.join(AON_BEST_DIR), &self.device)?,
+                None => trainer.aon(),
+            };
+            save_replacing(&self.out.join(AON_DIR), |dir| Ok(kept.save(dir)?))?;
             manifest.aon_done = true;
             manifest.write(&self.out)?;
         }

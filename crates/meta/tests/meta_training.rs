@@ -2,9 +2,10 @@
 //! another run's folder, loading.
 
 use metanas_aen::{AenConfig, MetaAenConfig, TrainingConfig};
-use metanas_aon::{AonConfig, AonMetaTrainerConfig, InnerProblemConfig};
+use metanas_aon::aon_parameters::flatten_parameters;
+use metanas_aon::{Aon, AonConfig, AonMetaTrainerConfig, InnerProblemConfig};
 use metanas_data::{BenchmarkTable, MetricKind, TaskCatalog, shipped};
-use metanas_meta::{MetaError, MetaModel, MetaProgress, MetaTrainConfig, MetaTrainer, SourceTasks};
+use metanas_meta::{AonSelection, MetaError, MetaModel, MetaProgress, MetaTrainConfig, MetaTrainer, SourceTasks};
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
 use std::path::Path;
@@ -35,12 +36,14 @@ fn config(seed: u64) -> MetaTrainConfig {
     let aen = MetaAenConfig::new(AenConfig::new(Nb201Space.vocabulary_size()).with_hidden(8).with_features(8))
         .with_ensemble(1)
         .with_training(TrainingConfig::new().with_batch_size(64).with_max_epochs(3));
-    let problems = InnerProblemConfig::new().with_min_channels(4).with_max_channels(4).with_shots(20).with_validation_shots(10);
+    let problems =
+        InnerProblemConfig::new().with_min_channels(4).with_max_channels(4).with_shots(20).with_validation_shots(10).with_horizon(20);
     let aon = AonMetaTrainerConfig::new(AonConfig::new(), problems).with_unroll(5).with_validation_examples(50);
     MetaTrainConfig::new(aen)
         .with_aon(Some(aon))
         .with_aon_meta_steps(3)
         .with_checkpoint_every(1)
+        .with_aon_selection(Some(AonSelection::new().with_problems(2).with_every(2)))
         .with_image_cells(2)
         .with_image_steps(5)
         .with_image_channels(4)
@@ -84,6 +87,14 @@ fn an_interrupted_meta_training_resumes_from_its_checkpoint() {
     assert!(measured.iter().all(|(_, accuracy)| (0.0..=100.0).contains(accuracy)));
     assert_eq!(model.manifest.aon_curve.len(), 3);
     assert!(model.saw("aa_valid").is_none(), "aa was excluded");
+    // The start, every 2nd meta-step and the last are scored; the best is kept.
+    let scored: Vec<usize> = model.manifest.aon_validation.iter().map(|v| v.step).collect();
+    assert_eq!(scored, vec![0, 2, 3]);
+    let best = model.manifest.best_aon_validation().expect("scored");
+    assert!(model.manifest.aon_validation.iter().all(|v| v.loss >= best.loss));
+    assert_eq!(model.manifest.aon_best_step, Some(best.step));
+    let kept = Aon::load(&whole.join(metanas_meta::AON_BEST_DIR), &device).expect("best AON saved");
+    assert_eq!(flatten_parameters(model.aon.as_ref().expect("AON")), flatten_parameters(&kept));
     assert!(model.saw("bb_valid").is_some());
 
     // Interrupted after 2 meta-steps, then resumed.
@@ -114,6 +125,13 @@ fn an_interrupted_meta_training_resumes_from_its_checkpoint() {
         assert!((x - y).abs() < 1e-5 * x.abs().max(1.0), "uninterrupted {a:?} vs resumed {b:?}");
     }
     assert!(b[2].is_finite());
+    // The scores before the pause are kept, and the resumed run scores the rest.
+    let scored = |m: &MetaModel| m.manifest.aon_validation.iter().map(|v| (v.step, v.loss)).collect::<Vec<_>>();
+    let (a, b) = (scored(&model), scored(&resumed));
+    assert_eq!(a.iter().map(|v| v.0).collect::<Vec<_>>(), b.iter().map(|v| v.0).collect::<Vec<_>>());
+    for (x, y) in a[..2].iter().zip(&b[..2]) {
+        assert!((x.1 - y.1).abs() < 1e-5 * x.1.abs().max(1.0), "uninterrupted {a:?} vs resumed {b:?}");
+    }
 
     // A folder of other settings is refused, and nothing in it is touched.
     let before = std::fs::read_to_string(parts.join(metanas_meta::MANIFEST_FILE)).expect("manifest");
