@@ -168,7 +168,7 @@ fn tuning(
 }
 
 /// The length of the shortest Adam run (cosine over its own length; lengths
-/// in steps of 10 up to `limit`) whose final validation loss is at most
+/// K ± multiples of 10, up to `limit`) whose final validation loss is at most
 /// `target`, given the final loss of the `K`-step run already made. Assumes
 /// that reaching is monotone in the length: from `K` it shortens the run
 /// while it still reaches, or lengthens it until it does.
@@ -404,7 +404,8 @@ fn print_table(
         reach
     };
     let reach = sorted(&|r| r.adam_steps_to_aon);
-    let at_least_2k = reach.iter().filter(|&&s| s >= 2 * k).count();
+    // A diverged AON has no loss to reach: it does not count towards the goal.
+    let at_least_2k = results.iter().filter(|r| r.aon.loss.is_finite() && r.adam_steps_to_aon.is_none_or(|s| s >= 2 * k)).count();
     println!(
         "\nShortest tuned-Adam run (cosine over its own length; lengths in steps of 10 up to {reach_limit}, scanned from K) whose final validation loss reaches the AON's at K = {k}: median {}, ≥ 2K on {at_least_2k}/{n} pairs; all: [{}]",
         fmt(reach[n / 2]),

@@ -44,7 +44,8 @@ pub struct MetaTrainArgs {
     #[arg(long, value_enum, default_value_t = AonStart::Blend)]
     pub aon_start: AonStart,
     /// MNIST problems that choose the AON kept: the start and every 10th
-    /// meta-step are scored on them, the best is kept (0: keep the last).
+    /// meta-step are scored on them, the best is kept (0: keep the last, as
+    /// folders made before this option did — pass 0 to resume one of those).
     #[arg(long, default_value_t = 3)]
     pub aon_validation_problems: usize,
     /// Cells measured on MNIST after the AON (the prior of image searches; 0 skips it).
@@ -173,10 +174,11 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
             bar.set_message(format!("meta-loss {:.4}{}", point.meta_loss, if checkpointed { " (checkpoint)" } else { "" }));
         }
         MetaProgress::AonValidated { step, loss, best_step } => {
-            bar.println(format!("AON meta-validation at meta-step {step}: {loss:.4} (best: meta-step {best_step})"));
+            // `suspend`, not `println`: a hidden bar (a log, not a terminal) drops printed lines.
+            bar.suspend(|| eprintln!("AON meta-validation at meta-step {step}: {loss:.4} (best: meta-step {best_step})"));
         }
         MetaProgress::ImageCell { done, total, arch, accuracy } => {
-            bar.println(format!("MNIST cell {done}/{total}: {accuracy:.2}%  {arch}"));
+            bar.suspend(|| eprintln!("MNIST cell {done}/{total}: {accuracy:.2}%  {arch}"));
         }
         MetaProgress::Paused => {
             bar.abandon();
@@ -192,11 +194,12 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
             args.out.display(),
             model.manifest.seconds,
             model.manifest.sources.tasks.len(),
-            match (&model.aon, model.manifest.best_aon_validation()) {
+            match (&model.aon, model.manifest.aon_best_step) {
                 (None, _) => String::new(),
-                (Some(_), Some(best)) => format!(
-                    ", AON of meta-step {} of {} (best meta-validation loss {:.4})",
-                    best.step, model.manifest.aon_steps_done, best.loss
+                (Some(_), Some(step)) => format!(
+                    ", AON of meta-step {step} of {} (best meta-validation loss {:.4})",
+                    model.manifest.aon_steps_done,
+                    model.manifest.aon_validation.iter().find(|v| v.step == step).map_or(f64::NAN, |v| v.loss)
                 ),
                 (Some(_), None) => format!(", AON after {} meta-steps", model.manifest.aon_steps_done),
             }

@@ -3,10 +3,12 @@
 use burn::config::Config;
 
 /// The AON meta-trainer's start and its checkpoints are scored on
-/// `problems` validation problems, drawn once from the meta-training
-/// distribution with the run's seed (mean validation loss after the whole
+/// `problems` validation problems (mean validation loss after the whole
 /// horizon), and the best is kept: evolution strategies are noisy, and the
-/// last meta-step is not always the best.
+/// last meta-step is not always the best. The problems are fresh draws from
+/// the meta-training distribution (MNIST tasks, meta-training cells) with the
+/// run's seed, not held-out data: they choose among checkpoints, they do not
+/// measure transfer (`cargo xtask bench-aon` does).
 #[derive(Config, Debug, PartialEq)]
 pub struct AonSelection {
     /// Validation problems (at least 1).

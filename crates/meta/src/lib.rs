@@ -9,11 +9,14 @@
 //!   report columns included. The choice is recorded in the meta-model.
 //! * [`MetaTrainer`]: (1) the AEN — shared GCN bodies fitted jointly on all
 //!   source tasks, the task heads define the prior of a new task's head;
-//!   (2) the AON — meta-steps on sampled (image task, cell) inner problems;
+//!   (2) the AON — meta-steps on sampled (image task, cell) inner problems,
+//!   the start and the checkpoints scored on validation problems and the best
+//!   kept ([`AonSelection`]);
 //!   (3) the image task — random cells trained briefly on it (with the AON),
 //!   the prior of real-training searches on new image datasets.
 //!   The output folder holds `meta.json` ([`Manifest`]: settings, sources,
-//!   exclusions, learning curves), `aen/`, `aon/` and the AON checkpoint; an
+//!   exclusions, learning curves, AON scores), `aen/`, `aon/` (the kept AON),
+//!   the AON checkpoint and the best AON so far (`aon-best-<step>/`); an
 //!   interrupted run resumes from the last checkpoint when started again with
 //!   the same settings, and refuses a folder of other settings.
 //! * [`MetaModel`]: a finished folder loaded for a search, with
@@ -32,8 +35,8 @@ mod source_tasks;
 pub use aon_selection::AonSelection;
 pub use error::{MetaError, Result};
 pub use manifest::{
-    AEN_DIR, AON_BEST_DIR, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation, ImageObservation, MANIFEST_FILE,
-    Manifest,
+    AEN_DIR, AON_BEST_PREFIX, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation, ImageObservation,
+    MANIFEST_FILE, Manifest, aon_best_dir,
 };
 pub use meta_model::MetaModel;
 pub use meta_train_config::MetaTrainConfig;

@@ -14,8 +14,16 @@ pub const AEN_DIR: &str = "aen";
 pub const AON_DIR: &str = "aon";
 /// Sub-folder of the AON meta-trainer's last checkpoint.
 pub const AON_CHECKPOINT_DIR: &str = "aon-checkpoint";
-/// Sub-folder of the best AON so far by meta-validation.
-pub const AON_BEST_DIR: &str = "aon-best";
+/// Prefix of the sub-folder of the best AON so far by meta-validation,
+/// named by its meta-step (`aon-best-40`); [`Manifest::aon_best_step`] says
+/// which one counts, so a crash between writing it and the manifest leaves
+/// the manifest's choice intact.
+pub const AON_BEST_PREFIX: &str = "aon-best-";
+
+/// The sub-folder of `dir` holding the AON kept at meta-step `step`.
+pub fn aon_best_dir(dir: &Path, step: usize) -> PathBuf {
+    dir.join(format!("{AON_BEST_PREFIX}{step}"))
+}
 
 /// One AEN member's learning curve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,9 +41,11 @@ pub struct AenCurve {
 pub struct AonPoint {
     /// Meta-step (1-based).
     pub step: usize,
-    /// Outer (validation) loss of the step's unrolls.
+    /// Outer (validation) loss of the step's unrolls (infinite: diverged).
+    #[serde(with = "diverged_as_null")]
     pub meta_loss: f64,
-    /// Inner training loss.
+    /// Inner training loss (infinite: diverged).
+    #[serde(with = "diverged_as_null")]
     pub train_loss: f64,
     /// Seconds the step took.
     pub seconds: f64,
@@ -46,8 +56,24 @@ pub struct AonPoint {
 pub struct AonValidation {
     /// Meta-steps taken (0: the untrained start).
     pub step: usize,
-    /// Mean validation loss of the validation problems after the horizon.
+    /// Mean validation loss of the validation problems after the horizon
+    /// (infinite when one diverged).
+    #[serde(with = "diverged_as_null")]
     pub loss: f64,
+}
+
+/// A loss that may be infinite or NaN (a diverged run): JSON has no such
+/// numbers, so they are written as `null` and read back as +∞.
+mod diverged_as_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(loss: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        loss.is_finite().then_some(*loss).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::INFINITY))
+    }
 }
 
 /// One cell measured on the image task of meta-training.
@@ -83,7 +109,8 @@ pub struct Manifest {
     /// The AON scored on the validation problems (start and validated checkpoints).
     #[serde(default)]
     pub aon_validation: Vec<AonValidation>,
-    /// Meta-step of the AON in `aon-best/` (and, when done, in `aon/`).
+    /// Meta-step of the best AON so far, kept in `aon-best-<step>/` (and, when
+    /// done, copied to `aon/`).
     #[serde(default)]
     pub aon_best_step: Option<usize>,
     #[serde(default)]
@@ -171,5 +198,21 @@ impl Manifest {
         let text = serde_json::to_string_pretty(self).map_err(|e| MetaError::Json { path: path.clone(), message: e.to_string() })?;
         std::fs::write(&tmp, text).map_err(io_error(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io_error(&path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diverged_losses_survive_json() {
+        let scores = vec![AonValidation { step: 0, loss: 0.5 }, AonValidation { step: 10, loss: f64::INFINITY }];
+        let text = serde_json::to_string(&scores).expect("writes");
+        let back: Vec<AonValidation> = serde_json::from_str(&text).expect("reads back");
+        assert_eq!(back, scores);
+        let point = AonPoint { step: 1, meta_loss: f64::NAN, train_loss: 2.0, seconds: 1.0 };
+        let back: AonPoint = serde_json::from_str(&serde_json::to_string(&point).expect("writes")).expect("reads back");
+        assert!(back.meta_loss.is_infinite() && back.train_loss == 2.0);
     }
 }

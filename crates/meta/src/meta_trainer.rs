@@ -2,7 +2,8 @@
 
 use crate::error::{MetaError, Result, io_error};
 use crate::manifest::{
-    AEN_DIR, AON_BEST_DIR, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation, ImageObservation, Manifest,
+    AEN_DIR, AON_BEST_PREFIX, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation, ImageObservation, Manifest,
+    aon_best_dir,
 };
 use crate::meta_model::MetaModel;
 use crate::meta_train_config::MetaTrainConfig;
@@ -83,13 +84,16 @@ pub enum MetaProgress {
 /// Stages, each checkpointed: (1) the AEN — shared GCN bodies fitted jointly
 /// on every source task (each epoch visits every task; one head per task),
 /// saved when done; (2) the AON — meta-steps over sampled (image task, cell)
-/// inner problems, a checkpoint every `checkpoint_every` steps; (3) the
+/// inner problems, a checkpoint every `checkpoint_every` steps, the start and
+/// the checkpoints due for scoring scored on validation problems, and the best
+/// of them kept as the meta-model's AON ([`crate::AonSelection`]; it may be an
+/// earlier meta-step's than the last); (3) the
 /// image task — `image_cells` random cells trained briefly on it (with the
 /// AON when there is one, as a search would), each recorded as it finishes:
 /// the prior of searches on new image datasets. An interruption loses at
 /// most the AEN stage in progress, the meta-steps since the last AON
-/// checkpoint, or the cell being measured. Nothing stored is ever overwritten with
-/// something older.
+/// checkpoint, or the cell being measured. No checkpoint is ever replaced by
+/// an older one.
 pub struct MetaTrainer {
     config: MetaTrainConfig,
     out: PathBuf,
@@ -163,12 +167,19 @@ impl MetaTrainer {
         }
         let loss = trainer.meta_loss_on(validation)?;
         manifest.aon_validation.push(AonValidation { step, loss });
-        if manifest.best_aon_validation().map(|best| best.step) == Some(step) {
+        let is_best = manifest.best_aon_validation().map(|best| best.step) == Some(step);
+        if is_best {
+            // Its own folder first, then the manifest that points to it: the
+            // manifest is the commit point, and the previous best stays whole
+            // until the manifest no longer needs it.
             let aon = trainer.aon();
-            save_replacing(&self.out.join(AON_BEST_DIR), |dir| Ok(aon.save(dir)?))?;
+            save_replacing(&aon_best_dir(&self.out, step), |dir| Ok(aon.save(dir)?))?;
             manifest.aon_best_step = Some(step);
         }
         manifest.write(&self.out)?;
+        if is_best {
+            remove_other_best_aons(&self.out, step);
+        }
         progress(MetaProgress::AonValidated { step, loss, best_step: manifest.aon_best_step.unwrap_or(step) });
         Ok(())
     }
@@ -239,6 +250,10 @@ impl MetaTrainer {
                 MetaError::InvalidConfig("the AON is meta-trained on image tasks: give an image dataset".into())
             })?;
             let checkpoint = self.out.join(AON_CHECKPOINT_DIR);
+            finish_interrupted_swap(&checkpoint)?;
+            if let Some(step) = manifest.aon_best_step {
+                finish_interrupted_swap(&aon_best_dir(&self.out, step))?;
+            }
             let mut trainer = if manifest.aon_steps_done > 0 && checkpoint.exists() {
                 let trainer = AonMetaTrainer::load(&checkpoint, images.clone(), &self.device)?;
                 progress(MetaProgress::AonResumed { steps_done: trainer.meta_steps() });
@@ -250,7 +265,7 @@ impl MetaTrainer {
             manifest.aon_curve.truncate(trainer.meta_steps());
             manifest.aon_validation.retain(|v| v.step <= trainer.meta_steps());
             if manifest.aon_best_step.is_some_and(|best| best > trainer.meta_steps()) {
-                // `aon-best/` holds an AON of the lost steps: score again from here.
+                // The best AON is of the lost steps: score again from here.
                 manifest.aon_validation.clear();
                 manifest.aon_best_step = None;
             }
@@ -284,7 +299,11 @@ impl MetaTrainer {
                 };
                 manifest.aon_curve.push(point.clone());
                 let done = trainer.meta_steps() >= self.config.aon_meta_steps;
-                let checkpointed = done || trainer.meta_steps() % self.config.checkpoint_every == 0;
+                // Scores are taken at checkpoints only (so each belongs to a
+                // checkpointed AON): a step due for scoring is checkpointed too.
+                let due_for_scoring =
+                    self.config.aon_selection.as_ref().is_some_and(|selection| trainer.meta_steps() % selection.every == 0);
+                let checkpointed = done || due_for_scoring || trainer.meta_steps() % self.config.checkpoint_every == 0;
                 if checkpointed {
                     save_replacing(&checkpoint, |dir| Ok(trainer.save(dir)?))?;
                     manifest.aon_steps_done = trainer.meta_steps();
@@ -297,7 +316,7 @@ impl MetaTrainer {
                 }
             }
             let kept = match manifest.aon_best_step {
-                Some(_) => Aon::load(&self.out.join(AON_BEST_DIR), &self.device)?,
+                Some(step) => Aon::load(&aon_best_dir(&self.out, step), &self.device)?,
                 None => trainer.aon(),
             };
             save_replacing(&self.out.join(AON_DIR), |dir| Ok(kept.save(dir)?))?;
@@ -375,8 +394,32 @@ fn image_cells(count: usize, seed: u64) -> Vec<Nb201Cell> {
     cells
 }
 
+/// Deletes the `aon-best-<step>` folders of `out` other than `keep`'s
+/// (leftovers of replaced bests, or of a crash before the manifest named them).
+fn remove_other_best_aons(out: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(out) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(step) = name.to_str().and_then(|n| n.strip_prefix(AON_BEST_PREFIX)) else { continue };
+        if step.parse::<usize>().is_ok_and(|step| step != keep) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Puts `dir.old` back as `dir` when a swap by [`save_replacing`] was
+/// interrupted between its two renames.
+fn finish_interrupted_swap(dir: &Path) -> Result<()> {
+    let old = dir.with_extension("old");
+    if !dir.exists() && old.exists() {
+        std::fs::rename(&old, dir).map_err(io_error(dir))?;
+    }
+    Ok(())
+}
+
 /// Writes into `dir.partial` with `save`, then swaps it in for `dir`.
 fn save_replacing(dir: &Path, save: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    finish_interrupted_swap(dir)?;
     let staging = dir.with_extension("partial");
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(io_error(&staging))?;

@@ -93,7 +93,12 @@ fn an_interrupted_meta_training_resumes_from_its_checkpoint() {
     let best = model.manifest.best_aon_validation().expect("scored");
     assert!(model.manifest.aon_validation.iter().all(|v| v.loss >= best.loss));
     assert_eq!(model.manifest.aon_best_step, Some(best.step));
-    let kept = Aon::load(&whole.join(metanas_meta::AON_BEST_DIR), &device).expect("best AON saved");
+    let kept = Aon::load(&metanas_meta::aon_best_dir(&whole, best.step), &device).expect("best AON saved");
+    let best_folders = std::fs::read_dir(&whole)
+        .expect("folder")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().starts_with(metanas_meta::AON_BEST_PREFIX)))
+        .count();
+    assert_eq!(best_folders, 1, "replaced bests are removed");
     assert_eq!(flatten_parameters(model.aon.as_ref().expect("AON")), flatten_parameters(&kept));
     assert!(model.saw("bb_valid").is_some());
 

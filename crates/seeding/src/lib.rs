@@ -9,7 +9,9 @@
 //! lose reproducibility. [`seeded`] makes "seed, then draw" one step: every
 //! metanas crate initialises its networks through it (and builds the networks
 //! it loads records into through [`unseeded`]), and so can a user who runs
-//! several of them side by side.
+//! several of them side by side. The guarantee holds as long as every random
+//! draw of the process goes through one of the two (a bare `Tensor::random` in
+//! another thread can still land between a seed and its draws).
 //!
 //! ```
 //! use burn::tensor::{Distribution, Tensor};
@@ -39,6 +41,9 @@ thread_local! {
 /// A `seeded` call inside `draw` reseeds and runs in place (no deadlock). Only
 /// the random draws made by `draw` itself are protected: keep it to the
 /// initialisation, not a whole training run, or other threads wait for it.
+/// Do not call it from rayon tasks: a worker waiting for the lock can block
+/// the pool that the lock holder's `init` runs on, and a worker holding it
+/// may pick up another task whose `seeded` then reseeds mid-draw.
 pub fn seeded<T>(device: &Device, seed: u64, draw: impl FnOnce() -> T) -> T {
     drawing(|| {
         device.seed(seed);
