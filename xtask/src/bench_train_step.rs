@@ -33,6 +33,11 @@ pub struct BenchTrainStepArgs {
     /// Python interpreter with PyTorch for the reference (skipped when it has none).
     #[arg(long, default_value = "python3")]
     python: String,
+    /// Time the network's blocks one at a time (3×3 convolution forward,
+    /// forward + backward, batch norm) instead of the whole step: where the
+    /// step's time goes, beside PyTorch.
+    #[arg(long)]
+    layers: bool,
 }
 
 struct Timing {
@@ -43,6 +48,9 @@ struct Timing {
 
 /// Runs the harness and prints the table.
 pub fn run(args: &BenchTrainStepArgs) -> anyhow::Result<()> {
+    if args.layers {
+        return crate::layer_breakdown::run(&args.backends, args.batch, args.steps, args.warmup, &args.python);
+    }
     let cell: Nb201Cell = CELL.parse().context("the benchmark cell")?;
     let config = CellNetworkConfig::new(cell.cell_plan(), [3, 32, 32], 10);
     println!(

@@ -7,6 +7,7 @@ mod bench_image_search;
 mod bench_aon;
 mod bench_search;
 mod bench_train_step;
+mod layer_breakdown;
 mod bench_transfer;
 mod meta_train_command;
 mod plot;

@@ -1,5 +1,6 @@
 //! The whole network: NAS-Bench-201's macro skeleton around a searched cell.
 
+use crate::batch_norm::batch_norm;
 use crate::cell::Cell;
 use crate::cell_operation::CellOperation;
 use crate::cell_plan::CellPlan;
@@ -176,7 +177,7 @@ impl CellNetwork {
                 NetworkBlock::Reduction(reduction) => reduction.forward(x),
             };
         }
-        let x = relu(self.last_bn.forward(x)); // [batch, 4C, h/4, w/4]
+        let x = relu(batch_norm(&self.last_bn, x)); // [batch, 4C, h/4, w/4]
         let [b, c, _, _] = x.dims();
         let pooled = x.mean_dim(3).mean_dim(2).reshape([b, c]); // [batch, 4C]
         self.classifier.forward(pooled)

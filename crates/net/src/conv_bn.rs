@@ -5,9 +5,11 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
+use crate::batch_norm::batch_norm;
 
 /// A `k×k` convolution without bias followed by batch norm (PyTorch's defaults:
-/// ε = 1e-5, momentum 0.1); the ReLU comes before or after, as the caller says.
+/// ε = 1e-5, momentum 0.1; its training pass is [`batch_norm`]'s); the ReLU
+/// comes before or after, as the caller says.
 #[derive(Module, Debug)]
 pub struct ConvBn {
     conv: Conv2d,
@@ -32,7 +34,7 @@ impl ConvBn {
     /// # Shapes
     /// `[batch, c_in, h, w]` → `[batch, c_out, h / stride, w / stride]`
     pub fn forward_relu_first(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(relu(x)))
+        batch_norm(&self.bn, self.conv.forward(relu(x)))
     }
 
     /// Conv → BN → ReLU.
@@ -40,11 +42,11 @@ impl ConvBn {
     /// # Shapes
     /// `[batch, c_in, h, w]` → `[batch, c_out, h / stride, w / stride]`
     pub fn forward_relu_last(&self, x: Tensor<4>) -> Tensor<4> {
-        relu(self.bn.forward(self.conv.forward(x)))
+        relu(batch_norm(&self.bn, self.conv.forward(x)))
     }
 
     /// Conv → BN (no activation), as in the network's stem.
     pub fn forward_plain(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(x))
+        batch_norm(&self.bn, self.conv.forward(x))
     }
 }

@@ -13,6 +13,10 @@
 //!   steps or epochs, with a learning-rate schedule, validation, a progress bar,
 //!   and a typed error on divergence; [`evaluate`] reports loss and accuracy.
 //! * [`SavedModel`] saves and loads a trained network and predicts classes.
+//! * Blocks that Burn's CPU backends run slowly are written from cheaper tensor
+//!   operations, with tests that they equal Burn's own (values and gradients):
+//!   [`AveragePool3x3`]/[`AveragePool2x2`] and the training pass of
+//!   [`batch_norm`] (`cargo xtask bench-train-step --layers` times both versions).
 //!
 //! The crate takes a Burn `Device` and never names a backend.
 //!
@@ -29,6 +33,7 @@
 //! ```
 
 mod average_pool;
+mod batch_norm;
 mod cell;
 mod cell_layer;
 mod cell_network;
@@ -47,6 +52,7 @@ mod trainer;
 mod training_config;
 
 pub use average_pool::{AveragePool2x2, AveragePool3x3};
+pub use batch_norm::batch_norm;
 pub use cell::Cell;
 pub use cell_layer::CellLayer;
 pub use cell_network::{CellNetwork, CellNetworkConfig, NetworkBlock, NetworkComplexity};

@@ -1,0 +1,100 @@
+//! Batch norm's training pass written with reductions over the contiguous
+//! `[batch, channels, pixels]` view, instead of Burn's default, which
+//! transposes the activation (a full copy) for every statistic and again in
+//! the backward pass.
+
+use burn::nn::BatchNorm;
+use burn::tensor::Tensor;
+
+/// `norm`'s forward pass on `x` (`[batch, channels, h, w]`): in training
+/// (an autodiff device and a trainable layer) from the batch statistics,
+/// updating the running mean and variance as Burn's layer does (the biased
+/// batch variance; PyTorch keeps the unbiased one); otherwise Burn's
+/// inference pass. Values and gradients equal Burn's to float rounding.
+pub fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    if !(x.device().is_autodiff() && norm.training.is_enabled()) {
+        return norm.forward(x);
+    }
+    let [b, c, h, w] = x.dims();
+    let count = (b * h * w) as f64;
+    let x = x.reshape([b, c, h * w]);
+    let mean = x.clone().sum_dim(2).sum_dim(0) / count; // [1, c, 1]
+    let centered = x - mean.clone();
+    let variance = centered.clone().square().sum_dim(2).sum_dim(0) / count; // [1, c, 1], biased
+    let scale = (variance.clone() + norm.epsilon).sqrt().recip() * norm.gamma.val().reshape([1, c, 1]);
+    let out = centered * scale + norm.beta.val().reshape([1, c, 1]);
+    let momentum = norm.momentum;
+    let device = out.device();
+    let running_mean = norm.running_mean.value_sync().to_device(&device);
+    let running_var = norm.running_var.value_sync().to_device(&device);
+    norm.running_mean
+        .update((running_mean * (1.0 - momentum) + mean.detach().reshape([c]) * momentum).detach());
+    norm.running_var
+        .update((running_var * (1.0 - momentum) + variance.detach().reshape([c]) * momentum).detach());
+    out.reshape([b, c, h, w])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::BatchNormConfig;
+    use burn::tensor::Distribution;
+
+    fn largest_difference<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+        assert_eq!(a.dims(), b.dims());
+        let a: Vec<f32> = a.into_data().try_to_vec::<f32>().expect("f32");
+        let b: Vec<f32> = b.into_data().try_to_vec::<f32>().expect("f32");
+        a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn training_pass_equals_burns_batch_norm_in_values_gradients_and_running_statistics() {
+        let device = metanas_device::test_device().autodiff();
+        for shape in [[4, 3, 5, 6], [2, 8, 1, 1], [1, 2, 4, 4]] {
+            let c = shape[1];
+            // Two separate layers (running statistics are shared between
+            // clones) with the same non-trivial affine parameters.
+            let layer = || {
+                metanas_seeding::seeded(&device, 7, || {
+                    let mut norm = BatchNormConfig::new(c).init(&device);
+                    norm.gamma = norm.gamma.map(|_| Tensor::random([c], Distribution::Normal(1.0, 0.5), &device).require_grad());
+                    norm.beta = norm.beta.map(|_| Tensor::random([c], Distribution::Normal(0.0, 0.5), &device).require_grad());
+                    norm
+                })
+            };
+            let (ours, theirs) = (layer(), layer());
+            let (x, weights) = metanas_seeding::seeded(&device, 8, || {
+                let x = Tensor::<4>::random(shape, Distribution::Normal(0.5, 2.0), &device);
+                (x, Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device))
+            });
+            let x_ours = x.clone().detach().require_grad();
+            let x_theirs = x.detach().require_grad();
+            let y_ours = batch_norm(&ours, x_ours.clone());
+            let y_theirs = theirs.forward(x_theirs.clone());
+            assert!(largest_difference(y_ours.clone().detach(), y_theirs.clone().detach()) < 1e-4, "output, {shape:?}");
+            let g_ours = (y_ours * weights.clone()).sum().backward();
+            let g_theirs = (y_theirs * weights).sum().backward();
+            let input_gradients = (x_ours.grad(&g_ours).expect("x"), x_theirs.grad(&g_theirs).expect("x"));
+            assert!(largest_difference(input_gradients.0, input_gradients.1) < 1e-4, "input gradient, {shape:?}");
+            for (what, a, b) in [
+                ("gamma gradient", ours.gamma.grad(&g_ours).expect("gamma"), theirs.gamma.grad(&g_theirs).expect("gamma")),
+                ("beta gradient", ours.beta.grad(&g_ours).expect("beta"), theirs.beta.grad(&g_theirs).expect("beta")),
+                ("running mean", ours.running_mean.value_sync(), theirs.running_mean.value_sync()),
+                ("running variance", ours.running_var.value_sync(), theirs.running_var.value_sync()),
+            ] {
+                assert!(largest_difference(a, b) < 1e-4, "{what}, {shape:?}");
+            }
+            // The running statistics moved (not the initial zeros and ones).
+            let moved: f32 = ours.running_mean.value_sync().abs().sum().into_scalar();
+            assert!(moved > 1e-3, "running mean did not move");
+        }
+    }
+
+    #[test]
+    fn inference_pass_is_burns() {
+        let device = metanas_device::test_device();
+        let norm = metanas_seeding::seeded(&device, 1, || BatchNormConfig::new(3).init(&device));
+        let x = metanas_seeding::seeded(&device, 2, || Tensor::<4>::random([2, 3, 4, 4], Distribution::Normal(0.0, 1.0), &device));
+        assert_eq!(largest_difference(batch_norm(&norm, x.clone()), norm.forward(x)), 0.0);
+    }
+}

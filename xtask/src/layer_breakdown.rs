@@ -1,0 +1,174 @@
+//! `cargo xtask bench-train-step --layers`: where a training step's time
+//! goes, one building block at a time, on each Burn backend beside PyTorch.
+//!
+//! Each case times one block of the NAS-Bench-201 network at the shapes the
+//! C=16 network trains on (batch 64): a 3×3 convolution's forward pass, the
+//! same convolution's forward + backward (gradients of input and weight), and
+//! batch norm's forward + backward. `benches/pytorch/nb201_layers.py` times
+//! the same cases with the same names.
+
+use anyhow::{Context, bail};
+use burn::nn::conv::Conv2dConfig;
+use burn::nn::{BatchNormConfig, PaddingConfig2d};
+use burn::tensor::{Device, Distribution, Tensor};
+use metanas_device::BackendChoice;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+/// What a case runs.
+#[derive(Debug, Clone, Copy)]
+enum Block {
+    /// 3×3 convolution (padding 1, no bias), forward only.
+    ConvForward,
+    /// 3×3 convolution, forward and backward (input and weight gradients).
+    ConvForwardBackward,
+    /// Batch norm (training mode), forward and backward.
+    BatchNormForwardBackward,
+    /// The same with [`metanas_net::batch_norm`] (reductions without transposes).
+    MetanasBatchNormForwardBackward,
+}
+
+/// One timed case: a block at `[batch, channels, size, size]`.
+#[derive(Debug, Clone, Copy)]
+struct Case {
+    block: Block,
+    channels: usize,
+    size: usize,
+}
+
+impl Case {
+    fn name(&self) -> String {
+        let block = match self.block {
+            Block::ConvForward => "conv3x3 fwd",
+            Block::ConvForwardBackward => "conv3x3 fwd+bwd",
+            Block::BatchNormForwardBackward => "batchnorm fwd+bwd",
+            Block::MetanasBatchNormForwardBackward => "batchnorm (metanas) fwd+bwd",
+        };
+        format!("{block} {}ch {}×{}", self.channels, self.size, self.size)
+    }
+}
+
+/// The cases: each block at the first stage's and the last stage's shape.
+fn cases() -> Vec<Case> {
+    let blocks = [
+        Block::ConvForward,
+        Block::ConvForwardBackward,
+        Block::BatchNormForwardBackward,
+        Block::MetanasBatchNormForwardBackward,
+    ];
+    [(16, 32), (64, 8)]
+        .into_iter()
+        .flat_map(|(channels, size)| blocks.map(|block| Case { block, channels, size }))
+        .collect()
+}
+
+/// Times every case on `backends` and in PyTorch (`python`, skipped when it
+/// has none) and prints the table: median milliseconds and the ratio of
+/// PyTorch's time to each backend's (above 1: faster than PyTorch).
+///
+/// # Errors
+/// When a backend's run fails.
+pub fn run(backends: &[BackendChoice], batch: usize, steps: usize, warmup: usize, python: &str) -> anyhow::Result<()> {
+    let cases = cases();
+    let mut columns: Vec<(String, BTreeMap<String, f64>)> = Vec::new();
+    for &backend in backends {
+        eprintln!("timing blocks on {backend} …");
+        let device = backend.autodiff_device();
+        let times = cases
+            .iter()
+            .map(|case| Ok((case.name(), time_case(case, batch, steps, warmup, &device)?)))
+            .collect::<anyhow::Result<_>>()?;
+        columns.push((format!("burn-{backend}"), times));
+    }
+    let reference = match time_pytorch(batch, steps, warmup, python) {
+        Ok(times) => Some(times),
+        Err(e) => {
+            eprintln!("PyTorch reference skipped: {e:#}");
+            None
+        }
+    };
+    println!("Blocks of the NAS-Bench-201 network, batch {batch}: median ms over {steps} runs\n");
+    let header: Vec<String> = columns.iter().map(|(name, _)| format!("{name} ms")).collect();
+    let ratios: Vec<String> = columns.iter().map(|(name, _)| format!("PyTorch / {name}")).collect();
+    let pytorch_header = if reference.is_some() { "| PyTorch ms " } else { "" };
+    println!("| block | {} {pytorch_header}| {} |", header.join(" | "), ratios.join(" | "));
+    println!("|---|{}{}", "---|".repeat(columns.len() * 2), if reference.is_some() { "---|" } else { "" });
+    for case in &cases {
+        let name = case.name();
+        let ours: Vec<f64> = columns.iter().map(|(_, times)| times[&name]).collect();
+        let theirs = reference.as_ref().and_then(|r| r.get(&name).copied());
+        let cells: Vec<String> = ours.iter().map(|t| format!("{t:.1}")).collect();
+        let ratio_cells: Vec<String> =
+            ours.iter().map(|t| theirs.map_or("—".to_string(), |p| format!("{:.2}×", p / t))).collect();
+        let pytorch_cell = match (&reference, theirs) {
+            (Some(_), Some(p)) => format!("| {p:.1} "),
+            (Some(_), None) => "| — ".to_string(),
+            (None, _) => String::new(),
+        };
+        println!("| {name} | {} {pytorch_cell}| {} |", cells.join(" | "), ratio_cells.join(" | "));
+    }
+    Ok(())
+}
+
+/// Median milliseconds of one case on `device` (an autodiff device).
+fn time_case(case: &Case, batch: usize, steps: usize, warmup: usize, device: &Device) -> anyhow::Result<f64> {
+    let (c, s) = (case.channels, case.size);
+    let (conv, norm, input, upstream) = metanas_seeding::seeded(device, 0, || {
+        let conv = Conv2dConfig::new([c, c], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .with_bias(false)
+            .init(device);
+        let norm = BatchNormConfig::new(c).init(device);
+        let input = Tensor::<4>::random([batch, c, s, s], Distribution::Normal(0.0, 1.0), device);
+        let upstream = Tensor::<4>::random([batch, c, s, s], Distribution::Normal(0.0, 1.0), device);
+        (conv, norm, input, upstream)
+    });
+    let mut times = Vec::with_capacity(steps);
+    for run in 0..warmup + steps {
+        let x = input.clone().detach().require_grad();
+        let start = Instant::now();
+        // Each case ends by reading a number, which waits for the device.
+        let check: f32 = match case.block {
+            Block::ConvForward => conv.forward(input.clone().detach()).sum().into_scalar(),
+            Block::ConvForwardBackward => {
+                let grads = (conv.forward(x.clone()) * upstream.clone()).sum().backward();
+                let input_grad = x.grad(&grads).context("no input gradient")?;
+                let weight_grad = conv.weight.grad(&grads).context("no weight gradient")?;
+                input_grad.sum().into_scalar::<f32>() + weight_grad.sum().into_scalar::<f32>()
+            }
+            Block::BatchNormForwardBackward => {
+                let grads = (norm.forward(x.clone()) * upstream.clone()).sum().backward();
+                x.grad(&grads).context("no input gradient")?.sum().into_scalar()
+            }
+            Block::MetanasBatchNormForwardBackward => {
+                let grads = (metanas_net::batch_norm(&norm, x.clone()) * upstream.clone()).sum().backward();
+                x.grad(&grads).context("no input gradient")?.sum().into_scalar()
+            }
+        };
+        if !check.is_finite() {
+            bail!("{}: result {check}", case.name());
+        }
+        if run >= warmup {
+            times.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// The same cases in PyTorch: name → median ms.
+fn time_pytorch(batch: usize, steps: usize, warmup: usize, python: &str) -> anyhow::Result<BTreeMap<String, f64>> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../benches/pytorch/nb201_layers.py");
+    let output = Command::new(python)
+        .arg(&script)
+        .args(["--batch", &batch.to_string(), "--steps", &steps.to_string(), "--warmup", &warmup.to_string()])
+        .output()
+        .with_context(|| format!("could not run {python}"))?;
+    if !output.status.success() {
+        bail!("{}", String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("failed"));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(text.trim()).context("the script's JSON line (case name → median ms)")
+}
