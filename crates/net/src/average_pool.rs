@@ -72,10 +72,7 @@ mod tests {
     use burn::tensor::Distribution;
 
     fn assert_close(a: Tensor<4>, b: Tensor<4>) {
-        assert_eq!(a.dims(), b.dims());
-        let a: Vec<f32> = a.into_data().try_to_vec::<f32>().expect("f32");
-        let b: Vec<f32> = b.into_data().try_to_vec::<f32>().expect("f32");
-        let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        let worst = crate::test_support::largest_difference(a, b);
         assert!(worst < 1e-5, "largest difference {worst}");
     }
 
@@ -83,12 +80,15 @@ mod tests {
     /// (autodiff device), with a random upstream gradient.
     fn compare(ours: impl Fn(Tensor<4>) -> Tensor<4>, reference: impl Fn(Tensor<4>) -> Tensor<4>, shape: [usize; 4]) {
         let device = metanas_device::test_device().autodiff();
-        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+        // Draws go through the seeding lock: an unlocked draw here would land
+        // inside another test thread's seeded initialisation and change it.
+        let x = metanas_seeding::seeded(&device, 0, || Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device));
         let a_in = x.clone().detach().require_grad();
         let b_in = x.detach().require_grad();
         let a = ours(a_in.clone());
         let b = reference(b_in.clone());
-        let weights = Tensor::<4>::random(a.dims(), Distribution::Normal(0.0, 1.0), &device);
+        let weights =
+            metanas_seeding::seeded(&device, 1, || Tensor::<4>::random(a.dims(), Distribution::Normal(0.0, 1.0), &device));
         assert_close(a.clone().detach(), b.clone().detach());
         let ga = (a * weights.clone()).sum().backward();
         let gb = (b * weights).sum().backward();

@@ -39,13 +39,7 @@ mod tests {
     use super::*;
     use burn::nn::BatchNormConfig;
     use burn::tensor::Distribution;
-
-    fn largest_difference<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
-        assert_eq!(a.dims(), b.dims());
-        let a: Vec<f32> = a.into_data().try_to_vec::<f32>().expect("f32");
-        let b: Vec<f32> = b.into_data().try_to_vec::<f32>().expect("f32");
-        a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
-    }
+    use crate::test_support::largest_difference;
 
     #[test]
     fn training_pass_equals_burns_batch_norm_in_values_gradients_and_running_statistics() {
@@ -71,18 +65,21 @@ mod tests {
             let x_theirs = x.detach().require_grad();
             let y_ours = batch_norm(&ours, x_ours.clone());
             let y_theirs = theirs.forward(x_theirs.clone());
-            assert!(largest_difference(y_ours.clone().detach(), y_theirs.clone().detach()) < 1e-4, "output, {shape:?}");
+            let output_difference = largest_difference(y_ours.clone().detach(), y_theirs.clone().detach());
+            assert!(output_difference < 1e-4, "output differs by {output_difference}, {shape:?}");
             let g_ours = (y_ours * weights.clone()).sum().backward();
             let g_theirs = (y_theirs * weights).sum().backward();
             let input_gradients = (x_ours.grad(&g_ours).expect("x"), x_theirs.grad(&g_theirs).expect("x"));
-            assert!(largest_difference(input_gradients.0, input_gradients.1) < 1e-4, "input gradient, {shape:?}");
+            let input_difference = largest_difference(input_gradients.0, input_gradients.1);
+            assert!(input_difference < 1e-4, "input gradient differs by {input_difference}, {shape:?}");
             for (what, a, b) in [
                 ("gamma gradient", ours.gamma.grad(&g_ours).expect("gamma"), theirs.gamma.grad(&g_theirs).expect("gamma")),
                 ("beta gradient", ours.beta.grad(&g_ours).expect("beta"), theirs.beta.grad(&g_theirs).expect("beta")),
                 ("running mean", ours.running_mean.value_sync(), theirs.running_mean.value_sync()),
                 ("running variance", ours.running_var.value_sync(), theirs.running_var.value_sync()),
             ] {
-                assert!(largest_difference(a, b) < 1e-4, "{what}, {shape:?}");
+                let difference = largest_difference(a, b);
+                assert!(difference < 1e-4, "{what} differs by {difference}, {shape:?}");
             }
             // The running statistics moved (not the initial zeros and ones).
             let moved: f32 = ours.running_mean.value_sync().abs().sum().into_scalar();
