@@ -102,8 +102,7 @@ fn time_burn(backend: BackendChoice, config: &CellNetworkConfig, args: &BenchTra
             times.push(start.elapsed().as_secs_f64());
         }
     }
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+    let median = median(&mut times);
     Ok(Timing {
         name: format!("metanas / burn-{backend}"),
         median_ms: median * 1e3,
@@ -111,18 +110,35 @@ fn time_burn(backend: BackendChoice, config: &CellNetworkConfig, args: &BenchTra
     })
 }
 
-fn time_pytorch(args: &BenchTrainStepArgs) -> anyhow::Result<Timing> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../benches/pytorch/nb201_train_step.py");
-    let output = Command::new(&args.python)
-        .arg(&script)
-        .args(["--arch", CELL, "--batch", &args.batch.to_string()])
-        .args(["--steps", &args.steps.to_string(), "--warmup", &args.warmup.to_string()])
-        .output()
-        .with_context(|| format!("could not run {}", args.python))?;
+/// The median of `times` (sorted in place; not empty).
+pub(crate) fn median(times: &mut [f64]) -> f64 {
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// Runs the PyTorch reference `benches/pytorch/<script>` with `python` and
+/// `args`, and returns its standard output (its last stderr line on failure).
+pub(crate) fn run_pytorch_script(python: &str, script: &str, args: &[String]) -> anyhow::Result<String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../benches/pytorch").join(script);
+    let output = Command::new(python).arg(&script).args(args).output().with_context(|| format!("could not run {python}"))?;
     if !output.status.success() {
         bail!("{}", String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("failed"));
     }
-    let line = String::from_utf8_lossy(&output.stdout);
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn time_pytorch(args: &BenchTrainStepArgs) -> anyhow::Result<Timing> {
+    let script_args = [
+        "--arch".to_string(),
+        CELL.to_string(),
+        "--batch".to_string(),
+        args.batch.to_string(),
+        "--steps".to_string(),
+        args.steps.to_string(),
+        "--warmup".to_string(),
+        args.warmup.to_string(),
+    ];
+    let line = run_pytorch_script(&args.python, "nb201_train_step.py", &script_args)?;
     let json: serde_json::Value = serde_json::from_str(line.trim()).context("the script's JSON line")?;
     let field = |k: &str| json.get(k).and_then(serde_json::Value::as_f64).with_context(|| format!("no `{k}`"));
     Ok(Timing {

@@ -12,9 +12,8 @@ use burn::nn::conv::Conv2dConfig;
 use burn::nn::{BatchNormConfig, PaddingConfig2d};
 use burn::tensor::{Device, Distribution, Tensor};
 use metanas_device::BackendChoice;
+use crate::bench_train_step::{median, run_pytorch_script};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 
 /// What a case runs.
@@ -154,21 +153,19 @@ fn time_case(case: &Case, batch: usize, steps: usize, warmup: usize, device: &De
             times.push(start.elapsed().as_secs_f64() * 1e3);
         }
     }
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    Ok(median(&mut times))
 }
 
 /// The same cases in PyTorch: name → median ms.
 fn time_pytorch(batch: usize, steps: usize, warmup: usize, python: &str) -> anyhow::Result<BTreeMap<String, f64>> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../benches/pytorch/nb201_layers.py");
-    let output = Command::new(python)
-        .arg(&script)
-        .args(["--batch", &batch.to_string(), "--steps", &steps.to_string(), "--warmup", &warmup.to_string()])
-        .output()
-        .with_context(|| format!("could not run {python}"))?;
-    if !output.status.success() {
-        bail!("{}", String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("failed"));
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
+    let args = [
+        "--batch".to_string(),
+        batch.to_string(),
+        "--steps".to_string(),
+        steps.to_string(),
+        "--warmup".to_string(),
+        warmup.to_string(),
+    ];
+    let text = run_pytorch_script(python, "nb201_layers.py", &args)?;
     serde_json::from_str(text.trim()).context("the script's JSON line (case name → median ms)")
 }

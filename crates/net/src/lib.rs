@@ -48,6 +48,8 @@ mod model_optimizer;
 mod optimizer_config;
 mod resnet_block;
 mod saved_model;
+#[cfg(test)]
+mod test_support;
 mod trainer;
 mod training_config;
 
