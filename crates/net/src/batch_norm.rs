@@ -12,25 +12,60 @@ use burn::tensor::Tensor;
 /// batch variance; PyTorch keeps the unbiased one); otherwise Burn's
 /// inference pass. Values and gradients equal Burn's to float rounding.
 pub fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    if !(x.device().is_autodiff() && norm.training.is_enabled()) {
-        return norm.forward(x);
-    }
+    batch_norm_stacked(&[norm], x)
+}
+
+/// [`batch_norm`] of several layers at once: `x`'s channels are those of
+/// `norms[0]`, then those of `norms[1]`, and so on (as when convolutions that
+/// share an input are computed as one). Batch norm works channel by channel,
+/// so this equals normalising each slice with its own layer; every layer's
+/// running statistics are updated from its own channels. The layers must
+/// share ε and momentum.
+///
+/// # Panics
+/// If the layers' channels do not add up to `x`'s, or ε or momentum differ.
+pub fn batch_norm_stacked(norms: &[&BatchNorm], x: Tensor<4>) -> Tensor<4> {
+    let channels: Vec<usize> = norms.iter().map(|norm| norm.gamma.val().dims()[0]).collect();
     let [b, c, h, w] = x.dims();
+    assert_eq!(channels.iter().sum::<usize>(), c, "batch norm layers of {channels:?} channels on {c} channels");
+    let (epsilon, momentum) = (norms[0].epsilon, norms[0].momentum);
+    assert!(
+        norms.iter().all(|norm| norm.epsilon == epsilon && norm.momentum == momentum),
+        "stacked batch norm layers must share epsilon and momentum"
+    );
+    let training = x.device().is_autodiff() && norms.iter().all(|norm| norm.training.is_enabled());
+    if !training {
+        if let [norm] = norms {
+            return norm.forward(x);
+        }
+        let slices = x.split_with_sizes(channels, 1);
+        return Tensor::cat(slices.into_iter().zip(norms).map(|(slice, norm)| norm.forward(slice)).collect(), 1);
+    }
     let count = (b * h * w) as f64;
     let x = x.reshape([b, c, h * w]);
     let mean = x.clone().sum_dim(2).sum_dim(0) / count; // [1, c, 1]
     let centered = x - mean.clone();
     let variance = centered.clone().square().sum_dim(2).sum_dim(0) / count; // [1, c, 1], biased
-    let scale = (variance.clone() + norm.epsilon).sqrt().recip() * norm.gamma.val().reshape([1, c, 1]);
-    let out = centered * scale + norm.beta.val().reshape([1, c, 1]);
-    let momentum = norm.momentum;
+    let stacked = |part: fn(&BatchNorm) -> Tensor<1>| match norms {
+        [norm] => part(norm),
+        _ => Tensor::cat(norms.iter().map(|norm| part(norm)).collect(), 0),
+    };
+    let gamma = stacked(|norm| norm.gamma.val());
+    let beta = stacked(|norm| norm.beta.val());
+    let scale = (variance.clone() + epsilon).sqrt().recip() * gamma.reshape([1, c, 1]);
+    let out = centered * scale + beta.reshape([1, c, 1]);
     let device = out.device();
-    let running_mean = norm.running_mean.value_sync().to_device(&device);
-    let running_var = norm.running_var.value_sync().to_device(&device);
-    norm.running_mean
-        .update((running_mean * (1.0 - momentum) + mean.detach().reshape([c]) * momentum).detach());
-    norm.running_var
-        .update((running_var * (1.0 - momentum) + variance.detach().reshape([c]) * momentum).detach());
+    let (mean, variance) = (mean.detach().reshape([c]), variance.detach().reshape([c]));
+    let mut offset = 0;
+    for (norm, &channels) in norms.iter().zip(&channels) {
+        let batch_mean = mean.clone().narrow(0, offset, channels);
+        let batch_variance = variance.clone().narrow(0, offset, channels);
+        offset += channels;
+        let running_mean = norm.running_mean.value_sync().to_device(&device);
+        let running_var = norm.running_var.value_sync().to_device(&device);
+        norm.running_mean.update((running_mean * (1.0 - momentum) + batch_mean * momentum).detach());
+        norm.running_var.update((running_var * (1.0 - momentum) + batch_variance * momentum).detach());
+    }
     out.reshape([b, c, h, w])
 }
 

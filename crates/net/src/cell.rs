@@ -1,7 +1,9 @@
 //! One searched cell inside the network.
 
 use crate::cell_layer::CellLayer;
+use crate::cell_operation::CellOperation;
 use crate::cell_plan::CellPlan;
+use crate::conv_bn::ConvBn;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
@@ -26,37 +28,66 @@ struct CellWiring {
     node_layer: Vec<Option<usize>>,
     /// Whether each node influences the output.
     needed: Vec<bool>,
+    /// For each node, its outgoing edges into needed nodes, grouped: the
+    /// ReLU-conv-BN edges of one kernel size form one group (computed as one
+    /// stacked convolution), every other edge is a group of its own.
+    outgoing: Vec<Vec<Vec<usize>>>,
+}
+
+impl CellWiring {
+    fn new(plan: &CellPlan) -> Self {
+        let needed = plan.needed_nodes();
+        let mut outgoing: Vec<Vec<Vec<usize>>> = vec![Vec::new(); plan.nodes];
+        for (index, edge) in plan.edges.iter().enumerate() {
+            if !needed[edge.to] {
+                continue;
+            }
+            let groups = &mut outgoing[edge.from];
+            let same_kernel = |group: &&mut Vec<usize>| {
+                matches!(edge.op, CellOperation::ReluConvBn { .. }) && plan.edges[group[0]].op == edge.op
+            };
+            match groups.iter_mut().find(same_kernel) {
+                Some(group) => group.push(index),
+                None => groups.push(vec![index]),
+            }
+        }
+        let mut node_layers = 0;
+        let node_layer = plan
+            .node_ops
+            .iter()
+            .map(|op| {
+                op.map(|_| {
+                    node_layers += 1;
+                    node_layers - 1
+                })
+            })
+            .collect();
+        Self {
+            nodes: plan.nodes,
+            edges: plan.edges.iter().map(|e| (e.from, e.to)).collect(),
+            node_layer,
+            needed,
+            outgoing,
+        }
+    }
 }
 
 impl Cell {
     /// Builds the layers of `plan` on `channels` channels (the plan must be checked).
     pub fn new(plan: &CellPlan, channels: usize, device: &Device) -> Self {
         let edge_layers = plan.edges.iter().map(|e| CellLayer::new(e.op, channels, device)).collect();
-        let mut node_layers = Vec::new();
-        let node_layer = plan
-            .node_ops
-            .iter()
-            .map(|op| {
-                op.map(|op| {
-                    node_layers.push(CellLayer::new(op, channels, device));
-                    node_layers.len() - 1
-                })
-            })
-            .collect();
-        let wiring = CellWiring {
-            nodes: plan.nodes,
-            edges: plan.edges.iter().map(|e| (e.from, e.to)).collect(),
-            node_layer,
-            needed: plan.needed_nodes(),
-        };
+        let node_layers = plan.node_ops.iter().flatten().map(|&op| CellLayer::new(op, channels, device)).collect();
         Self {
             edge_layers,
             node_layers,
-            wiring,
+            wiring: CellWiring::new(plan),
         }
     }
 
     /// Evaluates the cell; nodes that cannot influence the output are skipped.
+    /// Each node's outgoing edges are computed as soon as the node is; the
+    /// ReLU-conv-BN edges leaving one node share one stacked convolution
+    /// ([`ConvBn::forward_relu_first_stacked`]).
     ///
     /// # Shapes
     /// `[batch, channels, h, w]` → the same.
@@ -64,29 +95,42 @@ impl Cell {
         let w = &self.wiring;
         let mut values: Vec<Option<Tensor<4>>> = vec![None; w.nodes];
         let mut sums: Vec<Option<Tensor<4>>> = vec![None; w.nodes];
-        values[0] = Some(input.clone());
-        let mut edge = 0;
-        for node in 1..w.nodes {
-            while edge < w.edges.len() && w.edges[edge].1 == node {
-                let (from, _) = w.edges[edge];
-                if w.needed[node] {
-                    // A source without inputs is zero (NAS-Bench-201's `none`).
-                    let source = values[from].clone().unwrap_or_else(|| input.zeros_like());
-                    let out = self.edge_layers[edge].forward(source);
-                    sums[node] = Some(match sums[node].take() {
+        for node in 0..w.nodes {
+            if !w.needed[node] {
+                continue;
+            }
+            values[node] = if node == 0 {
+                Some(input.clone())
+            } else {
+                match (w.node_layer[node], sums[node].take()) {
+                    (Some(layer), Some(sum)) => Some(self.node_layers[layer].forward(sum)),
+                    (Some(layer), None) => Some(self.node_layers[layer].forward(input.zeros_like())),
+                    (None, sum) => sum,
+                }
+            };
+            for group in &w.outgoing[node] {
+                // A source without inputs is zero (NAS-Bench-201's `none`).
+                let source = values[node].clone().unwrap_or_else(|| input.zeros_like());
+                let outputs = match group.as_slice() {
+                    [edge] => vec![self.edge_layers[*edge].forward(source)],
+                    edges => {
+                        let blocks: Vec<&ConvBn> = edges
+                            .iter()
+                            .map(|&edge| match &self.edge_layers[edge] {
+                                CellLayer::ReluConvBn(block) => block,
+                                _ => unreachable!("groups of several edges are ReLU-conv-BN edges"),
+                            })
+                            .collect();
+                        ConvBn::forward_relu_first_stacked(&blocks, source)
+                    }
+                };
+                for (&edge, out) in group.iter().zip(outputs) {
+                    let to = w.edges[edge].1;
+                    sums[to] = Some(match sums[to].take() {
                         Some(acc) => acc + out,
                         None => out,
                     });
                 }
-                edge += 1;
-            }
-            if w.needed[node] {
-                let sum = sums[node].take();
-                values[node] = match (w.node_layer[node], sum) {
-                    (Some(layer), Some(sum)) => Some(self.node_layers[layer].forward(sum)),
-                    (Some(layer), None) => Some(self.node_layers[layer].forward(input.zeros_like())),
-                    (None, sum) => sum,
-                };
             }
         }
         values[w.nodes - 1].take().unwrap_or_else(|| input.zeros_like())
