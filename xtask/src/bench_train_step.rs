@@ -79,7 +79,7 @@ pub fn run(args: &BenchTrainStepArgs) -> anyhow::Result<()> {
 
 fn time_burn(backend: BackendChoice, config: &CellNetworkConfig, args: &BenchTrainStepArgs) -> anyhow::Result<Timing> {
     let device: Device = backend.autodiff_device();
-    let mut model = metanas_seeding::seeded(&device, 0, || config.init(&device))?;
+    let mut model = metanas_seeding::seeded_module(&device, 0, || config.init(&device))?;
     let mut optimizer = OptimizerConfig::sgd_nesterov(0.05).init();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let b = args.batch;

@@ -122,7 +122,7 @@ pub(crate) fn train_ensemble(
     (0..members)
         .map(|i| {
             let seed = config.seed.wrapping_add(1000 * i as u64);
-            let net = metanas_seeding::seeded(device, seed, || model.init(device))?;
+            let net = metanas_seeding::seeded_module(device, seed, || model.init(device))?;
             let (net, report) = train(net, batch, targets, outputs, &config.clone().with_seed(seed), device)?;
             Ok((net.valid(), report))
         })

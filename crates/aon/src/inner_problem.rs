@@ -131,7 +131,7 @@ impl InnerProblem {
     /// # Errors
     /// From the network crate, for an impossible network.
     pub fn init_network(&self, device: &Device) -> crate::error::Result<CellNetwork> {
-        Ok(metanas_seeding::seeded(device, self.seed, || self.network_config().init(device))?)
+        Ok(metanas_seeding::seeded_module(device, self.seed, || self.network_config().init(device))?)
     }
 
     /// The problem's training data (normalised by its training images).

@@ -173,7 +173,7 @@ impl AonMetaTrainer {
     pub fn new(config: AonMetaTrainerConfig, dataset: ImageDataset, device: &Device) -> crate::error::Result<Self> {
         config.check()?;
         let device = device.clone().autodiff();
-        let aon = metanas_seeding::seeded(&device, config.seed, || config.aon.init(&device))?;
+        let aon = metanas_seeding::seeded_module(&device, config.seed, || config.aon.init(&device))?;
         Self::assemble(config, aon, dataset, device)
     }
 

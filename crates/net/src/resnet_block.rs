@@ -10,10 +10,14 @@ use burn::tensor::{Device, Tensor};
 /// shortcut of 2×2 average pooling then a 1×1 convolution without bias.
 #[derive(Module, Debug)]
 pub struct ResNetBlock {
-    conv_a: ConvBn,
-    conv_b: ConvBn,
+    // Field order is the order of the parameters' random draws
+    // (`metanas_seeding::seeded_module`): the shortcut first, as the forward
+    // pass first used them when Burn drew them lazily, so that the seeded
+    // weights are those of earlier versions.
     shortcut_pool: AveragePool2x2,
     shortcut_conv: Conv2d,
+    conv_a: ConvBn,
+    conv_b: ConvBn,
 }
 
 impl ResNetBlock {

@@ -45,7 +45,7 @@ pub fn train_final<A: ToCellPlan>(
     let config = CellNetworkConfig::new(arch.cell_plan(), train_set.shape(), train_set.num_classes())
         .with_channels(size.channels)
         .with_cells_per_stage(size.cells_per_stage);
-    let network = metanas_seeding::seeded(device, training.seed, || config.init(device))?;
+    let network = metanas_seeding::seeded_module(device, training.seed, || config.init(device))?;
     let normalisation = train_set.normalisation();
     let data = TrainingData {
         train: train_set,

@@ -98,7 +98,7 @@ where
 
     fn evaluate(&mut self, arch: &S::Arch, seed: u64) -> Result<Measurement> {
         let config = self.network_config(arch);
-        let network = metanas_seeding::seeded(&self.device, seed, || config.init(&self.device))?;
+        let network = metanas_seeding::seeded_module(&self.device, seed, || config.init(&self.device))?;
         let training = self.training.clone().with_seed(seed);
         let data = TrainingData {
             train: &self.task.train,

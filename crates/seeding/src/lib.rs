@@ -13,6 +13,12 @@
 //! draw of the process goes through one of the two (a bare `Tensor::random` in
 //! another thread can still land between a seed and its draws).
 //!
+//! Burn 0.22 initialises a module's parameters lazily, at their first use: a
+//! module built inside [`seeded`] would draw its weights later, at its first
+//! forward pass, outside the lock (and in the order the forward pass touches
+//! them). Build modules with [`seeded_module`], which draws every parameter
+//! inside the lock, in the module's field order.
+//!
 //! ```
 //! use burn::tensor::{Distribution, Tensor};
 //! let device = metanas_device::test_device();
@@ -22,7 +28,8 @@
 //! assert_eq!(a, b);
 //! ```
 
-use burn::tensor::Device;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::{Bool, Device, Int, Tensor};
 use std::cell::Cell;
 use std::sync::{Mutex, PoisonError};
 
@@ -49,6 +56,35 @@ pub fn seeded<T>(device: &Device, seed: u64, draw: impl FnOnce() -> T) -> T {
         device.seed(seed);
         draw()
     })
+}
+
+/// Builds a module with `init` (e.g. `|| config.init(device)`) as [`seeded`]
+/// does, and draws every parameter before releasing the lock: the weights
+/// depend on `seed` alone, whatever other threads draw before the module's
+/// first use. Errors of `init` are passed through.
+pub fn seeded_module<M: Module, E>(device: &Device, seed: u64, init: impl FnOnce() -> Result<M, E>) -> Result<M, E> {
+    seeded(device, seed, || {
+        let module = init()?;
+        module.visit(&mut Materialise);
+        Ok(module)
+    })
+}
+
+/// Initialises every lazily initialised parameter it visits.
+struct Materialise;
+
+impl ModuleVisitor for Materialise {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
+    }
+
+    fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<D, Int>>) {
+        let _ = param.val();
+    }
+
+    fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<D, Bool>>) {
+        let _ = param.val();
+    }
 }
 
 /// Runs `draw` while no [`seeded`] draw of another thread runs, without
@@ -117,6 +153,23 @@ mod tests {
             }
             noise.join().expect("no panic");
         });
+    }
+
+    #[test]
+    fn a_seeded_module_keeps_its_weights_when_other_draws_come_before_its_first_use() {
+        use burn::nn::LinearConfig;
+        let device = metanas_device::test_device();
+        let weights = |linear: &burn::nn::Linear| linear.weight.val().into_data();
+        let init = || Ok::<_, std::convert::Infallible>(LinearConfig::new(4, 3).init(&device));
+        let reference = weights(&seeded_module(&device, 7, init).expect("infallible"));
+        let module = seeded_module(&device, 7, init).expect("infallible");
+        // Another draw (another thread's, say) between the build and the first use.
+        seeded(&device, 99, || draw(&device));
+        assert_eq!(weights(&module), reference);
+        // A plain `seeded` build draws lazily, at first use: the draw in between changes it.
+        let lazy = seeded(&device, 7, || LinearConfig::new(4, 3).init(&device));
+        seeded(&device, 99, || draw(&device));
+        assert_ne!(weights(&lazy), reference, "Burn no longer initialises lazily: seeded_module may be unnecessary");
     }
 
     #[test]
