@@ -12,7 +12,8 @@ use burn::tensor::Tensor;
 /// batch variance; PyTorch keeps the unbiased one); otherwise Burn's
 /// inference pass. Values and gradients equal Burn's to float rounding.
 pub fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    batch_norm_stacked(&[norm], x)
+    let [out] = <[Tensor<4>; 1]>::try_from(batch_norm_stacked(&[norm], x)).expect("one output per layer");
+    out
 }
 
 /// [`batch_norm`] of several layers at once: `x`'s channels are those of
@@ -20,11 +21,11 @@ pub fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
 /// share an input are computed as one). Batch norm works channel by channel,
 /// so this equals normalising each slice with its own layer; every layer's
 /// running statistics are updated from its own channels. The layers must
-/// share ε and momentum.
+/// share ε and momentum. Returns one output per layer (its channels).
 ///
 /// # Panics
 /// If the layers' channels do not add up to `x`'s, or ε or momentum differ.
-pub fn batch_norm_stacked(norms: &[&BatchNorm], x: Tensor<4>) -> Tensor<4> {
+pub fn batch_norm_stacked(norms: &[&BatchNorm], x: Tensor<4>) -> Vec<Tensor<4>> {
     let channels: Vec<usize> = norms.iter().map(|norm| norm.gamma.val().dims()[0]).collect();
     let [b, c, h, w] = x.dims();
     assert_eq!(channels.iter().sum::<usize>(), c, "batch norm layers of {channels:?} channels on {c} channels");
@@ -36,10 +37,9 @@ pub fn batch_norm_stacked(norms: &[&BatchNorm], x: Tensor<4>) -> Tensor<4> {
     let training = x.device().is_autodiff() && norms.iter().all(|norm| norm.training.is_enabled());
     if !training {
         if let [norm] = norms {
-            return norm.forward(x);
+            return vec![norm.forward(x)];
         }
-        let slices = x.split_with_sizes(channels, 1);
-        return Tensor::cat(slices.into_iter().zip(norms).map(|(slice, norm)| norm.forward(slice)).collect(), 1);
+        return x.split_with_sizes(channels, 1).into_iter().zip(norms).map(|(slice, norm)| norm.forward(slice)).collect();
     }
     let count = (b * h * w) as f64;
     let x = x.reshape([b, c, h * w]);
@@ -66,7 +66,11 @@ pub fn batch_norm_stacked(norms: &[&BatchNorm], x: Tensor<4>) -> Tensor<4> {
         norm.running_mean.update((running_mean * (1.0 - momentum) + batch_mean * momentum).detach());
         norm.running_var.update((running_var * (1.0 - momentum) + batch_variance * momentum).detach());
     }
-    out.reshape([b, c, h, w])
+    let out = out.reshape([b, c, h, w]);
+    match norms {
+        [_] => vec![out],
+        _ => out.split_with_sizes(channels, 1),
+    }
 }
 
 #[cfg(test)]

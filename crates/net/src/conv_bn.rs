@@ -61,29 +61,30 @@ impl ConvBn {
         let PaddingConfig2d::Explicit(top, left, bottom, right) = first.padding else {
             return blocks.iter().map(|block| block.forward_relu_first(x.clone())).collect();
         };
-        let mut channels_out = Vec::with_capacity(blocks.len());
-        let mut weights = Vec::with_capacity(blocks.len());
-        for block in blocks {
-            let conv = &block.conv;
-            let weight = conv.weight.val();
-            let [out, ..] = weight.dims();
-            assert!(
-                conv.bias.is_none()
-                    && conv.groups == first.groups
-                    && conv.stride == first.stride
-                    && conv.dilation == first.dilation
-                    && conv.kernel_size == first.kernel_size
-                    && conv.padding == first.padding
-                    && weight.dims()[1..] == first.weight.val().dims()[1..],
-                "stacked convolutions must have the same shape and options and no bias"
-            );
-            channels_out.push(out);
-            weights.push(weight);
-        }
+        let [_, channels_in, kernel_h, kernel_w] = first.weight.val().dims();
+        let weights: Vec<Tensor<4>> = blocks
+            .iter()
+            .map(|block| {
+                let conv = &block.conv;
+                let weight = conv.weight.val();
+                let [_, c_in, k_h, k_w] = weight.dims();
+                assert!(
+                    conv.bias.is_none()
+                        && conv.groups == first.groups
+                        && conv.stride == first.stride
+                        && conv.dilation == first.dilation
+                        && conv.kernel_size == first.kernel_size
+                        && conv.padding == first.padding
+                        && [c_in, k_h, k_w] == [channels_in, kernel_h, kernel_w],
+                    "stacked convolutions must have the same shape and options and no bias"
+                );
+                weight
+            })
+            .collect();
         let options = ConvOptions::new_with_padding(first.stride, [(top, bottom), (left, right)], first.dilation, first.groups);
         let stacked = conv2d(relu(x), Tensor::cat(weights, 0), None, options);
         let norms: Vec<&BatchNorm> = blocks.iter().map(|block| &block.bn).collect();
-        batch_norm_stacked(&norms, stacked).split_with_sizes(channels_out, 1)
+        batch_norm_stacked(&norms, stacked)
     }
 
     /// Conv → BN → ReLU.
@@ -108,19 +109,20 @@ mod tests {
 
     /// Blocks with random weights and non-trivial batch-norm affine parameters.
     fn blocks(device: &Device) -> Vec<ConvBn> {
-        metanas_seeding::seeded(device, 3, || {
-            (0..3)
-                .map(|_| {
-                    let mut block = ConvBn::new(4, 5, 3, 1, device);
+        (0..3)
+            .map(|k| {
+                // Draws every parameter (Burn's are lazy) inside the seeding lock.
+                let block = metanas_seeding::seeded_module(device, 3 + k, || Ok::<_, std::convert::Infallible>(ConvBn::new(4, 5, 3, 1, device)))
+                    .expect("infallible");
+                metanas_seeding::seeded(device, 10 + k, || {
+                    let mut block = block;
                     let trainable = |t: Tensor<1>| if device.is_autodiff() { t.require_grad() } else { t };
                     block.bn.gamma = block.bn.gamma.map(|_| trainable(Tensor::random([5], Distribution::Normal(1.0, 0.5), device)));
                     block.bn.beta = block.bn.beta.map(|_| trainable(Tensor::random([5], Distribution::Normal(0.0, 0.5), device)));
-                    // Parameters initialise lazily: draw the kernel inside the seeded scope.
-                    let _ = block.conv.weight.val();
                     block
                 })
-                .collect()
-        })
+            })
+            .collect()
     }
 
     #[test]
