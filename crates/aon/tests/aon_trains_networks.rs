@@ -50,11 +50,15 @@ fn mse(model: &Linear, x: Tensor<2>, y: Tensor<2>) -> Tensor<1> {
 #[test]
 fn the_aon_is_a_burn_optimizer_with_feedback_through_a_handle() {
     let device = test_device().autodiff();
-    let (aon, mut model, (x, y)) = metanas_seeding::seeded(&device, 5, || {
-        let aon = AonConfig::new().with_initial_step(0.05).with_use_feedback(true).init(&device);
-        (aon, LinearConfig::new(8, 2).init(&device), regression(&device))
-    });
-    let aon = aon.expect("valid config");
+    // Burn draws a `Linear`'s weights lazily: `seeded_module` draws them inside the seeding lock.
+    let linear = |seed| {
+        metanas_seeding::seeded_module(&device, seed, || Ok::<_, std::convert::Infallible>(LinearConfig::new(8, 2).init(&device)))
+            .expect("infallible")
+    };
+    let aon = metanas_seeding::seeded_module(&device, 5, || AonConfig::new().with_initial_step(0.05).with_use_feedback(true).init(&device))
+        .expect("valid config");
+    let mut model = linear(6);
+    let (x, y) = metanas_seeding::seeded(&device, 7, || regression(&device));
     let (mut optimizer, feedback) = aon.module_optimizer();
     let first = f64::from(mse(&model, x.clone(), y.clone()).into_scalar::<f32>());
     let mut smoothed = first;
@@ -70,7 +74,7 @@ fn the_aon_is_a_burn_optimizer_with_feedback_through_a_handle() {
     assert!(last < 0.1 * first, "loss {first:.4} → {last:.4}");
 
     // The same through AonOptimizer, without any feedback: still trains.
-    let mut model = LinearConfig::new(8, 2).init(&device);
+    let mut model = linear(8);
     let mut optimizer = AonOptimizer::new(&aon);
     for _ in 0..60 {
         let loss = mse(&model, x.clone(), y.clone());

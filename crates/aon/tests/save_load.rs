@@ -44,8 +44,10 @@ fn round_trip(config: AonConfig) -> Aon {
     assert_eq!(loaded.base_step(), aon.base_step());
     assert_eq!(loaded.momentum_step(), aon.momentum_step());
 
-    let param = Tensor::<1>::random([50], Distribution::Normal(0.0, 1.0), &device);
-    let grad = Tensor::<1>::random([50], Distribution::Normal(0.0, 1.0), &device);
+    let (param, grad) = metanas_seeding::seeded(&device, 22, || {
+        let draw = || Tensor::<1>::random([50], Distribution::Normal(0.0, 1.0), &device);
+        (draw(), draw())
+    });
     let update = |a: &Aon| {
         let (inputs, _) = prepare_step(param.clone(), grad.clone(), None, FeedbackInputs::NONE);
         a.update(inputs, 0.7).into_data().try_to_vec::<f32>().expect("f32")

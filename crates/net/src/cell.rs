@@ -114,14 +114,20 @@ impl Cell {
                 let outputs = match group.as_slice() {
                     [edge] => vec![self.edge_layers[*edge].forward(source)],
                     edges => {
+                        // The wiring groups only ReLU-conv-BN edges; should any
+                        // other layer reach a group, its edges run one by one.
                         let blocks: Vec<&ConvBn> = edges
                             .iter()
-                            .map(|&edge| match &self.edge_layers[edge] {
-                                CellLayer::ReluConvBn(block) => block,
-                                _ => unreachable!("groups of several edges are ReLU-conv-BN edges"),
+                            .filter_map(|&edge| match &self.edge_layers[edge] {
+                                CellLayer::ReluConvBn(block) => Some(block),
+                                _ => None,
                             })
                             .collect();
-                        ConvBn::forward_relu_first_stacked(&blocks, source)
+                        if blocks.len() == edges.len() {
+                            ConvBn::forward_relu_first_stacked(&blocks, source)
+                        } else {
+                            edges.iter().map(|&edge| self.edge_layers[edge].forward(source.clone())).collect()
+                        }
                     }
                 };
                 for (&edge, out) in group.iter().zip(outputs) {

@@ -89,9 +89,10 @@ impl ModuleVisitor for Materialise {
 
 /// Runs `draw` while no [`seeded`] draw of another thread runs, without
 /// seeding: for initialisations whose random values are replaced at once (a
-/// module built only to load a record into). Burn draws even then, and a draw
-/// between another thread's seed and its initialisation would change that
-/// thread's weights.
+/// module built only to load a record into). Burn 0.22 initialises parameters
+/// lazily, so the build itself may draw nothing; whatever `draw` does draw
+/// cannot land between another thread's seed and its draws, where it would
+/// change that thread's weights.
 pub fn unseeded<T>(draw: impl FnOnce() -> T) -> T {
     drawing(draw)
 }
