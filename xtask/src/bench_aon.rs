@@ -10,7 +10,7 @@ use anyhow::Context;
 use metanas_aon::{
     Aon, AonMetaTrainer, AonMetaTrainerConfig, Baseline, CandidateOutcome, CandidateTraining, CellPool,
     InnerProblem, InnerProblemConfig, InnerProblemSampler, LearningRateTuning, MetaGradientMethod,
-    mean_final_loss_with_aon, train_with_aon, train_with_optimizer, tune_learning_rate,
+    mean_final_loss_with_aon, train_with_aon, train_with_optimizer, tune_blend, tune_learning_rate,
 };
 use metanas_data::shipped;
 use metanas_device::BackendChoice;
@@ -46,9 +46,23 @@ pub struct BenchAonArgs {
     /// `adam` (tuned Adam alone).
     #[arg(long, value_enum, default_value_t = AonStart::Blend)]
     pub start: AonStart,
+    /// With `--start blend`: choose the blend's two step sizes by grid
+    /// (0.25, 0.5, 0.75 and 1 × each tuned rate) on the MNIST tuning problems,
+    /// as the baselines' rates are chosen, instead of half of each.
+    #[arg(long)]
+    pub blend_grid: bool,
     /// Adam learning rate of the AON's weights.
     #[arg(long, default_value_t = 1e-3)]
     pub meta_learning_rate: f64,
+    /// Antithetic pairs per problem and meta-step (evolution strategies).
+    #[arg(long, default_value_t = 2)]
+    pub es_pairs: usize,
+    /// Perturbation scale of evolution strategies.
+    #[arg(long, default_value_t = 0.01)]
+    pub es_sigma: f64,
+    /// Inner problems advanced (and averaged) per meta-step.
+    #[arg(long, default_value_t = 1)]
+    pub problems_per_step: usize,
     /// Held-out (Fashion-MNIST task, unseen cell) pairs.
     #[arg(long, default_value_t = 20)]
     pub pairs: usize,
@@ -127,6 +141,8 @@ impl RunSummary {
 #[derive(Debug, Serialize)]
 struct Results {
     aon_source: String,
+    /// The blend grid, when `--blend-grid` chose the start.
+    blend: Option<metanas_aon::BlendTuning>,
     meta_training_seconds: f64,
     adam: LearningRateTuning,
     sgd: LearningRateTuning,
@@ -230,6 +246,10 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
     };
     let k = args.steps;
     anyhow::ensure!(k > 0 && pairs > 0, "--steps and --pairs must be positive");
+    anyhow::ensure!(
+        !args.blend_grid || (args.start == AonStart::Blend && args.aon.is_none()),
+        "--blend-grid chooses where meta-training starts: it needs --start blend and no --aon"
+    );
     let problems = InnerProblemConfig::new().with_horizon(k);
     let training = CandidateTraining { steps: k, batch_size: problems.batch_size, eval_every: 0 };
     let mnist = shipped::mnist10k().context("shipped MNIST")?;
@@ -244,10 +264,26 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
 
     // 2. The AON: loaded, or meta-trained from Adam's tuned rate.
     let meta_start = Instant::now();
+    let blend = if args.blend_grid {
+        let start = Instant::now();
+        let fractions: &[f64] = if args.quick { &[0.5, 1.0] } else { &[0.25, 0.5, 0.75, 1.0] };
+        let tuned = tune_blend(adam.best_rate, sgd.best_rate, fractions, &tune, training, &device)?;
+        eprintln!(
+            "tuned the blend on {} MNIST problems in {:.0} s: {}  → Adam {} + SGD-Nesterov {}",
+            tune.len(),
+            start.elapsed().as_secs_f64(),
+            tuned.mean_losses.iter().map(|(a, s, l)| format!("{a}+{s}: {l:.4}")).collect::<Vec<_>>().join(", "),
+            tuned.adam_step,
+            tuned.sgd_nesterov_step
+        );
+        Some(tuned)
+    } else {
+        None
+    };
     let (aon, aon_source) = match &args.aon {
         Some(dir) => (Aon::load(dir, &device).with_context(|| format!("loading the AON from {}", dir.display()))?, dir.display().to_string()),
         None => {
-            let initial = args.start.config(adam.best_rate, sgd.best_rate);
+            let initial = blend.as_ref().map_or_else(|| args.start.config(adam.best_rate, sgd.best_rate), |b| b.config());
             let config = AonMetaTrainerConfig::new(
                 initial.clone().with_use_feedback(args.feedback),
                 problems.clone(),
@@ -255,6 +291,9 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
             .with_unroll(args.unroll)
             .with_method(method)
             .with_meta_learning_rate(args.meta_learning_rate)
+            .with_es_pairs(args.es_pairs)
+            .with_es_sigma(args.es_sigma)
+            .with_problems_per_step(args.problems_per_step)
             .with_seed(args.seed);
             let mut trainer = AonMetaTrainer::new(config, mnist.clone(), &device)?;
             let mut rng = StdRng::seed_from_u64(args.seed.wrapping_add(2000));
@@ -293,8 +332,12 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
             (
                 aon,
                 format!(
-                    "meta-trained {meta_steps} meta-steps ({method:?}, T = {}, feedback {}, start: Adam {}{}), checkpoint of meta-step {at} chosen on {} MNIST validation problems",
+                    "meta-trained {meta_steps} meta-steps ({method:?}, T = {}, meta lr {}, {} problem(s) per step, ES {} pairs σ {}, feedback {}, start: Adam {}{}), checkpoint of meta-step {at} chosen on {} MNIST validation problems",
                     args.unroll,
+                    args.meta_learning_rate,
+                    args.problems_per_step,
+                    args.es_pairs,
+                    args.es_sigma,
                     args.feedback,
                     initial.initial_step,
                     initial.initial_momentum_step.map_or(String::new(), |m| format!(" + SGD-Nesterov {m}")),
@@ -362,7 +405,7 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
     }
     let seconds = start.elapsed().as_secs_f64();
     print_table(&results, &adam, &sgd, k, reach_limit, &aon_source, seconds);
-    let out = Results { aon_source, meta_training_seconds, adam, sgd, steps: k, reach_limit, pairs: results, seconds };
+    let out = Results { aon_source, blend, meta_training_seconds, adam, sgd, steps: k, reach_limit, pairs: results, seconds };
     std::fs::create_dir_all(&args.out)?;
     let path = args.out.join("results.json");
     std::fs::write(&path, serde_json::to_string_pretty(&out)?).with_context(|| format!("writing {}", path.display()))?;

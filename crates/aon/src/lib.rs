@@ -13,7 +13,8 @@
 //!   size, optionally adding an SGD-Nesterov direction with its own learned
 //!   step; its output layer starts at zero, so a fresh AON is exactly Adam
 //!   ([`AonConfig::new`]) or Adam plus SGD-Nesterov ([`AonConfig::blend`], the
-//!   start `cargo xtask meta-train` uses).
+//!   start `cargo xtask meta-train` uses; [`tune_blend`] chooses the two step
+//!   sizes by grid on meta-training problems).
 //! * [`AonOptimizer`] trains any module through metanas-net's
 //!   [`metanas_net::train`] (it implements [`metanas_net::ModelOptimizer`]);
 //!   [`AonUpdateRule`] is the same update as Burn's per-parameter
@@ -49,6 +50,7 @@
 mod aon;
 mod aon_optimizer;
 pub mod aon_parameters;
+mod blend_tuning;
 mod candidate_training;
 pub mod coordinate_features;
 mod error;
@@ -61,6 +63,7 @@ mod update_rule;
 
 pub use aon::{Aon, AonConfig, MAX_LOG_STEP_CORRECTION};
 pub use aon_optimizer::AonOptimizer;
+pub use blend_tuning::{BlendTuning, tune_blend};
 pub use candidate_training::{
     Baseline, CandidateOutcome, CandidateTraining, LearningRateTuning, mean_final_loss_with_aon, train_with_aon,
     train_with_optimizer, tune_learning_rate,
