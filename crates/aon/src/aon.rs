@@ -96,9 +96,13 @@ impl AonConfig {
     /// scored better than either optimizer alone (`cargo xtask bench-aon
     /// --meta-steps 0 --start adam|blend` prints the score at meta-step 0).
     pub fn blend(adam_rate: f64, sgd_nesterov_rate: f64) -> Self {
-        Self::new()
-            .with_initial_step(adam_rate / 2.0)
-            .with_initial_momentum_step(Some(sgd_nesterov_rate / 2.0))
+        Self::adam_plus_sgd_nesterov(adam_rate / 2.0, sgd_nesterov_rate / 2.0)
+    }
+
+    /// An AON that starts as Adam at `adam_step` plus SGD-Nesterov at
+    /// `sgd_nesterov_step` (its two directions' initial step sizes).
+    pub fn adam_plus_sgd_nesterov(adam_step: f64, sgd_nesterov_step: f64) -> Self {
+        Self::new().with_initial_step(adam_step).with_initial_momentum_step(Some(sgd_nesterov_step))
     }
 
     /// Validates the settings.

@@ -25,9 +25,7 @@ impl BlendTuning {
     /// The untrained AON at the chosen point (the output layer starts at zero,
     /// so it is exactly that blend).
     pub fn config(&self) -> AonConfig {
-        AonConfig::new()
-            .with_initial_step(self.adam_step)
-            .with_initial_momentum_step(Some(self.sgd_nesterov_step))
+        AonConfig::adam_plus_sgd_nesterov(self.adam_step, self.sgd_nesterov_step)
     }
 }
 
@@ -60,8 +58,10 @@ pub fn tune_blend(
     for &a in fractions {
         for &s in fractions {
             let (adam_step, sgd_nesterov_step) = (a * adam_rate, s * sgd_nesterov_rate);
-            let config = AonConfig::new().with_initial_step(adam_step).with_initial_momentum_step(Some(sgd_nesterov_step));
-            // The hidden layers' random weights do not change a fresh AON's updates; seeded only to leave the device's generator as it was.
+            let config = AonConfig::adam_plus_sgd_nesterov(adam_step, sgd_nesterov_step);
+            // The hidden layers' random weights do not change a fresh AON's
+            // updates; drawn inside the seeding lock only so that they cannot
+            // land between another thread's seed and its draws.
             let aon = metanas_seeding::seeded_module(device, 0, || config.init(device))?;
             let loss = mean_final_loss_with_aon(&aon, problems, training, device)?;
             mean_losses.push((adam_step, sgd_nesterov_step, loss));
