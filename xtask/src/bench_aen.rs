@@ -39,6 +39,11 @@ pub struct BenchAenArgs {
     /// Retrain meta-models even when cached.
     #[arg(long)]
     pub no_cache: bool,
+    /// Meta-train on every column of the source families, their test and
+    /// NATS re-run columns included (`TaskCatalog::with_report_columns_as_tasks`);
+    /// the transfer baselines then choose among those columns too.
+    #[arg(long)]
+    pub report_columns_as_sources: bool,
 }
 
 struct Bench {
@@ -77,13 +82,14 @@ fn draw(n: usize, k: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
 }
 
 impl Bench {
-    fn load() -> anyhow::Result<Self> {
+    fn load(report_columns_as_sources: bool) -> anyhow::Result<Self> {
         let acc = shipped::nb201_table().context("NAS-Bench-201 table")?;
         let lat = shipped::nb201_latency_table().context("latency table")?;
         let space = Nb201Space;
         let archs = acc.archs().to_vec();
         let encodings: Vec<GraphEncoding> = archs.iter().map(|a| space.encode(a)).collect();
         let catalog = TaskCatalog::nb201(&acc, &lat)?;
+        let catalog = if report_columns_as_sources { catalog.with_report_columns_as_tasks() } else { catalog };
         let mut columns = BTreeMap::new();
         for name in acc.column_names() {
             columns.insert(name.clone(), acc.column(name)?.to_vec());
@@ -116,9 +122,10 @@ impl Bench {
     fn meta_model(&self, family: &str, config: &MetaAenConfig, args: &BenchAenArgs) -> anyhow::Result<MetaAen> {
         let m = &config.model;
         let key = format!(
-            "{family}-e{}-h{}-f{}-l{}-{:?}-ep{}-s{}",
+            "{family}-e{}-h{}-f{}-l{}-{:?}-ep{}-s{}{}",
             config.ensemble, m.hidden, m.features, m.layers, m.propagation, config.training.max_epochs,
-            config.training.seed
+            config.training.seed,
+            if args.report_columns_as_sources { "-report-columns" } else { "" }
         );
         let dir = args.cache.join(key);
         if !args.no_cache && dir.join("config.json").exists() {
@@ -233,7 +240,7 @@ struct Row {
 /// Runs the benchmark and prints the table (markdown) on stdout, progress on stderr.
 pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
     let start = Instant::now();
-    let bench = Bench::load()?;
+    let bench = Bench::load(args.report_columns_as_sources)?;
     let n = bench.encodings.len();
     let vocab = Nb201Space.vocabulary_size();
     let seeds: Vec<u64> = (0..args.seeds.max(1)).collect();

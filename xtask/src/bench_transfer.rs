@@ -40,6 +40,10 @@ pub struct BenchTransferArgs {
     /// Output folder (meta-models are kept in it and reused).
     #[arg(long, default_value = "runs/bench-transfer")]
     out: PathBuf,
+    /// Meta-models also learn from the report-only columns of the families
+    /// kept (`meta-train --report-columns-as-sources`; kept in their own folders).
+    #[arg(long)]
+    report_columns_as_sources: bool,
 }
 
 /// Runs the command.
@@ -57,7 +61,10 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
             bail!("`{target}` is not a searchable column of the NAS-Bench-201 table");
         };
         let family = task.family.clone();
-        let meta_dir = args.out.join(format!("meta-without-{family}"));
+        let meta_dir = args.out.join(format!(
+            "meta-without-{family}{}",
+            if args.report_columns_as_sources { "-report-columns" } else { "" }
+        ));
         let needs_meta = args.strategies.iter().any(|s| s.starts_with("meta-"));
         let meta = if needs_meta {
             let model = meta_train(&MetaTrainArgs {
@@ -65,6 +72,7 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
                 exclude: vec![family.clone()],
                 sources: "accuracy".into(),
                 table: None,
+                report_columns_as_sources: args.report_columns_as_sources,
                 ensemble: args.ensemble,
                 aen_epochs: args.aen_epochs,
                 aon_steps: 0,

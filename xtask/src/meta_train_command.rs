@@ -29,6 +29,11 @@ pub struct MetaTrainArgs {
     /// Your own benchmark table (CSV with an `arch` column of NAS-Bench-201 cells) for `--sources table`.
     #[arg(long)]
     pub table: Option<PathBuf>,
+    /// Also meta-train on the report-only columns of the families kept (on
+    /// NAS-Bench-201: the other datasets' test and NATS re-run accuracies),
+    /// as tasks of their families: an excluded family still loses all of its columns.
+    #[arg(long)]
+    pub report_columns_as_sources: bool,
     /// AEN ensemble members.
     #[arg(long, default_value_t = 5)]
     pub ensemble: usize,
@@ -100,7 +105,12 @@ pub fn aen_config(space: &Nb201Space, ensemble: usize, epochs: usize) -> MetaAen
 }
 
 /// The source tasks named by `--sources`.
-pub fn source_tasks(sources: &str, table: Option<&Path>, exclude: &[String]) -> anyhow::Result<SourceTasks> {
+pub fn source_tasks(
+    sources: &str,
+    table: Option<&Path>,
+    exclude: &[String],
+    report_columns_as_sources: bool,
+) -> anyhow::Result<SourceTasks> {
     let space = Nb201Space;
     let (table, catalog, kinds): (BenchmarkTable<Nb201Space>, TaskCatalog, Vec<MetricKind>) = match sources {
         "accuracy" => {
@@ -121,13 +131,14 @@ pub fn source_tasks(sources: &str, table: Option<&Path>, exclude: &[String]) -> 
         }
         other => bail!("unknown --sources `{other}`: expected accuracy, latency or table"),
     };
+    let catalog = if report_columns_as_sources { catalog.with_report_columns_as_tasks() } else { catalog };
     Ok(SourceTasks::from_table(&table, &catalog, &kinds, exclude)?)
 }
 
 /// Meta-trains (or resumes) into `out`; `None` when the time limit paused it.
 pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
     let space = Nb201Space;
-    let sources = source_tasks(&args.sources, args.table.as_deref(), &args.exclude)?;
+    let sources = source_tasks(&args.sources, args.table.as_deref(), &args.exclude, args.report_columns_as_sources)?;
     eprintln!(
         "meta-training on {} source tasks [{}]{} → {}",
         sources.tasks.len(),

@@ -318,6 +318,28 @@ impl TaskCatalog {
         Ok(self)
     }
 
+    /// The catalog with every report-only column turned into a task of its
+    /// family (maximise, reported by itself): for meta-training, where a
+    /// source family's every measurement is a source. On NAS-Bench-201 this
+    /// adds the other datasets' test and NATS re-run columns (`c10_test`,
+    /// `c10_test_nats`, …), which rank a held-out dataset's cells better than
+    /// their validation columns (`python benches/analysis/nb201_transfer_ceilings.py`).
+    /// A held-out family still loses all of its columns
+    /// ([`Self::leave_family_out`]); do not search the new tasks: a search
+    /// reads validation values and reports the test column.
+    pub fn with_report_columns_as_tasks(mut self) -> Self {
+        for column in std::mem::take(&mut self.report_only) {
+            self.tasks.push(TableTask {
+                report_column: column.name.clone(),
+                name: column.name,
+                family: column.family,
+                objective: Objective::Maximize,
+                kind: MetricKind::Accuracy,
+            });
+        }
+        self
+    }
+
     /// The catalog with the overrides of a JSON side-car file applied: an
     /// object from column name to [`TaskOverride`].
     ///
@@ -441,6 +463,18 @@ mod tests {
 
     fn strings(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn report_columns_become_tasks_of_their_family_and_leave_with_it() {
+        let catalog = nb201_catalog().with_report_columns_as_tasks();
+        assert!(catalog.report_only().is_empty());
+        let task = catalog.task("c10_test_nats").expect("a task now");
+        assert_eq!((task.family.as_str(), task.report_column.as_str()), ("c10", "c10_test_nats"));
+        let split = catalog.leave_family_out("c100").expect("c100 is a family");
+        let train: Vec<&str> = split.train.iter().map(|t| t.name.as_str()).collect();
+        assert!(train.contains(&"c10_test") && train.contains(&"in16_test_nats"), "{train:?}");
+        assert!(train.iter().all(|name| !name.starts_with("c100")), "{train:?}");
     }
 
     #[test]
