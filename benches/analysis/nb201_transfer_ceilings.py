@@ -4,8 +4,9 @@ columns, and how many of the target's own values does it take?
 Context: issue #5 asks for Kendall tau >= 0.90 (c100) and >= 0.87 (in16) after 20
 observations of the target, from a meta-model trained without the target's family.
 This script measures the ceilings that bound any such method, on the shipped table
-(`datasets/nb201.csv.gz`), with the sources `cargo xtask bench-aen` gives the
-meta-model (the other two datasets' 200-epoch and 12-epoch validation columns):
+(`datasets/nb201.csv.gz`), with the accuracy sources `cargo xtask bench-aen` gives
+the meta-model (the other two datasets' 200-epoch and 12-epoch validation columns;
+it also reads the cost and latency columns, which this script leaves out):
 
 1. noise: tau between the target's validation and test halves (the same trained
    networks evaluated on two halves of the test set);

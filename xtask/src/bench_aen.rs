@@ -41,7 +41,9 @@ pub struct BenchAenArgs {
     pub no_cache: bool,
     /// Meta-train on every column of the source families, their test and
     /// NATS re-run columns included (`TaskCatalog::with_report_columns_as_tasks`);
-    /// the transfer baselines then choose among those columns too.
+    /// the transfer baselines then choose among those columns too. Every
+    /// meta-model gets them, the latency rows' too (their sources are all
+    /// columns outside the held-out family).
     #[arg(long)]
     pub report_columns_as_sources: bool,
 }

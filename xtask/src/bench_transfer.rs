@@ -41,7 +41,8 @@ pub struct BenchTransferArgs {
     #[arg(long, default_value = "runs/bench-transfer")]
     out: PathBuf,
     /// Meta-models also learn from the report-only columns of the families
-    /// kept (`meta-train --report-columns-as-sources`; kept in their own folders).
+    /// kept (`meta-train --report-columns-as-sources`); their folders and the
+    /// results go to `<out>/…-report-columns` and `<out>/report-columns-as-sources`.
     #[arg(long)]
     report_columns_as_sources: bool,
 }
@@ -52,6 +53,9 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
         bail!("--seeds and --budget must be at least 1");
     }
     let space = Nb201Space;
+    // A run whose meta-models read other sources writes its results apart,
+    // so it never overwrites the default run's.
+    let results_dir = if args.report_columns_as_sources { args.out.join("report-columns-as-sources") } else { args.out.clone() };
     let table = Arc::new(shipped::nb201_table()?);
     let catalog = TaskCatalog::nb201_accuracy(table.column_names());
     let device = args.device.device();
@@ -119,10 +123,10 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
             })?);
         }
         print_table(target, args.budget, args.seeds, &report, optimum, objective, source, &all);
-        write_outputs(&args.out, target, args.budget, args.seeds, &report, optimum, objective, &all)?;
+        write_outputs(&results_dir, target, args.budget, args.seeds, &report, optimum, objective, &all)?;
         summaries.push(target.clone());
     }
     println!();
-    println!("done: {} (tables above; JSON and PNG in {})", summaries.join(", "), args.out.display());
+    println!("done: {} (tables above; JSON and PNG in {})", summaries.join(", "), results_dir.display());
     Ok(())
 }

@@ -131,6 +131,9 @@ pub fn source_tasks(
         }
         other => bail!("unknown --sources `{other}`: expected accuracy, latency or table"),
     };
+    if report_columns_as_sources && catalog.report_only().is_empty() {
+        bail!("--report-columns-as-sources: the `{sources}` sources have no report-only column to add");
+    }
     let catalog = if report_columns_as_sources { catalog.with_report_columns_as_tasks() } else { catalog };
     Ok(SourceTasks::from_table(&table, &catalog, &kinds, exclude)?)
 }

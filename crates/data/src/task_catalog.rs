@@ -319,7 +319,8 @@ impl TaskCatalog {
     }
 
     /// The catalog with every report-only column turned into a task of its
-    /// family (maximise, reported by itself): for meta-training, where a
+    /// family, reported by itself, with the objective and kind of the task it
+    /// reports (maximise accuracy when none does): for meta-training, where a
     /// source family's every measurement is a source. On NAS-Bench-201 this
     /// adds the other datasets' test and NATS re-run columns (`c10_test`,
     /// `c10_test_nats`, …), which rank a held-out dataset's cells better than
@@ -329,12 +330,14 @@ impl TaskCatalog {
     /// reads validation values and reports the test column.
     pub fn with_report_columns_as_tasks(mut self) -> Self {
         for column in std::mem::take(&mut self.report_only) {
+            let reported = self.tasks.iter().find(|t| t.report_column == column.name);
+            let (objective, kind) = reported.map_or((Objective::Maximize, MetricKind::Accuracy), |t| (t.objective, t.kind));
             self.tasks.push(TableTask {
                 report_column: column.name.clone(),
                 name: column.name,
                 family: column.family,
-                objective: Objective::Maximize,
-                kind: MetricKind::Accuracy,
+                objective,
+                kind,
             });
         }
         self
@@ -358,7 +361,8 @@ impl TaskCatalog {
         })
     }
 
-    /// Every task, in column order.
+    /// Every task, in column order (tasks added by [`Self::with_override`]
+    /// or [`Self::with_report_columns_as_tasks`] last).
     pub fn tasks(&self) -> &[TableTask] {
         &self.tasks
     }
@@ -471,10 +475,25 @@ mod tests {
         assert!(catalog.report_only().is_empty());
         let task = catalog.task("c10_test_nats").expect("a task now");
         assert_eq!((task.family.as_str(), task.report_column.as_str()), ("c10", "c10_test_nats"));
-        let split = catalog.leave_family_out("c100").expect("c100 is a family");
-        let train: Vec<&str> = split.train.iter().map(|t| t.name.as_str()).collect();
-        assert!(train.contains(&"c10_test") && train.contains(&"in16_test_nats"), "{train:?}");
-        assert!(train.iter().all(|name| !name.starts_with("c100")), "{train:?}");
+        for (family, kept, held_out) in [
+            ("c100", ["c10_test", "in16_test_nats"], ["c100_test", "c100_test_hp12"]),
+            ("c10", ["c100_test", "in16_test_hp12"], ["c10_test", "c10_test_nats"]),
+        ] {
+            let split = catalog.leave_family_out(family).expect("a family");
+            let train: Vec<&str> = split.train.iter().map(|t| t.name.as_str()).collect();
+            assert!(kept.iter().all(|c| train.contains(c)), "{family}: {train:?}");
+            let held: Vec<&str> = split.held_out.iter().map(|t| t.name.as_str()).collect();
+            assert!(held_out.iter().all(|c| held.contains(c)), "{family}: {held:?}");
+            assert!(train.iter().all(|name| catalog.family_of_column(name) != Some(family)), "{train:?}");
+        }
+        // A report column takes the objective and kind of the task it reports.
+        let cols = strings(&["lat_valid", "lat_test"]);
+        let minimised = TaskCatalog::generic(&cols)
+            .with_override("lat_valid", &TaskOverride { objective: Some(Objective::Minimize), kind: Some(MetricKind::Latency), ..TaskOverride::default() })
+            .expect("known column")
+            .with_report_columns_as_tasks();
+        let test = minimised.task("lat_test").expect("a task now");
+        assert_eq!((test.objective, test.kind), (Objective::Minimize, MetricKind::Latency));
     }
 
     #[test]
@@ -526,7 +545,19 @@ mod tests {
 
     #[test]
     fn leave_one_family_out_never_yields_a_held_out_column() {
+        for catalog in [nb201_catalog(), nb201_catalog().with_report_columns_as_tasks()] {
+            assert_never_yields_a_held_out_column(&catalog);
+        }
         let catalog = nb201_catalog();
+        let c100 = catalog.leave_family_out("c100").expect("known");
+        assert!(c100.held_out_columns.contains("c100_test_nats"));
+        assert!(matches!(
+            catalog.leave_family_out("c1000"),
+            Err(DataError::UnknownFamily { .. })
+        ));
+    }
+
+    fn assert_never_yields_a_held_out_column(catalog: &TaskCatalog) {
         for family in catalog.families() {
             let split = catalog.leave_family_out(&family).expect("known family");
             assert!(!split.held_out.is_empty(), "{family}");
@@ -555,12 +586,6 @@ mod tests {
             let total = split.train.len() + split.held_out.len();
             assert_eq!(total, catalog.tasks().len(), "{family}: nothing lost");
         }
-        let c100 = catalog.leave_family_out("c100").expect("known");
-        assert!(c100.held_out_columns.contains("c100_test_nats"));
-        assert!(matches!(
-            catalog.leave_family_out("c1000"),
-            Err(DataError::UnknownFamily { .. })
-        ));
     }
 
     #[test]

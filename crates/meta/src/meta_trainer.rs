@@ -161,7 +161,7 @@ impl MetaTrainer {
             return Ok(());
         };
         let step = trainer.meta_steps();
-        let due = step == 0 || step % selection.every == 0 || step >= self.config.aon_meta_steps;
+        let due = step == 0 || step.is_multiple_of(selection.every) || step >= self.config.aon_meta_steps;
         if validation.is_empty() || !due || manifest.aon_validation.iter().any(|v| v.step == step) {
             return Ok(());
         }

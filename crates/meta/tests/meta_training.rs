@@ -66,6 +66,23 @@ fn exclusions_drop_the_whole_family() {
 }
 
 #[test]
+fn report_columns_as_sources_add_the_kept_families_test_columns_only() {
+    let table = shipped::nb201_table().expect("shipped NB201 table");
+    let catalog = TaskCatalog::nb201_accuracy(table.column_names()).with_report_columns_as_tasks();
+    let sources = SourceTasks::from_table(&table, &catalog, &[MetricKind::Accuracy], &["c100".into()]).expect("sources");
+    let mut tasks = sources.selection.tasks.clone();
+    tasks.sort();
+    let mut expected: Vec<String> = ["c10v_valid", "c10v_valid_hp12", "c10_test", "c10_test_hp12", "c10_test_nats"]
+        .iter()
+        .chain(&["in16_valid", "in16_valid_hp12", "in16_test", "in16_test_hp12", "in16_test_nats"])
+        .map(|c| c.to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(tasks, expected);
+    assert!(sources.selection.excluded_columns.contains(&"c100_test_nats".to_string()));
+}
+
+#[test]
 fn an_interrupted_meta_training_resumes_from_its_checkpoint() {
     let device = metanas_device::test_device();
     let dir = tempfile::tempdir().expect("temp dir");

@@ -4,11 +4,14 @@ use metanas_data::BenchmarkTable;
 use metanas_space::SearchSpace;
 use std::sync::Arc;
 
+/// What a constraint measures of an architecture (`None`: unknown, infeasible).
+type Measure<A> = Box<dyn Fn(&A) -> Option<f64> + Send + Sync>;
+
 /// A per-architecture quantity with an upper bound.
 pub struct Constraint<S: SearchSpace> {
     name: String,
     limit: f64,
-    measure: Box<dyn Fn(&S::Arch) -> Option<f64> + Send + Sync>,
+    measure: Measure<S::Arch>,
 }
 
 impl<S: SearchSpace> Constraint<S> {

@@ -94,7 +94,7 @@ pub trait SearchSpace: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`SpaceError::Json`] with serde's message (which includes the position).
-    fn from_json(&self, json: &str) -> Result<Self::Arch> {
+    fn parse_json(&self, json: &str) -> Result<Self::Arch> {
         serde_json::from_str(json).map_err(|e| SpaceError::Json(e.to_string()))
     }
 }

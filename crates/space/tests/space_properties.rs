@@ -234,7 +234,8 @@ fn nb201_bad_strings_give_typed_errors() {
     let space = Nb201Space;
     let good = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|";
     assert!(space.parse(good).is_ok());
-    let cases: Vec<(&str, fn(&SpaceError) -> bool)> = vec![
+    type IsExpected = fn(&SpaceError) -> bool;
+    let cases: Vec<(&str, IsExpected)> = vec![
         ("", |e| matches!(e, SpaceError::Empty)),
         ("   ", |e| matches!(e, SpaceError::Empty)),
         (
@@ -304,7 +305,7 @@ fn bad_json_gives_typed_errors() {
         r#"{"ops":["none","none","none","none","none","none"]} trailing"#,
         r#"[1,2,3]"#,
     ] {
-        assert!(matches!(nb201.from_json(json), Err(SpaceError::Json(_))), "{json}");
+        assert!(matches!(nb201.parse_json(json), Err(SpaceError::Json(_))), "{json}");
     }
     let nb101 = Nb101Space;
     for json in [
@@ -316,10 +317,10 @@ fn bad_json_gives_typed_errors() {
         r#"{"matrix":[[0,0],[0,0]],"ops":["input","output"]}"#,
         r#"{"matrix":[[0,1,1],[0,0,1],[0,0,0]],"ops":["input","conv9x9","output"]}"#,
     ] {
-        let err = nb101.from_json(json).expect_err(json);
+        let err = nb101.parse_json(json).expect_err(json);
         assert!(matches!(err, SpaceError::Json(_)), "{json}: {err:?}");
     }
-    assert!(nb101.from_json(r#"{"matrix":[[0,1],[0,0]],"ops":["input","output"]}"#).is_ok());
+    assert!(nb101.parse_json(r#"{"matrix":[[0,1],[0,0]],"ops":["input","output"]}"#).is_ok());
 }
 
 #[test]
