@@ -41,6 +41,10 @@ pub struct BenchAonArgs {
     /// Meta-train the AON with the run-feedback inputs (loss relative to its start, trend, progress).
     #[arg(long)]
     pub feedback: bool,
+    /// Rate of the AON's online per-tensor step-size adaptation by
+    /// hypergradients (`AonConfig::hypergradient_rate`; 0: none).
+    #[arg(long, default_value_t = 0.0)]
+    pub hypergradient_rate: f64,
     /// Where meta-training starts: `blend` (half of tuned Adam's rate plus
     /// half of tuned SGD-Nesterov's, through the AON's two directions) or
     /// `adam` (tuned Adam alone).
@@ -285,7 +289,7 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
         None => {
             let initial = blend.as_ref().map_or_else(|| args.start.config(adam.best_rate, sgd.best_rate), |b| b.config());
             let config = AonMetaTrainerConfig::new(
-                initial.clone().with_use_feedback(args.feedback),
+                initial.clone().with_use_feedback(args.feedback).with_hypergradient_rate(args.hypergradient_rate),
                 problems.clone(),
             )
             .with_unroll(args.unroll)
@@ -332,13 +336,14 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
             (
                 aon,
                 format!(
-                    "meta-trained {meta_steps} meta-steps ({method:?}, T = {}, meta lr {}, {} problem(s) per step, ES {} pairs σ {}, feedback {}, start: Adam {}{}), checkpoint of meta-step {at} chosen on {} MNIST validation problems",
+                    "meta-trained {meta_steps} meta-steps ({method:?}, T = {}, meta lr {}, {} problem(s) per step, ES {} pairs σ {}, feedback {}, hypergradient rate {}, start: Adam {}{}), checkpoint of meta-step {at} chosen on {} MNIST validation problems",
                     args.unroll,
                     args.meta_learning_rate,
                     args.problems_per_step,
                     args.es_pairs,
                     args.es_sigma,
                     args.feedback,
+                    args.hypergradient_rate,
                     initial.initial_step,
                     initial.initial_momentum_step.map_or(String::new(), |m| format!(" + SGD-Nesterov {m}")),
                     validation.len()

@@ -17,11 +17,13 @@ pub const MAX_LOG_STEP_CORRECTION: f64 = 3.0;
 /// The AON computes, for every coordinate of every parameter tensor,
 ///
 /// ```text
-/// update = −lr · exp(clamp(s, ±3)) · (e^log_step · (m̂₀.₉ / (√v̂ + ε) + d) + e^log_momentum_step · (g + μ·m))
+/// update = −lr · σ · exp(clamp(s, ±3)) · (e^log_step · (m̂₀.₉ / (√v̂ + ε) + d) + e^log_momentum_step · (g + μ·m))
 /// [d, s] = MLP(coordinate features, tensor features, run feedback)
 /// ```
 ///
-/// where `m̂₀.₉ / (√v̂ + ε)` is exactly Adam's direction (β = 0.9, 0.999),
+/// where `σ` is 1, or, with [`AonConfig::hypergradient_rate`] > 0, the
+/// tensor's online step scale (see [`crate::coordinate_features::prepare_step`]);
+/// `m̂₀.₉ / (√v̂ + ε)` is exactly Adam's direction (β = 0.9, 0.999),
 /// `g + μ·m` SGD-Nesterov's (μ = 0.9; only with
 /// [`AonConfig::initial_momentum_step`], otherwise that term is absent) and
 /// the MLP's output layer starts at zero, so a fresh AON *is* Adam with
@@ -57,6 +59,11 @@ pub struct AonConfig {
     /// Standard deviation of the first layers' initial weights, times `1/√fan_in`.
     #[config(default = 1.0)]
     pub init_scale: f64,
+    /// Rate of the online, per-tensor step-size adaptation by hypergradients
+    /// (see [`crate::coordinate_features::prepare_step`]); 0 (the default): none.
+    /// Not learned: a hand-set part of the update, like Adam's decays.
+    #[config(default = 0.0)]
+    pub hypergradient_rate: f64,
 }
 
 /// The learned optimizer's weights (shared by every coordinate of every
@@ -126,6 +133,12 @@ impl AonConfig {
                 "initial_momentum_step must be positive and finite, got {step}"
             )));
         }
+        if !(self.hypergradient_rate.is_finite() && (0.0..=1.0).contains(&self.hypergradient_rate)) {
+            return Err(AonError::InvalidConfig(format!(
+                "hypergradient_rate must be in [0, 1], got {}",
+                self.hypergradient_rate
+            )));
+        }
         if !(self.init_scale.is_finite() && self.init_scale >= 0.0) {
             return Err(AonError::InvalidConfig(format!("init_scale must be ≥ 0, got {}", self.init_scale)));
         }
@@ -164,6 +177,11 @@ impl AonConfig {
 }
 
 impl Aon {
+    /// The rate of its online step-size adaptation (0: none).
+    pub fn hypergradient_rate(&self) -> f64 {
+        self.config.hypergradient_rate
+    }
+
     /// Whether this AON reads the run's feedback.
     pub fn uses_feedback(&self) -> bool {
         self.config.use_feedback
@@ -197,6 +215,7 @@ impl Aon {
             adam_direction,
             gradient,
             momentum,
+            step_scale,
         } = inputs;
         let [n, _] = coordinates.dims();
         let context_term = context.matmul(self.context_weights.val()) + self.first_bias.val().unsqueeze::<2>(); // [1, h]
@@ -210,6 +229,10 @@ impl Aon {
             Some(log_momentum_step) => {
                 step + (correction + log_momentum_step.val()).exp() * StepInputs::nesterov_direction(gradient, momentum)
             }
+            None => step,
+        };
+        let step = match step_scale {
+            Some(scale) => step * scale, // [n] · [1]
             None => step,
         };
         step * (-learning_rate)

@@ -14,6 +14,9 @@ pub const SECOND_MOMENT_DECAY: f32 = 0.999;
 pub const EPSILON: f32 = 1e-8;
 /// Every per-coordinate feature is clamped to `±FEATURE_CLAMP`.
 pub const FEATURE_CLAMP: f32 = 10.0;
+/// Bound of a tensor's online log step-size scale (hypergradient adaptation):
+/// its steps can grow or shrink at most `e^2 ≈ 7.4` times.
+pub const MAX_LOG_STEP_SCALE: f32 = 2.0;
 
 /// Per-coordinate inputs: `g/√v̂`, the three bias-corrected momenta over `√v̂`,
 /// and the parameter over its tensor's RMS.
@@ -33,6 +36,9 @@ pub struct AonState {
     pub second_moment: Tensor<1>,
     /// `1 − βᵗ` for the three momenta and the second moment: `[4]`.
     pub corrections: Tensor<1>,
+    /// The tensor's online log step-size scale `[1]` (0 unless the AON
+    /// adapts its step by hypergradients: [`crate::AonConfig::hypergradient_rate`]).
+    pub log_step_scale: Tensor<1>,
 }
 
 impl AonState {
@@ -42,6 +48,7 @@ impl AonState {
             momenta: [Tensor::zeros([n], device), Tensor::zeros([n], device), Tensor::zeros([n], device)],
             second_moment: Tensor::zeros([n], device),
             corrections: Tensor::zeros([4], device),
+            log_step_scale: Tensor::zeros([1], device),
         }
     }
 
@@ -52,6 +59,7 @@ impl AonState {
             momenta: [a.to_device(device), b.to_device(device), c.to_device(device)],
             second_moment: self.second_moment.to_device(device),
             corrections: self.corrections.to_device(device),
+            log_step_scale: self.log_step_scale.to_device(device),
         }
     }
 
@@ -66,7 +74,8 @@ impl AonState {
     }
 }
 
-const LEAVES: [&str; 5] = ["momentum_fast", "momentum_mid", "momentum_slow", "second_moment", "corrections"];
+const LEAVES: [&str; 6] =
+    ["momentum_fast", "momentum_mid", "momentum_slow", "second_moment", "corrections", "log_step_scale"];
 
 impl RecordState for AonState {
     fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
@@ -76,6 +85,7 @@ impl RecordState for AonState {
             &self.momenta[2],
             &self.second_moment,
             &self.corrections,
+            &self.log_step_scale,
         ];
         for (leaf, tensor) in LEAVES.iter().zip(tensors) {
             out.push_tensor(prefix, leaf, tensor.to_data());
@@ -89,12 +99,17 @@ impl RecordState for AonState {
         let slow = take(LEAVES[2])?;
         let second_moment = take(LEAVES[3])?;
         let corrections = take(LEAVES[4])?;
+        // States saved before the step-size adaptation existed have no scale: 0.
+        let log_step_scale = take(LEAVES[5]).unwrap_or_else(|| Tensor::zeros([1], device));
         let n = second_moment.dims()[0];
-        let consistent = [&fast, &mid, &slow].iter().all(|t| t.dims()[0] == n) && corrections.dims()[0] == 4;
+        let consistent = [&fast, &mid, &slow].iter().all(|t| t.dims()[0] == n)
+            && corrections.dims()[0] == 4
+            && log_step_scale.dims()[0] == 1;
         consistent.then_some(Self {
             momenta: [fast, mid, slow],
             second_moment,
             corrections,
+            log_step_scale,
         })
     }
 }
@@ -114,6 +129,9 @@ pub struct StepInputs {
     pub gradient: Tensor<1>,
     /// See `gradient`.
     pub momentum: Tensor<1>,
+    /// `e^(log step scale)` of the tensor `[1]`, when the AON adapts its step
+    /// online ([`crate::AonConfig::hypergradient_rate`] > 0); `None` otherwise.
+    pub step_scale: Option<Tensor<1>>,
 }
 
 impl StepInputs {
@@ -126,6 +144,7 @@ impl StepInputs {
             adam_direction: Tensor::from_inner(self.adam_direction),
             gradient: Tensor::from_inner(self.gradient),
             momentum: Tensor::from_inner(self.momentum),
+            step_scale: self.step_scale.map(Tensor::from_inner),
         }
     }
 
@@ -142,6 +161,12 @@ impl StepInputs {
 ///
 /// A missing or mismatched state (another size) starts from zero.
 ///
+/// With `hypergradient_rate` > 0 the tensor's log step scale moves by
+/// `rate · cos(g_t, m_{t−1})` (clamped to ±[`MAX_LOG_STEP_SCALE`]): while the
+/// new gradient still points along the momentum the last steps followed, the
+/// steps grow; when it turns against it, they shrink (hypergradient descent on
+/// the step size, Baydin et al. 2018, in its multiplicative, normalised form).
+///
 /// # Shapes
 /// param, grad: `[n]`
 pub fn prepare_step(
@@ -149,6 +174,7 @@ pub fn prepare_step(
     grad: Tensor<1>,
     state: Option<AonState>,
     feedback: FeedbackInputs,
+    hypergradient_rate: f64,
 ) -> (StepInputs, AonState) {
     let device = param.device();
     let [n] = param.dims();
@@ -162,6 +188,14 @@ pub fn prepare_step(
     // c ← β·c + (1 − β): after t steps c = 1 − βᵗ.
     let corrections = state.corrections * decay_tensor.clone() - decay_tensor + 1.0; // [4]
     let [m0, m1, m2] = state.momenta;
+    let log_step_scale = if hypergradient_rate > 0.0 {
+        // cos(g_t, m_{t−1}); 0 at the first step, where the momentum is 0.
+        let alignment = (grad.clone() * m1.clone()).sum()
+            / ((grad.clone().square().sum() * m1.clone().square().sum()).sqrt() + 1e-12); // [1]
+        (state.log_step_scale + alignment * hypergradient_rate).clamp(-MAX_LOG_STEP_SCALE, MAX_LOG_STEP_SCALE)
+    } else {
+        state.log_step_scale
+    };
     let momenta = [
         m0 * d0 + grad.clone() * (1.0 - d0),
         m1 * d1 + grad.clone() * (1.0 - d1),
@@ -198,11 +232,13 @@ pub fn prepare_step(
             adam_direction: adam_direction.clamp(-FEATURE_CLAMP, FEATURE_CLAMP),
             gradient: grad,
             momentum: momenta[1].clone(),
+            step_scale: (hypergradient_rate > 0.0).then(|| log_step_scale.clone().exp()),
         },
         AonState {
             momenta,
             second_moment,
             corrections,
+            log_step_scale,
         },
     )
 }

@@ -280,7 +280,7 @@ impl ModuleMapper for AonStepMapper<'_> {
         if let (Some(weight), Some(sum)) = (self.train_term_weight, self.accumulated.get(&id)) {
             add_term(self.surrogate, (Tensor::from_inner(grad.clone()) * sum.clone()).sum() * weight);
         }
-        let (inputs, state) = prepare_step(value.clone(), grad, self.states.remove(&id), self.feedback);
+        let (inputs, state) = prepare_step(value.clone(), grad, self.states.remove(&id), self.feedback, self.aon.hypergradient_rate());
         self.states.insert(id, state);
         let update_inner = if self.track {
             let update = self.aon.update(inputs.lift(), self.learning_rate); // [n], graph to the AON

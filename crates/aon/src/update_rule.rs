@@ -63,7 +63,7 @@ impl Optimizer for AonUpdateRule {
         let aon = self.aon_on(&device);
         let feedback = if aon.uses_feedback() { self.feedback.inputs() } else { FeedbackInputs::NONE };
         let param = tensor.reshape([n]); // [n]
-        let (inputs, state) = prepare_step(param.clone(), grad.reshape([n]), state, feedback);
+        let (inputs, state) = prepare_step(param.clone(), grad.reshape([n]), state, feedback, aon.hypergradient_rate());
         let update = aon.update(inputs, lr); // [n]
         ((param + update).reshape(shape), Some(state))
     }

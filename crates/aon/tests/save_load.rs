@@ -49,7 +49,7 @@ fn round_trip(config: AonConfig) -> Aon {
         (draw(), draw())
     });
     let update = |a: &Aon| {
-        let (inputs, _) = prepare_step(param.clone(), grad.clone(), None, FeedbackInputs::NONE);
+        let (inputs, _) = prepare_step(param.clone(), grad.clone(), None, FeedbackInputs::NONE, 0.0);
         a.update(inputs, 0.7).into_data().try_to_vec::<f32>().expect("f32")
     };
     assert_eq!(update(&aon), update(&loaded), "updates differ after the round trip");
