@@ -188,13 +188,15 @@ pub fn prepare_step(
     // c ← β·c + (1 − β): after t steps c = 1 − βᵗ.
     let corrections = state.corrections * decay_tensor.clone() - decay_tensor + 1.0; // [4]
     let [m0, m1, m2] = state.momenta;
-    let log_step_scale = if hypergradient_rate > 0.0 {
+    let (log_step_scale, step_scale) = if hypergradient_rate > 0.0 {
         // cos(g_t, m_{t−1}); 0 at the first step, where the momentum is 0.
         let alignment = (grad.clone() * m1.clone()).sum()
             / ((grad.clone().square().sum() * m1.clone().square().sum()).sqrt() + 1e-12); // [1]
-        (state.log_step_scale + alignment * hypergradient_rate).clamp(-MAX_LOG_STEP_SCALE, MAX_LOG_STEP_SCALE)
+        let log_scale =
+            (state.log_step_scale + alignment * hypergradient_rate).clamp(-MAX_LOG_STEP_SCALE, MAX_LOG_STEP_SCALE);
+        (log_scale.clone(), Some(log_scale.exp()))
     } else {
-        state.log_step_scale
+        (state.log_step_scale, None)
     };
     let momenta = [
         m0 * d0 + grad.clone() * (1.0 - d0),
@@ -232,7 +234,7 @@ pub fn prepare_step(
             adam_direction: adam_direction.clamp(-FEATURE_CLAMP, FEATURE_CLAMP),
             gradient: grad,
             momentum: momenta[1].clone(),
-            step_scale: (hypergradient_rate > 0.0).then(|| log_step_scale.clone().exp()),
+            step_scale,
         },
         AonState {
             momenta,
