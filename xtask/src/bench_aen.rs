@@ -4,16 +4,17 @@
 
 use anyhow::Context;
 use metanas_aen::{
-    AenConfig, AenPredictor, FeatureCache, FitConfig, HeadPrior, MetaAen, fit_head_with_evidence, MetaAenConfig, Prediction, PriorKind, normal_scores,
-    Propagation, SideModel, SourceSlopePrior, TaskValues, TrainingConfig, fit, kendall_tau, precision_at_k, spearman_rho,
+    AenConfig, AenPredictor, FeatureCache, FitConfig, HeadPrior, MetaAen, MetaAenConfig,
+    Prediction, PriorKind, Propagation, SideModel, SourceSlopePrior, TaskValues, TrainingConfig,
+    fit, fit_head_with_evidence, kendall_tau, normal_scores, precision_at_k, spearman_rho,
 };
 use metanas_data::{TableTask, TaskCatalog, shipped};
 use metanas_device::BackendChoice;
 use metanas_space::nb201::Nb201Space;
 use metanas_space::{GraphEncoding, SearchSpace};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -64,7 +65,11 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
 
 fn fmt(v: &[f64]) -> String {
     let (m, sd) = mean_sd(v);
-    if v.len() > 1 { format!("{m:.3} ± {sd:.3}") } else { format!("{m:.3}") }
+    if v.len() > 1 {
+        format!("{m:.3} ± {sd:.3}")
+    } else {
+        format!("{m:.3}")
+    }
 }
 
 fn means(p: &[Prediction]) -> Vec<f64> {
@@ -91,7 +96,11 @@ impl Bench {
         let archs = acc.archs().to_vec();
         let encodings: Vec<GraphEncoding> = archs.iter().map(|a| space.encode(a)).collect();
         let catalog = TaskCatalog::nb201(&acc, &lat)?;
-        let catalog = if report_columns_as_sources { catalog.with_report_columns_as_tasks() } else { catalog };
+        let catalog = if report_columns_as_sources {
+            catalog.with_report_columns_as_tasks()
+        } else {
+            catalog
+        };
         let mut columns = BTreeMap::new();
         for name in acc.column_names() {
             columns.insert(name.clone(), acc.column(name)?.to_vec());
@@ -104,11 +113,19 @@ impl Bench {
             let col = lat.column(name)?;
             columns.insert(name.clone(), lat_rows.iter().map(|&r| col[r]).collect());
         }
-        Ok(Self { encodings, columns, catalog, device: BackendChoice::Flex.device() })
+        Ok(Self {
+            encodings,
+            columns,
+            catalog,
+            device: BackendChoice::Flex.device(),
+        })
     }
 
     fn column(&self, name: &str) -> anyhow::Result<&[f64]> {
-        self.columns.get(name).map(Vec::as_slice).with_context(|| format!("no column {name}"))
+        self.columns
+            .get(name)
+            .map(Vec::as_slice)
+            .with_context(|| format!("no column {name}"))
     }
 
     /// Source tasks a held-out family may use (finite values only).
@@ -117,17 +134,35 @@ impl Bench {
         Ok(split
             .train
             .into_iter()
-            .filter(|t| self.columns.get(&t.name).is_some_and(|c| c.iter().all(|v| v.is_finite())))
+            .filter(|t| {
+                self.columns
+                    .get(&t.name)
+                    .is_some_and(|c| c.iter().all(|v| v.is_finite()))
+            })
             .collect())
     }
 
-    fn meta_model(&self, family: &str, config: &MetaAenConfig, args: &BenchAenArgs) -> anyhow::Result<MetaAen> {
+    fn meta_model(
+        &self,
+        family: &str,
+        config: &MetaAenConfig,
+        args: &BenchAenArgs,
+    ) -> anyhow::Result<MetaAen> {
         let m = &config.model;
         let key = format!(
             "{family}-e{}-h{}-f{}-l{}-{:?}-ep{}-s{}{}",
-            config.ensemble, m.hidden, m.features, m.layers, m.propagation, config.training.max_epochs,
+            config.ensemble,
+            m.hidden,
+            m.features,
+            m.layers,
+            m.propagation,
+            config.training.max_epochs,
             config.training.seed,
-            if args.report_columns_as_sources { "-report-columns" } else { "" }
+            if args.report_columns_as_sources {
+                "-report-columns"
+            } else {
+                ""
+            }
         );
         let dir = args.cache.join(key);
         if !args.no_cache && dir.join("config.json").exists() {
@@ -136,7 +171,12 @@ impl Bench {
         let tasks: Vec<TaskValues> = self
             .sources(family)?
             .iter()
-            .map(|t| Ok(TaskValues { name: t.name.clone(), values: self.column(&t.name)?.to_vec() }))
+            .map(|t| {
+                Ok(TaskValues {
+                    name: t.name.clone(),
+                    values: self.column(&t.name)?.to_vec(),
+                })
+            })
             .collect::<anyhow::Result<_>>()?;
         let start = Instant::now();
         let meta = MetaAen::meta_train(&self.encodings, &tasks, config, &self.device)?;
@@ -159,13 +199,19 @@ impl Bench {
             .map(|name| Ok(normal_scores(self.column(name)?)?))
             .collect::<anyhow::Result<_>>()?;
         let n = self.encodings.len();
-        Ok((0..n).flat_map(|i| columns.iter().map(move |c| c[i])).collect())
+        Ok((0..n)
+            .flat_map(|i| columns.iter().map(move |c| c[i]))
+            .collect())
     }
 
     /// `meta` with the slope prior learned from its source columns, those
     /// columns as normal scores ([`Self::side_features`]), and `cache` with
     /// them appended: what its heads read when they also read the sources.
-    fn with_sources(&self, meta: MetaAen, cache: &FeatureCache) -> anyhow::Result<(MetaAen, Vec<f64>, FeatureCache)> {
+    fn with_sources(
+        &self,
+        meta: MetaAen,
+        cache: &FeatureCache,
+    ) -> anyhow::Result<(MetaAen, Vec<f64>, FeatureCache)> {
         let columns = meta.task_names().len();
         let values = self.side_features(meta.task_names())?;
         let side_cache = cache.with_side_features(&values, columns)?;
@@ -188,7 +234,13 @@ impl Bench {
         let observed_values = pick(values, obs);
         metas
             .iter()
-            .map(|meta| Ok(means(&meta.adapt_features(&observed, &observed_values)?.predict_features(side_cache)?)))
+            .map(|meta| {
+                Ok(means(
+                    &meta
+                        .adapt_features(&observed, &observed_values)?
+                        .predict_features(side_cache)?,
+                ))
+            })
             .collect()
     }
 
@@ -199,11 +251,24 @@ impl Bench {
     fn source_ceiling(&self, side: &[f64], columns: usize, target: &[f64]) -> anyhow::Result<f64> {
         let y = normal_scores(target)?;
         let p = columns + 1;
-        let phi: Vec<f64> = side.chunks(columns).flat_map(|row| row.iter().copied().chain(std::iter::once(1.0))).collect();
+        let phi: Vec<f64> = side
+            .chunks(columns)
+            .flat_map(|row| row.iter().copied().chain(std::iter::once(1.0)))
+            .collect();
         let mut covariance = vec![0.0; p * p];
         (0..p).for_each(|i| covariance[i * p + i] = 100.0);
-        let fit = fit_head_with_evidence(&phi, &y, &HeadPrior { mean: vec![0.0; p], covariance })?;
-        let predicted: Vec<f64> = phi.chunks(p).map(|row| row.iter().zip(&fit.head.mean).map(|(x, w)| x * w).sum()).collect();
+        let fit = fit_head_with_evidence(
+            &phi,
+            &y,
+            &HeadPrior {
+                mean: vec![0.0; p],
+                covariance,
+            },
+        )?;
+        let predicted: Vec<f64> = phi
+            .chunks(p)
+            .map(|row| row.iter().zip(&fit.head.mean).map(|(x, w)| x * w).sum())
+            .collect();
         Ok(kendall_tau(&predicted, target)?)
     }
 
@@ -246,8 +311,15 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
     let n = bench.encodings.len();
     let vocab = Nb201Space.vocabulary_size();
     let seeds: Vec<u64> = (0..args.seeds.max(1)).collect();
-    let (epochs, ensemble, lat_ensemble) = if args.quick { (8, 2, 1) } else { (25, args.ensemble, args.latency_ensemble) };
-    let body = AenConfig::new(vocab).with_hidden(64).with_features(64).with_layers(3);
+    let (epochs, ensemble, lat_ensemble) = if args.quick {
+        (8, 2, 1)
+    } else {
+        (25, args.ensemble, args.latency_ensemble)
+    };
+    let body = AenConfig::new(vocab)
+        .with_hidden(64)
+        .with_features(64)
+        .with_layers(3);
     let mut rows: Vec<Row> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
 
@@ -260,10 +332,17 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         for &s in &seeds {
             let (train, rest) = draw(n, 100, 100 + s);
             let test = &rest[..1000];
-            let obs: Vec<(GraphEncoding, f64)> = train.iter().map(|&i| (bench.encodings[i].clone(), c10[i])).collect();
+            let obs: Vec<(GraphEncoding, f64)> = train
+                .iter()
+                .map(|&i| (bench.encodings[i].clone(), c10[i]))
+                .collect();
             let config = FitConfig::new(body.clone().with_propagation(propagation))
                 .with_ensemble(if args.quick { 1 } else { 3 })
-                .with_training(TrainingConfig::new().with_seed(s).with_max_epochs(if args.quick { 60 } else { 300 }));
+                .with_training(
+                    TrainingConfig::new()
+                        .with_seed(s)
+                        .with_max_epochs(if args.quick { 60 } else { 300 }),
+                );
             let predictor = fit(&obs, &config, &bench.device)?;
             let pred = means(&predictor.predict(&pick(&bench.encodings, test))?);
             let truth = pick(&c10, test);
@@ -272,7 +351,11 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         }
         rows.push(Row {
             name: format!("from scratch, c10v_valid, 100 train → τ on 1000 ({propagation:?})"),
-            values: vec![fmt(&taus), format!("P@10 {}", fmt(&p10)), "NASLib GCN ≈ 0.5–0.6".into()],
+            values: vec![
+                fmt(&taus),
+                format!("P@10 {}", fmt(&p10)),
+                "NASLib GCN ≈ 0.5–0.6".into(),
+            ],
         });
     }
 
@@ -301,20 +384,32 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         let side_metas = [
             meta.clone(),
             meta.clone().with_side_model(SideModel::SourcesAndBody),
-            meta.clone().with_prior(PriorKind::SourceMean)?.with_side_model(SideModel::Joint),
-            meta.clone().with_prior(PriorKind::SourceHeads)?.with_side_model(SideModel::Joint),
+            meta.clone()
+                .with_prior(PriorKind::SourceMean)?
+                .with_side_model(SideModel::Joint),
+            meta.clone()
+                .with_prior(PriorKind::SourceHeads)?
+                .with_side_model(SideModel::Joint),
         ];
         // Ablation: the same heads with the body's features zeroed, i.e. a Bayesian
         // linear regression on the sources' values alone.
-        let zero_body = FeatureCache { features: cache.features.iter().map(|f| f.clone().zeros_like()).collect() };
-        let sources_only_cache = zero_body.with_side_features(&source_values, meta.task_names().len())?;
+        let zero_body = FeatureCache {
+            features: cache
+                .features
+                .iter()
+                .map(|f| f.clone().zeros_like())
+                .collect(),
+        };
+        let sources_only_cache =
+            zero_body.with_side_features(&source_values, meta.task_names().len())?;
         let (oracle, sign) = {
             let (subset, _) = draw(n, 3000, 7);
             bench.best_source(&truth_all, &sources, &subset, kendall_fast)?
         };
         let (mut t_meta, mut t_iso, mut t_scratch, mut t_oracle, mut t_sel, mut p_meta) =
             (vec![], vec![], vec![], vec![], vec![], vec![]);
-        let (mut t_side_mean, mut t_side_heads, mut p_side, mut t_sources_only) = (vec![], vec![], vec![], vec![]);
+        let (mut t_side_mean, mut t_side_heads, mut p_side, mut t_sources_only) =
+            (vec![], vec![], vec![], vec![]);
         let (mut t_mixture, mut p_mixture, mut t_with_body) = (vec![], vec![], vec![]);
         for &s in &seeds {
             let (obs, rest) = draw(n, 20, 1000 + s);
@@ -333,19 +428,39 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
             t_side_mean.push(kendall_tau(&pick(&side[2], &rest), &truth)?);
             p_side.push(precision_at_k(&pick(&side[2], &rest), &truth, 10)?);
             t_side_heads.push(kendall_tau(&pick(&side[3], &rest), &truth)?);
-            let only = bench.adapt_with_sources(&side_metas[2..3], &sources_only_cache, &obs, &truth_all)?;
+            let only = bench.adapt_with_sources(
+                &side_metas[2..3],
+                &sources_only_cache,
+                &obs,
+                &truth_all,
+            )?;
             t_sources_only.push(kendall_tau(&pick(&only[0], &rest), &truth)?);
             let iso = isotropic.adapt_features(&observed, &values)?;
-            t_iso.push(kendall_tau(&pick(&means(&iso.predict_features(&cache)?), &rest), &truth)?);
-            let obs_pairs: Vec<(GraphEncoding, f64)> = obs.iter().map(|&i| (bench.encodings[i].clone(), truth_all[i])).collect();
+            t_iso.push(kendall_tau(
+                &pick(&means(&iso.predict_features(&cache)?), &rest),
+                &truth,
+            )?);
+            let obs_pairs: Vec<(GraphEncoding, f64)> = obs
+                .iter()
+                .map(|&i| (bench.encodings[i].clone(), truth_all[i]))
+                .collect();
             let scratch = fit(
                 &obs_pairs,
-                &FitConfig::new(body.clone()).with_ensemble(if args.quick { 1 } else { 3 }).with_training(
-                    TrainingConfig::new().with_seed(s).with_batch_size(8).with_max_epochs(200).with_validation_fraction(0.2),
-                ),
+                &FitConfig::new(body.clone())
+                    .with_ensemble(if args.quick { 1 } else { 3 })
+                    .with_training(
+                        TrainingConfig::new()
+                            .with_seed(s)
+                            .with_batch_size(8)
+                            .with_max_epochs(200)
+                            .with_validation_fraction(0.2),
+                    ),
                 &bench.device,
             )?;
-            t_scratch.push(kendall_tau(&means(&scratch.predict(&pick(&bench.encodings, &rest))?), &truth)?);
+            t_scratch.push(kendall_tau(
+                &means(&scratch.predict(&pick(&bench.encodings, &rest))?),
+                &truth,
+            )?);
             let oracle_col: Vec<f64> = bench.column(&oracle)?.iter().map(|v| v * sign).collect();
             t_oracle.push(kendall_tau(&pick(&oracle_col, &rest), &truth)?);
             let (chosen, csign) = bench.best_source(&truth_all, &sources, &obs, kendall_fast)?;
@@ -354,7 +469,10 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         }
         let ceiling = bench.source_ceiling(&source_values, meta.task_names().len(), &truth_all)?;
         let (o, _) = mean_sd(&t_oracle);
-        for (variant, taus) in [("bodies only", &t_meta), ("model average of single sources", &t_mixture)] {
+        for (variant, taus) in [
+            ("bodies only", &t_meta),
+            ("model average of single sources", &t_mixture),
+        ] {
             let (m, _) = mean_sd(taus);
             notes.push(format!(
                 "{target}: meta+adapt(20), {variant}: τ {m:.3} vs goal {goal:.2} → {}; vs best-source baseline {o:.3} → {}",
@@ -362,24 +480,75 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
                 if m > o { "above" } else { "NOT above" }
             ));
         }
-        rows.push(Row { name: format!("{target}: meta-init (no {family}_*) + adapt(20) → τ on rest"), values: vec![fmt(&t_meta), format!("P@10 {}", fmt(&p_meta)), format!("goal ≥ {goal:.2}")] });
+        rows.push(Row {
+            name: format!("{target}: meta-init (no {family}_*) + adapt(20) → τ on rest"),
+            values: vec![
+                fmt(&t_meta),
+                format!("P@10 {}", fmt(&p_meta)),
+                format!("goal ≥ {goal:.2}"),
+            ],
+        });
         rows.push(Row { name: format!("{target}: meta-init + adapt(20), heads also read the sources' values: model average of single sources (default)"), values: vec![fmt(&t_mixture), format!("P@10 {}", fmt(&p_mixture)), format!("goal ≥ {goal:.2}")] });
         rows.push(Row { name: format!("{target}: the same, model average also over body, body + best source, joint head (ablation)"), values: vec![fmt(&t_with_body), String::new(), String::new()] });
-        rows.push(Row { name: format!("{target}: the same, one joint head over body and all sources (prior: mean source)"), values: vec![fmt(&t_side_mean), format!("P@10 {}", fmt(&p_side)), String::new()] });
-        rows.push(Row { name: format!("{target}: the same, joint head, prior: span of the sources (zero mean)"), values: vec![fmt(&t_side_heads), String::new(), String::new()] });
-        rows.push(Row { name: format!("{target}: joint head reading only the sources' values (body zeroed; ablation)"), values: vec![fmt(&t_sources_only), String::new(), String::new()] });
-        rows.push(Row { name: format!("{target}: same bodies, isotropic head prior (ablation)"), values: vec![fmt(&t_iso), String::new(), String::new()] });
-        rows.push(Row { name: format!("{target}: same GCN from scratch on the same 20"), values: vec![fmt(&t_scratch), String::new(), String::new()] });
-        rows.push(Row { name: format!("{target}: transfer baseline, best source overall ({}{oracle})", if sign < 0.0 { "−" } else { "" }), values: vec![fmt(&t_oracle), String::new(), "uses all target values to choose".into()] });
+        rows.push(Row {
+            name: format!(
+                "{target}: the same, one joint head over body and all sources (prior: mean source)"
+            ),
+            values: vec![
+                fmt(&t_side_mean),
+                format!("P@10 {}", fmt(&p_side)),
+                String::new(),
+            ],
+        });
+        rows.push(Row {
+            name: format!("{target}: the same, joint head, prior: span of the sources (zero mean)"),
+            values: vec![fmt(&t_side_heads), String::new(), String::new()],
+        });
+        rows.push(Row {
+            name: format!(
+                "{target}: joint head reading only the sources' values (body zeroed; ablation)"
+            ),
+            values: vec![fmt(&t_sources_only), String::new(), String::new()],
+        });
+        rows.push(Row {
+            name: format!("{target}: same bodies, isotropic head prior (ablation)"),
+            values: vec![fmt(&t_iso), String::new(), String::new()],
+        });
+        rows.push(Row {
+            name: format!("{target}: same GCN from scratch on the same 20"),
+            values: vec![fmt(&t_scratch), String::new(), String::new()],
+        });
+        rows.push(Row {
+            name: format!(
+                "{target}: transfer baseline, best source overall ({}{oracle})",
+                if sign < 0.0 { "−" } else { "" }
+            ),
+            values: vec![
+                fmt(&t_oracle),
+                String::new(),
+                "uses all target values to choose".into(),
+            ],
+        });
         rows.push(Row {
             name: format!("{target}: ceiling — linear model on all sources' normal scores fitted to all 15,625 target scores (in-sample)"),
             values: vec![format!("{ceiling:.3}"), String::new(), "no 20-observation method of this family can do better".into()],
         });
-        rows.push(Row { name: format!("{target}: transfer baseline, source chosen on the 20"), values: vec![fmt(&t_sel), String::new(), "what a user could compute".into()] });
+        rows.push(Row {
+            name: format!("{target}: transfer baseline, source chosen on the 20"),
+            values: vec![
+                fmt(&t_sel),
+                String::new(),
+                "what a user could compute".into(),
+            ],
+        });
         if scoring_predictor.is_none() {
             let (obs, _) = draw(n, 20, 1000);
-            let pairs: Vec<(GraphEncoding, f64)> = obs.iter().map(|&i| (bench.encodings[i].clone(), truth_all[i])).collect();
-            let mixture = meta.adapt_features(&side_cache.select(&obs)?, &pick(&truth_all, &obs))?;
+            let pairs: Vec<(GraphEncoding, f64)> = obs
+                .iter()
+                .map(|&i| (bench.encodings[i].clone(), truth_all[i]))
+                .collect();
+            let mixture =
+                meta.adapt_features(&side_cache.select(&obs)?, &pick(&truth_all, &obs))?;
             scoring_predictor = Some((meta.adapt(&pairs)?, meta, mixture, side_cache));
         }
     }
@@ -392,7 +561,11 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         .filter(|t| t.kind == metanas_data::MetricKind::Latency)
         .cloned()
         .collect();
-    let latency = if args.quick { latency.into_iter().take(3).collect() } else { latency };
+    let latency = if args.quick {
+        latency.into_iter().take(3).collect()
+    } else {
+        latency
+    };
     let mut lat_meta_all = Vec::new();
     let mut lat_base_all = Vec::new();
     let mut lat_side_all = Vec::new();
@@ -400,17 +573,24 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
     let mut lat_with_body_all = Vec::new();
     for task in &latency {
         eprintln!("latency: {} (leave `{}` out)", task.name, task.family);
-        let meta = bench.meta_model(&task.family, &meta_config(lat_ensemble, epochs.min(15)), args)?;
+        let meta = bench.meta_model(
+            &task.family,
+            &meta_config(lat_ensemble, epochs.min(15)),
+            args,
+        )?;
         let sources = bench.sources(&task.family)?;
         let truth_all = bench.column(&task.name)?.to_vec();
         let cache = meta.features(&meta.encode(&bench.encodings)?);
         let (meta, _, side_cache) = bench.with_sources(meta, &cache)?;
         let side_metas = [
             meta.clone(),
-            meta.clone().with_prior(PriorKind::SourceHeads)?.with_side_model(SideModel::Joint),
+            meta.clone()
+                .with_prior(PriorKind::SourceHeads)?
+                .with_side_model(SideModel::Joint),
             meta.clone().with_side_model(SideModel::SourcesAndBody),
         ];
-        let (mut r_meta, mut r_sel, mut r_oracle, mut r_side, mut r_joint, mut r_with_body) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut r_meta, mut r_sel, mut r_oracle, mut r_side, mut r_joint, mut r_with_body) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
         let (subset, _) = draw(n, 3000, 7);
         let (oracle, osign) = bench.best_source(&truth_all, &sources, &subset, spearman_rho)?;
         for &s in &seeds {
@@ -418,7 +598,10 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
             let truth = pick(&truth_all, &rest);
             let observed = cache.select(&obs)?;
             let predictor = meta.adapt_features(&observed, &pick(&truth_all, &obs))?;
-            r_meta.push(spearman_rho(&pick(&means(&predictor.predict_features(&cache)?), &rest), &truth)?);
+            r_meta.push(spearman_rho(
+                &pick(&means(&predictor.predict_features(&cache)?), &rest),
+                &truth,
+            )?);
             let side = bench.adapt_with_sources(&side_metas, &side_cache, &obs, &truth_all)?;
             r_side.push(spearman_rho(&pick(&side[0], &rest), &truth)?);
             r_joint.push(spearman_rho(&pick(&side[1], &rest), &truth)?);
@@ -435,8 +618,15 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         lat_with_body_all.push(mean_sd(&r_with_body).0);
         lat_base_all.push(mean_sd(&r_sel).0);
         rows.push(Row {
-            name: format!("latency {} (family {}): meta + adapt(10) → ρ on rest", task.name, task.family),
-            values: vec![fmt(&r_meta), format!("chosen-source ρ {}", fmt(&r_sel)), format!("best source ({oracle}) ρ {}", fmt(&r_oracle))],
+            name: format!(
+                "latency {} (family {}): meta + adapt(10) → ρ on rest",
+                task.name, task.family
+            ),
+            values: vec![
+                fmt(&r_meta),
+                format!("chosen-source ρ {}", fmt(&r_sel)),
+                format!("best source ({oracle}) ρ {}", fmt(&r_oracle)),
+            ],
         });
         rows.push(Row {
             name: format!("latency {}: the same, heads also read the other devices' latencies (model average)", task.name),
@@ -446,7 +636,11 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
     let (lm, _) = mean_sd(&lat_meta_all);
     rows.push(Row {
         name: format!("latency: mean over {} held-out devices", lat_meta_all.len()),
-        values: vec![format!("{lm:.3}"), format!("chosen-source ρ {:.3}", mean_sd(&lat_base_all).0), "HELP 0.93; goal ≥ 0.95".into()],
+        values: vec![
+            format!("{lm:.3}"),
+            format!("chosen-source ρ {:.3}", mean_sd(&lat_base_all).0),
+            "HELP 0.93; goal ≥ 0.95".into(),
+        ],
     });
     let (ls, _) = mean_sd(&lat_side_all);
     rows.push(Row {
@@ -457,8 +651,14 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
             "goal ≥ 0.95".into(),
         ],
     });
-    for (variant, rho) in [("bodies only", lm), ("model average with the other devices' latencies", ls)] {
-        notes.push(format!("latency mean ρ, {variant}: {rho:.3} vs goal 0.95 → {}", if rho >= 0.95 { "met" } else { "MISSED" }));
+    for (variant, rho) in [
+        ("bodies only", lm),
+        ("model average with the other devices' latencies", ls),
+    ] {
+        notes.push(format!(
+            "latency mean ρ, {variant}: {rho:.3} vs goal 0.95 → {}",
+            if rho >= 0.95 { "met" } else { "MISSED" }
+        ));
     }
 
     // 5. Scoring speed: all 15,625 cells, ensemble of `ensemble`, flex.
@@ -493,13 +693,28 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
             Ok(())
         })?;
         let m = predictor.ensemble_size();
-        rows.push(Row { name: format!("scoring 15,625 cells × ensemble {m}, pre-built batch, full GCN (flex)"), values: vec![format!("{full:.1} ms"), "goal ≤ 50 ms".into(), String::new()] });
-        rows.push(Row { name: format!("scoring 15,625 cells × ensemble {m}, cached body features (after adapt)"), values: vec![format!("{cached:.1} ms"), String::new(), String::new()] });
+        rows.push(Row {
+            name: format!("scoring 15,625 cells × ensemble {m}, pre-built batch, full GCN (flex)"),
+            values: vec![
+                format!("{full:.1} ms"),
+                "goal ≤ 50 ms".into(),
+                String::new(),
+            ],
+        });
+        rows.push(Row {
+            name: format!(
+                "scoring 15,625 cells × ensemble {m}, cached body features (after adapt)"
+            ),
+            values: vec![format!("{cached:.1} ms"), String::new(), String::new()],
+        });
         rows.push(Row {
             name: format!("scoring 15,625 cells, cached features, model-average heads reading the sources ({} heads after adapt(20))", mixture.heads().len()),
             values: vec![format!("{mixture_ms:.1} ms"), String::new(), String::new()],
         });
-        rows.push(Row { name: "building the EncodedBatch of 15,625 cells (once)".into(), values: vec![format!("{encode:.1} ms"), String::new(), String::new()] });
+        rows.push(Row {
+            name: "building the EncodedBatch of 15,625 cells (once)".into(),
+            values: vec![format!("{encode:.1} ms"), String::new(), String::new()],
+        });
     }
 
     println!("\n| row | value | | |\n|---|---|---|---|");
@@ -513,7 +728,11 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
     println!(
         "\nseeds {}, meta ensemble {ensemble}, latency ensemble {lat_ensemble}, meta epochs ≤ {epochs}; cache {}; total {:.0} s",
         seeds.len(),
-        if args.no_cache { "off".to_string() } else { args.cache.display().to_string() },
+        if args.no_cache {
+            "off".to_string()
+        } else {
+            args.cache.display().to_string()
+        },
         start.elapsed().as_secs_f64()
     );
     Ok(())

@@ -8,9 +8,10 @@
 use crate::meta_train_command::AonStart;
 use anyhow::Context;
 use metanas_aon::{
-    Aon, AonMetaTrainer, AonMetaTrainerConfig, Baseline, CandidateOutcome, CandidateTraining, CellPool,
-    InnerProblem, InnerProblemConfig, InnerProblemSampler, LearningRateTuning, MetaGradientMethod,
-    mean_final_loss_with_aon, train_with_aon, train_with_optimizer, tune_blend, tune_learning_rate,
+    Aon, AonMetaTrainer, AonMetaTrainerConfig, Baseline, CandidateOutcome, CandidateTraining,
+    CellPool, InnerProblem, InnerProblemConfig, InnerProblemSampler, LearningRateTuning,
+    MetaGradientMethod, mean_final_loss_with_aon, train_with_aon, train_with_optimizer, tune_blend,
+    tune_learning_rate,
 };
 use metanas_data::shipped;
 use metanas_device::BackendChoice;
@@ -172,7 +173,11 @@ fn tuning(
     device: &burn::tensor::Device,
 ) -> anyhow::Result<LearningRateTuning> {
     if let Some(rate) = fixed {
-        return Ok(LearningRateTuning { baseline, best_rate: rate, mean_losses: Vec::new() });
+        return Ok(LearningRateTuning {
+            baseline,
+            best_rate: rate,
+            mean_losses: Vec::new(),
+        });
     }
     let start = Instant::now();
     let result = tune_learning_rate(baseline, grid, problems, training, device)?;
@@ -181,7 +186,12 @@ fn tuning(
         baseline.name(),
         problems.len(),
         start.elapsed().as_secs_f64(),
-        result.mean_losses.iter().map(|(r, l)| format!("{r}: {l:.4}")).collect::<Vec<_>>().join(", "),
+        result
+            .mean_losses
+            .iter()
+            .map(|(r, l)| format!("{r}: {l:.4}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         result.best_rate
     );
     Ok(result)
@@ -205,8 +215,15 @@ fn shortest_reaching_run(
         return Ok(None);
     }
     let final_loss = |steps: usize| -> anyhow::Result<f64> {
-        let run = CandidateTraining { steps, eval_every: 0, ..training };
-        Ok(train_with_optimizer(problem, Baseline::Adam.optimizer(rate), run, device)?.final_loss())
+        let run = CandidateTraining {
+            steps,
+            eval_every: 0,
+            ..training
+        };
+        Ok(
+            train_with_optimizer(problem, Baseline::Adam.optimizer(rate), run, device)?
+                .final_loss(),
+        )
     };
     let k = training.steps;
     if k_run_loss <= target {
@@ -226,7 +243,13 @@ fn shortest_reaching_run(
 
 /// The first evaluated step whose validation loss is at most `target`.
 fn first_reaching(outcome: &CandidateOutcome, target: f64) -> Option<usize> {
-    outcome.report.as_ref()?.validations.iter().find(|(_, e)| e.loss <= target).map(|(s, _)| *s)
+    outcome
+        .report
+        .as_ref()?
+        .validations
+        .iter()
+        .find(|(_, e)| e.loss <= target)
+        .map(|(s, _)| *s)
 }
 
 /// Runs the benchmark and prints the table (markdown) on stdout, progress on stderr.
@@ -236,7 +259,13 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
     let (meta_steps, pairs, tuning_problems, stability_pairs, validation_problems) = if args.quick {
         (8, 3, 1, 1, 1)
     } else {
-        (args.meta_steps, args.pairs, args.tuning_problems, args.stability_pairs, args.validation_problems)
+        (
+            args.meta_steps,
+            args.pairs,
+            args.tuning_problems,
+            args.stability_pairs,
+            args.validation_problems,
+        )
     };
     let (adam_grid, sgd_grid): (&[f64], &[f64]) = if args.quick {
         (&[3e-3, 1e-2], &[0.03, 0.1])
@@ -255,28 +284,65 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
         "--blend-grid chooses where meta-training starts: it needs --start blend and no --aon"
     );
     let problems = InnerProblemConfig::new().with_horizon(k);
-    let training = CandidateTraining { steps: k, batch_size: problems.batch_size, eval_every: 0 };
+    let training = CandidateTraining {
+        steps: k,
+        batch_size: problems.batch_size,
+        eval_every: 0,
+    };
     let mnist = shipped::mnist10k().context("shipped MNIST")?;
     let fashion = shipped::fashion_mnist_test().context("shipped Fashion-MNIST")?;
 
     // 1. Baselines tuned on meta-training (MNIST) problems, same schedule and steps.
-    let meta_sampler = InnerProblemSampler::new(problems.clone(), mnist.clone(), CellPool::MetaTraining)?;
+    let meta_sampler =
+        InnerProblemSampler::new(problems.clone(), mnist.clone(), CellPool::MetaTraining)?;
     let mut rng = StdRng::seed_from_u64(args.seed.wrapping_add(1000));
-    let tune: Vec<InnerProblem> = (0..tuning_problems.max(1)).map(|_| meta_sampler.sample(&mut rng)).collect();
-    let adam = tuning(Baseline::Adam, args.adam_rate, adam_grid, &tune, training, &device)?;
-    let sgd = tuning(Baseline::SgdNesterov, args.sgd_rate, sgd_grid, &tune, training, &device)?;
+    let tune: Vec<InnerProblem> = (0..tuning_problems.max(1))
+        .map(|_| meta_sampler.sample(&mut rng))
+        .collect();
+    let adam = tuning(
+        Baseline::Adam,
+        args.adam_rate,
+        adam_grid,
+        &tune,
+        training,
+        &device,
+    )?;
+    let sgd = tuning(
+        Baseline::SgdNesterov,
+        args.sgd_rate,
+        sgd_grid,
+        &tune,
+        training,
+        &device,
+    )?;
 
     // 2. The AON: loaded, or meta-trained from Adam's tuned rate.
     let meta_start = Instant::now();
     let blend = if args.blend_grid {
         let start = Instant::now();
-        let fractions: &[f64] = if args.quick { &[0.5, 1.0] } else { &[0.25, 0.5, 0.75, 1.0] };
-        let tuned = tune_blend(adam.best_rate, sgd.best_rate, fractions, &tune, training, &device)?;
+        let fractions: &[f64] = if args.quick {
+            &[0.5, 1.0]
+        } else {
+            &[0.25, 0.5, 0.75, 1.0]
+        };
+        let tuned = tune_blend(
+            adam.best_rate,
+            sgd.best_rate,
+            fractions,
+            &tune,
+            training,
+            &device,
+        )?;
         eprintln!(
             "tuned the blend on {} MNIST problems in {:.0} s: {}  → Adam {} + SGD-Nesterov {}",
             tune.len(),
             start.elapsed().as_secs_f64(),
-            tuned.mean_losses.iter().map(|(a, s, l)| format!("{a}+{s}: {l:.4}")).collect::<Vec<_>>().join(", "),
+            tuned
+                .mean_losses
+                .iter()
+                .map(|(a, s, l)| format!("{a}+{s}: {l:.4}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             tuned.adam_step,
             tuned.sgd_nesterov_step
         );
@@ -285,11 +351,21 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
         None
     };
     let (aon, aon_source) = match &args.aon {
-        Some(dir) => (Aon::load(dir, &device).with_context(|| format!("loading the AON from {}", dir.display()))?, dir.display().to_string()),
+        Some(dir) => (
+            Aon::load(dir, &device)
+                .with_context(|| format!("loading the AON from {}", dir.display()))?,
+            dir.display().to_string(),
+        ),
         None => {
-            let initial = blend.as_ref().map_or_else(|| args.start.config(adam.best_rate, sgd.best_rate), |b| b.config());
+            let initial = blend.as_ref().map_or_else(
+                || args.start.config(adam.best_rate, sgd.best_rate),
+                |b| b.config(),
+            );
             let config = AonMetaTrainerConfig::new(
-                initial.clone().with_use_feedback(args.feedback).with_hypergradient_rate(args.hypergradient_rate),
+                initial
+                    .clone()
+                    .with_use_feedback(args.feedback)
+                    .with_hypergradient_rate(args.hypergradient_rate),
                 problems.clone(),
             )
             .with_unroll(args.unroll)
@@ -302,13 +378,24 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
             let mut trainer = AonMetaTrainer::new(config, mnist.clone(), &device)?;
             let mut rng = StdRng::seed_from_u64(args.seed.wrapping_add(2000));
             let mut validation_rng = StdRng::seed_from_u64(args.seed.wrapping_add(4000));
-            let validation: Vec<InnerProblem> =
-                (0..validation_problems.max(1)).map(|_| meta_sampler.sample(&mut validation_rng)).collect();
-            let mut best = (mean_final_loss_with_aon(&trainer.aon(), &validation, training, &device)?, 0usize, trainer.aon());
-            eprintln!("meta-validation at meta-step 0 (the untrained start): {:.4}", best.0);
+            let validation: Vec<InnerProblem> = (0..validation_problems.max(1))
+                .map(|_| meta_sampler.sample(&mut validation_rng))
+                .collect();
+            let mut best = (
+                mean_final_loss_with_aon(&trainer.aon(), &validation, training, &device)?,
+                0usize,
+                trainer.aon(),
+            );
+            eprintln!(
+                "meta-validation at meta-step 0 (the untrained start): {:.4}",
+                best.0
+            );
             let mut window = Vec::new();
             while trainer.meta_steps() < meta_steps {
-                let chunk = args.validate_every.max(1).min(meta_steps - trainer.meta_steps());
+                let chunk = args
+                    .validate_every
+                    .max(1)
+                    .min(meta_steps - trainer.meta_steps());
                 trainer.run(chunk, &mut rng, |r| {
                     window.push(r.meta_loss);
                     if (r.step + 1) % 10 == 0 || r.step + 1 == meta_steps {
@@ -323,8 +410,14 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
                         window.clear();
                     }
                 })?;
-                let score = mean_final_loss_with_aon(&trainer.aon(), &validation, training, &device)?;
-                eprintln!("meta-validation at meta-step {}: {score:.4} (best {:.4} at {})", trainer.meta_steps(), best.0, best.1);
+                let score =
+                    mean_final_loss_with_aon(&trainer.aon(), &validation, training, &device)?;
+                eprintln!(
+                    "meta-validation at meta-step {}: {score:.4} (best {:.4} at {})",
+                    trainer.meta_steps(),
+                    best.0,
+                    best.1
+                );
                 if score < best.0 {
                     best = (score, trainer.meta_steps(), trainer.aon());
                 }
@@ -332,7 +425,10 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
             trainer.save(&args.out.join("trainer"))?;
             let (score, at, aon) = best;
             aon.save(&args.out.join("aon"))?;
-            eprintln!("saved the AON of meta-step {at} (meta-validation {score:.4}) to {}", args.out.join("aon").display());
+            eprintln!(
+                "saved the AON of meta-step {at} (meta-validation {score:.4}) to {}",
+                args.out.join("aon").display()
+            );
             (
                 aon,
                 format!(
@@ -345,7 +441,9 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
                     args.feedback,
                     args.hypergradient_rate,
                     initial.initial_step,
-                    initial.initial_momentum_step.map_or(String::new(), |m| format!(" + SGD-Nesterov {m}")),
+                    initial
+                        .initial_momentum_step
+                        .map_or(String::new(), |m| format!(" + SGD-Nesterov {m}")),
                     validation.len()
                 ),
             )
@@ -361,26 +459,63 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
     for i in 0..pairs {
         let problem = held_out.sample(&mut rng);
         let aon_run = train_with_aon(&problem, &aon, training, &device)?;
-        let adam_training = CandidateTraining { eval_every: 10, ..training };
-        let adam_run = train_with_optimizer(&problem, Baseline::Adam.optimizer(adam.best_rate), adam_training, &device)?;
-        let sgd_run = train_with_optimizer(&problem, Baseline::SgdNesterov.optimizer(sgd.best_rate), training, &device)?;
+        let adam_training = CandidateTraining {
+            eval_every: 10,
+            ..training
+        };
+        let adam_run = train_with_optimizer(
+            &problem,
+            Baseline::Adam.optimizer(adam.best_rate),
+            adam_training,
+            &device,
+        )?;
+        let sgd_run = train_with_optimizer(
+            &problem,
+            Baseline::SgdNesterov.optimizer(sgd.best_rate),
+            training,
+            &device,
+        )?;
         let aon_summary = RunSummary::of(&aon_run);
         let target = aon_summary.loss;
-        let adam_steps_to_aon =
-            shortest_reaching_run(&problem, adam.best_rate, target, adam_run.final_loss(), reach_limit, training, &device)?;
+        let adam_steps_to_aon = shortest_reaching_run(
+            &problem,
+            adam.best_rate,
+            target,
+            adam_run.final_loss(),
+            reach_limit,
+            training,
+            &device,
+        )?;
         let adam_step_within_run = match first_reaching(&adam_run, target) {
             Some(step) => Some(step),
             None if target.is_finite() => {
-                let long = CandidateTraining { steps: reach_limit, eval_every: 10, ..training };
-                let long_run = train_with_optimizer(&problem, Baseline::Adam.optimizer(adam.best_rate), long, &device)?;
+                let long = CandidateTraining {
+                    steps: reach_limit,
+                    eval_every: 10,
+                    ..training
+                };
+                let long_run = train_with_optimizer(
+                    &problem,
+                    Baseline::Adam.optimizer(adam.best_rate),
+                    long,
+                    &device,
+                )?;
                 first_reaching(&long_run, target)
             }
             None => None,
         };
         let aon_long = if i < stability_pairs {
-            let long = CandidateTraining { steps: 5 * k, ..training };
+            let long = CandidateTraining {
+                steps: 5 * k,
+                ..training
+            };
             let long_problem = problem.clone();
-            Some(RunSummary::of(&train_with_aon(&long_problem, &aon, long, &device)?))
+            Some(RunSummary::of(&train_with_aon(
+                &long_problem,
+                &aon,
+                long,
+                &device,
+            )?))
         } else {
             None
         };
@@ -395,7 +530,11 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
             sgd_summary.loss,
             adam_steps_to_aon.map_or(format!(">{reach_limit}"), |s| s.to_string()),
             adam_step_within_run.map_or(format!(">{reach_limit}"), |s| s.to_string()),
-            aon_long.map_or(String::new(), |l| format!(", AON at {}: {:.4}", 5 * k, l.loss)),
+            aon_long.map_or(String::new(), |l| format!(
+                ", AON at {}: {:.4}",
+                5 * k,
+                l.loss
+            )),
             problem.describe()
         );
         results.push(PairResult {
@@ -410,10 +549,21 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
     }
     let seconds = start.elapsed().as_secs_f64();
     print_table(&results, &adam, &sgd, k, reach_limit, &aon_source, seconds);
-    let out = Results { aon_source, blend, meta_training_seconds, adam, sgd, steps: k, reach_limit, pairs: results, seconds };
+    let out = Results {
+        aon_source,
+        blend,
+        meta_training_seconds,
+        adam,
+        sgd,
+        steps: k,
+        reach_limit,
+        pairs: results,
+        seconds,
+    };
     std::fs::create_dir_all(&args.out)?;
     let path = args.out.join("results.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&out)?).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(&path, serde_json::to_string_pretty(&out)?)
+        .with_context(|| format!("writing {}", path.display()))?;
     eprintln!("results in {}", path.display());
     Ok(())
 }
@@ -428,32 +578,62 @@ fn print_table(
     seconds: f64,
 ) {
     let n = results.len();
-    println!("## AON vs tuned baselines: {n} held-out (Fashion-MNIST task, unseen cell) pairs, K = {k} steps\n");
-    println!("AON: {aon_source}. Adam lr {} and SGD-Nesterov lr {} chosen by grid on MNIST meta-training tasks; cosine schedule for all.\n", adam.best_rate, sgd.best_rate);
-    println!("| optimizer | validation loss @K (mean ± sd) | accuracy @K | pairs where the AON is better | divergences |");
+    println!(
+        "## AON vs tuned baselines: {n} held-out (Fashion-MNIST task, unseen cell) pairs, K = {k} steps\n"
+    );
+    println!(
+        "AON: {aon_source}. Adam lr {} and SGD-Nesterov lr {} chosen by grid on MNIST meta-training tasks; cosine schedule for all.\n",
+        adam.best_rate, sgd.best_rate
+    );
+    println!(
+        "| optimizer | validation loss @K (mean ± sd) | accuracy @K | pairs where the AON is better | divergences |"
+    );
     println!("|---|---|---|---|---|");
     let row = |name: String, pick: &dyn Fn(&PairResult) -> RunSummary| {
-        let losses: Vec<f64> = results.iter().map(|r| pick(r).loss).filter(|l| l.is_finite()).collect();
+        let losses: Vec<f64> = results
+            .iter()
+            .map(|r| pick(r).loss)
+            .filter(|l| l.is_finite())
+            .collect();
         let accs: Vec<f64> = results.iter().map(|r| pick(r).accuracy).collect();
         let (lm, ls) = mean_sd(&losses);
         let (am, _) = mean_sd(&accs);
         let better = results.iter().filter(|r| r.aon.loss < pick(r).loss).count();
-        let better = if name == "AON" { "—".to_string() } else { format!("{better}/{n}") };
+        let better = if name == "AON" {
+            "—".to_string()
+        } else {
+            format!("{better}/{n}")
+        };
         let diverged = results.iter().filter(|r| pick(r).diverged).count();
-        println!("| {name} | {lm:.4} ± {ls:.4} | {:.1}% | {better} | {diverged} |", 100.0 * am);
+        println!(
+            "| {name} | {lm:.4} ± {ls:.4} | {:.1}% | {better} | {diverged} |",
+            100.0 * am
+        );
     };
     row("AON".into(), &|r| r.aon);
     row(format!("Adam (lr {})", adam.best_rate), &|r| r.adam);
     row(format!("SGD-Nesterov (lr {})", sgd.best_rate), &|r| r.sgd);
-    let fmt = |s: usize| if s == usize::MAX { format!(">{reach_limit}") } else { s.to_string() };
+    let fmt = |s: usize| {
+        if s == usize::MAX {
+            format!(">{reach_limit}")
+        } else {
+            s.to_string()
+        }
+    };
     let sorted = |pick: &dyn Fn(&PairResult) -> Option<usize>| {
-        let mut reach: Vec<usize> = results.iter().map(|r| pick(r).unwrap_or(usize::MAX)).collect();
+        let mut reach: Vec<usize> = results
+            .iter()
+            .map(|r| pick(r).unwrap_or(usize::MAX))
+            .collect();
         reach.sort_unstable();
         reach
     };
     let reach = sorted(&|r| r.adam_steps_to_aon);
     // A diverged AON has no loss to reach: it does not count towards the goal.
-    let at_least_2k = results.iter().filter(|r| r.aon.loss.is_finite() && r.adam_steps_to_aon.is_none_or(|s| s >= 2 * k)).count();
+    let at_least_2k = results
+        .iter()
+        .filter(|r| r.aon.loss.is_finite() && r.adam_steps_to_aon.is_none_or(|s| s >= 2 * k))
+        .count();
     println!(
         "\nShortest tuned-Adam run (cosine over its own length; lengths in steps of 10 up to {reach_limit}, scanned from K) whose final validation loss reaches the AON's at K = {k}: median {}, ≥ 2K on {at_least_2k}/{n} pairs; all: [{}]",
         fmt(reach[n / 2]),
@@ -463,13 +643,24 @@ fn print_table(
     println!(
         "(Measured as earlier sessions did, the first step, every 10, at which one Adam run of {k} steps, or of {reach_limit} if that one does not get there, reaches it: median {}; all: [{}]: points of one longer schedule, not runs of that length.)",
         fmt(within[n / 2]),
-        within.iter().map(|&s| fmt(s)).collect::<Vec<_>>().join(", ")
+        within
+            .iter()
+            .map(|&s| fmt(s))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    let long: Vec<(RunSummary, RunSummary)> = results.iter().filter_map(|r| r.aon_long.map(|l| (r.aon, l))).collect();
+    let long: Vec<(RunSummary, RunSummary)> = results
+        .iter()
+        .filter_map(|r| r.aon_long.map(|l| (r.aon, l)))
+        .collect();
     if !long.is_empty() {
         let diverged = long.iter().filter(|(_, l)| l.diverged).count();
         let (short_m, _) = mean_sd(&long.iter().map(|(s, _)| s.loss).collect::<Vec<_>>());
-        let finite: Vec<f64> = long.iter().map(|(_, l)| l.loss).filter(|l| l.is_finite()).collect();
+        let finite: Vec<f64> = long
+            .iter()
+            .map(|(_, l)| l.loss)
+            .filter(|l| l.is_finite())
+            .collect();
         let (long_m, _) = mean_sd(&finite);
         println!(
             "\nStability: AON trained {} steps (5× the meta-training horizon) on {} pairs: {diverged} divergences; mean validation loss {long_m:.4} (vs {short_m:.4} at {k} steps)",

@@ -55,9 +55,14 @@ fn reloaded_accuracy(dir: &std::path::Path, task: &str) -> anyhow::Result<Option
         _ => return Ok(None),
     };
     let device = metanas_device::BackendChoice::default().device();
-    let model = metanas_net::SavedModel::load(dir, &device).with_context(|| format!("loading {}", dir.display()))?;
+    let model = metanas_net::SavedModel::load(dir, &device)
+        .with_context(|| format!("loading {}", dir.display()))?;
     let predicted = model.predict(&test, &device)?;
-    let correct = predicted.iter().zip(test.labels()).filter(|(p, l)| p == l).count();
+    let correct = predicted
+        .iter()
+        .zip(test.labels())
+        .filter(|(p, l)| p == l)
+        .count();
     Ok(Some(100.0 * correct as f64 / test.len().max(1) as f64))
 }
 
@@ -71,54 +76,91 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
         for seed in 0..args.seeds {
             let out = args.out.join(format!("{}-{name}-seed{seed}", args.task));
             if out.exists() {
-                std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
+                std::fs::remove_dir_all(&out)
+                    .with_context(|| format!("clearing {}", out.display()))?;
             }
             let mut line: Vec<String> = vec!["search".into(), "--task".into(), args.task.clone()];
             let strategy = name.strip_prefix("meta-").unwrap_or(name);
-            line.extend(["--strategy".into(), strategy.to_string(), "--seed".into(), seed.to_string()]);
+            line.extend([
+                "--strategy".into(),
+                strategy.to_string(),
+                "--seed".into(),
+                seed.to_string(),
+            ]);
             line.extend(["--out".into(), out.display().to_string(), "--quiet".into()]);
             if name.starts_with("meta-") {
-                let Some(dir) = &args.meta_model else { bail!("{name} needs --meta-model") };
+                let Some(dir) = &args.meta_model else {
+                    bail!("{name} needs --meta-model")
+                };
                 line.extend(["--meta-model".into(), dir.display().to_string()]);
             }
             line.extend(args.search_args.split_whitespace().map(str::to_string));
-            let parsed = SearchCommandLine::try_parse_from(&line).with_context(|| line.join(" "))?;
+            let parsed =
+                SearchCommandLine::try_parse_from(&line).with_context(|| line.join(" "))?;
             eprintln!("== {name}, seed {seed}: {}", line.join(" "));
             let started = Instant::now();
             search_command::run(&parsed.args)?;
             let seconds = started.elapsed().as_secs_f64();
             let results: serde_json::Value = serde_json::from_str(
-                &std::fs::read_to_string(out.join("results.json")).with_context(|| format!("reading {}", out.display()))?,
+                &std::fs::read_to_string(out.join("results.json"))
+                    .with_context(|| format!("reading {}", out.display()))?,
             )?;
-            let test_accuracy = results["final"]["test"]["accuracy"].as_f64().map_or(f64::NAN, |a| 100.0 * a);
+            let test_accuracy = results["final"]["test"]["accuracy"]
+                .as_f64()
+                .map_or(f64::NAN, |a| 100.0 * a);
             // The saved model, loaded back, must predict the test split as the search reported.
             let reloaded = reloaded_accuracy(&out.join("model"), &args.task)?;
             if let Some(acc) = reloaded {
                 eprintln!("   saved model reloaded: {acc:.2}% on the test split");
                 if (acc - test_accuracy).abs() > 0.05 {
-                    bail!("the reloaded model scores {acc:.2}%, the search reported {test_accuracy:.2}%");
+                    bail!(
+                        "the reloaded model scores {acc:.2}%, the search reported {test_accuracy:.2}%"
+                    );
                 }
             }
-            let best_validation = results["best"]["measurement"]["objective"].as_f64().unwrap_or(f64::NAN);
-            eprintln!("   test {test_accuracy:.2}%, best validation {best_validation:.2}%, {seconds:.0} s");
-            rows.push(Row { strategy: name.clone(), seed, test_accuracy, best_validation, seconds });
+            let best_validation = results["best"]["measurement"]["objective"]
+                .as_f64()
+                .unwrap_or(f64::NAN);
+            eprintln!(
+                "   test {test_accuracy:.2}%, best validation {best_validation:.2}%, {seconds:.0} s"
+            );
+            rows.push(Row {
+                strategy: name.clone(),
+                seed,
+                test_accuracy,
+                best_validation,
+                seconds,
+            });
         }
     }
     println!();
-    println!("## {} — real-training search, {} seeds", args.task, args.seeds);
+    println!(
+        "## {} — real-training search, {} seeds",
+        args.task, args.seeds
+    );
     println!();
-    println!("| strategy | seed | best validation % (search) | held-out test % (final model) | wall s (search + final training) |");
+    println!(
+        "| strategy | seed | best validation % (search) | held-out test % (final model) | wall s (search + final training) |"
+    );
     println!("|---|---|---|---|---|");
     for r in &rows {
-        println!("| {} | {} | {:.2} | {:.2} | {:.0} |", r.strategy, r.seed, r.best_validation, r.test_accuracy, r.seconds);
+        println!(
+            "| {} | {} | {:.2} | {:.2} | {:.0} |",
+            r.strategy, r.seed, r.best_validation, r.test_accuracy, r.seconds
+        );
     }
     println!();
     println!("| strategy | mean test % | mean wall s |");
     println!("|---|---|---|");
     for name in &args.strategies {
         let mine: Vec<&Row> = rows.iter().filter(|r| &r.strategy == name).collect();
-        let mean = |f: &dyn Fn(&Row) -> f64| mine.iter().map(|r| f(r)).sum::<f64>() / mine.len() as f64;
-        println!("| {name} | {:.2} | {:.0} |", mean(&|r| r.test_accuracy), mean(&|r| r.seconds));
+        let mean =
+            |f: &dyn Fn(&Row) -> f64| mine.iter().map(|r| f(r)).sum::<f64>() / mine.len() as f64;
+        println!(
+            "| {name} | {:.2} | {:.0} |",
+            mean(&|r| r.test_accuracy),
+            mean(&|r| r.seconds)
+        );
     }
     // Paired by seed against the first strategy (same seeds, same data split).
     if let Some(baseline) = args.strategies.first() {
@@ -134,7 +176,8 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
                 })
                 .collect();
             let better = pairs.iter().filter(|(a, b)| a > b).count();
-            let mean_gain = pairs.iter().map(|(a, b)| a - b).sum::<f64>() / pairs.len().max(1) as f64;
+            let mean_gain =
+                pairs.iter().map(|(a, b)| a - b).sum::<f64>() / pairs.len().max(1) as f64;
             println!(
                 "- {name} vs {baseline}, paired by seed: higher held-out accuracy on {better}/{} seeds, mean difference {mean_gain:+.2} points",
                 pairs.len()

@@ -6,7 +6,9 @@ use crate::strategy_choice::make_strategy;
 use anyhow::{Context, bail};
 use metanas_data::{BenchmarkTable, Objective, TaskCatalog, shipped};
 use metanas_device::BackendChoice;
-use metanas_search::{Constraints, FixedOrder, SearchConfig, Searcher, Strategy, TableEvaluator, trajectory};
+use metanas_search::{
+    Constraints, FixedOrder, SearchConfig, Searcher, Strategy, TableEvaluator, trajectory,
+};
 use metanas_space::nb201::Nb201Space;
 use serde_json::json;
 use std::path::PathBuf;
@@ -65,25 +67,39 @@ impl TableBench {
         name: &str,
         make: &mut dyn FnMut(u64) -> anyhow::Result<Box<dyn Strategy<Nb201Space>>>,
     ) -> anyhow::Result<StrategyRuns> {
-        let mut runs = StrategyRuns { name: name.to_string(), curves: Vec::new(), seen_curves: Vec::new(), seconds: Vec::new() };
+        let mut runs = StrategyRuns {
+            name: name.to_string(),
+            curves: Vec::new(),
+            seen_curves: Vec::new(),
+            seconds: Vec::new(),
+        };
         let mut first_two: Vec<Vec<String>> = Vec::new();
         for seed in 0..self.seeds {
             // A strategy whose first two seeds queried exactly the same cells
             // ignores the seed (e.g. a fixed order, or meta-BO with EI): its
             // other seeds would repeat them, so seed 0's run stands for them.
             if seed >= 2 && first_two.len() == 2 && first_two[0] == first_two[1] {
-                eprintln!("{name:>10} seed {seed:>2}: the same run as seeds 0 and 1 (the strategy ignores the seed)");
+                eprintln!(
+                    "{name:>10} seed {seed:>2}: the same run as seeds 0 and 1 (the strategy ignores the seed)"
+                );
                 runs.curves.push(runs.curves[0].clone());
                 runs.seen_curves.push(runs.seen_curves[0].clone());
                 runs.seconds.push(runs.seconds[0]);
                 continue;
             }
             let mut strategy = make(seed)?;
-            let mut evaluator = TableEvaluator::new(self.table.clone(), &self.target, Some(&self.report), self.objective)?;
+            let mut evaluator = TableEvaluator::new(
+                self.table.clone(),
+                &self.target,
+                Some(&self.report),
+                self.objective,
+            )?;
             let searcher = Searcher::new(
                 Nb201Space,
                 Constraints::default(),
-                SearchConfig::new().with_max_queries(self.budget).with_seed(seed),
+                SearchConfig::new()
+                    .with_max_queries(self.budget)
+                    .with_seed(seed),
             );
             let started = Instant::now();
             let outcome = searcher
@@ -91,7 +107,13 @@ impl TableBench {
                 .with_context(|| format!("{name}, seed {seed}"))?;
             let seconds = started.elapsed().as_secs_f64();
             if seed < 2 {
-                first_two.push(outcome.trials.iter().map(|t| t.architecture.clone()).collect());
+                first_two.push(
+                    outcome
+                        .trials
+                        .iter()
+                        .map(|t| t.architecture.clone())
+                        .collect(),
+                );
             }
             let curve = trajectory::best_report_curve(&outcome.trials, self.objective);
             let seen = trajectory::best_report_seen_curve(&outcome.trials, self.objective);
@@ -122,29 +144,49 @@ pub struct StrategyRuns {
 
 /// The source column the transfer baseline follows for `target`.
 pub fn default_transfer_source(target: &str) -> &'static str {
-    if target.starts_with("c100") { "c10v_valid" } else { "c100_valid" }
+    if target.starts_with("c100") {
+        "c10v_valid"
+    } else {
+        "c100_valid"
+    }
 }
 
 /// Cells of `table` sorted by `column`, best first (ties: table order).
-pub fn ranking_by(table: &BenchmarkTable<Nb201Space>, column: &str, objective: Objective) -> anyhow::Result<Vec<metanas_space::nb201::Nb201Cell>> {
+pub fn ranking_by(
+    table: &BenchmarkTable<Nb201Space>,
+    column: &str,
+    objective: Objective,
+) -> anyhow::Result<Vec<metanas_space::nb201::Nb201Cell>> {
     let values = table.column(column)?;
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (values[a], values[b]);
         let c = x.total_cmp(&y);
-        (if objective == Objective::Maximize { c.reverse() } else { c }).then(a.cmp(&b))
+        (if objective == Objective::Maximize {
+            c.reverse()
+        } else {
+            c
+        })
+        .then(a.cmp(&b))
     });
     Ok(order.into_iter().map(|i| table.archs()[i]).collect())
 }
 
 /// Median of `values` (`None` counts as +∞: a run that never reached the target).
 pub fn median_reach(values: &[Option<usize>]) -> Option<f64> {
-    let mut v: Vec<f64> = values.iter().map(|x| x.map_or(f64::INFINITY, |q| q as f64)).collect();
+    let mut v: Vec<f64> = values
+        .iter()
+        .map(|x| x.map_or(f64::INFINITY, |q| q as f64))
+        .collect();
     v.sort_by(f64::total_cmp);
     if v.is_empty() {
         return None;
     }
-    let m = if v.len() % 2 == 1 { v[v.len() / 2] } else { 0.5 * (v[v.len() / 2 - 1] + v[v.len() / 2]) };
+    let m = if v.len() % 2 == 1 {
+        v[v.len() / 2]
+    } else {
+        0.5 * (v[v.len() / 2 - 1] + v[v.len() / 2])
+    };
     m.is_finite().then_some(m)
 }
 
@@ -154,7 +196,11 @@ fn median(mut v: Vec<f64>) -> f64 {
         return f64::NAN;
     }
     v.sort_by(f64::total_cmp);
-    if v.len() % 2 == 1 { v[v.len() / 2] } else { 0.5 * (v[v.len() / 2 - 1] + v[v.len() / 2]) }
+    if v.len() % 2 == 1 {
+        v[v.len() / 2]
+    } else {
+        0.5 * (v[v.len() / 2 - 1] + v[v.len() / 2])
+    }
 }
 
 /// Runs the command.
@@ -166,20 +212,34 @@ pub fn run(args: &BenchSearchArgs) -> anyhow::Result<()> {
     let table = Arc::new(shipped::nb201_table()?);
     let catalog = TaskCatalog::nb201_accuracy(table.column_names());
     let Some(task) = catalog.task(&args.target) else {
-        bail!("`{}` is not a searchable column of the NAS-Bench-201 table", args.target);
+        bail!(
+            "`{}` is not a searchable column of the NAS-Bench-201 table",
+            args.target
+        );
     };
     let report = task.report_column.clone();
     let objective = task.objective;
     let optimum = table.max(&report)?.1;
     let best_by_objective = ranking_by(&table, &args.target, objective)?[0];
     let optimum_of_best = table.value(&best_by_objective, &report)?;
-    let source = args.transfer_source.clone().unwrap_or_else(|| default_transfer_source(&args.target).to_string());
+    let source = args
+        .transfer_source
+        .clone()
+        .unwrap_or_else(|| default_transfer_source(&args.target).to_string());
     let device = args.device.device();
     eprintln!(
         "target {} (report {report}); optimum {report} {optimum:.2}; the best {} cell has {report} {optimum_of_best:.2}",
         args.target, args.target
     );
-    let bench = TableBench { table: table.clone(), target: args.target.clone(), report: report.clone(), objective, optimum, budget: args.budget, seeds: args.seeds };
+    let bench = TableBench {
+        table: table.clone(),
+        target: args.target.clone(),
+        report: report.clone(),
+        objective,
+        optimum,
+        budget: args.budget,
+        seeds: args.seeds,
+    };
     let mut all = Vec::new();
     for name in &args.strategies {
         all.push(bench.run(name, &mut |_| {
@@ -190,33 +250,77 @@ pub fn run(args: &BenchSearchArgs) -> anyhow::Result<()> {
             })
         })?);
     }
-    print_table(&args.target, args.budget, args.seeds, &report, optimum, objective, &source, &all);
-    write_outputs(&args.out, &args.target, args.budget, args.seeds, &report, optimum, objective, &all)
+    print_table(
+        &args.target,
+        args.budget,
+        args.seeds,
+        &report,
+        optimum,
+        objective,
+        &source,
+        &all,
+    );
+    write_outputs(
+        &args.out,
+        &args.target,
+        args.budget,
+        args.seeds,
+        &report,
+        optimum,
+        objective,
+        &all,
+    )
 }
 
 fn reach_of(curves: &[Vec<Option<f64>>], optimum: f64, objective: Objective) -> Vec<Option<usize>> {
-    curves.iter().map(|c| trajectory::queries_to_reach(c, optimum, objective, 1e-6)).collect()
+    curves
+        .iter()
+        .map(|c| trajectory::queries_to_reach(c, optimum, objective, 1e-6))
+        .collect()
 }
 
 /// Prints the comparison table in Markdown.
 #[allow(clippy::too_many_arguments)]
-pub fn print_table(target: &str, budget: usize, seeds: u64, report: &str, optimum: f64, objective: Objective, source: &str, all: &[StrategyRuns]) {
+pub fn print_table(
+    target: &str,
+    budget: usize,
+    seeds: u64,
+    report: &str,
+    optimum: f64,
+    objective: Objective,
+    source: &str,
+    all: &[StrategyRuns],
+) {
     println!();
     println!(
         "## {} → {report}, optimum {optimum:.2}, budget {}, {} seeds (transfer follows `{source}`)",
         target, budget, seeds
     );
     println!();
-    println!("Queries to the optimum: *best-by-validation* is NAS-Bench-201's protocol (the report of the cell with the best");
-    println!("validation score so far); *best seen* is the look-up protocol (the best report among the queried cells).");
+    println!(
+        "Queries to the optimum: *best-by-validation* is NAS-Bench-201's protocol (the report of the cell with the best"
+    );
+    println!(
+        "validation score so far); *best seen* is the look-up protocol (the best report among the queried cells)."
+    );
     println!();
-    println!("| strategy | median queries to optimum (best-by-validation) | reached | median queries (best seen) | reached | median regret @10 | @20 | @50 | @{} | s/run |", budget);
+    println!(
+        "| strategy | median queries to optimum (best-by-validation) | reached | median queries (best seen) | reached | median regret @10 | @20 | @50 | @{} | s/run |",
+        budget
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let fmt = |m: Option<f64>| m.map_or(format!("> {budget}"), |m| format!("{m}"));
     for runs in all {
         let reach = reach_of(&runs.curves, optimum, objective);
         let reach_seen = reach_of(&runs.seen_curves, optimum, objective);
-        let regret = |q: usize| median(runs.curves.iter().filter_map(|c| trajectory::regret_at(c, q, optimum)).collect());
+        let regret = |q: usize| {
+            median(
+                runs.curves
+                    .iter()
+                    .filter_map(|c| trajectory::regret_at(c, q, optimum))
+                    .collect(),
+            )
+        };
         println!(
             "| {} | {} | {}/{} | {} | {}/{} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} |",
             runs.name,
@@ -237,7 +341,16 @@ pub fn print_table(target: &str, budget: usize, seeds: u64, report: &str, optimu
 
 /// Writes the runs as JSON and the median regret curves as a PNG into `out`.
 #[allow(clippy::too_many_arguments)]
-pub fn write_outputs(out: &std::path::Path, target: &str, budget: usize, seeds: u64, report: &str, optimum: f64, objective: Objective, all: &[StrategyRuns]) -> anyhow::Result<()> {
+pub fn write_outputs(
+    out: &std::path::Path,
+    target: &str,
+    budget: usize,
+    seeds: u64,
+    report: &str,
+    optimum: f64,
+    objective: Objective,
+    all: &[StrategyRuns],
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let stem = format!("{target}-budget{budget}-seeds{seeds}");
     let json_path = out.join(format!("{stem}.json"));
@@ -255,21 +368,32 @@ pub fn write_outputs(out: &std::path::Path, target: &str, budget: usize, seeds: 
             "seconds": r.seconds,
         })).collect::<Vec<_>>(),
     });
-    std::fs::write(&json_path, serde_json::to_string_pretty(&results)?).with_context(|| format!("writing {}", json_path.display()))?;
+    std::fs::write(&json_path, serde_json::to_string_pretty(&results)?)
+        .with_context(|| format!("writing {}", json_path.display()))?;
     let series: Vec<Series> = all
         .iter()
         .map(|r| Series {
             name: r.name.clone(),
             points: (1..=budget)
                 .map(|q| {
-                    let regrets = r.curves.iter().filter_map(|c| trajectory::regret_at(c, q, optimum)).collect();
+                    let regrets = r
+                        .curves
+                        .iter()
+                        .filter_map(|c| trajectory::regret_at(c, q, optimum))
+                        .collect();
                     (q as f64, median(regrets))
                 })
                 .collect(),
         })
         .collect();
     let png = out.join(format!("{stem}.png"));
-    line_chart(&png, &format!("median regret of {report}"), "queries", "regret (accuracy points)", &series)?;
+    line_chart(
+        &png,
+        &format!("median regret of {report}"),
+        "queries",
+        "regret (accuracy points)",
+        &series,
+    )?;
     println!();
     println!("results: {}  plot: {}", json_path.display(), png.display());
     Ok(())

@@ -49,7 +49,13 @@ struct Timing {
 /// Runs the harness and prints the table.
 pub fn run(args: &BenchTrainStepArgs) -> anyhow::Result<()> {
     if args.layers {
-        return crate::layer_breakdown::run(&args.backends, args.batch, args.steps, args.warmup, &args.python);
+        return crate::layer_breakdown::run(
+            &args.backends,
+            args.batch,
+            args.steps,
+            args.warmup,
+            &args.python,
+        );
     }
     let cell: Nb201Cell = CELL.parse().context("the benchmark cell")?;
     let config = CellNetworkConfig::new(cell.cell_plan(), [3, 32, 32], 10);
@@ -67,23 +73,37 @@ pub fn run(args: &BenchTrainStepArgs) -> anyhow::Result<()> {
         Ok(row) => rows.push(row),
         Err(e) => eprintln!("PyTorch reference skipped: {e:#}"),
     }
-    let reference = rows.iter().find(|r| r.name.starts_with("pytorch")).map(|r| r.images_per_second);
+    let reference = rows
+        .iter()
+        .find(|r| r.name.starts_with("pytorch"))
+        .map(|r| r.images_per_second);
     println!("| backend | median ms/step | images/s | vs PyTorch |");
     println!("|---|---|---|---|");
     for r in &rows {
-        let ratio = reference.map_or("—".to_string(), |p| format!("{:.2}×", r.images_per_second / p));
-        println!("| {} | {:.1} | {:.0} | {ratio} |", r.name, r.median_ms, r.images_per_second);
+        let ratio = reference.map_or("—".to_string(), |p| {
+            format!("{:.2}×", r.images_per_second / p)
+        });
+        println!(
+            "| {} | {:.1} | {:.0} | {ratio} |",
+            r.name, r.median_ms, r.images_per_second
+        );
     }
     Ok(())
 }
 
-fn time_burn(backend: BackendChoice, config: &CellNetworkConfig, args: &BenchTrainStepArgs) -> anyhow::Result<Timing> {
+fn time_burn(
+    backend: BackendChoice,
+    config: &CellNetworkConfig,
+    args: &BenchTrainStepArgs,
+) -> anyhow::Result<Timing> {
     let device: Device = backend.autodiff_device();
     let mut model = metanas_seeding::seeded_module(&device, 0, || config.init(&device))?;
     let mut optimizer = OptimizerConfig::sgd_nesterov(0.05).init();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let b = args.batch;
-    let pixels: Vec<f32> = (0..b * 3 * 32 * 32).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
+    let pixels: Vec<f32> = (0..b * 3 * 32 * 32)
+        .map(|i| ((i * 7919) % 255) as f32 / 255.0)
+        .collect();
     let labels: Vec<i64> = (0..b).map(|i| (i % 10) as i64).collect();
     let images = Tensor::<4>::from_data(TensorData::new(pixels, [b, 3, 32, 32]), &device);
     let targets = Tensor::<1, Int>::from_data(TensorData::new(labels, [b]), &device);
@@ -118,11 +138,27 @@ pub(crate) fn median(times: &mut [f64]) -> f64 {
 
 /// Runs the PyTorch reference `benches/pytorch/<script>` with `python` and
 /// `args`, and returns its standard output (its last stderr line on failure).
-pub(crate) fn run_pytorch_script(python: &str, script: &str, args: &[String]) -> anyhow::Result<String> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../benches/pytorch").join(script);
-    let output = Command::new(python).arg(&script).args(args).output().with_context(|| format!("could not run {python}"))?;
+pub(crate) fn run_pytorch_script(
+    python: &str,
+    script: &str,
+    args: &[String],
+) -> anyhow::Result<String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../benches/pytorch")
+        .join(script);
+    let output = Command::new(python)
+        .arg(&script)
+        .args(args)
+        .output()
+        .with_context(|| format!("could not run {python}"))?;
     if !output.status.success() {
-        bail!("{}", String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("failed"));
+        bail!(
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .last()
+                .unwrap_or("failed")
+        );
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
@@ -139,8 +175,13 @@ fn time_pytorch(args: &BenchTrainStepArgs) -> anyhow::Result<Timing> {
         args.warmup.to_string(),
     ];
     let line = run_pytorch_script(&args.python, "nb201_train_step.py", &script_args)?;
-    let json: serde_json::Value = serde_json::from_str(line.trim()).context("the script's JSON line")?;
-    let field = |k: &str| json.get(k).and_then(serde_json::Value::as_f64).with_context(|| format!("no `{k}`"));
+    let json: serde_json::Value =
+        serde_json::from_str(line.trim()).context("the script's JSON line")?;
+    let field = |k: &str| {
+        json.get(k)
+            .and_then(serde_json::Value::as_f64)
+            .with_context(|| format!("no `{k}`"))
+    };
     Ok(Timing {
         name: format!(
             "pytorch {} ({} threads)",

@@ -1,7 +1,9 @@
 //! `cargo xtask bench-transfer`: leave one task family out, meta-train
 //! without it, and compare searches on it with and without the meta-model.
 
-use crate::bench_search::{TableBench, default_transfer_source, print_table, ranking_by, write_outputs};
+use crate::bench_search::{
+    TableBench, default_transfer_source, print_table, ranking_by, write_outputs,
+};
 use crate::meta_train_command::{AonStart, MetaTrainArgs, meta_train};
 use crate::strategy_choice::{acquisition_of, make_meta_strategy, make_strategy};
 use anyhow::{Context, bail};
@@ -16,11 +18,19 @@ use std::sync::Arc;
 #[derive(Debug, clap::Args)]
 pub struct BenchTransferArgs {
     /// Target validation columns; each is searched with a meta-model trained without its family.
-    #[arg(long, value_delimiter = ',', default_value = "c10v_valid,c100_valid,in16_valid")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "c10v_valid,c100_valid,in16_valid"
+    )]
     targets: Vec<String>,
     /// Strategies: random, evolution, local, bo, bo-ucb, bo-ts (from scratch), transfer
     /// (the best single source column's order), meta-bo, meta-bo-ucb, meta-bo-ts (with the meta-model).
-    #[arg(long, value_delimiter = ',', default_value = "random,evolution,transfer,bo,meta-bo")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "random,evolution,transfer,bo,meta-bo"
+    )]
     strategies: Vec<String>,
     /// Seeds per strategy.
     #[arg(long, default_value_t = 25)]
@@ -55,7 +65,11 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
     let space = Nb201Space;
     // A run whose meta-models read other sources writes its results apart,
     // so it never overwrites the default run's.
-    let results_dir = if args.report_columns_as_sources { args.out.join("report-columns-as-sources") } else { args.out.clone() };
+    let results_dir = if args.report_columns_as_sources {
+        args.out.join("report-columns-as-sources")
+    } else {
+        args.out.clone()
+    };
     let table = Arc::new(shipped::nb201_table()?);
     let catalog = TaskCatalog::nb201_accuracy(table.column_names());
     let device = args.device.device();
@@ -67,7 +81,11 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
         let family = task.family.clone();
         let meta_dir = args.out.join(format!(
             "meta-without-{family}{}",
-            if args.report_columns_as_sources { "-report-columns" } else { "" }
+            if args.report_columns_as_sources {
+                "-report-columns"
+            } else {
+                ""
+            }
         ));
         let needs_meta = args.strategies.iter().any(|s| s.starts_with("meta-"));
         let meta = if needs_meta {
@@ -112,21 +130,49 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
         };
         let mut all = Vec::new();
         for name in &args.strategies {
-            all.push(bench.run(name, &mut |_| -> anyhow::Result<Box<dyn Strategy<Nb201Space>>> {
+            all.push(bench.run(name, &mut |_| -> anyhow::Result<
+                Box<dyn Strategy<Nb201Space>>,
+            > {
                 if name == "transfer" {
-                    return Ok(Box::new(FixedOrder::new(ranking_by(&table, source, objective)?)));
+                    return Ok(Box::new(FixedOrder::new(ranking_by(
+                        &table, source, objective,
+                    )?)));
                 }
                 match (&meta, name.starts_with("meta-")) {
-                    (Some(m), true) => make_meta_strategy(&space, m.aen.clone(), &[], acquisition_of(name)?),
+                    (Some(m), true) => {
+                        make_meta_strategy(&space, m.aen.clone(), &[], acquisition_of(name)?)
+                    }
                     _ => make_strategy(name, &space, &device, args.budget),
                 }
             })?);
         }
-        print_table(target, args.budget, args.seeds, &report, optimum, objective, source, &all);
-        write_outputs(&results_dir, target, args.budget, args.seeds, &report, optimum, objective, &all)?;
+        print_table(
+            target,
+            args.budget,
+            args.seeds,
+            &report,
+            optimum,
+            objective,
+            source,
+            &all,
+        );
+        write_outputs(
+            &results_dir,
+            target,
+            args.budget,
+            args.seeds,
+            &report,
+            optimum,
+            objective,
+            &all,
+        )?;
         summaries.push(target.clone());
     }
     println!();
-    println!("done: {} (tables above; JSON and PNG in {})", summaries.join(", "), results_dir.display());
+    println!(
+        "done: {} (tables above; JSON and PNG in {})",
+        summaries.join(", "),
+        results_dir.display()
+    );
     Ok(())
 }

@@ -7,12 +7,12 @@
 //! batch norm's forward + backward. `benches/pytorch/nb201_layers.py` times
 //! the same cases with the same names.
 
+use crate::bench_train_step::{median, run_pytorch_script};
 use anyhow::{Context, bail};
 use burn::nn::conv::Conv2dConfig;
 use burn::nn::{BatchNormConfig, PaddingConfig2d};
 use burn::tensor::{Device, Distribution, Tensor};
 use metanas_device::BackendChoice;
-use crate::bench_train_step::{median, run_pytorch_script};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -59,7 +59,13 @@ fn cases() -> Vec<Case> {
     ];
     [(16, 32), (64, 8)]
         .into_iter()
-        .flat_map(|(channels, size)| blocks.map(|block| Case { block, channels, size }))
+        .flat_map(|(channels, size)| {
+            blocks.map(|block| Case {
+                block,
+                channels,
+                size,
+            })
+        })
         .collect()
 }
 
@@ -69,7 +75,13 @@ fn cases() -> Vec<Case> {
 ///
 /// # Errors
 /// When a backend's run fails.
-pub fn run(backends: &[BackendChoice], batch: usize, steps: usize, warmup: usize, python: &str) -> anyhow::Result<()> {
+pub fn run(
+    backends: &[BackendChoice],
+    batch: usize,
+    steps: usize,
+    warmup: usize,
+    python: &str,
+) -> anyhow::Result<()> {
     let cases = cases();
     let mut columns: Vec<(String, BTreeMap<String, f64>)> = Vec::new();
     for &backend in backends {
@@ -89,30 +101,60 @@ pub fn run(backends: &[BackendChoice], batch: usize, steps: usize, warmup: usize
         }
     };
     println!("Blocks of the NAS-Bench-201 network, batch {batch}: median ms over {steps} runs\n");
-    let header: Vec<String> = columns.iter().map(|(name, _)| format!("{name} ms")).collect();
-    let ratios: Vec<String> = columns.iter().map(|(name, _)| format!("PyTorch / {name}")).collect();
-    let pytorch_header = if reference.is_some() { "| PyTorch ms " } else { "" };
-    println!("| block | {} {pytorch_header}| {} |", header.join(" | "), ratios.join(" | "));
-    println!("|---|{}{}", "---|".repeat(columns.len() * 2), if reference.is_some() { "---|" } else { "" });
+    let header: Vec<String> = columns
+        .iter()
+        .map(|(name, _)| format!("{name} ms"))
+        .collect();
+    let ratios: Vec<String> = columns
+        .iter()
+        .map(|(name, _)| format!("PyTorch / {name}"))
+        .collect();
+    let pytorch_header = if reference.is_some() {
+        "| PyTorch ms "
+    } else {
+        ""
+    };
+    println!(
+        "| block | {} {pytorch_header}| {} |",
+        header.join(" | "),
+        ratios.join(" | ")
+    );
+    println!(
+        "|---|{}{}",
+        "---|".repeat(columns.len() * 2),
+        if reference.is_some() { "---|" } else { "" }
+    );
     for case in &cases {
         let name = case.name();
         let ours: Vec<f64> = columns.iter().map(|(_, times)| times[&name]).collect();
         let theirs = reference.as_ref().and_then(|r| r.get(&name).copied());
         let cells: Vec<String> = ours.iter().map(|t| format!("{t:.1}")).collect();
-        let ratio_cells: Vec<String> =
-            ours.iter().map(|t| theirs.map_or("—".to_string(), |p| format!("{:.2}×", p / t))).collect();
+        let ratio_cells: Vec<String> = ours
+            .iter()
+            .map(|t| theirs.map_or("—".to_string(), |p| format!("{:.2}×", p / t)))
+            .collect();
         let pytorch_cell = match (&reference, theirs) {
             (Some(_), Some(p)) => format!("| {p:.1} "),
             (Some(_), None) => "| — ".to_string(),
             (None, _) => String::new(),
         };
-        println!("| {name} | {} {pytorch_cell}| {} |", cells.join(" | "), ratio_cells.join(" | "));
+        println!(
+            "| {name} | {} {pytorch_cell}| {} |",
+            cells.join(" | "),
+            ratio_cells.join(" | ")
+        );
     }
     Ok(())
 }
 
 /// Median milliseconds of one case on `device` (an autodiff device).
-fn time_case(case: &Case, batch: usize, steps: usize, warmup: usize, device: &Device) -> anyhow::Result<f64> {
+fn time_case(
+    case: &Case,
+    batch: usize,
+    steps: usize,
+    warmup: usize,
+    device: &Device,
+) -> anyhow::Result<f64> {
     let (c, s) = (case.channels, case.size);
     let (conv, norm, input, upstream) = metanas_seeding::seeded(device, 0, || {
         let conv = Conv2dConfig::new([c, c], [3, 3])
@@ -121,7 +163,8 @@ fn time_case(case: &Case, batch: usize, steps: usize, warmup: usize, device: &De
             .init(device);
         let norm = BatchNormConfig::new(c).init(device);
         let input = Tensor::<4>::random([batch, c, s, s], Distribution::Normal(0.0, 1.0), device);
-        let upstream = Tensor::<4>::random([batch, c, s, s], Distribution::Normal(0.0, 1.0), device);
+        let upstream =
+            Tensor::<4>::random([batch, c, s, s], Distribution::Normal(0.0, 1.0), device);
         (conv, norm, input, upstream)
     });
     let mut times = Vec::with_capacity(steps);
@@ -132,18 +175,30 @@ fn time_case(case: &Case, batch: usize, steps: usize, warmup: usize, device: &De
         let check: f32 = match case.block {
             Block::ConvForward => conv.forward(input.clone().detach()).sum().into_scalar(),
             Block::ConvForwardBackward => {
-                let grads = (conv.forward(x.clone()) * upstream.clone()).sum().backward();
+                let grads = (conv.forward(x.clone()) * upstream.clone())
+                    .sum()
+                    .backward();
                 let input_grad = x.grad(&grads).context("no input gradient")?;
                 let weight_grad = conv.weight.grad(&grads).context("no weight gradient")?;
                 input_grad.sum().into_scalar::<f32>() + weight_grad.sum().into_scalar::<f32>()
             }
             Block::BatchNormForwardBackward => {
-                let grads = (norm.forward(x.clone()) * upstream.clone()).sum().backward();
-                x.grad(&grads).context("no input gradient")?.sum().into_scalar()
+                let grads = (norm.forward(x.clone()) * upstream.clone())
+                    .sum()
+                    .backward();
+                x.grad(&grads)
+                    .context("no input gradient")?
+                    .sum()
+                    .into_scalar()
             }
             Block::MetanasBatchNormForwardBackward => {
-                let grads = (metanas_net::batch_norm(&norm, x.clone()) * upstream.clone()).sum().backward();
-                x.grad(&grads).context("no input gradient")?.sum().into_scalar()
+                let grads = (metanas_net::batch_norm(&norm, x.clone()) * upstream.clone())
+                    .sum()
+                    .backward();
+                x.grad(&grads)
+                    .context("no input gradient")?
+                    .sum()
+                    .into_scalar()
             }
         };
         if !check.is_finite() {
@@ -157,7 +212,12 @@ fn time_case(case: &Case, batch: usize, steps: usize, warmup: usize, device: &De
 }
 
 /// The same cases in PyTorch: name → median ms.
-fn time_pytorch(batch: usize, steps: usize, warmup: usize, python: &str) -> anyhow::Result<BTreeMap<String, f64>> {
+fn time_pytorch(
+    batch: usize,
+    steps: usize,
+    warmup: usize,
+    python: &str,
+) -> anyhow::Result<BTreeMap<String, f64>> {
     let args = [
         "--batch".to_string(),
         batch.to_string(),

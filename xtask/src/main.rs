@@ -3,12 +3,12 @@
 //! Every subcommand's doc comment is its help text (`cargo xtask help`).
 
 mod bench_aen;
-mod bench_image_search;
 mod bench_aon;
+mod bench_image_search;
 mod bench_search;
 mod bench_train_step;
-mod layer_breakdown;
 mod bench_transfer;
+mod layer_breakdown;
 mod meta_train_command;
 mod plot;
 mod search_command;

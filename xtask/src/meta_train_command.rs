@@ -7,7 +7,9 @@ use metanas_aen::{AenConfig, MetaAenConfig, PriorKind, TrainingConfig};
 use metanas_aon::{AonConfig, AonMetaTrainerConfig, InnerProblemConfig};
 use metanas_data::{BenchmarkTable, MetricKind, TaskCatalog, shipped};
 use metanas_device::BackendChoice;
-use metanas_meta::{AonSelection, MetaModel, MetaProgress, MetaTrainConfig, MetaTrainer, SourceTasks};
+use metanas_meta::{
+    AonSelection, MetaModel, MetaProgress, MetaTrainConfig, MetaTrainer, SourceTasks,
+};
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
 use std::path::{Path, PathBuf};
@@ -100,7 +102,11 @@ pub fn aen_config(space: &Nb201Space, ensemble: usize, epochs: usize) -> MetaAen
         .with_ensemble(ensemble)
         .with_prior(PriorKind::SourceMean)
         .with_training(
-            TrainingConfig::new().with_batch_size(256).with_max_epochs(epochs).with_patience(4).with_validation_fraction(0.1),
+            TrainingConfig::new()
+                .with_batch_size(256)
+                .with_max_epochs(epochs)
+                .with_patience(4)
+                .with_validation_fraction(0.1),
         )
 }
 
@@ -112,46 +118,74 @@ pub fn source_tasks(
     report_columns_as_sources: bool,
 ) -> anyhow::Result<SourceTasks> {
     let space = Nb201Space;
-    let (table, catalog, kinds): (BenchmarkTable<Nb201Space>, TaskCatalog, Vec<MetricKind>) = match sources {
-        "accuracy" => {
-            let t = shipped::nb201_table()?;
-            let c = TaskCatalog::nb201_accuracy(t.column_names());
-            (t, c, vec![MetricKind::Accuracy])
-        }
-        "latency" => {
-            let t = shipped::nb201_latency_table()?;
-            let c = TaskCatalog::latency(t.column_names());
-            (t, c, vec![MetricKind::Latency])
-        }
-        "table" => {
-            let Some(path) = table else { bail!("--sources table needs --table PATH") };
-            let t = BenchmarkTable::from_csv(space, path)?;
-            let c = TaskCatalog::generic(t.column_names());
-            (t, c, vec![MetricKind::Accuracy, MetricKind::Latency, MetricKind::Cost])
-        }
-        other => bail!("unknown --sources `{other}`: expected accuracy, latency or table"),
-    };
+    let (table, catalog, kinds): (BenchmarkTable<Nb201Space>, TaskCatalog, Vec<MetricKind>) =
+        match sources {
+            "accuracy" => {
+                let t = shipped::nb201_table()?;
+                let c = TaskCatalog::nb201_accuracy(t.column_names());
+                (t, c, vec![MetricKind::Accuracy])
+            }
+            "latency" => {
+                let t = shipped::nb201_latency_table()?;
+                let c = TaskCatalog::latency(t.column_names());
+                (t, c, vec![MetricKind::Latency])
+            }
+            "table" => {
+                let Some(path) = table else {
+                    bail!("--sources table needs --table PATH")
+                };
+                let t = BenchmarkTable::from_csv(space, path)?;
+                let c = TaskCatalog::generic(t.column_names());
+                (
+                    t,
+                    c,
+                    vec![MetricKind::Accuracy, MetricKind::Latency, MetricKind::Cost],
+                )
+            }
+            other => bail!("unknown --sources `{other}`: expected accuracy, latency or table"),
+        };
     if report_columns_as_sources && catalog.report_only().is_empty() {
-        bail!("--report-columns-as-sources: the `{sources}` sources have no report-only column to add");
+        bail!(
+            "--report-columns-as-sources: the `{sources}` sources have no report-only column to add"
+        );
     }
-    let catalog = if report_columns_as_sources { catalog.with_report_columns_as_tasks() } else { catalog };
+    let catalog = if report_columns_as_sources {
+        catalog.with_report_columns_as_tasks()
+    } else {
+        catalog
+    };
     Ok(SourceTasks::from_table(&table, &catalog, &kinds, exclude)?)
 }
 
 /// Meta-trains (or resumes) into `out`; `None` when the time limit paused it.
 pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
     let space = Nb201Space;
-    let sources = source_tasks(&args.sources, args.table.as_deref(), &args.exclude, args.report_columns_as_sources)?;
+    let sources = source_tasks(
+        &args.sources,
+        args.table.as_deref(),
+        &args.exclude,
+        args.report_columns_as_sources,
+    )?;
     eprintln!(
         "meta-training on {} source tasks [{}]{} → {}",
         sources.tasks.len(),
         sources.selection.tasks.join(", "),
-        if args.exclude.is_empty() { String::new() } else { format!(", excluding {}", sources.selection.excluded_columns.join(", ")) },
+        if args.exclude.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", excluding {}",
+                sources.selection.excluded_columns.join(", ")
+            )
+        },
         args.out.display()
     );
-    let initial = args.aon_start.config(TUNED_ADAM_RATE, TUNED_SGD_NESTEROV_RATE);
-    let aon = (args.aon_steps > 0)
-        .then(|| AonMetaTrainerConfig::new(initial, InnerProblemConfig::new()).with_seed(args.seed));
+    let initial = args
+        .aon_start
+        .config(TUNED_ADAM_RATE, TUNED_SGD_NESTEROV_RATE);
+    let aon = (args.aon_steps > 0).then(|| {
+        AonMetaTrainerConfig::new(initial, InnerProblemConfig::new()).with_seed(args.seed)
+    });
     let config = MetaTrainConfig::new(aen_config(&space, args.ensemble, args.aen_epochs))
         .with_aon(aon)
         .with_aon_meta_steps(args.aon_steps)
@@ -161,12 +195,26 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
         )
         .with_image_cells(args.image_cells)
         .with_seed(args.seed);
-    let images = if args.aon_steps > 0 || args.image_cells > 0 { Some(shipped::mnist10k()?) } else { None };
+    let images = if args.aon_steps > 0 || args.image_cells > 0 {
+        Some(shipped::mnist10k()?)
+    } else {
+        None
+    };
     let device = args.device.device();
     let trainer = MetaTrainer::new(config, &args.out, &device)?.with_time_limit(args.time_limit);
-    let spinner = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(args.aon_steps as u64) };
-    if let Ok(style) = ProgressStyle::with_template("AON {bar:30} {pos}/{len} meta-steps  {elapsed_precise} eta {eta}  {msg}") {
+    let spinner = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(args.aon_steps as u64)
+    };
+    if let Ok(style) = ProgressStyle::with_template(
+        "AON {bar:30} {pos}/{len} meta-steps  {elapsed_precise} eta {eta}  {msg}",
+    ) {
         bar.set_style(style);
     }
     let model = trainer.run(&sources, images.as_ref(), &mut |p| match p {
@@ -213,13 +261,27 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
                 (Some(_), Some(step)) => format!(
                     ", AON of meta-step {step} of {} (best meta-validation loss {:.4})",
                     model.manifest.aon_steps_done,
-                    model.manifest.aon_validation.iter().find(|v| v.step == step).map_or(f64::NAN, |v| v.loss)
+                    model
+                        .manifest
+                        .aon_validation
+                        .iter()
+                        .find(|v| v.step == step)
+                        .map_or(f64::NAN, |v| v.loss)
                 ),
-                (Some(_), None) => format!(", AON after {} meta-steps", model.manifest.aon_steps_done),
+                (Some(_), None) =>
+                    format!(", AON after {} meta-steps", model.manifest.aon_steps_done),
             }
         );
         if !model.manifest.image_observations.is_empty() {
-            eprintln!("{} cells measured on {}", model.manifest.image_observations.len(), model.manifest.image_task.as_deref().unwrap_or("the image task"));
+            eprintln!(
+                "{} cells measured on {}",
+                model.manifest.image_observations.len(),
+                model
+                    .manifest
+                    .image_task
+                    .as_deref()
+                    .unwrap_or("the image task")
+            );
         }
     }
     Ok(model)
@@ -237,22 +299,49 @@ fn plot_curves(out: &Path, model: &MetaModel) -> anyhow::Result<()> {
         .iter()
         .map(|c| Series {
             name: format!("AEN member {} (validation loss per epoch)", c.member),
-            points: c.epoch_losses.iter().enumerate().map(|(i, l)| ((i + 1) as f64, *l)).collect(),
+            points: c
+                .epoch_losses
+                .iter()
+                .enumerate()
+                .map(|(i, l)| ((i + 1) as f64, *l))
+                .collect(),
         })
         .collect();
-    line_chart(&out.join("aen_curves.png"), "AEN meta-training", "epoch", "validation loss", &series)?;
+    line_chart(
+        &out.join("aen_curves.png"),
+        "AEN meta-training",
+        "epoch",
+        "validation loss",
+        &series,
+    )?;
     if !model.manifest.aon_curve.is_empty() {
         series = vec![Series {
             name: "AON meta-loss".into(),
-            points: model.manifest.aon_curve.iter().map(|p| (p.step as f64, p.meta_loss)).collect(),
+            points: model
+                .manifest
+                .aon_curve
+                .iter()
+                .map(|p| (p.step as f64, p.meta_loss))
+                .collect(),
         }];
         if !model.manifest.aon_validation.is_empty() {
             series.push(Series {
                 name: "meta-validation (after the whole horizon)".into(),
-                points: model.manifest.aon_validation.iter().map(|v| (v.step as f64, v.loss)).collect(),
+                points: model
+                    .manifest
+                    .aon_validation
+                    .iter()
+                    .map(|v| (v.step as f64, v.loss))
+                    .collect(),
             });
         }
-        line_chart(&out.join("aon_curve.png"), "AON meta-training", "meta-step", "validation loss after the unroll", &series)?;
+        line_chart(
+            &out.join("aon_curve.png"),
+            "AON meta-training",
+            "meta-step",
+            "validation loss after the unroll",
+            &series,
+        )?;
     }
     Ok(())
 }

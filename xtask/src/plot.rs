@@ -30,9 +30,18 @@ fn register_font() {
 ///
 /// # Errors
 /// When there is nothing to draw or the file cannot be written.
-pub fn line_chart(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series]) -> anyhow::Result<()> {
+pub fn line_chart(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> anyhow::Result<()> {
     register_font();
-    let points = series.iter().flat_map(|s| s.points.iter()).filter(|(x, y)| x.is_finite() && y.is_finite());
+    let points = series
+        .iter()
+        .flat_map(|s| s.points.iter())
+        .filter(|(x, y)| x.is_finite() && y.is_finite());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in points {
         x0 = x0.min(x);
@@ -66,12 +75,18 @@ pub fn line_chart(path: &Path, title: &str, x_label: &str, y_label: &str, series
             .map_err(|e| anyhow!("{e}"))?;
         for (i, s) in series.iter().enumerate() {
             let colour = Palette99::pick(i).to_rgba();
-            let line = s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite());
+            let line = s
+                .points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite());
             chart
                 .draw_series(LineSeries::new(line, colour.stroke_width(2)))
                 .map_err(|e| anyhow!("{e}"))?
                 .label(s.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()

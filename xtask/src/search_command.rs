@@ -2,14 +2,15 @@
 
 use crate::plot::{Series, line_chart};
 use crate::strategy_choice::{acquisition_of, make_meta_strategy, make_strategy};
-use metanas_meta::MetaModel;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use metanas_data::{BenchmarkTable, FixedTask, ImageDataset, Objective, TaskCatalog, shipped};
 use metanas_device::BackendChoice;
+use metanas_meta::MetaModel;
 use metanas_net::{OptimizerConfig, TrainingConfig, TrainingLength};
 use metanas_search::{
-    Constraint, Constraints, Evaluator, NetworkSize, SearchConfig, SearchOutcome, Searcher, Strategy, TableEvaluator, TrainingEvaluator, TrialStore, train_final, trajectory,
+    Constraint, Constraints, Evaluator, NetworkSize, SearchConfig, SearchOutcome, Searcher,
+    Strategy, TableEvaluator, TrainingEvaluator, TrialStore, train_final, trajectory,
 };
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
@@ -97,10 +98,12 @@ pub struct SearchArgs {
 /// Runs the command.
 pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     let strategy_name = args.strategy.as_str();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("runs/search/{}-{}-seed{}", args.task, strategy_name, args.seed)));
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "runs/search/{}-{}-seed{}",
+            args.task, strategy_name, args.seed
+        ))
+    });
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let space = Nb201Space;
     let table = Arc::new(match &args.table {
@@ -116,13 +119,20 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     let searcher = Searcher::new(space, constraints, config.clone());
     let mut aon = None;
     let mut strategy = match &args.meta_model {
-        None => make_strategy(strategy_name, &space, &args.device.device(), config.max_queries)?,
+        None => make_strategy(
+            strategy_name,
+            &space,
+            &args.device.device(),
+            config.max_queries,
+        )?,
         Some(dir) => {
             let acquisition = acquisition_of(strategy_name)?;
             let meta = MetaModel::load(dir, &args.device.device())
                 .with_context(|| format!("loading the meta-model {}", dir.display()))?;
             if let Some(reason) = meta.saw(&args.task) {
-                eprintln!("warning: {reason}; this search is not a test of transfer to an unseen task");
+                eprintln!(
+                    "warning: {reason}; this search is not a test of transfer to an unseen task"
+                );
             }
             eprintln!(
                 "meta-model {}: AEN of [{}]{}",
@@ -131,14 +141,28 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
                 if meta.manifest.sources.excluded_families.is_empty() {
                     String::new()
                 } else {
-                    format!(", trained without {}", meta.manifest.sources.excluded_families.join(", "))
+                    format!(
+                        ", trained without {}",
+                        meta.manifest.sources.excluded_families.join(", ")
+                    )
                 }
             );
             // Image tasks start from the cells meta-training measured on MNIST,
             // and train candidates with its AON.
-            let related = if is_table_task { Vec::new() } else { meta.image_observations()? };
+            let related = if is_table_task {
+                Vec::new()
+            } else {
+                meta.image_observations()?
+            };
             if !related.is_empty() {
-                eprintln!("prior: {} cells measured on {}", related.len(), meta.manifest.image_task.as_deref().unwrap_or("an image task"));
+                eprintln!(
+                    "prior: {} cells measured on {}",
+                    related.len(),
+                    meta.manifest
+                        .image_task
+                        .as_deref()
+                        .unwrap_or("an image task")
+                );
             }
             if !is_table_task {
                 aon = meta.aon.clone().map(|a| (a, dir.display().to_string()));
@@ -152,7 +176,8 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             Some(task) => (Some(task.report_column.clone()), task.objective),
             None => (None, Objective::Maximize),
         };
-        let mut evaluator = TableEvaluator::new(table.clone(), &args.task, report.as_deref(), objective)?;
+        let mut evaluator =
+            TableEvaluator::new(table.clone(), &args.task, report.as_deref(), objective)?;
         let outcome = run_searcher(&searcher, strategy.as_mut(), &mut evaluator, args, &out)?;
         write_results(&out, args, &searcher, &outcome, objective, None)?;
         return Ok(());
@@ -171,7 +196,11 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         channels: args.channels,
         cells_per_stage: args.cells,
     };
-    let training = TrainingConfig::new(OptimizerConfig::adam(3e-3), TrainingLength::Steps(args.steps)).with_batch_size(64);
+    let training = TrainingConfig::new(
+        OptimizerConfig::adam(3e-3),
+        TrainingLength::Steps(args.steps),
+    )
+    .with_batch_size(64);
     let mut evaluator = TrainingEvaluator::<Nb201Space>::new(task, size, training, device.clone());
     if let Some((aon, label)) = aon {
         eprintln!("candidates are trained by the meta-model's AON");
@@ -181,11 +210,16 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     let final_result = match (outcome.best_trial(), args.final_epochs) {
         (Some(best), epochs) if epochs > 0 => {
             let arch = space.parse(&best.architecture)?;
-            eprintln!("final training of {} for {epochs} epochs on {} images …", best.architecture, train_all.len());
-            let final_training = TrainingConfig::new(OptimizerConfig::adam(3e-3), TrainingLength::Epochs(epochs))
-                .with_batch_size(64)
-                .with_seed(args.seed)
-                .with_progress(!args.quiet);
+            eprintln!(
+                "final training of {} for {epochs} epochs on {} images …",
+                best.architecture,
+                train_all.len()
+            );
+            let final_training =
+                TrainingConfig::new(OptimizerConfig::adam(3e-3), TrainingLength::Epochs(epochs))
+                    .with_batch_size(64)
+                    .with_seed(args.seed)
+                    .with_progress(!args.quiet);
             let result = train_final(
                 &arch.clone(),
                 space.name(),
@@ -207,14 +241,28 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         }
         _ => None,
     };
-    write_results(&out, args, &searcher, &outcome, Objective::Maximize, final_result.as_ref())?;
+    write_results(
+        &out,
+        args,
+        &searcher,
+        &outcome,
+        Objective::Maximize,
+        final_result.as_ref(),
+    )?;
     Ok(())
 }
 
-fn constraints(args: &SearchArgs, table: &Arc<BenchmarkTable<Nb201Space>>) -> anyhow::Result<Constraints<Nb201Space>> {
+fn constraints(
+    args: &SearchArgs,
+    table: &Arc<BenchmarkTable<Nb201Space>>,
+) -> anyhow::Result<Constraints<Nb201Space>> {
     let mut constraints = Constraints::default();
     if let Some(limit) = args.max_params {
-        constraints = constraints.with(Constraint::from_table(table.clone(), "params_mb_c10", limit));
+        constraints = constraints.with(Constraint::from_table(
+            table.clone(),
+            "params_mb_c10",
+            limit,
+        ));
     }
     if let Some(limit) = args.max_flops {
         constraints = constraints.with(Constraint::from_table(table.clone(), "flops_m_c10", limit));
@@ -223,7 +271,9 @@ fn constraints(args: &SearchArgs, table: &Arc<BenchmarkTable<Nb201Space>>) -> an
         let (device, ms) = spec
             .split_once('=')
             .with_context(|| format!("--max-latency expects DEVICE=MS, got `{spec}`"))?;
-        let ms: f64 = ms.parse().with_context(|| format!("--max-latency: `{ms}` is not a number"))?;
+        let ms: f64 = ms
+            .parse()
+            .with_context(|| format!("--max-latency: `{ms}` is not a number"))?;
         let latency = Arc::new(shipped::nb201_latency_table()?);
         if !latency.has_column(device) {
             bail!(
@@ -238,7 +288,10 @@ fn constraints(args: &SearchArgs, table: &Arc<BenchmarkTable<Nb201Space>>) -> an
 
 fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset)> {
     match args.task.as_str() {
-        "fashion-mnist" => Ok((shipped::fashion_mnist_train10k()?, shipped::fashion_mnist_test()?)),
+        "fashion-mnist" => Ok((
+            shipped::fashion_mnist_train10k()?,
+            shipped::fashion_mnist_test()?,
+        )),
         "mnist" => {
             let all = shipped::mnist10k()?;
             let mut parts = all.stratified_split(&[0.8, 0.2], 12_345)?.into_iter();
@@ -248,17 +301,26 @@ fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset
             }
         }
         "dataset" => {
-            let path = args.dataset.as_ref().context("--task dataset needs --dataset PATH")?;
+            let path = args
+                .dataset
+                .as_ref()
+                .context("--task dataset needs --dataset PATH")?;
             let all = if path.is_dir() {
                 ImageDataset::from_folder(path)?
             } else if path.extension().is_some_and(|e| e == "csv") {
-                let shape = args.shape.as_ref().context("a CSV --dataset needs --shape C,H,W")?;
+                let shape = args
+                    .shape
+                    .as_ref()
+                    .context("a CSV --dataset needs --shape C,H,W")?;
                 let [c, h, w] = shape[..] else {
                     bail!("--shape needs three numbers C,H,W, got {shape:?}");
                 };
                 ImageDataset::from_csv(path, [c, h, w])?
             } else {
-                let labels = args.labels.as_ref().context("an IDX --dataset needs --labels PATH")?;
+                let labels = args
+                    .labels
+                    .as_ref()
+                    .context("an IDX --dataset needs --labels PATH")?;
                 ImageDataset::from_idx(path, labels)?
             };
             // 20% held out as the test split, touched only by final training's report.
@@ -281,7 +343,10 @@ fn run_searcher<S: SearchSpace>(
     args: &SearchArgs,
     out: &Path,
 ) -> anyhow::Result<SearchOutcome> {
-    let store_path = args.store.clone().unwrap_or_else(|| out.join("trials.sqlite"));
+    let store_path = args
+        .store
+        .clone()
+        .unwrap_or_else(|| out.join("trials.sqlite"));
     let key = searcher.search_key(strategy, evaluator);
     let mut store = TrialStore::open(&store_path, &key)?;
     let stored = store.trials()?.len();
@@ -291,16 +356,30 @@ fn run_searcher<S: SearchSpace>(
             store_path.display()
         );
     }
-    eprintln!("searching {} with {} ({})", evaluator.describe(), strategy.name(), store_path.display());
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
-    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} queries  {elapsed_precise} eta {eta}  {msg}") {
+    eprintln!(
+        "searching {} with {} ({})",
+        evaluator.describe(),
+        strategy.name(),
+        store_path.display()
+    );
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} queries  {elapsed_precise} eta {eta}  {msg}",
+    ) {
         bar.set_style(style);
     }
     let outcome = searcher.run(strategy, evaluator, Some(&mut store), &mut |p| {
         bar.set_length(p.queries.1 as u64);
         bar.set_position(p.queries.0 as u64);
         if let Some(best) = p.best_objective {
-            bar.set_message(format!("best {best:.3}{}", if p.replayed { " (replaying store)" } else { "" }));
+            bar.set_message(format!(
+                "best {best:.3}{}",
+                if p.replayed { " (replaying store)" } else { "" }
+            ));
         }
     })?;
     bar.finish_and_clear();
@@ -352,20 +431,29 @@ fn write_results<S: SearchSpace>(
         "final": final_result,
     });
     let path = out.join("results.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&results)?).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(&path, serde_json::to_string_pretty(&results)?)
+        .with_context(|| format!("writing {}", path.display()))?;
     let plot = out.join("best_so_far.png");
     let series = vec![Series {
         name: format!("{} ({})", args.strategy, args.task),
         points: best_curve,
     }];
-    line_chart(&plot, &format!("best so far: {}", args.task), "queries", "objective", &series)?;
+    line_chart(
+        &plot,
+        &format!("best so far: {}", args.task),
+        "queries",
+        "objective",
+        &series,
+    )?;
     match best {
         Some(t) => println!(
             "best after {} queries: {} — objective {:.4}{}",
             outcome.trials.len(),
             t.architecture,
             t.objective().unwrap_or(f64::NAN),
-            t.measurement().and_then(|m| m.report).map_or(String::new(), |r| format!(", report {r:.4}"))
+            t.measurement()
+                .and_then(|m| m.report)
+                .map_or(String::new(), |r| format!(", report {r:.4}"))
         ),
         None => println!("no trial finished"),
     }

@@ -5,8 +5,8 @@ use burn::tensor::Device;
 use metanas_aen::MetaAen;
 use metanas_data::shipped;
 use metanas_search::{
-    Acquisition, AenSurrogate, BayesianOptimization, BayesianOptimizationConfig, LocalSearch, MetaAenSurrogate,
-    RandomSearch, RegularizedEvolution, SourceValues, Strategy,
+    Acquisition, AenSurrogate, BayesianOptimization, BayesianOptimizationConfig, LocalSearch,
+    MetaAenSurrogate, RandomSearch, RegularizedEvolution, SourceValues, Strategy,
 };
 use metanas_space::SearchSpace;
 use metanas_space::nb201::{Nb201Cell, Nb201Space};
@@ -33,14 +33,21 @@ pub fn make_strategy<S: SearchSpace + Clone>(
         "bo-ts" => Acquisition::ThompsonSampling,
         other => bail!("unknown strategy `{other}`; expected one of: {STRATEGY_NAMES}"),
     };
-    let surrogate = AenSurrogate::new(AenSurrogate::default_config(space.vocabulary_size()), device);
+    let surrogate = AenSurrogate::new(
+        AenSurrogate::default_config(space.vocabulary_size()),
+        device,
+    );
     let config = BayesianOptimizationConfig {
         acquisition,
         initial_samples: (budget / 3).clamp(4, 10),
         proposals_per_fit: if budget <= 20 { 1 } else { 5 },
         ..BayesianOptimizationConfig::default()
     };
-    Ok(Box::new(BayesianOptimization::new(space.clone(), config, Box::new(surrogate))?))
+    Ok(Box::new(BayesianOptimization::new(
+        space.clone(),
+        config,
+        Box::new(surrogate),
+    )?))
 }
 
 /// The acquisition of a `bo*` strategy name.
@@ -49,7 +56,9 @@ pub fn acquisition_of(name: &str) -> anyhow::Result<Acquisition> {
         "bo" | "bo-ei" | "meta-bo" | "meta-bo-ei" => Acquisition::ExpectedImprovement,
         "bo-ucb" | "meta-bo-ucb" => Acquisition::UpperConfidenceBound { beta: 2.0 },
         "bo-ts" | "meta-bo-ts" => Acquisition::ThompsonSampling,
-        other => bail!("a meta-model is used by Bayesian optimization: use --strategy bo, bo-ucb or bo-ts, not `{other}`"),
+        other => bail!(
+            "a meta-model is used by Bayesian optimization: use --strategy bo, bo-ucb or bo-ts, not `{other}`"
+        ),
     })
 }
 
@@ -66,12 +75,26 @@ pub fn make_meta_strategy(
 ) -> anyhow::Result<Box<dyn Strategy<Nb201Space>>> {
     let sources = source_values_for(aen.task_names())?;
     if sources.is_none() {
-        eprintln!("note: the meta-model's source columns are not all in one shipped table; its heads read the GCN features only");
+        eprintln!(
+            "note: the meta-model's source columns are not all in one shipped table; its heads read the GCN features only"
+        );
     }
-    let related: Vec<_> = related.iter().map(|(cell, value)| (space.encode(cell), *value)).collect();
+    let related: Vec<_> = related
+        .iter()
+        .map(|(cell, value)| (space.encode(cell), *value))
+        .collect();
     let surrogate = MetaAenSurrogate::new(aen, sources)?.conditioned_on(&related, 2.0)?;
-    let config = BayesianOptimizationConfig { initial_samples: 0, proposals_per_fit: 1, acquisition, ..Default::default() };
-    Ok(Box::new(BayesianOptimization::new(*space, config, Box::new(surrogate))?))
+    let config = BayesianOptimizationConfig {
+        initial_samples: 0,
+        proposals_per_fit: 1,
+        acquisition,
+        ..Default::default()
+    };
+    Ok(Box::new(BayesianOptimization::new(
+        *space,
+        config,
+        Box::new(surrogate),
+    )?))
 }
 
 /// The source columns' values from the shipped table that has all of them.

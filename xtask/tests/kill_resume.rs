@@ -13,8 +13,28 @@ use std::time::{Duration, Instant};
 fn search_command(out: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
     command
-        .args(["search", "--task", "mnist", "--strategy", "evolution", "--budget", "14", "--seed", "5"])
-        .args(["--steps", "8", "--channels", "2", "--cells", "1", "--final-epochs", "0", "--quiet"])
+        .args([
+            "search",
+            "--task",
+            "mnist",
+            "--strategy",
+            "evolution",
+            "--budget",
+            "14",
+            "--seed",
+            "5",
+        ])
+        .args([
+            "--steps",
+            "8",
+            "--channels",
+            "2",
+            "--cells",
+            "1",
+            "--final-epochs",
+            "0",
+            "--quiet",
+        ])
         .arg("--out")
         .arg(out)
         .stdout(Stdio::null())
@@ -26,7 +46,9 @@ fn stored_trials(out: &Path) -> Vec<(i64, String, Option<f64>)> {
     let Ok(connection) = Connection::open(out.join("trials.sqlite")) else {
         return Vec::new();
     };
-    let Ok(mut statement) = connection.prepare("SELECT idx, architecture, objective FROM trials ORDER BY idx") else {
+    let Ok(mut statement) =
+        connection.prepare("SELECT idx, architecture, objective FROM trials ORDER BY idx")
+    else {
         return Vec::new();
     };
     statement
@@ -41,7 +63,8 @@ fn results(out: &Path) -> serde_json::Value {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("metanas-kill-resume-{}-{name}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("metanas-kill-resume-{}-{name}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     dir
 }
@@ -59,17 +82,27 @@ fn killed_search_resumes_to_the_same_answer() {
     let start = Instant::now();
     while stored_trials(&killed).len() < 5 {
         assert!(start.elapsed() < Duration::from_secs(600), "no progress");
-        assert!(child.try_wait().expect("waits").is_none(), "finished before it could be killed");
+        assert!(
+            child.try_wait().expect("waits").is_none(),
+            "finished before it could be killed"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     let before = stored_trials(&killed);
-    assert!(before.len() >= 5 && before.len() < 14, "killed mid-run with {} trials", before.len());
+    assert!(
+        before.len() >= 5 && before.len() < 14,
+        "killed mid-run with {} trials",
+        before.len()
+    );
 
     // Without --resume the store is protected.
     assert!(!search_command(&killed).status().expect("runs").success());
-    let status = search_command(&killed).arg("--resume").status().expect("runs");
+    let status = search_command(&killed)
+        .arg("--resume")
+        .status()
+        .expect("runs");
     assert!(status.success());
     let after = stored_trials(&killed);
     // Nothing lost, nothing run twice, same trials in the same order.
@@ -77,7 +110,10 @@ fn killed_search_resumes_to_the_same_answer() {
     assert_eq!(after, expected);
     let (a, b) = (results(&straight), results(&killed));
     assert_eq!(a["best"]["architecture"], b["best"]["architecture"]);
-    assert_eq!(a["best"]["measurement"]["objective"], b["best"]["measurement"]["objective"]);
+    assert_eq!(
+        a["best"]["measurement"]["objective"],
+        b["best"]["measurement"]["objective"]
+    );
     assert!(a["best"]["architecture"].is_string());
     assert_eq!(b["replayed_from_store"].as_u64(), Some(before.len() as u64));
     std::fs::remove_dir_all(&straight).ok();

@@ -45,7 +45,9 @@ impl AenConfig {
             ("features", self.features),
         ] {
             if value == 0 {
-                return Err(AenError::InvalidConfig(format!("{name} must be at least 1")));
+                return Err(AenError::InvalidConfig(format!(
+                    "{name} must be at least 1"
+                )));
             }
         }
         Ok(())
@@ -134,14 +136,23 @@ impl Aen {
 
     /// The task heads as `(weights [features][outputs] row-major, biases [outputs])`.
     pub fn head_parameters(&self) -> (Vec<f64>, Vec<f64>) {
-        let w: Vec<f32> = self.head.weight.val().to_data().try_to_vec().unwrap_or_default();
+        let w: Vec<f32> = self
+            .head
+            .weight
+            .val()
+            .to_data()
+            .try_to_vec()
+            .unwrap_or_default();
         let b: Vec<f32> = self
             .head
             .bias
             .as_ref()
             .map(|b| b.val().to_data().try_to_vec().unwrap_or_default())
             .unwrap_or_default();
-        (w.into_iter().map(f64::from).collect(), b.into_iter().map(f64::from).collect())
+        (
+            w.into_iter().map(f64::from).collect(),
+            b.into_iter().map(f64::from).collect(),
+        )
     }
 }
 
@@ -155,7 +166,12 @@ mod tests {
     fn forward_shapes_and_padding_invariance() {
         let device = metanas_device::test_device();
         let space = Nb201Space;
-        let cells: Vec<_> = space.enumerate().expect("finite").take(5).map(|a| space.encode(&a)).collect();
+        let cells: Vec<_> = space
+            .enumerate()
+            .expect("finite")
+            .take(5)
+            .map(|a| space.encode(&a))
+            .collect();
         for propagation in [Propagation::Symmetric, Propagation::Directed] {
             let config = AenConfig::new(space.vocabulary_size())
                 .with_outputs(3)
@@ -163,11 +179,14 @@ mod tests {
                 .with_features(8)
                 .with_propagation(propagation);
             let model = config.init(&device).expect("valid");
-            let batch = EncodedBatch::new(&cells, config.vocabulary_size, propagation, &device).expect("valid");
+            let batch = EncodedBatch::new(&cells, config.vocabulary_size, propagation, &device)
+                .expect("valid");
             assert_eq!(model.forward(&batch).dims(), [5, 3]);
             assert_eq!(model.forward_features(&batch).dims(), [5, 8]);
             // A cell scores the same alone and in a batch.
-            let alone = EncodedBatch::new(&cells[2..3], config.vocabulary_size, propagation, &device).expect("ok");
+            let alone =
+                EncodedBatch::new(&cells[2..3], config.vocabulary_size, propagation, &device)
+                    .expect("ok");
             let a: Vec<f32> = model.forward(&alone).to_data().try_to_vec().expect("f32");
             let all: Vec<f32> = model.forward(&batch).to_data().try_to_vec().expect("f32");
             for (x, y) in a.iter().zip(&all[6..9]) {

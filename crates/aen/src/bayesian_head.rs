@@ -49,13 +49,20 @@ impl HeadPrior {
     /// # Errors
     /// [`AenError::InvalidData`] when there is no head or their lengths differ.
     pub fn from_heads(heads: &[Vec<f64>], kind: PriorKind) -> Result<Self> {
-        let p = heads.first().map(Vec::len).ok_or_else(|| AenError::InvalidData("no source heads".into()))?;
+        let p = heads
+            .first()
+            .map(Vec::len)
+            .ok_or_else(|| AenError::InvalidData("no source heads".into()))?;
         if heads.iter().any(|h| h.len() != p) {
-            return Err(AenError::InvalidData("source heads of different lengths".into()));
+            return Err(AenError::InvalidData(
+                "source heads of different lengths".into(),
+            ));
         }
         let count = heads.len() as f64;
         let mean: Vec<f64> = match kind {
-            PriorKind::SourceMean => (0..p).map(|i| heads.iter().map(|h| h[i]).sum::<f64>() / count).collect(),
+            PriorKind::SourceMean => (0..p)
+                .map(|i| heads.iter().map(|h| h[i]).sum::<f64>() / count)
+                .collect(),
             PriorKind::SourceHeads | PriorKind::Isotropic => vec![0.0; p],
         };
         let mut covariance = vec![0.0; p * p];
@@ -125,13 +132,29 @@ pub fn fit_head_with_evidence(phi: &[f64], y: &[f64], prior: &HeadPrior) -> Resu
     let k = y.len();
     let p = prior.mean.len();
     if k == 0 || phi.len() != k * p || prior.covariance.len() != p * p {
-        return Err(AenError::InvalidData(format!("{} features for {k} observations of width {p}", phi.len())));
+        return Err(AenError::InvalidData(format!(
+            "{} features for {k} observations of width {p}",
+            phi.len()
+        )));
     }
-    if phi.iter().chain(y).chain(&prior.mean).chain(&prior.covariance).any(|v| !v.is_finite()) {
-        return Err(AenError::InvalidData("features, observations and prior must be finite".into()));
+    if phi
+        .iter()
+        .chain(y)
+        .chain(&prior.mean)
+        .chain(&prior.covariance)
+        .any(|v| !v.is_finite())
+    {
+        return Err(AenError::InvalidData(
+            "features, observations and prior must be finite".into(),
+        ));
     }
-    let free: Vec<usize> = (0..p).filter(|&i| prior.covariance[i * p + i] > 0.0).collect();
-    if let Some(fit) = (free.len() < k).then(|| fit_in_weight_space(phi, y, prior, &free)).flatten() {
+    let free: Vec<usize> = (0..p)
+        .filter(|&i| prior.covariance[i * p + i] > 0.0)
+        .collect();
+    if let Some(fit) = (free.len() < k)
+        .then(|| fit_in_weight_space(phi, y, prior, &free))
+        .flatten()
+    {
         return Ok(fit);
     }
     fit_in_data_space(phi, y, prior)
@@ -200,9 +223,20 @@ fn fit_in_data_space(phi: &[f64], y: &[f64], prior: &HeadPrior) -> Result<HeadFi
         }
     }
     let correction = matmul(&b, &kinv_bt, p, k, p);
-    let covariance: Vec<f64> =
-        prior.covariance.iter().zip(&correction).map(|(s, c)| s * scale - c).collect();
-    Ok(HeadFit { head: LinearHead { mean, covariance: Some(covariance), noise_variance: noise }, log_evidence })
+    let covariance: Vec<f64> = prior
+        .covariance
+        .iter()
+        .zip(&correction)
+        .map(|(s, c)| s * scale - c)
+        .collect();
+    Ok(HeadFit {
+        head: LinearHead {
+            mean,
+            covariance: Some(covariance),
+            noise_variance: noise,
+        },
+        log_evidence,
+    })
 }
 
 /// The weight-space fit over the `free` coordinates; `None` when the prior
@@ -211,12 +245,22 @@ fn fit_in_data_space(phi: &[f64], y: &[f64], prior: &HeadPrior) -> Result<HeadFi
 /// With `A = ΦᵀΦ/σ² + (c S0)⁻¹`: mean `m0 + A⁻¹Φᵀr/σ²`, covariance `A⁻¹`,
 /// `rᵀK⁻¹r = rᵀr/σ² − (Φᵀr/σ²)ᵀ A⁻¹ (Φᵀr/σ²)` and
 /// `ln det K = ln det A + q ln c + ln det S0 + k ln σ²`.
-fn fit_in_weight_space(phi: &[f64], y: &[f64], prior: &HeadPrior, free: &[usize]) -> Option<HeadFit> {
+fn fit_in_weight_space(
+    phi: &[f64],
+    y: &[f64],
+    prior: &HeadPrior,
+    free: &[usize],
+) -> Option<HeadFit> {
     let k = y.len();
     let p = prior.mean.len();
     let q = free.len();
-    let phi_free: Vec<f64> = (0..k).flat_map(|r| free.iter().map(move |&c| phi[r * p + c])).collect(); // [k, q]
-    let s0: Vec<f64> = free.iter().flat_map(|&i| free.iter().map(move |&j| prior.covariance[i * p + j])).collect();
+    let phi_free: Vec<f64> = (0..k)
+        .flat_map(|r| free.iter().map(move |&c| phi[r * p + c]))
+        .collect(); // [k, q]
+    let s0: Vec<f64> = free
+        .iter()
+        .flat_map(|&i| free.iter().map(move |&j| prior.covariance[i * p + j]))
+        .collect();
     let s0_l = cholesky(&s0, q).ok()?;
     let s0_inverse = inverse_from_cholesky(&s0_l, q);
     let s0_log_det: f64 = 2.0 * (0..q).map(|i| s0_l[i * q + i].ln()).sum::<f64>();
@@ -229,7 +273,11 @@ fn fit_in_weight_space(phi: &[f64], y: &[f64], prior: &HeadPrior, free: &[usize]
     let mut best: Option<GridPoint> = None;
     for scale in SCALES {
         for noise in NOISES {
-            let a: Vec<f64> = gram.iter().zip(&s0_inverse).map(|(g, s)| g / noise + s / scale).collect();
+            let a: Vec<f64> = gram
+                .iter()
+                .zip(&s0_inverse)
+                .map(|(g, s)| g / noise + s / scale)
+                .collect();
             let Ok(l) = cholesky(&a, q) else { continue };
             let b: Vec<f64> = projected.iter().map(|v| v / noise).collect();
             let u = cholesky_solve(&l, q, &b);
@@ -256,7 +304,14 @@ fn fit_in_weight_space(phi: &[f64], y: &[f64], prior: &HeadPrior, free: &[usize]
             covariance[i * p + j] = free_covariance[a * q + b];
         }
     }
-    Some(HeadFit { head: LinearHead { mean, covariance: Some(covariance), noise_variance: noise }, log_evidence })
+    Some(HeadFit {
+        head: LinearHead {
+            mean,
+            covariance: Some(covariance),
+            noise_variance: noise,
+        },
+        log_evidence,
+    })
 }
 
 #[cfg(test)]
@@ -269,9 +324,15 @@ mod tests {
         let xs = [-1.0, -0.5, 0.0, 0.5, 1.0];
         let phi: Vec<f64> = xs.iter().flat_map(|&x| [x, 1.0]).collect();
         let y: Vec<f64> = xs.iter().map(|x| 2.0 * x - 1.0).collect();
-        let prior = HeadPrior { mean: vec![0.0, 0.0], covariance: vec![4.0, 0.0, 0.0, 4.0] };
+        let prior = HeadPrior {
+            mean: vec![0.0, 0.0],
+            covariance: vec![4.0, 0.0, 0.0, 4.0],
+        };
         let head = fit_head(&phi, &y, &prior).expect("fits");
-        assert!((head.mean[0] - 2.0).abs() < 0.05 && (head.mean[1] + 1.0).abs() < 0.05, "{head:?}");
+        assert!(
+            (head.mean[0] - 2.0).abs() < 0.05 && (head.mean[1] + 1.0).abs() < 0.05,
+            "{head:?}"
+        );
         let cov = head.covariance.expect("Bayesian");
         assert!(cov[0] < 0.1 && cov[3] < 0.1);
         assert!(fit_head(&phi, &y[..3], &prior).is_err());
@@ -280,11 +341,15 @@ mod tests {
 
     #[test]
     fn source_head_prior_spans_the_heads() {
-        let prior = HeadPrior::from_heads(&[vec![1.0, 0.0], vec![-1.0, 0.0]], PriorKind::SourceHeads).expect("ok");
+        let prior =
+            HeadPrior::from_heads(&[vec![1.0, 0.0], vec![-1.0, 0.0]], PriorKind::SourceHeads)
+                .expect("ok");
         assert_eq!(prior.mean, vec![0.0, 0.0]);
         assert!(prior.covariance[0] > 10.0 * prior.covariance[3]);
         assert!(HeadPrior::from_heads(&[], PriorKind::Isotropic).is_err());
-        let centred = HeadPrior::from_heads(&[vec![1.0, 0.0], vec![3.0, 0.0]], PriorKind::SourceMean).expect("ok");
+        let centred =
+            HeadPrior::from_heads(&[vec![1.0, 0.0], vec![3.0, 0.0]], PriorKind::SourceMean)
+                .expect("ok");
         assert_eq!(centred.mean, vec![2.0, 0.0]);
         assert!((centred.covariance[0] - 1.025).abs() < 1e-9, "{centred:?}");
     }
@@ -292,30 +357,58 @@ mod tests {
     #[test]
     fn weight_space_and_data_space_fits_agree() {
         // Three features, the second fixed by the prior (zero variance): 6 observations.
-        let rows = [[0.3, 1.0, -0.2], [-1.1, 0.4, 0.7], [0.8, -0.3, 0.1], [0.0, 0.9, -1.4], [1.5, 0.2, 0.6], [-0.6, -0.8, 0.2]];
-        let phi: Vec<f64> = rows.iter().flat_map(|r| r.iter().copied().chain(std::iter::once(1.0))).collect();
-        let y: Vec<f64> = rows.iter().map(|r| 0.9 * r[0] - 0.4 * r[2] + 0.3 + 0.05 * r[1]).collect();
+        let rows = [
+            [0.3, 1.0, -0.2],
+            [-1.1, 0.4, 0.7],
+            [0.8, -0.3, 0.1],
+            [0.0, 0.9, -1.4],
+            [1.5, 0.2, 0.6],
+            [-0.6, -0.8, 0.2],
+        ];
+        let phi: Vec<f64> = rows
+            .iter()
+            .flat_map(|r| r.iter().copied().chain(std::iter::once(1.0)))
+            .collect();
+        let y: Vec<f64> = rows
+            .iter()
+            .map(|r| 0.9 * r[0] - 0.4 * r[2] + 0.3 + 0.05 * r[1])
+            .collect();
         let mut covariance = vec![0.0; 16];
         for (i, v) in [(0, 1.0), (2, 0.5), (3, 1.0)] {
             covariance[i * 4 + i] = v;
         }
         covariance[2] = 0.2;
         covariance[8] = 0.2;
-        let prior = HeadPrior { mean: vec![0.1, 0.5, 0.0, 0.0], covariance };
+        let prior = HeadPrior {
+            mean: vec![0.1, 0.5, 0.0, 0.0],
+            covariance,
+        };
         let data = fit_in_data_space(&phi, &y, &prior).expect("fits");
         let weight = fit_in_weight_space(&phi, &y, &prior, &[0, 2, 3]).expect("fits");
-        assert!((data.log_evidence - weight.log_evidence).abs() < 1e-8, "{data:?} {weight:?}");
+        assert!(
+            (data.log_evidence - weight.log_evidence).abs() < 1e-8,
+            "{data:?} {weight:?}"
+        );
         assert_eq!(data.head.noise_variance, weight.head.noise_variance);
         for (a, b) in data.head.mean.iter().zip(&weight.head.mean) {
             assert!((a - b).abs() < 1e-8, "{data:?} {weight:?}");
         }
-        let (ca, cb) = (data.head.covariance.clone().expect("Bayesian"), weight.head.covariance.clone().expect("Bayesian"));
+        let (ca, cb) = (
+            data.head.covariance.clone().expect("Bayesian"),
+            weight.head.covariance.clone().expect("Bayesian"),
+        );
         for (a, b) in ca.iter().zip(&cb) {
             assert!((a - b).abs() < 1e-8, "{ca:?} {cb:?}");
         }
-        assert_eq!(weight.head.mean[1], 0.5, "a fixed coordinate keeps its prior mean");
+        assert_eq!(
+            weight.head.mean[1], 0.5,
+            "a fixed coordinate keeps its prior mean"
+        );
         // The public entry point takes the weight-space path here (3 free < 6 observations).
-        assert_eq!(fit_head_with_evidence(&phi, &y, &prior).expect("fits"), weight);
+        assert_eq!(
+            fit_head_with_evidence(&phi, &y, &prior).expect("fits"),
+            weight
+        );
     }
 
     #[test]
@@ -323,16 +416,26 @@ mod tests {
         let xs = [-1.0, -0.4, 0.1, 0.5, 0.9, 1.3, -0.7, 0.2];
         let noise = [0.3, -0.5, 0.8, -0.2, 0.1, -0.9, 0.6, 0.4];
         // Features: [x, unrelated, 1]; y follows x.
-        let phi: Vec<f64> = xs.iter().zip(&noise).flat_map(|(&x, &z)| [x, z, 1.0]).collect();
+        let phi: Vec<f64> = xs
+            .iter()
+            .zip(&noise)
+            .flat_map(|(&x, &z)| [x, z, 1.0])
+            .collect();
         let y: Vec<f64> = xs.iter().map(|x| 1.5 * x).collect();
         let reads = |i: usize| {
             let mut covariance = vec![0.0; 9];
             covariance[i * 3 + i] = 1.0;
             covariance[8] = 1.0;
-            HeadPrior { mean: vec![0.0; 3], covariance }
+            HeadPrior {
+                mean: vec![0.0; 3],
+                covariance,
+            }
         };
         let right = fit_head_with_evidence(&phi, &y, &reads(0)).expect("fits");
         let wrong = fit_head_with_evidence(&phi, &y, &reads(1)).expect("fits");
-        assert!(right.log_evidence > wrong.log_evidence + 5.0, "{right:?} {wrong:?}");
+        assert!(
+            right.log_evidence > wrong.log_evidence + 5.0,
+            "{right:?} {wrong:?}"
+        );
     }
 }

@@ -44,11 +44,16 @@ pub fn check_encodings(encodings: &[GraphEncoding], vocabulary_size: usize) -> R
         if e.node_ops.len() != n || e.mask.len() != n || e.adjacency.len() != n * n {
             return bad("field lengths do not match max_nodes".into());
         }
-        if e.num_nodes == 0 || e.num_nodes > n || e.mask.iter().filter(|m| **m).count() != e.num_nodes {
+        if e.num_nodes == 0
+            || e.num_nodes > n
+            || e.mask.iter().filter(|m| **m).count() != e.num_nodes
+        {
             return bad(format!("num_nodes {} does not match the mask", e.num_nodes));
         }
         if let Some(op) = e.node_ops.iter().find(|&&op| op >= vocabulary_size) {
-            return bad(format!("operation index {op} outside the vocabulary of {vocabulary_size}"));
+            return bad(format!(
+                "operation index {op} outside the vocabulary of {vocabulary_size}"
+            ));
         }
     }
     Ok(n)
@@ -61,7 +66,11 @@ fn normalise(m: &mut [f32], n: usize) {
     for i in 0..n {
         for j in 0..n {
             let d = row[i] * col[j];
-            m[i * n + j] = if d > 0.0 { m[i * n + j] / d.sqrt() } else { 0.0 };
+            m[i * n + j] = if d > 0.0 {
+                m[i * n + j] / d.sqrt()
+            } else {
+                0.0
+            };
         }
     }
 }
@@ -105,7 +114,13 @@ impl EncodedBatch {
                         .iter()
                         .zip(&backward)
                         .enumerate()
-                        .map(|(i, (f, bw))| if i / n == i % n { 1.0f32.min(f + bw) } else { f + bw })
+                        .map(|(i, (f, bw))| {
+                            if i / n == i % n {
+                                1.0f32.min(f + bw)
+                            } else {
+                                f + bw
+                            }
+                        })
                         .collect();
                     normalise(&mut sym, n);
                     operators[0].extend(sym);
@@ -156,14 +171,21 @@ impl EncodedBatch {
             return Err(AenError::InvalidData("no cells selected".into()));
         }
         if let Some(i) = indices.iter().find(|&&i| i >= self.len) {
-            return Err(AenError::InvalidData(format!("cell {i} of a batch of {}", self.len)));
+            return Err(AenError::InvalidData(format!(
+                "cell {i} of a batch of {}",
+                self.len
+            )));
         }
         let device = self.ops.device();
         let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
         let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [indices.len()]), &device);
         Ok(Self {
             ops: self.ops.clone().select(0, idx.clone()),
-            operators: self.operators.iter().map(|o| o.clone().select(0, idx.clone())).collect(),
+            operators: self
+                .operators
+                .iter()
+                .map(|o| o.clone().select(0, idx.clone()))
+                .collect(),
             mask: self.mask.clone().select(0, idx.clone()),
             inverse_count: self.inverse_count.clone().select(0, idx),
             propagation: self.propagation,
@@ -197,7 +219,8 @@ mod tests {
     #[test]
     fn symmetric_operator_is_normalised_and_padding_is_zero() {
         let device = metanas_device::test_device();
-        let batch = EncodedBatch::new(&[chain()], 3, Propagation::Symmetric, &device).expect("valid");
+        let batch =
+            EncodedBatch::new(&[chain()], 3, Propagation::Symmetric, &device).expect("valid");
         let m = values(&batch.operators[0]);
         // Degrees with self-loops: 2, 3, 2. Â[0][1] = 1/sqrt(2·3), Â[1][1] = 1/3.
         assert!((m[1] - 1.0 / 6f32.sqrt()).abs() < 1e-6);
@@ -209,7 +232,8 @@ mod tests {
     #[test]
     fn directed_operators_send_messages_along_and_against_edges() {
         let device = metanas_device::test_device();
-        let batch = EncodedBatch::new(&[chain()], 3, Propagation::Directed, &device).expect("valid");
+        let batch =
+            EncodedBatch::new(&[chain()], 3, Propagation::Directed, &device).expect("valid");
         let (f, b) = (values(&batch.operators[0]), values(&batch.operators[1]));
         // Forward: node 1 hears node 0 (f[1][0] > 0), not node 2.
         assert!(f[4] > 0.0 && f[6] == 0.0 && f[1] == 0.0);
@@ -236,7 +260,8 @@ mod tests {
             EncodedBatch::new(&[chain(), nb], 6, Propagation::Symmetric, &device),
             Err(AenError::Encoding { index: 1, .. })
         ));
-        let batch = EncodedBatch::new(&[chain(), chain()], 3, Propagation::Symmetric, &device).expect("ok");
+        let batch =
+            EncodedBatch::new(&[chain(), chain()], 3, Propagation::Symmetric, &device).expect("ok");
         assert_eq!(batch.select(&[1, 0, 1]).expect("in range").len(), 3);
         assert!(batch.select(&[2]).is_err());
     }

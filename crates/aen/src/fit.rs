@@ -24,12 +24,17 @@ pub struct FitConfig {
 }
 
 /// Splits `(encoding, value)` pairs, checking the values.
-pub(crate) fn unzip_observations(observations: &[(GraphEncoding, f64)]) -> crate::error::Result<(Vec<GraphEncoding>, Vec<f64>)> {
+pub(crate) fn unzip_observations(
+    observations: &[(GraphEncoding, f64)],
+) -> crate::error::Result<(Vec<GraphEncoding>, Vec<f64>)> {
     if observations.is_empty() {
         return Err(AenError::InvalidData("no observations".into()));
     }
     if let Some(i) = observations.iter().position(|(_, v)| !v.is_finite()) {
-        return Err(AenError::InvalidData(format!("observation {i} is not finite ({})", observations[i].1)));
+        return Err(AenError::InvalidData(format!(
+            "observation {i} is not finite ({})",
+            observations[i].1
+        )));
     }
     Ok(observations.iter().cloned().unzip())
 }
@@ -42,13 +47,22 @@ pub(crate) fn unzip_observations(observations: &[(GraphEncoding, f64)]) -> crate
 /// [`AenError::InvalidData`] for fewer than 4 observations or non-finite values;
 /// [`AenError::Encoding`] for malformed encodings; [`AenError::InvalidConfig`]
 /// for bad settings; [`AenError::Diverged`].
-pub fn fit(observations: &[(GraphEncoding, f64)], config: &FitConfig, device: &Device) -> crate::error::Result<AenPredictor> {
+pub fn fit(
+    observations: &[(GraphEncoding, f64)],
+    config: &FitConfig,
+    device: &Device,
+) -> crate::error::Result<AenPredictor> {
     let (encodings, values) = unzip_observations(observations)?;
     if values.len() < 4 {
-        return Err(AenError::InvalidData(format!("fitting needs at least 4 observations, got {}", values.len())));
+        return Err(AenError::InvalidData(format!(
+            "fitting needs at least 4 observations, got {}",
+            values.len()
+        )));
     }
     if config.ensemble == 0 {
-        return Err(AenError::InvalidConfig("ensemble must be at least 1".into()));
+        return Err(AenError::InvalidConfig(
+            "ensemble must be at least 1".into(),
+        ));
     }
     config.training.check()?;
     let model = config.model.clone().with_outputs(1);
@@ -57,15 +71,32 @@ pub fn fit(observations: &[(GraphEncoding, f64)], config: &FitConfig, device: &D
     let training_device = inference.clone().autodiff();
     let target = Standardiser::of(&values)?;
     let targets: Vec<f32> = values.iter().map(|&v| target.apply(v) as f32).collect();
-    let batch = EncodedBatch::new(&encodings, model.vocabulary_size, model.propagation, &training_device)?;
-    let trained = train_ensemble(&model, config.ensemble, &batch, &targets, 1, &config.training, &training_device)?;
+    let batch = EncodedBatch::new(
+        &encodings,
+        model.vocabulary_size,
+        model.propagation,
+        &training_device,
+    )?;
+    let trained = train_ensemble(
+        &model,
+        config.ensemble,
+        &batch,
+        &targets,
+        1,
+        &config.training,
+        &training_device,
+    )?;
     let mut members = Vec::with_capacity(trained.len());
     let mut heads = Vec::with_capacity(trained.len());
     for (net, _) in trained {
         let (w, b) = net.head_parameters();
         let mut mean = w;
         mean.extend(b);
-        heads.push(LinearHead { mean, covariance: None, noise_variance: 0.0 });
+        heads.push(LinearHead {
+            mean,
+            covariance: None,
+            noise_variance: 0.0,
+        });
         members.push(net);
     }
     AenPredictor::new(model, members, heads, target, &inference)
@@ -80,19 +111,44 @@ mod tests {
 
     /// A synthetic metric every GCN can learn: how many 3×3 convolutions a cell has.
     fn synthetic(e: &GraphEncoding) -> f64 {
-        e.node_ops.iter().zip(&e.mask).filter(|(op, m)| **m && **op == 5).count() as f64
-            + 0.5 * e.node_ops.iter().zip(&e.mask).filter(|(op, m)| **m && **op == 4).count() as f64
+        e.node_ops
+            .iter()
+            .zip(&e.mask)
+            .filter(|(op, m)| **m && **op == 5)
+            .count() as f64
+            + 0.5
+                * e.node_ops
+                    .iter()
+                    .zip(&e.mask)
+                    .filter(|(op, m)| **m && **op == 4)
+                    .count() as f64
     }
 
     #[test]
     fn fit_learns_a_synthetic_metric_and_round_trips() {
         let device = metanas_device::test_device();
         let space = Nb201Space;
-        let cells: Vec<GraphEncoding> = space.enumerate().expect("finite").step_by(97).map(|a| space.encode(&a)).collect();
-        let obs: Vec<(GraphEncoding, f64)> = cells[..80].iter().map(|e| (e.clone(), synthetic(e))).collect();
-        let config = FitConfig::new(AenConfig::new(space.vocabulary_size()).with_hidden(16).with_features(16))
-            .with_ensemble(2)
-            .with_training(TrainingConfig::new().with_max_epochs(60).with_batch_size(16));
+        let cells: Vec<GraphEncoding> = space
+            .enumerate()
+            .expect("finite")
+            .step_by(97)
+            .map(|a| space.encode(&a))
+            .collect();
+        let obs: Vec<(GraphEncoding, f64)> = cells[..80]
+            .iter()
+            .map(|e| (e.clone(), synthetic(e)))
+            .collect();
+        let config = FitConfig::new(
+            AenConfig::new(space.vocabulary_size())
+                .with_hidden(16)
+                .with_features(16),
+        )
+        .with_ensemble(2)
+        .with_training(
+            TrainingConfig::new()
+                .with_max_epochs(60)
+                .with_batch_size(16),
+        );
         let predictor = fit(&obs, &config, &device).expect("fits");
         let test = &cells[80..];
         let predictions = predictor.predict(test).expect("valid");
@@ -100,7 +156,11 @@ mod tests {
         let truth: Vec<f64> = test.iter().map(synthetic).collect();
         let tau = kendall_tau(&mean, &truth).expect("valid");
         assert!(tau > 0.6, "τ = {tau}");
-        assert!(predictions.iter().all(|p| p.std.is_finite() && p.std >= 0.0));
+        assert!(
+            predictions
+                .iter()
+                .all(|p| p.std.is_finite() && p.std >= 0.0)
+        );
 
         let dir = tempfile::tempdir().expect("temp dir");
         predictor.save(dir.path()).expect("saves");
@@ -109,7 +169,10 @@ mod tests {
         for (a, b) in predictions.iter().zip(&again) {
             assert!((a.mean - b.mean).abs() < 1e-5 && (a.std - b.std).abs() < 1e-5);
         }
-        assert!(matches!(AenPredictor::load(&dir.path().join("none"), &device), Err(AenError::Io { .. })));
+        assert!(matches!(
+            AenPredictor::load(&dir.path().join("none"), &device),
+            Err(AenError::Io { .. })
+        ));
     }
 
     #[test]
@@ -118,8 +181,19 @@ mod tests {
         let space = Nb201Space;
         let e = space.encode(&space.enumerate().expect("finite").next().expect("a cell"));
         let config = FitConfig::new(AenConfig::new(space.vocabulary_size()));
-        assert!(matches!(fit(&[], &config, &device), Err(AenError::InvalidData(_))));
-        let nan = vec![(e.clone(), 1.0), (e.clone(), f64::NAN), (e.clone(), 1.0), (e, 2.0)];
-        assert!(matches!(fit(&nan, &config, &device), Err(AenError::InvalidData(_))));
+        assert!(matches!(
+            fit(&[], &config, &device),
+            Err(AenError::InvalidData(_))
+        ));
+        let nan = vec![
+            (e.clone(), 1.0),
+            (e.clone(), f64::NAN),
+            (e.clone(), 1.0),
+            (e, 2.0),
+        ];
+        assert!(matches!(
+            fit(&nan, &config, &device),
+            Err(AenError::InvalidData(_))
+        ));
     }
 }

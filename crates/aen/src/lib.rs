@@ -126,22 +126,24 @@ mod normal_scores;
 mod output_warp;
 mod predictor;
 mod propagation;
-mod side_model;
 pub mod ranking_metrics;
+mod side_model;
 mod training;
 mod weighted_head;
 
 pub use aen::{Aen, AenConfig, GcnLayer};
-pub use bayesian_head::{HeadFit, HeadPrior, LinearHead, PriorKind, fit_head, fit_head_with_evidence};
+pub use bayesian_head::{
+    HeadFit, HeadPrior, LinearHead, PriorKind, fit_head, fit_head_with_evidence,
+};
 pub use encoded_batch::{EncodedBatch, check_encodings};
 pub use error::{AenError, Result};
 pub use fit::{FitConfig, fit};
 pub use meta_aen::{MetaAen, MetaAenConfig, TaskValues};
-pub use predictor::{AenPredictor, FeatureCache, Prediction, Standardiser};
 pub use normal_scores::normal_scores;
 pub use output_warp::OutputWarp;
+pub use predictor::{AenPredictor, FeatureCache, Prediction, Standardiser};
 pub use propagation::Propagation;
-pub use side_model::{SideModel, SourceSlopePrior};
 pub use ranking_metrics::{kendall_tau, precision_at_k, spearman_rho};
+pub use side_model::{SideModel, SourceSlopePrior};
 pub use training::{TrainingConfig, TrainingReport, regression_ranking_loss};
 pub use weighted_head::WeightedHead;

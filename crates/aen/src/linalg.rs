@@ -13,7 +13,9 @@ pub(crate) fn cholesky(a: &[f64], n: usize) -> Result<Vec<f64>> {
             }
             if i == j {
                 if !(s.is_finite() && s > 0.0) {
-                    return Err(AenError::Numerical(format!("matrix not positive definite at pivot {i} ({s})")));
+                    return Err(AenError::Numerical(format!(
+                        "matrix not positive definite at pivot {i} ({s})"
+                    )));
                 }
                 l[i * n + i] = s.sqrt();
             } else {
@@ -81,6 +83,9 @@ mod tests {
         assert!((x[0] - 0.5).abs() < 1e-12 && x[1].abs() < 1e-12);
         assert!(cholesky(&[1.0, 2.0, 2.0, 1.0], 2).is_err());
         assert_eq!(matmul(&[1.0, 2.0], &[3.0, 4.0], 1, 2, 1), vec![11.0]);
-        assert_eq!(transpose(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        assert_eq!(
+            transpose(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3),
+            vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]
+        );
     }
 }

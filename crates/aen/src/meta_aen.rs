@@ -1,12 +1,17 @@
 //! Meta-training across tasks and few-shot adaptation to a new one.
 
 use crate::aen::{Aen, AenConfig};
-use crate::bayesian_head::{HeadFit, HeadPrior, LinearHead, PriorKind, fit_head, fit_head_with_evidence};
+use crate::bayesian_head::{
+    HeadFit, HeadPrior, LinearHead, PriorKind, fit_head, fit_head_with_evidence,
+};
 use crate::encoded_batch::EncodedBatch;
 use crate::error::AenError;
 use crate::fit::unzip_observations;
 use crate::output_warp::OutputWarp;
-use crate::predictor::{AenPredictor, FeatureCache, Standardiser, features_of, load_members, read_json, save_members, write_json};
+use crate::predictor::{
+    AenPredictor, FeatureCache, Standardiser, features_of, load_members, read_json, save_members,
+    write_json,
+};
 use crate::side_model::{RelatedSourcePriors, SideModel, SourceSlopePrior, component_prior};
 use crate::training::{TrainingConfig, TrainingReport, train_ensemble};
 use crate::weighted_head::{WeightedHead, family_evidence, model_probabilities};
@@ -31,7 +36,9 @@ pub struct MetaAenConfig {
     /// The shared body (its `outputs` becomes the number of source tasks).
     pub model: AenConfig,
     /// The multi-task fitting loop.
-    #[config(default = "TrainingConfig::new().with_batch_size(256).with_max_epochs(30).with_patience(4).with_validation_fraction(0.1)")]
+    #[config(
+        default = "TrainingConfig::new().with_batch_size(256).with_max_epochs(30).with_patience(4).with_validation_fraction(0.1)"
+    )]
     pub training: TrainingConfig,
     /// Ensemble members (bodies of different seeds).
     #[config(default = 5)]
@@ -85,12 +92,20 @@ fn source_heads(member: &Aen) -> Vec<Vec<f64>> {
     let tasks = b.len();
     let features = w.len() / tasks.max(1);
     (0..tasks)
-        .map(|t| (0..features).map(|f| w[f * tasks + t]).chain(std::iter::once(b[t])).collect())
+        .map(|t| {
+            (0..features)
+                .map(|f| w[f * tasks + t])
+                .chain(std::iter::once(b[t]))
+                .collect()
+        })
         .collect()
 }
 
 fn priors_of(members: &[Aen], kind: PriorKind) -> crate::error::Result<Vec<HeadPrior>> {
-    members.iter().map(|m| HeadPrior::from_heads(&source_heads(m), kind)).collect()
+    members
+        .iter()
+        .map(|m| HeadPrior::from_heads(&source_heads(m), kind))
+        .collect()
 }
 
 /// Priors over heads that read `[body features, source values, 1]`: the
@@ -137,10 +152,14 @@ impl MetaAen {
         device: &Device,
     ) -> crate::error::Result<Self> {
         if tasks.is_empty() {
-            return Err(AenError::InvalidData("meta-training needs at least one task".into()));
+            return Err(AenError::InvalidData(
+                "meta-training needs at least one task".into(),
+            ));
         }
         if config.ensemble == 0 {
-            return Err(AenError::InvalidConfig("ensemble must be at least 1".into()));
+            return Err(AenError::InvalidConfig(
+                "ensemble must be at least 1".into(),
+            ));
         }
         config.training.check()?;
         let n = encodings.len();
@@ -164,13 +183,29 @@ impl MetaAen {
         model.check()?;
         let inference = device.clone().without_autodiff();
         let training_device = inference.clone().autodiff();
-        let batch = EncodedBatch::new(encodings, model.vocabulary_size, model.propagation, &training_device)?;
-        let trained = train_ensemble(&model, config.ensemble, &batch, &targets, t, &config.training, &training_device)?;
+        let batch = EncodedBatch::new(
+            encodings,
+            model.vocabulary_size,
+            model.propagation,
+            &training_device,
+        )?;
+        let trained = train_ensemble(
+            &model,
+            config.ensemble,
+            &batch,
+            &targets,
+            t,
+            &config.training,
+            &training_device,
+        )?;
         let (members, reports): (Vec<Aen>, Vec<TrainingReport>) = trained.into_iter().unzip();
         let priors = priors_of(&members, config.prior)?;
         let side_priors = side_priors_of(&members, config.prior)?;
         Ok(Self {
-            config: MetaAenConfig { model, ..config.clone() },
+            config: MetaAenConfig {
+                model,
+                ..config.clone()
+            },
             task_names: tasks.iter().map(|t| t.name.clone()).collect(),
             members,
             priors,
@@ -250,7 +285,10 @@ impl MetaAen {
     /// # Errors
     /// [`AenError::InvalidData`] for no observation or a non-finite value;
     /// [`AenError::Encoding`] for malformed encodings.
-    pub fn adapt(&self, observations: &[(GraphEncoding, f64)]) -> crate::error::Result<AenPredictor> {
+    pub fn adapt(
+        &self,
+        observations: &[(GraphEncoding, f64)],
+    ) -> crate::error::Result<AenPredictor> {
         let (encodings, values) = unzip_observations(observations)?;
         let cache = self.features(&self.encode(&encodings)?);
         self.adapt_features(&cache, &values)
@@ -284,20 +322,43 @@ impl MetaAen {
         let features = self.config.model.features;
         let tasks = self.task_names.len();
         let width = features + if with_sources { tasks } else { 0 };
-        let target = Standardiser { mean: 0.0, std: 1.0 };
-        let as_head = |p: &HeadPrior| LinearHead { mean: p.mean.clone(), covariance: Some(p.covariance.clone()), noise_variance: 0.0 };
+        let target = Standardiser {
+            mean: 0.0,
+            std: 1.0,
+        };
+        let as_head = |p: &HeadPrior| LinearHead {
+            mean: p.mean.clone(),
+            covariance: Some(p.covariance.clone()),
+            noise_variance: 0.0,
+        };
         if with_sources && self.side_model != SideModel::Joint {
             // Every single-source model at its prior, equally likely (the
             // average source) unless a related task weighed them; they read
             // no body feature: one member is enough.
             let heads = (0..tasks)
-                .map(|s| WeightedHead { member: 0, weight: self.single_source_weight(s), head: as_head(&self.single_source_prior(s)) })
+                .map(|s| WeightedHead {
+                    member: 0,
+                    weight: self.single_source_weight(s),
+                    head: as_head(&self.single_source_prior(s)),
+                })
                 .filter(|h| h.weight > 0.0)
                 .collect();
-            return AenPredictor::mixture(self.config.model.clone(), self.members.clone(), heads, target, &self.device);
+            return AenPredictor::mixture(
+                self.config.model.clone(),
+                self.members.clone(),
+                heads,
+                target,
+                &self.device,
+            );
         }
         let heads = self.priors_for(width)?.iter().map(as_head).collect();
-        AenPredictor::new(self.config.model.clone(), self.members.clone(), heads, target, &self.device)
+        AenPredictor::new(
+            self.config.model.clone(),
+            self.members.clone(),
+            heads,
+            target,
+            &self.device,
+        )
     }
 
     /// [`Self::adapt`] on cached features of the observed cells.
@@ -313,7 +374,11 @@ impl MetaAen {
     /// # Errors
     /// [`AenError::InvalidData`] when the numbers of cells and values differ,
     /// the width is neither of the two above, or a value is not finite.
-    pub fn adapt_features(&self, observed: &FeatureCache, values: &[f64]) -> crate::error::Result<AenPredictor> {
+    pub fn adapt_features(
+        &self,
+        observed: &FeatureCache,
+        values: &[f64],
+    ) -> crate::error::Result<AenPredictor> {
         let with_sources = observed.width() != self.config.model.features;
         if with_sources && self.side_model != SideModel::Joint {
             self.adapt_source_mixture(observed, values)
@@ -324,7 +389,12 @@ impl MetaAen {
 
     /// The observations as design matrices of the first `members` members
     /// (`k × (width + 1)`, bias column last), after checking their sizes.
-    fn design(&self, observed: &FeatureCache, values: &[f64], members: usize) -> crate::error::Result<Vec<Vec<f64>>> {
+    fn design(
+        &self,
+        observed: &FeatureCache,
+        values: &[f64],
+        members: usize,
+    ) -> crate::error::Result<Vec<Vec<f64>>> {
         if observed.features.len() != self.members.len() || observed.len() != values.len() {
             return Err(AenError::InvalidData(format!(
                 "{} feature rows for {} values",
@@ -336,7 +406,10 @@ impl MetaAen {
         let width = observed.width();
         let mut designs = Vec::with_capacity(members);
         for features in observed.features.iter().take(members) {
-            let f: Vec<f32> = features.to_data().try_to_vec().map_err(|e| AenError::Numerical(format!("{e:?}")))?;
+            let f: Vec<f32> = features
+                .to_data()
+                .try_to_vec()
+                .map_err(|e| AenError::Numerical(format!("{e:?}")))?;
             let mut phi = Vec::with_capacity(values.len() * (width + 1));
             for row in f.chunks(width) {
                 phi.extend(row.iter().map(|&v| f64::from(v)));
@@ -348,13 +421,27 @@ impl MetaAen {
     }
 
     /// One head per member over every input under the prior of its width.
-    fn adapt_joint(&self, observed: &FeatureCache, values: &[f64]) -> crate::error::Result<AenPredictor> {
+    fn adapt_joint(
+        &self,
+        observed: &FeatureCache,
+        values: &[f64],
+    ) -> crate::error::Result<AenPredictor> {
         let designs = self.design(observed, values, self.members.len())?;
         let target = Standardiser::of(values)?;
         let y: Vec<f64> = values.iter().map(|&v| target.apply(v)).collect();
         let priors = self.priors_for(observed.width())?;
-        let heads = designs.iter().zip(priors).map(|(phi, prior)| fit_head(phi, &y, prior)).collect::<crate::error::Result<Vec<_>>>()?;
-        AenPredictor::new(self.config.model.clone(), self.members.clone(), heads, target, &self.device)
+        let heads = designs
+            .iter()
+            .zip(priors)
+            .map(|(phi, prior)| fit_head(phi, &y, prior))
+            .collect::<crate::error::Result<Vec<_>>>()?;
+        AenPredictor::new(
+            self.config.model.clone(),
+            self.members.clone(),
+            heads,
+            target,
+            &self.device,
+        )
     }
 
     /// [`SideModel::SingleSources`]: every single-source model, weighted by
@@ -366,17 +453,31 @@ impl MetaAen {
     /// observations); the transform whose models explain the values better
     /// (evidence plus the transform's log-Jacobian, averaged over members)
     /// is kept, and the predictor maps its predictions back.
-    fn adapt_source_mixture(&self, observed: &FeatureCache, values: &[f64]) -> crate::error::Result<AenPredictor> {
+    fn adapt_source_mixture(
+        &self,
+        observed: &FeatureCache,
+        values: &[f64],
+    ) -> crate::error::Result<AenPredictor> {
         let (fits, target, warp) = self.fit_source_mixture(observed, values)?;
         let share = 1.0 / fits.len() as f64;
         let mut heads = Vec::new();
         for (member, fits) in fits.into_iter().enumerate() {
             let evidences: Vec<f64> = fits.iter().map(|f| f.log_evidence).collect();
             for (i, probability) in model_probabilities(&evidences) {
-                heads.push(WeightedHead { member, weight: share * probability, head: fits[i].head.clone() });
+                heads.push(WeightedHead {
+                    member,
+                    weight: share * probability,
+                    head: fits[i].head.clone(),
+                });
             }
         }
-        let predictor = AenPredictor::mixture(self.config.model.clone(), self.members.clone(), heads, target, &self.device)?;
+        let predictor = AenPredictor::mixture(
+            self.config.model.clone(),
+            self.members.clone(),
+            heads,
+            target,
+            &self.device,
+        )?;
         Ok(match warp {
             Some(warp) => predictor.with_output_warp(warp),
             None => predictor,
@@ -393,17 +494,29 @@ impl MetaAen {
         values: &[f64],
     ) -> crate::error::Result<(Vec<Vec<HeadFit>>, Standardiser, Option<OutputWarp>)> {
         // Single-source models read no body feature: the first member's inputs serve them all.
-        let members = if self.side_model == SideModel::SourcesAndBody { self.members.len() } else { 1 };
+        let members = if self.side_model == SideModel::SourcesAndBody {
+            self.members.len()
+        } else {
+            1
+        };
         let designs = self.design(observed, values, members)?;
         let standardiser = Standardiser::of(values)?;
         let standardised: Vec<f64> = values.iter().map(|&v| standardiser.apply(v)).collect();
         let (warp, scores) = OutputWarp::of(values)?;
         let linear = self.source_mixture_fits(&designs, &standardised)?;
         let warped = self.source_mixture_fits(&designs, &scores)?;
-        let linear_evidence = family_evidence(&linear) - values.len() as f64 * standardiser.std.ln();
+        let linear_evidence =
+            family_evidence(&linear) - values.len() as f64 * standardiser.std.ln();
         let warped_evidence = family_evidence(&warped) + warp.log_jacobian(values);
         Ok(if warped_evidence > linear_evidence {
-            (warped, Standardiser { mean: 0.0, std: 1.0 }, Some(warp))
+            (
+                warped,
+                Standardiser {
+                    mean: 0.0,
+                    std: 1.0,
+                },
+                Some(warp),
+            )
         } else {
             (linear, standardiser, None)
         })
@@ -415,7 +528,13 @@ impl MetaAen {
     fn single_source_prior(&self, s: usize) -> HeadPrior {
         match &self.related_sources {
             Some(related) => related.priors[s].clone(),
-            None => component_prior(None, &[s], &self.slope_prior, self.config.model.features, self.task_names.len()),
+            None => component_prior(
+                None,
+                &[s],
+                &self.slope_prior,
+                self.config.model.features,
+                self.task_names.len(),
+            ),
         }
     }
 
@@ -430,7 +549,11 @@ impl MetaAen {
     /// Every component model of the side model fitted to `y`, per member
     /// design (one design, read by the predictor from the first member's
     /// features, for the single-source models alone).
-    fn source_mixture_fits(&self, designs: &[Vec<f64>], y: &[f64]) -> crate::error::Result<Vec<Vec<HeadFit>>> {
+    fn source_mixture_fits(
+        &self,
+        designs: &[Vec<f64>],
+        y: &[f64],
+    ) -> crate::error::Result<Vec<Vec<HeadFit>>> {
         let features = self.config.model.features;
         let tasks = self.task_names.len();
         let with_body = self.side_model == SideModel::SourcesAndBody;
@@ -443,16 +566,27 @@ impl MetaAen {
                 let mut fits = (0..tasks)
                     .map(|s| {
                         let mut fit = fit_head_with_evidence(phi, y, &self.single_source_prior(s))?;
-                        fit.log_evidence += (self.single_source_weight(s) * tasks as f64).max(1e-300).ln();
+                        fit.log_evidence += (self.single_source_weight(s) * tasks as f64)
+                            .max(1e-300)
+                            .ln();
                         Ok(fit)
                     })
                     .collect::<crate::error::Result<Vec<_>>>()?;
-                let best_source = (0..tasks).max_by(|&a, &b| fits[a].log_evidence.total_cmp(&fits[b].log_evidence));
+                let best_source = (0..tasks)
+                    .max_by(|&a, &b| fits[a].log_evidence.total_cmp(&fits[b].log_evidence));
                 if with_body {
                     let body = &self.priors[member];
-                    fits.push(fit_head_with_evidence(phi, y, &component_prior(Some(body), &[], &self.slope_prior, features, tasks))?);
+                    fits.push(fit_head_with_evidence(
+                        phi,
+                        y,
+                        &component_prior(Some(body), &[], &self.slope_prior, features, tasks),
+                    )?);
                     if let Some(s) = best_source {
-                        fits.push(fit_head_with_evidence(phi, y, &component_prior(Some(body), &[s], &self.slope_prior, features, tasks))?);
+                        fits.push(fit_head_with_evidence(
+                            phi,
+                            y,
+                            &component_prior(Some(body), &[s], &self.slope_prior, features, tasks),
+                        )?);
                     }
                     fits.push(fit_head_with_evidence(phi, y, &self.side_priors[member])?);
                 }
@@ -476,9 +610,16 @@ impl MetaAen {
     ///
     /// # Errors
     /// As [`Self::adapt_features`]; [`AenError::InvalidConfig`] for `inflation` < 1.
-    pub fn conditioned_on(&self, observed: &FeatureCache, values: &[f64], inflation: f64) -> crate::error::Result<Self> {
+    pub fn conditioned_on(
+        &self,
+        observed: &FeatureCache,
+        values: &[f64],
+        inflation: f64,
+    ) -> crate::error::Result<Self> {
         if !(inflation.is_finite() && inflation >= 1.0) {
-            return Err(AenError::InvalidConfig(format!("inflation must be at least 1, got {inflation}")));
+            return Err(AenError::InvalidConfig(format!(
+                "inflation must be at least 1, got {inflation}"
+            )));
         }
         let with_sources = observed.width() != self.config.model.features;
         if with_sources && self.side_model == SideModel::SingleSources {
@@ -495,7 +636,10 @@ impl MetaAen {
                 for i in 0..p {
                     covariance[i * p + i] += 0.05 * trace.max(1e-6);
                 }
-                HeadPrior { mean: h.mean.clone(), covariance }
+                HeadPrior {
+                    mean: h.mean.clone(),
+                    covariance,
+                }
             })
             .collect();
         let mut conditioned = self.clone();
@@ -509,10 +653,17 @@ impl MetaAen {
     }
 
     /// [`Self::conditioned_on`] for the single-source model average.
-    fn conditioned_single_sources(&self, observed: &FeatureCache, values: &[f64], inflation: f64) -> crate::error::Result<Self> {
+    fn conditioned_single_sources(
+        &self,
+        observed: &FeatureCache,
+        values: &[f64],
+        inflation: f64,
+    ) -> crate::error::Result<Self> {
         let (fits, _, _) = self.fit_source_mixture(observed, values)?;
         let Some(fits) = fits.first() else {
-            return Err(AenError::InvalidData("no ensemble member to condition".into()));
+            return Err(AenError::InvalidData(
+                "no ensemble member to condition".into(),
+            ));
         };
         // A share 1/inflation of the prior mass follows the related task's
         // model probabilities, the rest is uniform: however sure the related
@@ -525,7 +676,10 @@ impl MetaAen {
         }
         let priors = fits
             .iter()
-            .map(|f| HeadPrior { mean: f.head.mean.clone(), covariance: inflated_covariance(&f.head, inflation) })
+            .map(|f| HeadPrior {
+                mean: f.head.mean.clone(),
+                covariance: inflated_covariance(&f.head, inflation),
+            })
             .collect();
         let mut conditioned = self.clone();
         conditioned.related_sources = Some(RelatedSourcePriors { priors, weights });
@@ -539,7 +693,10 @@ impl MetaAen {
     /// [`AenError::Io`], [`AenError::Json`] or [`AenError::Record`] naming the file.
     pub fn save(&self, dir: &Path) -> crate::error::Result<()> {
         save_members(dir, &self.members)?;
-        let file = MetaFile { config: self.config.clone(), task_names: self.task_names.clone() };
+        let file = MetaFile {
+            config: self.config.clone(),
+            task_names: self.task_names.clone(),
+        };
         write_json(&dir.join(META_JSON), &file)
     }
 
@@ -576,27 +733,54 @@ mod tests {
     use metanas_space::nb201::Nb201Space;
 
     fn count(e: &GraphEncoding, op: usize) -> f64 {
-        e.node_ops.iter().zip(&e.mask).filter(|(o, m)| **m && **o == op).count() as f64
+        e.node_ops
+            .iter()
+            .zip(&e.mask)
+            .filter(|(o, m)| **m && **o == op)
+            .count() as f64
     }
 
     /// Tiny bodies meta-trained on three tasks that weigh op counts differently.
     fn meta_trained() -> (Vec<GraphEncoding>, Vec<TaskValues>, MetaAen) {
         let device = metanas_device::test_device();
         let space = Nb201Space;
-        let cells: Vec<GraphEncoding> = space.enumerate().expect("finite").step_by(31).map(|a| space.encode(&a)).collect();
+        let cells: Vec<GraphEncoding> = space
+            .enumerate()
+            .expect("finite")
+            .step_by(31)
+            .map(|a| space.encode(&a))
+            .collect();
         // A small deterministic jitter per task keeps the op-count ties apart.
         let task = |name: &str, a: f64, b: f64, c: f64, salt: usize| TaskValues {
             name: name.into(),
             values: cells
                 .iter()
                 .enumerate()
-                .map(|(i, e)| a * count(e, 5) + b * count(e, 4) + c * count(e, 6) + 0.1 * ((i * 7919 + salt * 104729) % 101) as f64 / 101.0)
+                .map(|(i, e)| {
+                    a * count(e, 5)
+                        + b * count(e, 4)
+                        + c * count(e, 6)
+                        + 0.1 * ((i * 7919 + salt * 104729) % 101) as f64 / 101.0
+                })
                 .collect(),
         };
-        let tasks = vec![task("a", 1.0, 0.5, 0.0, 1), task("b", 0.2, 1.0, 0.3, 2), task("c", 0.0, 0.3, 1.0, 3)];
-        let config = MetaAenConfig::new(AenConfig::new(space.vocabulary_size()).with_hidden(16).with_features(16))
-            .with_ensemble(2)
-            .with_training(TrainingConfig::new().with_batch_size(64).with_max_epochs(40).with_patience(8));
+        let tasks = vec![
+            task("a", 1.0, 0.5, 0.0, 1),
+            task("b", 0.2, 1.0, 0.3, 2),
+            task("c", 0.0, 0.3, 1.0, 3),
+        ];
+        let config = MetaAenConfig::new(
+            AenConfig::new(space.vocabulary_size())
+                .with_hidden(16)
+                .with_features(16),
+        )
+        .with_ensemble(2)
+        .with_training(
+            TrainingConfig::new()
+                .with_batch_size(64)
+                .with_max_epochs(40)
+                .with_patience(8),
+        );
         let meta = MetaAen::meta_train(&cells, &tasks, &config, &device).expect("meta-trains");
         (cells, tasks, meta)
     }
@@ -606,18 +790,33 @@ mod tests {
         let (cells, tasks, meta) = meta_trained();
         let n = cells.len();
         let side: Vec<f64> = {
-            let scores: Vec<Vec<f64>> = tasks.iter().map(|t| crate::normal_scores(&t.values).expect("finite")).collect();
-            (0..n).flat_map(|i| scores.iter().map(move |c| c[i])).collect()
+            let scores: Vec<Vec<f64>> = tasks
+                .iter()
+                .map(|t| crate::normal_scores(&t.values).expect("finite"))
+                .collect();
+            (0..n)
+                .flat_map(|i| scores.iter().map(move |c| c[i]))
+                .collect()
         };
-        let cache = meta.features(&meta.encode(&cells).expect("valid")).with_side_features(&side, 3).expect("sizes");
+        let cache = meta
+            .features(&meta.encode(&cells).expect("valid"))
+            .with_side_features(&side, 3)
+            .expect("sizes");
         // The new task is a monotone, non-linear function of source `b`; one observed cell is broken.
         let target: Vec<f64> = tasks[1].values.iter().map(|v| (0.8 * v).exp()).collect();
         let observed: Vec<usize> = (0..n).step_by(n / 15).take(15).collect();
         let mut values: Vec<f64> = observed.iter().map(|&i| target[i]).collect();
         values[3] = -50.0;
-        let predictor = meta.adapt_features(&cache.select(&observed).expect("rows"), &values).expect("adapts");
+        let predictor = meta
+            .adapt_features(&cache.select(&observed).expect("rows"), &values)
+            .expect("adapts");
         let f = meta.config().model.features;
-        let on_b: f64 = predictor.heads().iter().filter(|h| h.head.mean[f + 1] != 0.0).map(|h| h.weight).sum();
+        let on_b: f64 = predictor
+            .heads()
+            .iter()
+            .filter(|h| h.head.mean[f + 1] != 0.0)
+            .map(|h| h.weight)
+            .sum();
         assert!(on_b > 0.9, "weight on the heads reading source b: {on_b}");
         let predictions = predictor.predict_features(&cache).expect("valid");
         let rest: Vec<usize> = (0..n).filter(|i| !observed.contains(i)).collect();
@@ -625,7 +824,11 @@ mod tests {
         let truth: Vec<f64> = rest.iter().map(|&i| target[i]).collect();
         let tau = kendall_tau(&mean, &truth).expect("valid");
         assert!(tau > 0.9, "τ = {tau}");
-        assert!(predictions.iter().all(|p| p.std.is_finite() && p.std >= 0.0));
+        assert!(
+            predictions
+                .iter()
+                .all(|p| p.std.is_finite() && p.std >= 0.0)
+        );
 
         let dir = tempfile::tempdir().expect("temp dir");
         predictor.save(dir.path()).expect("saves");
@@ -634,48 +837,120 @@ mod tests {
         for (a, b) in loaded.heads().iter().zip(predictor.heads()) {
             assert!(a.member == b.member && (a.weight - b.weight).abs() < 1e-12);
         }
-        for (a, b) in loaded.predict_features(&cache).expect("valid").iter().zip(&predictions) {
-            assert!((a.mean - b.mean).abs() < 1e-9 && (a.std - b.std).abs() < 1e-9, "{a:?} {b:?}");
+        for (a, b) in loaded
+            .predict_features(&cache)
+            .expect("valid")
+            .iter()
+            .zip(&predictions)
+        {
+            assert!(
+                (a.mean - b.mean).abs() < 1e-9 && (a.std - b.std).abs() < 1e-9,
+                "{a:?} {b:?}"
+            );
         }
         // The joint head and the prior predictor still read the same cache.
         let joint = meta.clone().with_side_model(SideModel::Joint);
-        assert!(joint.adapt_features(&cache.select(&observed).expect("rows"), &values).is_ok());
-        let prior = meta.prior_predictor(true).expect("prior").predict_features(&cache).expect("valid");
-        let average: Vec<f64> = (0..n).map(|i| side[i * 3..i * 3 + 3].iter().sum::<f64>() / 3.0).collect();
-        let tau_prior = kendall_tau(&prior.iter().map(|p| p.mean).collect::<Vec<_>>(), &average).expect("valid");
-        assert!(tau_prior > 0.999, "the prior predicts the average source: τ {tau_prior}");
+        assert!(
+            joint
+                .adapt_features(&cache.select(&observed).expect("rows"), &values)
+                .is_ok()
+        );
+        let prior = meta
+            .prior_predictor(true)
+            .expect("prior")
+            .predict_features(&cache)
+            .expect("valid");
+        let average: Vec<f64> = (0..n)
+            .map(|i| side[i * 3..i * 3 + 3].iter().sum::<f64>() / 3.0)
+            .collect();
+        let tau_prior = kendall_tau(&prior.iter().map(|p| p.mean).collect::<Vec<_>>(), &average)
+            .expect("valid");
+        assert!(
+            tau_prior > 0.999,
+            "the prior predicts the average source: τ {tau_prior}"
+        );
     }
 
     #[test]
     fn conditioning_on_a_related_task_carries_its_source_weights_and_slopes() {
         let (cells, tasks, meta) = meta_trained();
         let n = cells.len();
-        let scores: Vec<Vec<f64>> = tasks.iter().map(|t| crate::normal_scores(&t.values).expect("finite")).collect();
-        let side: Vec<f64> = (0..n).flat_map(|i| scores.iter().map(move |c| c[i])).collect();
-        let cache = meta.features(&meta.encode(&cells).expect("valid")).with_side_features(&side, 3).expect("sizes");
+        let scores: Vec<Vec<f64>> = tasks
+            .iter()
+            .map(|t| crate::normal_scores(&t.values).expect("finite"))
+            .collect();
+        let side: Vec<f64> = (0..n)
+            .flat_map(|i| scores.iter().map(move |c| c[i]))
+            .collect();
+        let cache = meta
+            .features(&meta.encode(&cells).expect("valid"))
+            .with_side_features(&side, 3)
+            .expect("sizes");
         // The related task rises with source `c`; 24 of its cells are measured.
         let related: Vec<usize> = (0..n).step_by(n / 24).take(24).collect();
         let values: Vec<f64> = related.iter().map(|&i| 90.0 + 2.0 * scores[2][i]).collect();
-        let conditioned = meta.conditioned_on(&cache.select(&related).expect("rows"), &values, 2.0).expect("conditions");
-        assert_eq!(conditioned.side_model(), SideModel::SingleSources, "the single-source average is kept");
+        let conditioned = meta
+            .conditioned_on(&cache.select(&related).expect("rows"), &values, 2.0)
+            .expect("conditions");
+        assert_eq!(
+            conditioned.side_model(),
+            SideModel::SingleSources,
+            "the single-source average is kept"
+        );
         let prior = conditioned.prior_predictor(true).expect("prior");
         let f = meta.config().model.features;
-        let on_c: f64 = prior.heads().iter().filter(|h| h.head.mean[f + 2] != 0.0).map(|h| h.weight).sum();
-        assert!(on_c > 0.6, "prior weight on source c (half follows the related task at inflation 2): {on_c}");
-        let means: Vec<f64> = prior.predict_features(&cache).expect("valid").iter().map(|p| p.mean).collect();
+        let on_c: f64 = prior
+            .heads()
+            .iter()
+            .filter(|h| h.head.mean[f + 2] != 0.0)
+            .map(|h| h.weight)
+            .sum();
+        assert!(
+            on_c > 0.6,
+            "prior weight on source c (half follows the related task at inflation 2): {on_c}"
+        );
+        let means: Vec<f64> = prior
+            .predict_features(&cache)
+            .expect("valid")
+            .iter()
+            .map(|p| p.mean)
+            .collect();
         let tau = kendall_tau(&means, &scores[2]).expect("valid");
-        assert!(tau > 0.85, "before any observation the new task is ranked like source c: τ {tau}");
+        assert!(
+            tau > 0.85,
+            "before any observation the new task is ranked like source c: τ {tau}"
+        );
         // A new task that follows source `a` instead moves the weight there after a few observations.
         let observed: Vec<usize> = (0..n).step_by(n / 12).take(12).collect();
         let new_values: Vec<f64> = observed.iter().map(|&i| tasks[0].values[i]).collect();
-        let adapted = conditioned.adapt_features(&cache.select(&observed).expect("rows"), &new_values).expect("adapts");
-        let on_a: f64 = adapted.heads().iter().filter(|h| h.head.mean[f] != 0.0).map(|h| h.weight).sum();
-        assert!(on_a > 0.5, "weight on source a after 12 observations of a task that follows it: {on_a}");
+        let adapted = conditioned
+            .adapt_features(&cache.select(&observed).expect("rows"), &new_values)
+            .expect("adapts");
+        let on_a: f64 = adapted
+            .heads()
+            .iter()
+            .filter(|h| h.head.mean[f] != 0.0)
+            .map(|h| h.weight)
+            .sum();
+        assert!(
+            on_a > 0.5,
+            "weight on source a after 12 observations of a task that follows it: {on_a}"
+        );
         // Without side features the body's head prior is conditioned instead.
         let body_only = meta.features(&meta.encode(&cells).expect("valid"));
         let values_body: Vec<f64> = related.iter().map(|&i| tasks[2].values[i]).collect();
-        assert!(meta.conditioned_on(&body_only.select(&related).expect("rows"), &values_body, 2.0).is_ok());
-        assert!(meta.conditioned_on(&cache.select(&related).expect("rows"), &values, 0.5).is_err());
+        assert!(
+            meta.conditioned_on(
+                &body_only.select(&related).expect("rows"),
+                &values_body,
+                2.0
+            )
+            .is_ok()
+        );
+        assert!(
+            meta.conditioned_on(&cache.select(&related).expect("rows"), &values, 0.5)
+                .is_err()
+        );
     }
 
     #[test]
@@ -683,8 +958,12 @@ mod tests {
         let device = metanas_device::test_device();
         let (cells, _, meta) = meta_trained();
         let config = meta.config().clone();
-        let target: Vec<f64> = cells.iter().map(|e| 0.7 * count(e, 5) + 0.6 * count(e, 4) + 0.2 * count(e, 6)).collect();
-        let observations: Vec<(GraphEncoding, f64)> = (0..10).map(|i| (cells[i].clone(), target[i])).collect();
+        let target: Vec<f64> = cells
+            .iter()
+            .map(|e| 0.7 * count(e, 5) + 0.6 * count(e, 4) + 0.2 * count(e, 6))
+            .collect();
+        let observations: Vec<(GraphEncoding, f64)> =
+            (0..10).map(|i| (cells[i].clone(), target[i])).collect();
         let predictor = meta.adapt(&observations).expect("adapts");
         let rest = &cells[10..];
         let predictions = predictor.predict(rest).expect("valid");
@@ -697,7 +976,11 @@ mod tests {
         meta.save(dir.path()).expect("saves");
         let loaded = MetaAen::load(dir.path(), &device).expect("loads");
         assert_eq!(loaded.task_names(), meta.task_names());
-        let again = loaded.adapt(&observations).expect("adapts").predict(rest).expect("valid");
+        let again = loaded
+            .adapt(&observations)
+            .expect("adapts")
+            .predict(rest)
+            .expect("valid");
         for (a, b) in predictions.iter().zip(&again) {
             assert!((a.mean - b.mean).abs() < 1e-4, "{a:?} {b:?}");
         }
@@ -706,4 +989,3 @@ mod tests {
         assert!(MetaAen::meta_train(&cells, &[], &config, &device).is_err());
     }
 }
-

@@ -24,14 +24,26 @@ impl OutputWarp {
     /// As [`normal_scores`].
     pub fn of(values: &[f64]) -> Result<(Self, Vec<f64>)> {
         let scores = normal_scores(values)?;
-        let mut knots: Vec<(f64, f64)> = scores.iter().copied().zip(values.iter().copied()).collect();
+        let mut knots: Vec<(f64, f64)> =
+            scores.iter().copied().zip(values.iter().copied()).collect();
         knots.sort_by(|a, b| a.0.total_cmp(&b.0));
         knots.dedup_by(|a, b| a.0 == b.0);
         let n = values.len() as f64;
-        let (mz, mv) = (scores.iter().sum::<f64>() / n, values.iter().sum::<f64>() / n);
+        let (mz, mv) = (
+            scores.iter().sum::<f64>() / n,
+            values.iter().sum::<f64>() / n,
+        );
         let szz: f64 = scores.iter().map(|z| (z - mz) * (z - mz)).sum();
-        let szv: f64 = scores.iter().zip(values).map(|(z, v)| (z - mz) * (v - mv)).sum();
-        let slope = if szz > 1e-12 && szv > 0.0 { szv / szz } else { 1.0 };
+        let szv: f64 = scores
+            .iter()
+            .zip(values)
+            .map(|(z, v)| (z - mz) * (v - mv))
+            .sum();
+        let slope = if szz > 1e-12 && szv > 0.0 {
+            szv / szz
+        } else {
+            1.0
+        };
         Ok((Self { knots, slope }, scores))
     }
 
@@ -45,7 +57,10 @@ impl OutputWarp {
             if n == 1 {
                 return 1.0 / self.slope;
             }
-            let (a, b) = (self.knots[j.saturating_sub(1)], self.knots[(j + 1).min(n - 1)]);
+            let (a, b) = (
+                self.knots[j.saturating_sub(1)],
+                self.knots[(j + 1).min(n - 1)],
+            );
             (b.0 - a.0) / (b.1 - a.1)
         };
         values
@@ -84,12 +99,17 @@ mod tests {
         for (v, z) in values.iter().zip(&scores) {
             assert!((warp.inverse(*z) - v).abs() < 1e-9, "{v} ↔ {z}");
         }
-        let grid: Vec<f64> = (-40..=40).map(|i| warp.inverse(f64::from(i) / 10.0)).collect();
+        let grid: Vec<f64> = (-40..=40)
+            .map(|i| warp.inverse(f64::from(i) / 10.0))
+            .collect();
         assert!(grid.windows(2).all(|w| w[1] >= w[0]), "{grid:?}");
         // The outlier at 10 is one rank below 69, not 60 points.
         let gap = scores[4] - scores[1];
         assert!(gap < 1.0, "{scores:?}");
         let (single, s) = OutputWarp::of(&[3.0]).expect("finite");
-        assert_eq!((s, single.inverse(0.0), single.inverse(1.0)), (vec![0.0], 3.0, 4.0));
+        assert_eq!(
+            (s, single.inverse(0.0), single.inverse(1.0)),
+            (vec![0.0], 3.0, 4.0)
+        );
     }
 }

@@ -3,10 +3,10 @@
 
 use crate::aen::{Aen, AenConfig};
 use crate::bayesian_head::LinearHead;
-use crate::output_warp::OutputWarp;
-use crate::weighted_head::WeightedHead;
 use crate::encoded_batch::EncodedBatch;
 use crate::error::{AenError, Result};
+use crate::output_warp::OutputWarp;
+use crate::weighted_head::WeightedHead;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use metanas_space::GraphEncoding;
@@ -41,7 +41,10 @@ impl Standardiser {
             return Err(AenError::InvalidData("no values to standardise".into()));
         }
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            return Err(AenError::InvalidData(format!("value {i} is not finite ({})", values[i])));
+            return Err(AenError::InvalidData(format!(
+                "value {i} is not finite ({})",
+                values[i]
+            )));
         }
         let n = values.len() as f64;
         let mean = values.iter().sum::<f64>() / n;
@@ -82,14 +85,19 @@ impl FeatureCache {
     pub fn select(&self, indices: &[usize]) -> Result<Self> {
         let n = self.len();
         if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
-            return Err(AenError::InvalidData(format!("row {bad} of a cache of {n}")));
+            return Err(AenError::InvalidData(format!(
+                "row {bad} of a cache of {n}"
+            )));
         }
         let ids: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
         let features = self
             .features
             .iter()
             .map(|f| {
-                let ids = Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(ids.clone(), [ids.len()]), &f.device());
+                let ids = Tensor::<1, burn::tensor::Int>::from_data(
+                    TensorData::new(ids.clone(), [ids.len()]),
+                    &f.device(),
+                );
                 f.clone().select(0, ids)
             })
             .collect();
@@ -110,7 +118,10 @@ impl FeatureCache {
     pub fn with_side_features(&self, side: &[f64], columns: usize) -> Result<Self> {
         let n = self.len();
         if side.len() != n * columns {
-            return Err(AenError::InvalidData(format!("{} side values for {n} cells × {columns} columns", side.len())));
+            return Err(AenError::InvalidData(format!(
+                "{} side values for {n} cells × {columns} columns",
+                side.len()
+            )));
         }
         if side.iter().any(|v| !v.is_finite()) {
             return Err(AenError::InvalidData("side features must be finite".into()));
@@ -120,7 +131,10 @@ impl FeatureCache {
             .features
             .iter()
             .map(|f| {
-                let extra = Tensor::<2>::from_data(TensorData::new(values.clone(), [n, columns]), &f.device());
+                let extra = Tensor::<2>::from_data(
+                    TensorData::new(values.clone(), [n, columns]),
+                    &f.device(),
+                );
                 Tensor::cat(vec![f.clone(), extra], 1)
             })
             .collect();
@@ -130,7 +144,9 @@ impl FeatureCache {
 
 /// Features of `batch` for every member.
 pub(crate) fn features_of(members: &[Aen], batch: &EncodedBatch) -> FeatureCache {
-    FeatureCache { features: members.iter().map(|m| m.forward_features(batch)).collect() }
+    FeatureCache {
+        features: members.iter().map(|m| m.forward_features(batch)).collect(),
+    }
 }
 
 /// An ensemble of fitted networks with their task heads (from [`crate::fit`] or
@@ -170,7 +186,10 @@ pub(crate) fn member_file(dir: &Path, i: usize) -> PathBuf {
 }
 
 pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> AenError + '_ {
-    move |source| AenError::Io { path: path.to_path_buf(), source }
+    move |source| AenError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl AenPredictor {
@@ -186,10 +205,22 @@ impl AenPredictor {
         device: &Device,
     ) -> Result<Self> {
         if members.len() != heads.len() {
-            return Err(AenError::InvalidData(format!("{} members, {} heads", members.len(), heads.len())));
+            return Err(AenError::InvalidData(format!(
+                "{} members, {} heads",
+                members.len(),
+                heads.len()
+            )));
         }
         let weight = 1.0 / heads.len().max(1) as f64;
-        let heads = heads.into_iter().enumerate().map(|(member, head)| WeightedHead { member, weight, head }).collect();
+        let heads = heads
+            .into_iter()
+            .enumerate()
+            .map(|(member, head)| WeightedHead {
+                member,
+                weight,
+                head,
+            })
+            .collect();
         Self::mixture(config, members, heads, target, device)
     }
 
@@ -209,23 +240,51 @@ impl AenPredictor {
         device: &Device,
     ) -> Result<Self> {
         if members.is_empty() || heads.is_empty() {
-            return Err(AenError::InvalidData(format!("{} members, {} heads", members.len(), heads.len())));
+            return Err(AenError::InvalidData(format!(
+                "{} members, {} heads",
+                members.len(),
+                heads.len()
+            )));
         }
         if let Some(h) = heads.iter().find(|h| h.member >= members.len()) {
-            return Err(AenError::InvalidData(format!("a head reads member {} of {}", h.member, members.len())));
+            return Err(AenError::InvalidData(format!(
+                "a head reads member {} of {}",
+                h.member,
+                members.len()
+            )));
         }
         let total: f64 = heads.iter().map(|h| h.weight).sum();
-        if heads.iter().any(|h| !(h.weight.is_finite() && h.weight >= 0.0)) || total.is_nan() || total <= 0.0 {
-            return Err(AenError::InvalidData("mixture weights must be finite, non-negative and not all zero".into()));
+        if heads
+            .iter()
+            .any(|h| !(h.weight.is_finite() && h.weight >= 0.0))
+            || total.is_nan()
+            || total <= 0.0
+        {
+            return Err(AenError::InvalidData(
+                "mixture weights must be finite, non-negative and not all zero".into(),
+            ));
         }
         heads.iter_mut().for_each(|h| h.weight /= total);
         let p = heads[0].head.mean.len();
         if p < config.features + 1
-            || heads.iter().any(|h| h.head.mean.len() != p || h.head.covariance.as_ref().is_some_and(|c| c.len() != p * p))
+            || heads.iter().any(|h| {
+                h.head.mean.len() != p
+                    || h.head.covariance.as_ref().is_some_and(|c| c.len() != p * p)
+            })
         {
-            return Err(AenError::InvalidData(format!("heads must all be {p} ≥ {} wide", config.features + 1)));
+            return Err(AenError::InvalidData(format!(
+                "heads must all be {p} ≥ {} wide",
+                config.features + 1
+            )));
         }
-        Ok(Self { config, members, heads, target, warp: None, device: device.clone() })
+        Ok(Self {
+            config,
+            members,
+            heads,
+            target,
+            warp: None,
+            device: device.clone(),
+        })
     }
 
     /// The same predictor for heads that predict normal scores of the metric
@@ -257,7 +316,12 @@ impl AenPredictor {
     /// # Errors
     /// As [`EncodedBatch::new`].
     pub fn encode(&self, encodings: &[GraphEncoding]) -> Result<EncodedBatch> {
-        EncodedBatch::new(encodings, self.config.vocabulary_size, self.config.propagation, &self.device)
+        EncodedBatch::new(
+            encodings,
+            self.config.vocabulary_size,
+            self.config.propagation,
+            &self.device,
+        )
     }
 
     /// Mean and std of every cell.
@@ -270,7 +334,9 @@ impl AenPredictor {
 
     /// Width of the heads' inputs: the body's features, plus side features if any.
     pub fn input_width(&self) -> usize {
-        self.heads.first().map_or(self.config.features, |h| h.head.mean.len() - 1)
+        self.heads
+            .first()
+            .map_or(self.config.features, |h| h.head.mean.len() - 1)
     }
 
     /// Mean and std of every cell of a pre-built batch (the fast path).
@@ -281,7 +347,9 @@ impl AenPredictor {
     /// [`Self::predict_features`] with them).
     pub fn predict_batch(&self, batch: &EncodedBatch) -> Result<Vec<Prediction>> {
         if batch.propagation != self.config.propagation {
-            return Err(AenError::InvalidData("the batch was built for another propagation".into()));
+            return Err(AenError::InvalidData(
+                "the batch was built for another propagation".into(),
+            ));
         }
         self.predict_features(&self.features(batch))
     }
@@ -298,7 +366,9 @@ impl AenPredictor {
     /// [`AenError::InvalidData`] when the cache has another number of members or width.
     pub fn predict_features(&self, cache: &FeatureCache) -> Result<Vec<Prediction>> {
         let width = self.input_width();
-        if cache.features.len() != self.members.len() || cache.features.iter().any(|f| f.dims()[1] != width) {
+        if cache.features.len() != self.members.len()
+            || cache.features.iter().any(|f| f.dims()[1] != width)
+        {
             return Err(AenError::InvalidData(format!(
                 "feature cache of other bodies or side features (heads read {width} features)"
             )));
@@ -308,7 +378,12 @@ impl AenPredictor {
         let mut inputs: Vec<Option<Tensor<2>>> = vec![None; self.members.len()];
         let mut means = vec![0.0f64; n];
         let mut second = vec![0.0f64; n];
-        for WeightedHead { member, weight, head } in &self.heads {
+        for WeightedHead {
+            member,
+            weight,
+            head,
+        } in &self.heads
+        {
             let x = inputs[*member]
                 .get_or_insert_with(|| {
                     let features = &cache.features[*member];
@@ -319,7 +394,8 @@ impl AenPredictor {
             let (mean, variance) = head_moments(x, head, p)?;
             for i in 0..n {
                 let m = f64::from(mean[i]);
-                let v = f64::from(variance.get(i).copied().unwrap_or(0.0)).max(0.0) + head.noise_variance;
+                let v = f64::from(variance.get(i).copied().unwrap_or(0.0)).max(0.0)
+                    + head.noise_variance;
                 means[i] += weight * m;
                 second[i] += weight * (v + m * m);
             }
@@ -328,7 +404,10 @@ impl AenPredictor {
             .into_iter()
             .zip(second)
             .map(|(mean, q)| {
-                let (mean, std) = (mean * self.target.std + self.target.mean, (q - mean * mean).max(0.0).sqrt() * self.target.std);
+                let (mean, std) = (
+                    mean * self.target.std + self.target.mean,
+                    (q - mean * mean).max(0.0).sqrt() * self.target.std,
+                );
                 match &self.warp {
                     None => Prediction { mean, std },
                     Some(warp) => Prediction {
@@ -367,7 +446,11 @@ impl AenPredictor {
         let path = dir.join(PREDICTOR_JSON);
         let file: PredictorFile = read_json(&path)?;
         // Files without a mixture hold one head per member, equal weights.
-        let mixture = if file.mixture.is_empty() { (0..file.heads.len()).map(|i| (i, 1.0)).collect() } else { file.mixture };
+        let mixture = if file.mixture.is_empty() {
+            (0..file.heads.len()).map(|i| (i, 1.0)).collect()
+        } else {
+            file.mixture
+        };
         if mixture.len() != file.heads.len() {
             return Err(AenError::InvalidData(format!(
                 "{}: {} mixture entries for {} heads",
@@ -383,9 +466,16 @@ impl AenPredictor {
             .heads
             .into_iter()
             .zip(mixture)
-            .map(|(head, (member, weight))| WeightedHead { member, weight, head })
+            .map(|(head, (member, weight))| WeightedHead {
+                member,
+                weight,
+                head,
+            })
             .collect();
-        Ok(Self { warp: file.warp, ..Self::mixture(file.model, members, heads, file.target, device)? })
+        Ok(Self {
+            warp: file.warp,
+            ..Self::mixture(file.model, members, heads, file.target, device)?
+        })
     }
 }
 
@@ -394,7 +484,13 @@ impl AenPredictor {
 /// mean and variance elsewhere) is evaluated on those columns alone.
 fn head_moments(x: Tensor<2>, head: &LinearHead, p: usize) -> Result<(Vec<f32>, Vec<f32>)> {
     let used: Vec<usize> = (0..p)
-        .filter(|&i| head.mean[i] != 0.0 || head.covariance.as_ref().is_some_and(|c| c[i * p + i] != 0.0))
+        .filter(|&i| {
+            head.mean[i] != 0.0
+                || head
+                    .covariance
+                    .as_ref()
+                    .is_some_and(|c| c[i * p + i] != 0.0)
+        })
         .collect();
     let n = x.dims()[0];
     let device = x.device();
@@ -406,16 +502,27 @@ fn head_moments(x: Tensor<2>, head: &LinearHead, p: usize) -> Result<(Vec<f32>, 
         x
     } else {
         let ids: Vec<i64> = used.iter().map(|&i| i as i64).collect();
-        x.select(1, Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(ids, [q]), &device))
+        x.select(
+            1,
+            Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(ids, [q]), &device),
+        )
     };
     let to_vec = |t: Tensor<2>| -> Result<Vec<f32>> {
-        t.into_data().try_to_vec().map_err(|e| AenError::Numerical(format!("{e:?}")))
+        t.into_data()
+            .try_to_vec()
+            .map_err(|e| AenError::Numerical(format!("{e:?}")))
     };
     let w: Vec<f32> = used.iter().map(|&i| head.mean[i] as f32).collect();
-    let mean = to_vec(x.clone().matmul(Tensor::<2>::from_data(TensorData::new(w, [q, 1]), &device)))?;
+    let mean = to_vec(
+        x.clone()
+            .matmul(Tensor::<2>::from_data(TensorData::new(w, [q, 1]), &device)),
+    )?;
     let variance = match &head.covariance {
         Some(cov) => {
-            let s: Vec<f32> = used.iter().flat_map(|&i| used.iter().map(move |&j| cov[i * p + j] as f32)).collect();
+            let s: Vec<f32> = used
+                .iter()
+                .flat_map(|&i| used.iter().map(move |&j| cov[i * p + j] as f32))
+                .collect();
             let s = Tensor::<2>::from_data(TensorData::new(s, [q, q]), &device);
             to_vec((x.clone().matmul(s) * x).sum_dim(1))?
         }
@@ -429,31 +536,45 @@ pub(crate) fn save_members(dir: &Path, members: &[Aen]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     for (i, m) in members.iter().enumerate() {
         let path = member_file(dir, i);
-        m.clone()
-            .save_file(&path)
-            .map_err(|e| AenError::Record { path: path.clone(), message: e.to_string() })?;
+        m.clone().save_file(&path).map_err(|e| AenError::Record {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
     }
     Ok(())
 }
 
-pub(crate) fn load_members(dir: &Path, config: &AenConfig, count: usize, device: &Device) -> Result<Vec<Aen>> {
+pub(crate) fn load_members(
+    dir: &Path,
+    config: &AenConfig,
+    count: usize,
+    device: &Device,
+) -> Result<Vec<Aen>> {
     (0..count)
         .map(|i| {
             let path = member_file(dir, i);
             metanas_seeding::unseeded(|| config.init(device))?
                 .try_load_file(&path)
-                .map_err(|e| AenError::Record { path: path.clone(), message: e.to_string() })
+                .map_err(|e| AenError::Record {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })
         })
         .collect()
 }
 
 pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let json = serde_json::to_string_pretty(value)
-        .map_err(|e| AenError::Json { path: path.to_path_buf(), message: e.to_string() })?;
+    let json = serde_json::to_string_pretty(value).map_err(|e| AenError::Json {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     std::fs::write(path, json).map_err(io_error(path))
 }
 
 pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(io_error(path))?;
-    serde_json::from_str(&text).map_err(|e| AenError::Json { path: path.to_path_buf(), message: e.to_string() })
+    serde_json::from_str(&text).map_err(|e| AenError::Json {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }

@@ -15,7 +15,9 @@ fn check(predicted: &[f64], truth: &[f64]) -> Result<()> {
         )));
     }
     if predicted.len() < 2 {
-        return Err(AenError::InvalidData("a rank correlation needs at least 2 values".into()));
+        return Err(AenError::InvalidData(
+            "a rank correlation needs at least 2 values".into(),
+        ));
     }
     if predicted.iter().chain(truth).any(|v| !v.is_finite()) {
         return Err(AenError::InvalidData("values must be finite".into()));
@@ -54,7 +56,11 @@ pub fn kendall_tau(predicted: &[f64], truth: &[f64]) -> Result<f64> {
     }
     let n0 = (n * (n - 1) / 2) as i64;
     let denominator = (((n0 - ties_p) as f64) * ((n0 - ties_t) as f64)).sqrt();
-    Ok(if denominator > 0.0 { (concordant - discordant) as f64 / denominator } else { 0.0 })
+    Ok(if denominator > 0.0 {
+        (concordant - discordant) as f64 / denominator
+    } else {
+        0.0
+    })
 }
 
 /// Ranks from 1, ties sharing their average rank.
@@ -88,7 +94,11 @@ pub(crate) fn pearson(x: &[f64], y: &[f64]) -> f64 {
         sxx += (a - mx) * (a - mx);
         syy += (b - my) * (b - my);
     }
-    if sxx > 0.0 && syy > 0.0 { sxy / (sxx * syy).sqrt() } else { 0.0 }
+    if sxx > 0.0 && syy > 0.0 {
+        sxy / (sxx * syy).sqrt()
+    } else {
+        0.0
+    }
 }
 
 /// Spearman's ρ: Pearson's correlation of the average ranks; 0 when either side is constant.
@@ -103,7 +113,12 @@ pub fn spearman_rho(predicted: &[f64], truth: &[f64]) -> Result<f64> {
 /// Indices of the `k` largest values (ties broken by position).
 pub fn top_k_indices(values: &[f64], k: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[b].partial_cmp(&values[a]).unwrap_or(Ordering::Equal).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        values[b]
+            .partial_cmp(&values[a])
+            .unwrap_or(Ordering::Equal)
+            .then(a.cmp(&b))
+    });
     order.truncate(k);
     order
 }
@@ -115,10 +130,16 @@ pub fn top_k_indices(values: &[f64], k: usize) -> Vec<usize> {
 pub fn precision_at_k(predicted: &[f64], truth: &[f64], k: usize) -> Result<f64> {
     check(predicted, truth)?;
     if k == 0 || k > predicted.len() {
-        return Err(AenError::InvalidData(format!("k = {k} must be in 1..={}", predicted.len())));
+        return Err(AenError::InvalidData(format!(
+            "k = {k} must be in 1..={}",
+            predicted.len()
+        )));
     }
     let true_top: std::collections::HashSet<usize> = top_k_indices(truth, k).into_iter().collect();
-    let hits = top_k_indices(predicted, k).iter().filter(|i| true_top.contains(i)).count();
+    let hits = top_k_indices(predicted, k)
+        .iter()
+        .filter(|i| true_top.contains(i))
+        .count();
     Ok(hits as f64 / k as f64)
 }
 
@@ -165,6 +186,9 @@ mod tests {
         assert!(kendall_tau(&[1.0, 2.0], &[1.0]).is_err());
         assert!(kendall_tau(&[1.0], &[1.0]).is_err());
         assert!(spearman_rho(&[1.0, f64::NAN], &[1.0, 2.0]).is_err());
-        assert_eq!(kendall_tau(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]).expect("valid"), 0.0);
+        assert_eq!(
+            kendall_tau(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]).expect("valid"),
+            0.0
+        );
     }
 }

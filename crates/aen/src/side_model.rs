@@ -52,7 +52,10 @@ pub struct SourceSlopePrior {
 
 impl Default for SourceSlopePrior {
     fn default() -> Self {
-        Self { mean: 1.0, variance: 1.0 }
+        Self {
+            mean: 1.0,
+            variance: 1.0,
+        }
     }
 }
 
@@ -67,7 +70,10 @@ impl SourceSlopePrior {
     /// `columns`, has fewer than 3 rows, or holds a non-finite value.
     pub fn from_source_values(side: &[f64], columns: usize) -> Result<Self> {
         if columns == 0 || !side.len().is_multiple_of(columns) || side.len() / columns < 3 {
-            return Err(AenError::InvalidData(format!("{} source values are not rows of {columns} (3 rows at least)", side.len())));
+            return Err(AenError::InvalidData(format!(
+                "{} source values are not rows of {columns} (3 rows at least)",
+                side.len()
+            )));
         }
         if side.iter().any(|v| !v.is_finite()) {
             return Err(AenError::InvalidData("source values must be finite".into()));
@@ -75,7 +81,8 @@ impl SourceSlopePrior {
         if columns == 1 {
             return Ok(Self::default());
         }
-        let column = |j: usize| -> Vec<f64> { side.iter().skip(j).step_by(columns).copied().collect() };
+        let column =
+            |j: usize| -> Vec<f64> { side.iter().skip(j).step_by(columns).copied().collect() };
         let columns_values: Vec<Vec<f64>> = (0..columns).map(column).collect();
         let nearest: Vec<f64> = (0..columns)
             .map(|a| {
@@ -88,7 +95,10 @@ impl SourceSlopePrior {
         let count = nearest.len() as f64;
         let mean = nearest.iter().sum::<f64>() / count;
         let variance = nearest.iter().map(|c| (c - mean) * (c - mean)).sum::<f64>() / count;
-        Ok(Self { mean, variance: variance.max(0.01) })
+        Ok(Self {
+            mean,
+            variance: variance.max(0.01),
+        })
     }
 }
 
@@ -109,7 +119,13 @@ pub(crate) struct RelatedSourcePriors {
 /// The prior of a head reading `[body features (f), sources (t), 1]` that
 /// uses the sources in `sources` (each weight under `slope`), the body under
 /// `body` (its `f + 1` prior, bias included) or not at all (bias variance 1 then).
-pub(crate) fn component_prior(body: Option<&HeadPrior>, sources: &[usize], slope: &SourceSlopePrior, f: usize, t: usize) -> HeadPrior {
+pub(crate) fn component_prior(
+    body: Option<&HeadPrior>,
+    sources: &[usize],
+    slope: &SourceSlopePrior,
+    f: usize,
+    t: usize,
+) -> HeadPrior {
     let p = f + t + 1;
     let mut mean = vec![0.0; p];
     let mut covariance = vec![0.0; p * p];
@@ -138,14 +154,29 @@ mod tests {
 
     #[test]
     fn component_priors_embed_the_body_and_the_chosen_sources() {
-        let body = HeadPrior { mean: vec![0.5, 0.0, 0.2], covariance: vec![2.0, 0.1, 0.0, 0.1, 3.0, 0.0, 0.0, 0.0, 4.0] };
+        let body = HeadPrior {
+            mean: vec![0.5, 0.0, 0.2],
+            covariance: vec![2.0, 0.1, 0.0, 0.1, 3.0, 0.0, 0.0, 0.0, 4.0],
+        };
         // f = 2 body features, t = 3 sources: width 6.
         let copy = SourceSlopePrior::default();
         let with_body = component_prior(Some(&body), &[1], &copy, 2, 3);
         assert_eq!(with_body.mean, vec![0.5, 0.0, 0.0, 1.0, 0.0, 0.2]);
         let c = &with_body.covariance;
-        assert_eq!((c[0], c[1], c[7], c[3 * 6 + 3], c[5 * 6 + 5], c[2 * 6 + 2]), (2.0, 0.1, 3.0, 1.0, 4.0, 0.0));
-        let alone = component_prior(None, &[2], &SourceSlopePrior { mean: 0.8, variance: 0.04 }, 2, 3);
+        assert_eq!(
+            (c[0], c[1], c[7], c[3 * 6 + 3], c[5 * 6 + 5], c[2 * 6 + 2]),
+            (2.0, 0.1, 3.0, 1.0, 4.0, 0.0)
+        );
+        let alone = component_prior(
+            None,
+            &[2],
+            &SourceSlopePrior {
+                mean: 0.8,
+                variance: 0.04,
+            },
+            2,
+            3,
+        );
         assert_eq!(alone.mean, vec![0.0, 0.0, 0.0, 0.0, 0.8, 0.0]);
         let diagonal: Vec<f64> = (0..6).map(|i| alone.covariance[i * 6 + i]).collect();
         assert_eq!(diagonal, vec![0.0, 0.0, 0.0, 0.0, 0.04, 1.0]);
@@ -154,12 +185,23 @@ mod tests {
     #[test]
     fn the_slope_prior_is_the_typical_nearest_source_correlation() {
         // Columns: x, x (a copy), −x, and noise-free z ⟂ x on 4 rows.
-        let rows = [[1.0, 1.0, -1.0, 1.0], [-1.0, -1.0, 1.0, 1.0], [1.0, 1.0, -1.0, -1.0], [-1.0, -1.0, 1.0, -1.0]];
+        let rows = [
+            [1.0, 1.0, -1.0, 1.0],
+            [-1.0, -1.0, 1.0, 1.0],
+            [1.0, 1.0, -1.0, -1.0],
+            [-1.0, -1.0, 1.0, -1.0],
+        ];
         let side: Vec<f64> = rows.iter().flatten().copied().collect();
         let prior = SourceSlopePrior::from_source_values(&side, 4).expect("valid");
         // Nearest correlations: 1, 1, −1 (−x is anti-correlated with all but z: 0), 0 → [1, 1, 0, 0].
-        assert!((prior.mean - 0.5).abs() < 1e-12 && (prior.variance - 0.25).abs() < 1e-12, "{prior:?}");
-        assert_eq!(SourceSlopePrior::from_source_values(&side[..4], 1).expect("one column"), SourceSlopePrior::default());
+        assert!(
+            (prior.mean - 0.5).abs() < 1e-12 && (prior.variance - 0.25).abs() < 1e-12,
+            "{prior:?}"
+        );
+        assert_eq!(
+            SourceSlopePrior::from_source_values(&side[..4], 1).expect("one column"),
+            SourceSlopePrior::default()
+        );
         assert!(SourceSlopePrior::from_source_values(&side[..5], 4).is_err());
         assert!(SourceSlopePrior::from_source_values(&[f64::NAN; 12], 4).is_err());
     }

@@ -9,9 +9,9 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::softplus;
 use burn::tensor::{Device, Tensor, TensorData};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 
 /// Settings of one fit of an [`Aen`] (see [`crate::fit`] and [`crate::MetaAen::meta_train`]).
 #[derive(Config, Debug)]
@@ -47,7 +47,10 @@ impl TrainingConfig {
     pub fn check(&self) -> crate::error::Result<()> {
         let bad = |m: String| Err(AenError::InvalidConfig(m));
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad(format!("learning_rate must be positive, got {}", self.learning_rate));
+            return bad(format!(
+                "learning_rate must be positive, got {}",
+                self.learning_rate
+            ));
         }
         if self.batch_size < 2 {
             return bad("batch_size must be at least 2 (the ranking loss compares pairs)".into());
@@ -56,7 +59,10 @@ impl TrainingConfig {
             return bad("max_epochs must be at least 1".into());
         }
         if !(0.0..0.9).contains(&self.validation_fraction) {
-            return bad(format!("validation_fraction must be in [0, 0.9), got {}", self.validation_fraction));
+            return bad(format!(
+                "validation_fraction must be in [0, 0.9), got {}",
+                self.validation_fraction
+            ));
         }
         if !(self.rank_weight.is_finite() && self.rank_weight >= 0.0) {
             return bad(format!("rank_weight must be ≥ 0, got {}", self.rank_weight));
@@ -70,7 +76,11 @@ impl TrainingConfig {
 ///
 /// # Shapes
 /// `predicted`, `target`: `[batch, tasks]` → `[1]`
-pub fn regression_ranking_loss(predicted: Tensor<2>, target: Tensor<2>, rank_weight: f64) -> Tensor<1> {
+pub fn regression_ranking_loss(
+    predicted: Tensor<2>,
+    target: Tensor<2>,
+    rank_weight: f64,
+) -> Tensor<1> {
     let [b, _] = predicted.dims();
     let mse = (predicted.clone() - target.clone()).square().mean();
     if rank_weight <= 0.0 || b < 2 {
@@ -123,7 +133,14 @@ pub(crate) fn train_ensemble(
         .map(|i| {
             let seed = config.seed.wrapping_add(1000 * i as u64);
             let net = metanas_seeding::seeded_module(device, seed, || model.init(device))?;
-            let (net, report) = train(net, batch, targets, outputs, &config.clone().with_seed(seed), device)?;
+            let (net, report) = train(
+                net,
+                batch,
+                targets,
+                outputs,
+                &config.clone().with_seed(seed),
+                device,
+            )?;
             Ok((net.valid(), report))
         })
         .collect()
@@ -140,17 +157,25 @@ pub(crate) fn train(
     config.check()?;
     let n = batch.len();
     if targets.len() != n * outputs {
-        return Err(AenError::InvalidData(format!("{} targets for {n} cells × {outputs} outputs", targets.len())));
+        return Err(AenError::InvalidData(format!(
+            "{} targets for {n} cells × {outputs} outputs",
+            targets.len()
+        )));
     }
     let target = Tensor::<2>::from_data(TensorData::new(targets.to_vec(), [n, outputs]), device);
     let (train_rows, validation_rows) = split_indices(n, config.validation_fraction, config.seed);
     let rows = |idx: &[usize]| -> crate::error::Result<(EncodedBatch, Tensor<2>)> {
         let b = batch.select(idx)?;
         let ids: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
-        let ids = Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(ids, [idx.len()]), device);
+        let ids =
+            Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(ids, [idx.len()]), device);
         Ok((b, target.clone().select(0, ids)))
     };
-    let validation = if validation_rows.is_empty() { None } else { Some(rows(&validation_rows)?) };
+    let validation = if validation_rows.is_empty() {
+        None
+    } else {
+        Some(rows(&validation_rows)?)
+    };
     let mut optimizer: ModuleOptimizer = AdamConfig::new().init();
     let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(17));
     let mut order = train_rows.clone();
@@ -179,7 +204,11 @@ pub(crate) fn train(
         }
         let score = match &validation {
             Some((b, t)) => {
-                let loss = regression_ranking_loss(model.forward(b).detach(), t.clone(), config.rank_weight);
+                let loss = regression_ranking_loss(
+                    model.forward(b).detach(),
+                    t.clone(),
+                    config.rank_weight,
+                );
                 f64::from(loss.into_scalar::<f32>())
             }
             None => epoch_loss / steps.max(1) as f64,
@@ -192,7 +221,15 @@ pub(crate) fn train(
         }
     }
     let (best_loss, best_epoch, model) = best;
-    Ok((model, TrainingReport { epochs, best_epoch, best_loss, epoch_losses }))
+    Ok((
+        model,
+        TrainingReport {
+            epochs,
+            best_epoch,
+            best_loss,
+            epoch_losses,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -205,7 +242,9 @@ mod tests {
         let t = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 1.0], [2, 1]), &device);
         let right = Tensor::<2>::from_data(TensorData::new(vec![0.4f32, 0.6], [2, 1]), &device);
         let wrong = Tensor::<2>::from_data(TensorData::new(vec![0.6f32, 0.4], [2, 1]), &device);
-        let l = |p: Tensor<2>, w: f64| f64::from(regression_ranking_loss(p, t.clone(), w).into_scalar::<f32>());
+        let l = |p: Tensor<2>, w: f64| {
+            f64::from(regression_ranking_loss(p, t.clone(), w).into_scalar::<f32>())
+        };
         // The ranking term alone: softplus(−0.2) for the right order < softplus(0.2).
         let rank = |p: Tensor<2>| l(p.clone(), 1.0) - l(p, 0.0);
         assert!((rank(right.clone()) - (1.0 + (-0.2f64).exp()).ln()).abs() < 1e-5);

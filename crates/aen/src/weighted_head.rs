@@ -20,9 +20,17 @@ pub struct WeightedHead {
 /// prior (`softmax`), with components below `1e-3` of the largest dropped and
 /// the rest renormalised: the indices kept and their probabilities.
 pub(crate) fn model_probabilities(log_evidences: &[f64]) -> Vec<(usize, f64)> {
-    let best = log_evidences.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let best = log_evidences
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
     let relative: Vec<f64> = log_evidences.iter().map(|l| (l - best).exp()).collect();
-    let kept: Vec<(usize, f64)> = relative.iter().copied().enumerate().filter(|(_, r)| *r >= 1e-3).collect();
+    let kept: Vec<(usize, f64)> = relative
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, r)| *r >= 1e-3)
+        .collect();
     let total: f64 = kept.iter().map(|(_, r)| r).sum();
     kept.into_iter().map(|(i, r)| (i, r / total)).collect()
 }
@@ -32,7 +40,10 @@ pub(crate) fn model_probabilities(log_evidences: &[f64]) -> Vec<(usize, f64)> {
 /// evidence (uniform model prior), averaged over members.
 pub(crate) fn family_evidence(fits: &[Vec<HeadFit>]) -> f64 {
     let per_member = |member: &Vec<HeadFit>| {
-        let best = member.iter().map(|f| f.log_evidence).fold(f64::NEG_INFINITY, f64::max);
+        let best = member
+            .iter()
+            .map(|f| f.log_evidence)
+            .fold(f64::NEG_INFINITY, f64::max);
         let sum: f64 = member.iter().map(|f| (f.log_evidence - best).exp()).sum();
         best + (sum / member.len() as f64).ln()
     };
@@ -48,7 +59,10 @@ mod tests {
         let p = model_probabilities(&[-10.0, -10.0 + 2f64.ln(), -40.0]);
         assert_eq!(p.len(), 2);
         assert_eq!((p[0].0, p[1].0), (0, 1));
-        assert!((p[0].1 - 1.0 / 3.0).abs() < 1e-12 && (p[1].1 - 2.0 / 3.0).abs() < 1e-12, "{p:?}");
+        assert!(
+            (p[0].1 - 1.0 / 3.0).abs() < 1e-12 && (p[1].1 - 2.0 / 3.0).abs() < 1e-12,
+            "{p:?}"
+        );
         assert_eq!(model_probabilities(&[3.0]), vec![(0, 1.0)]);
     }
 }

@@ -109,7 +109,9 @@ impl AonConfig {
     /// An AON that starts as Adam at `adam_step` plus SGD-Nesterov at
     /// `sgd_nesterov_step` (its two directions' initial step sizes).
     pub fn adam_plus_sgd_nesterov(adam_step: f64, sgd_nesterov_step: f64) -> Self {
-        Self::new().with_initial_step(adam_step).with_initial_momentum_step(Some(sgd_nesterov_step))
+        Self::new()
+            .with_initial_step(adam_step)
+            .with_initial_momentum_step(Some(sgd_nesterov_step))
     }
 
     /// Validates the settings.
@@ -118,7 +120,10 @@ impl AonConfig {
     /// [`AonError::InvalidConfig`] naming the bad setting.
     pub fn check(&self) -> crate::error::Result<()> {
         if self.hidden == 0 || self.hidden > 4096 {
-            return Err(AonError::InvalidConfig(format!("hidden must be in 1..=4096, got {}", self.hidden)));
+            return Err(AonError::InvalidConfig(format!(
+                "hidden must be in 1..=4096, got {}",
+                self.hidden
+            )));
         }
         if !(self.initial_step.is_finite() && self.initial_step > 0.0) {
             return Err(AonError::InvalidConfig(format!(
@@ -133,14 +138,18 @@ impl AonConfig {
                 "initial_momentum_step must be positive and finite, got {step}"
             )));
         }
-        if !(self.hypergradient_rate.is_finite() && (0.0..=1.0).contains(&self.hypergradient_rate)) {
+        if !(self.hypergradient_rate.is_finite() && (0.0..=1.0).contains(&self.hypergradient_rate))
+        {
             return Err(AonError::InvalidConfig(format!(
                 "hypergradient_rate must be in [0, 1], got {}",
                 self.hypergradient_rate
             )));
         }
         if !(self.init_scale.is_finite() && self.init_scale >= 0.0) {
-            return Err(AonError::InvalidConfig(format!("init_scale must be ≥ 0, got {}", self.init_scale)));
+            return Err(AonError::InvalidConfig(format!(
+                "init_scale must be ≥ 0, got {}",
+                self.init_scale
+            )));
         }
         Ok(())
     }
@@ -157,17 +166,30 @@ impl AonConfig {
         let h = self.hidden;
         let normal = |fan_in: usize, shape: [usize; 2]| {
             let std = self.init_scale * (2.0 / fan_in as f64).sqrt();
-            Param::from_tensor(Tensor::<2>::random(shape, Distribution::Normal(0.0, std), device))
+            Param::from_tensor(Tensor::<2>::random(
+                shape,
+                Distribution::Normal(0.0, std),
+                device,
+            ))
         };
         Ok(Aon {
-            coordinate_weights: normal(COORDINATE_FEATURES + CONTEXT_FEATURES, [COORDINATE_FEATURES, h]),
-            context_weights: normal(COORDINATE_FEATURES + CONTEXT_FEATURES, [CONTEXT_FEATURES, h]),
+            coordinate_weights: normal(
+                COORDINATE_FEATURES + CONTEXT_FEATURES,
+                [COORDINATE_FEATURES, h],
+            ),
+            context_weights: normal(
+                COORDINATE_FEATURES + CONTEXT_FEATURES,
+                [CONTEXT_FEATURES, h],
+            ),
             first_bias: Param::from_tensor(Tensor::zeros([h], device)),
             second_weights: normal(h, [h, h]),
             second_bias: Param::from_tensor(Tensor::zeros([h], device)),
             output_weights: Param::from_tensor(Tensor::zeros([h, 2], device)),
             output_bias: Param::from_tensor(Tensor::zeros([2], device)),
-            log_step: Param::from_tensor(Tensor::from_floats([self.initial_step.ln() as f32], device)),
+            log_step: Param::from_tensor(Tensor::from_floats(
+                [self.initial_step.ln() as f32],
+                device,
+            )),
             log_momentum_step: self
                 .initial_momentum_step
                 .map(|step| Param::from_tensor(Tensor::from_floats([step.ln() as f32], device))),
@@ -199,7 +221,9 @@ impl Aon {
 
     /// The step size of the SGD-Nesterov direction, if the AON has one.
     pub fn momentum_step(&self) -> Option<f64> {
-        self.log_momentum_step.as_ref().map(|p| f64::from(p.val().exp().into_scalar::<f32>()))
+        self.log_momentum_step
+            .as_ref()
+            .map(|p| f64::from(p.val().exp().into_scalar::<f32>()))
     }
 
     /// The update of one (flattened) parameter tensor, given its prepared
@@ -218,16 +242,24 @@ impl Aon {
             step_scale,
         } = inputs;
         let [n, _] = coordinates.dims();
-        let context_term = context.matmul(self.context_weights.val()) + self.first_bias.val().unsqueeze::<2>(); // [1, h]
+        let context_term =
+            context.matmul(self.context_weights.val()) + self.first_bias.val().unsqueeze::<2>(); // [1, h]
         let hidden = relu(coordinates.matmul(self.coordinate_weights.val()) + context_term); // [n, h]
-        let hidden = relu(hidden.matmul(self.second_weights.val()) + self.second_bias.val().unsqueeze::<2>()); // [n, h]
-        let out = hidden.matmul(self.output_weights.val()) + self.output_bias.val().unsqueeze::<2>(); // [n, 2]
+        let hidden = relu(
+            hidden.matmul(self.second_weights.val()) + self.second_bias.val().unsqueeze::<2>(),
+        ); // [n, h]
+        let out =
+            hidden.matmul(self.output_weights.val()) + self.output_bias.val().unsqueeze::<2>(); // [n, 2]
         let direction = adam_direction + out.clone().narrow(1, 0, 1).reshape([n]); // [n]
-        let correction = out.narrow(1, 1, 1).reshape([n]).clamp(-MAX_LOG_STEP_CORRECTION, MAX_LOG_STEP_CORRECTION); // [n]
+        let correction = out
+            .narrow(1, 1, 1)
+            .reshape([n])
+            .clamp(-MAX_LOG_STEP_CORRECTION, MAX_LOG_STEP_CORRECTION); // [n]
         let step = (correction.clone() + self.log_step.val()).exp() * direction; // [n]
         let step = match &self.log_momentum_step {
             Some(log_momentum_step) => {
-                step + (correction + log_momentum_step.val()).exp() * StepInputs::nesterov_direction(gradient, momentum)
+                step + (correction + log_momentum_step.val()).exp()
+                    * StepInputs::nesterov_direction(gradient, momentum)
             }
             None => step,
         };

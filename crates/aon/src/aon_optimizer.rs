@@ -47,13 +47,24 @@ impl AonOptimizer {
     }
 
     /// One update of `model` without feedback bookkeeping (the last feedback set stays).
-    pub fn step_module<M: Module>(&mut self, learning_rate: f64, model: M, grads: GradientsParams) -> M {
+    pub fn step_module<M: Module>(
+        &mut self,
+        learning_rate: f64,
+        model: M,
+        grads: GradientsParams,
+    ) -> M {
         self.inner.step(learning_rate, model, grads)
     }
 }
 
 impl ModelOptimizer for AonOptimizer {
-    fn step<M: Module>(&mut self, learning_rate: f64, model: M, grads: GradientsParams, feedback: &TrainingFeedback) -> M {
+    fn step<M: Module>(
+        &mut self,
+        learning_rate: f64,
+        model: M,
+        grads: GradientsParams,
+        feedback: &TrainingFeedback,
+    ) -> M {
         self.feedback.set(*feedback);
         self.inner.step(learning_rate, model, grads)
     }
@@ -64,6 +75,9 @@ impl Aon {
     /// (optional: without it the AON reads zeros).
     pub fn module_optimizer(&self) -> (ModuleOptimizer, FeedbackHandle) {
         let feedback = FeedbackHandle::new();
-        (ModuleOptimizer::from(AonUpdateRule::new(self, feedback.clone())), feedback)
+        (
+            ModuleOptimizer::from(AonUpdateRule::new(self, feedback.clone())),
+            feedback,
+        )
     }
 }

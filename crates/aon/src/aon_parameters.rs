@@ -40,11 +40,16 @@ pub fn perturbed(aon: &Aon, direction: &[f32], scale: f32) -> Aon {
             let shape = tensor.shape();
             let n = shape.num_elements();
             let end = (self.offset + n).min(self.direction.len());
-            let mut delta: Vec<f32> = self.direction.get(self.offset..end).unwrap_or_default().to_vec();
+            let mut delta: Vec<f32> = self
+                .direction
+                .get(self.offset..end)
+                .unwrap_or_default()
+                .to_vec();
             delta.resize(n, 0.0);
             self.offset += n;
             let device = tensor.device();
-            let delta = Tensor::<1>::from_data(TensorData::new(delta, [n]), &device).reshape(shape) * self.scale;
+            let delta = Tensor::<1>::from_data(TensorData::new(delta, [n]), &device).reshape(shape)
+                * self.scale;
             Param::from_mapped_value(id, tensor + delta, mapper)
         }
     }
@@ -72,7 +77,8 @@ pub fn gradients_from_flat(aon: &Aon, flat: &[f32], device: &Device) -> Gradient
             let mut values: Vec<f32> = self.flat.get(self.offset..end).unwrap_or_default().to_vec();
             values.resize(n, 0.0);
             self.offset += n;
-            let tensor = Tensor::<1>::from_data(TensorData::new(values, [n]), &self.device).reshape(shape);
+            let tensor =
+                Tensor::<1>::from_data(TensorData::new(values, [n]), &self.device).reshape(shape);
             self.grads.register::<D>(param.id, tensor);
         }
     }
@@ -99,7 +105,10 @@ pub fn gradient_norm(aon: &Aon, grads: &GradientsParams) -> f64 {
             }
         }
     }
-    let mut norm = Norm { grads, squares: 0.0 };
+    let mut norm = Norm {
+        grads,
+        squares: 0.0,
+    };
     aon.visit(&mut norm);
     norm.squares.sqrt()
 }

@@ -48,11 +48,19 @@ pub fn tune_blend(
     device: &Device,
 ) -> crate::error::Result<BlendTuning> {
     if fractions.is_empty() || problems.is_empty() {
-        return Err(AonError::InvalidConfig("blend tuning needs a non-empty grid and problem list".into()));
+        return Err(AonError::InvalidConfig(
+            "blend tuning needs a non-empty grid and problem list".into(),
+        ));
     }
     let positive = |x: f64| x.is_finite() && x > 0.0;
-    if let Some(bad) = fractions.iter().chain([&adam_rate, &sgd_nesterov_rate]).find(|x| !positive(**x)) {
-        return Err(AonError::InvalidConfig(format!("blend rates and fractions must be positive, got {bad}")));
+    if let Some(bad) = fractions
+        .iter()
+        .chain([&adam_rate, &sgd_nesterov_rate])
+        .find(|x| !positive(**x))
+    {
+        return Err(AonError::InvalidConfig(format!(
+            "blend rates and fractions must be positive, got {bad}"
+        )));
     }
     let mut mean_losses = Vec::with_capacity(fractions.len() * fractions.len());
     for &a in fractions {
@@ -72,7 +80,11 @@ pub fn tune_blend(
         .filter(|(_, _, loss)| loss.is_finite())
         .min_by(|x, y| x.2.total_cmp(&y.2))
         .copied()
-        .unwrap_or((fractions[0] * adam_rate, fractions[0] * sgd_nesterov_rate, f64::INFINITY));
+        .unwrap_or((
+            fractions[0] * adam_rate,
+            fractions[0] * sgd_nesterov_rate,
+            f64::INFINITY,
+        ));
     Ok(BlendTuning {
         adam_step,
         sgd_nesterov_step,

@@ -8,8 +8,8 @@ use crate::error::AonError;
 use crate::inner_problem::InnerProblem;
 use burn::tensor::Device;
 use metanas_net::{
-    Evaluation, LearningRateSchedule, ModelOptimizer, NetError, OptimizerConfig, TrainingConfig, TrainingLength,
-    TrainingReport, train,
+    Evaluation, LearningRateSchedule, ModelOptimizer, NetError, OptimizerConfig, TrainingConfig,
+    TrainingLength, TrainingReport, train,
 };
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +37,9 @@ pub struct CandidateOutcome {
 impl CandidateOutcome {
     /// Validation after the last step (`None` when the run diverged).
     pub fn final_validation(&self) -> Option<Evaluation> {
-        self.report.as_ref().and_then(TrainingReport::final_validation)
+        self.report
+            .as_ref()
+            .and_then(TrainingReport::final_validation)
     }
 
     /// Validation loss after the last step, infinite when the run diverged.
@@ -83,12 +85,21 @@ fn run<O: ModelOptimizer>(
 ) -> crate::error::Result<CandidateOutcome> {
     let device = device.clone().autodiff();
     let network = problem.init_network(&device)?;
-    let config = TrainingConfig::new(OptimizerConfig::adam(base_rate), TrainingLength::Steps(training.steps))
-        .with_batch_size(training.batch_size)
-        .with_schedule(LearningRateSchedule::Cosine)
-        .with_seed(problem.seed)
-        .with_eval_every(training.eval_every);
-    match train(network, optimizer, problem.training_data(), &config, &device) {
+    let config = TrainingConfig::new(
+        OptimizerConfig::adam(base_rate),
+        TrainingLength::Steps(training.steps),
+    )
+    .with_batch_size(training.batch_size)
+    .with_schedule(LearningRateSchedule::Cosine)
+    .with_seed(problem.seed)
+    .with_eval_every(training.eval_every);
+    match train(
+        network,
+        optimizer,
+        problem.training_data(),
+        &config,
+        &device,
+    ) {
         Ok((_, report)) => Ok(CandidateOutcome {
             report: Some(report),
             diverged_at: None,
@@ -124,7 +135,13 @@ pub fn train_with_optimizer(
     training: CandidateTraining,
     device: &Device,
 ) -> crate::error::Result<CandidateOutcome> {
-    run(problem, &mut optimizer.init(), optimizer.learning_rate(), training, device)
+    run(
+        problem,
+        &mut optimizer.init(),
+        optimizer.learning_rate(),
+        training,
+        device,
+    )
 }
 
 /// The result of a learning-rate grid search.
@@ -153,16 +170,21 @@ pub fn tune_learning_rate(
     device: &Device,
 ) -> crate::error::Result<LearningRateTuning> {
     if grid.is_empty() || problems.is_empty() {
-        return Err(AonError::InvalidConfig("tuning needs a non-empty grid and problem list".into()));
+        return Err(AonError::InvalidConfig(
+            "tuning needs a non-empty grid and problem list".into(),
+        ));
     }
     if let Some(bad) = grid.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
-        return Err(AonError::InvalidConfig(format!("learning rates must be positive, got {bad}")));
+        return Err(AonError::InvalidConfig(format!(
+            "learning rates must be positive, got {bad}"
+        )));
     }
     let mut mean_losses = Vec::with_capacity(grid.len());
     for &rate in grid {
         let mut total = 0.0;
         for problem in problems {
-            total += train_with_optimizer(problem, baseline.optimizer(rate), training, device)?.final_loss();
+            total += train_with_optimizer(problem, baseline.optimizer(rate), training, device)?
+                .final_loss();
         }
         mean_losses.push((rate, total / problems.len() as f64));
     }
@@ -192,7 +214,9 @@ pub fn mean_final_loss_with_aon(
     device: &Device,
 ) -> crate::error::Result<f64> {
     if problems.is_empty() {
-        return Err(AonError::InvalidConfig("no problems to score the AON on".into()));
+        return Err(AonError::InvalidConfig(
+            "no problems to score the AON on".into(),
+        ));
     }
     let mut total = 0.0;
     for problem in problems {

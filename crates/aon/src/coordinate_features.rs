@@ -45,7 +45,11 @@ impl AonState {
     /// A zero state for `n` coordinates on `device`.
     pub fn zeros(n: usize, device: &Device) -> Self {
         Self {
-            momenta: [Tensor::zeros([n], device), Tensor::zeros([n], device), Tensor::zeros([n], device)],
+            momenta: [
+                Tensor::zeros([n], device),
+                Tensor::zeros([n], device),
+                Tensor::zeros([n], device),
+            ],
             second_moment: Tensor::zeros([n], device),
             corrections: Tensor::zeros([4], device),
             log_step_scale: Tensor::zeros([1], device),
@@ -56,7 +60,11 @@ impl AonState {
     pub fn to_device(self, device: &Device) -> Self {
         let [a, b, c] = self.momenta;
         Self {
-            momenta: [a.to_device(device), b.to_device(device), c.to_device(device)],
+            momenta: [
+                a.to_device(device),
+                b.to_device(device),
+                c.to_device(device),
+            ],
             second_moment: self.second_moment.to_device(device),
             corrections: self.corrections.to_device(device),
             log_step_scale: self.log_step_scale.to_device(device),
@@ -74,8 +82,14 @@ impl AonState {
     }
 }
 
-const LEAVES: [&str; 6] =
-    ["momentum_fast", "momentum_mid", "momentum_slow", "second_moment", "corrections", "log_step_scale"];
+const LEAVES: [&str; 6] = [
+    "momentum_fast",
+    "momentum_mid",
+    "momentum_slow",
+    "second_moment",
+    "corrections",
+    "log_step_scale",
+];
 
 impl RecordState for AonState {
     fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
@@ -93,7 +107,10 @@ impl RecordState for AonState {
     }
 
     fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
-        let mut take = |leaf: &str| src.take_tensor(prefix, leaf).map(|d| Tensor::<1>::from_data(d, device));
+        let mut take = |leaf: &str| {
+            src.take_tensor(prefix, leaf)
+                .map(|d| Tensor::<1>::from_data(d, device))
+        };
         let fast = take(LEAVES[0])?;
         let mid = take(LEAVES[1])?;
         let slow = take(LEAVES[2])?;
@@ -192,8 +209,8 @@ pub fn prepare_step(
         // cos(g_t, m_{t−1}); 0 at the first step, where the momentum is 0.
         let alignment = (grad.clone() * m1.clone()).sum()
             / ((grad.clone().square().sum() * m1.clone().square().sum()).sqrt() + 1e-12); // [1]
-        let log_scale =
-            (state.log_step_scale + alignment * hypergradient_rate).clamp(-MAX_LOG_STEP_SCALE, MAX_LOG_STEP_SCALE);
+        let log_scale = (state.log_step_scale + alignment * hypergradient_rate)
+            .clamp(-MAX_LOG_STEP_SCALE, MAX_LOG_STEP_SCALE);
         (log_scale.clone(), Some(log_scale.exp()))
     } else {
         (state.log_step_scale, None)
@@ -203,7 +220,8 @@ pub fn prepare_step(
         m1 * d1 + grad.clone() * (1.0 - d1),
         m2 * d2 + grad.clone() * (1.0 - d2),
     ];
-    let second_moment = state.second_moment * SECOND_MOMENT_DECAY + grad.clone().square() * (1.0 - SECOND_MOMENT_DECAY);
+    let second_moment = state.second_moment * SECOND_MOMENT_DECAY
+        + grad.clone().square() * (1.0 - SECOND_MOMENT_DECAY);
     let correction = |k: usize| corrections.clone().narrow(0, k, 1); // [1]
     let denominator = (second_moment.clone() / correction(3)).sqrt() + EPSILON; // [n]
     let corrected = |k: usize| momenta[k].clone() / correction(k) / denominator.clone(); // [n]

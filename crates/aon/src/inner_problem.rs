@@ -4,7 +4,9 @@
 use crate::error::AonError;
 use burn::config::Config;
 use burn::tensor::Device;
-use metanas_data::{ImageDataset, ImageTask, Normalisation, TaskDistribution, TaskDistributionConfig, TaskSampler};
+use metanas_data::{
+    ImageDataset, ImageTask, Normalisation, TaskDistribution, TaskDistributionConfig, TaskSampler,
+};
 use metanas_net::{CellNetwork, CellNetworkConfig, ToCellPlan, TrainingData};
 use metanas_space::SearchSpace;
 use metanas_space::nb201::{Nb201Cell, Nb201Space};
@@ -120,9 +122,13 @@ pub struct InnerProblem {
 impl InnerProblem {
     /// The network's settings.
     pub fn network_config(&self) -> CellNetworkConfig {
-        CellNetworkConfig::new(self.cell.cell_plan(), self.task.train.shape(), self.task.ways())
-            .with_channels(self.channels)
-            .with_cells_per_stage(self.cells_per_stage)
+        CellNetworkConfig::new(
+            self.cell.cell_plan(),
+            self.task.train.shape(),
+            self.task.ways(),
+        )
+        .with_channels(self.channels)
+        .with_cells_per_stage(self.cells_per_stage)
     }
 
     /// A fresh network with the problem's initial weights (drawn from [`Self::seed`] alone,
@@ -131,7 +137,9 @@ impl InnerProblem {
     /// # Errors
     /// From the network crate, for an impossible network.
     pub fn init_network(&self, device: &Device) -> crate::error::Result<CellNetwork> {
-        Ok(metanas_seeding::seeded_module(device, self.seed, || self.network_config().init(device))?)
+        Ok(metanas_seeding::seeded_module(device, self.seed, || {
+            self.network_config().init(device)
+        })?)
     }
 
     /// The problem's training data (normalised by its training images).
@@ -170,12 +178,20 @@ impl InnerProblemSampler {
     /// # Errors
     /// [`AonError::InvalidConfig`] for bad settings; the data crate's error when
     /// the dataset cannot supply such tasks.
-    pub fn new(config: InnerProblemConfig, dataset: ImageDataset, pool: CellPool) -> crate::error::Result<Self> {
+    pub fn new(
+        config: InnerProblemConfig,
+        dataset: ImageDataset,
+        pool: CellPool,
+    ) -> crate::error::Result<Self> {
         config.check()?;
         let tasks = TaskDistributionConfig::new(config.ways, config.shots)
             .with_validation_shots(config.validation_shots)
             .init(dataset)?;
-        Ok(Self { config, tasks, pool })
+        Ok(Self {
+            config,
+            tasks,
+            pool,
+        })
     }
 
     /// The settings.
@@ -193,7 +209,8 @@ impl InnerProblemSampler {
         let mut cell = Nb201Space.sample(rng);
         // A quarter or three quarters of the space qualify: this ends fast.
         for _ in 0..10_000 {
-            let connected = !self.config.connected_cells_only || Nb201Space.cell_graph(&cell).is_connected();
+            let connected =
+                !self.config.connected_cells_only || Nb201Space.cell_graph(&cell).is_connected();
             if self.pool.contains(&cell) && connected {
                 break;
             }

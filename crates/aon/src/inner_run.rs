@@ -59,7 +59,11 @@ impl InnerRun {
         let validation = &problem.task.validation;
         let indices: Vec<usize> = (0..validation.len().min(validation_examples.max(1))).collect();
         let batch = validation.batch_of(&indices, Some(&problem.normalisation), device)?;
-        let order = problem.task.train.batches(batch_size, Some(problem.seed)).collect();
+        let order = problem
+            .task
+            .train
+            .batches(batch_size, Some(problem.seed))
+            .collect();
         Ok(Self {
             problem,
             network,
@@ -114,11 +118,19 @@ impl InnerRun {
         if self.position >= self.order.len() {
             self.epoch += 1;
             let seed = self.problem.seed.wrapping_add(self.epoch);
-            self.order = self.problem.task.train.batches(self.batch_size, Some(seed)).collect();
+            self.order = self
+                .problem
+                .task
+                .train
+                .batches(self.batch_size, Some(seed))
+                .collect();
             self.position = 0;
         }
         self.position += 1;
-        self.order.get(self.position - 1).cloned().unwrap_or_default()
+        self.order
+            .get(self.position - 1)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Up to `steps` training steps with `aon`, then the validation loss.
@@ -144,7 +156,11 @@ impl InnerRun {
         let planned = steps.min(self.horizon.saturating_sub(self.step));
         for _ in 0..planned {
             let indices = self.next_indices();
-            let batch = self.problem.task.train.batch_of(&indices, Some(&self.problem.normalisation), &device)?;
+            let batch = self.problem.task.train.batch_of(
+                &indices,
+                Some(&self.problem.normalisation),
+                &device,
+            )?;
             let logits = self.network.forward(batch.images); // [batch, classes]
             let loss = loss_fn.forward(logits, batch.targets); // [1]
             let loss_value = f64::from(loss.clone().into_scalar::<f32>());
@@ -169,7 +185,11 @@ impl InnerRun {
                 initial_loss: self.initial_loss,
                 smoothed_loss: self.smoothed_loss,
             };
-            let inputs = if feedback_on { FeedbackInputs::from_feedback(&feedback) } else { FeedbackInputs::NONE };
+            let inputs = if feedback_on {
+                FeedbackInputs::from_feedback(&feedback)
+            } else {
+                FeedbackInputs::NONE
+            };
             let lr = LearningRateSchedule::Cosine.rate(1.0, self.step, self.horizon);
             let mut mapper = AonStepMapper {
                 aon,
@@ -180,7 +200,8 @@ impl InnerRun {
                 learning_rate: lr,
                 track,
                 // ∂L_t/∂φ = ⟨g_t, ∂θ_t/∂φ⟩ with θ_t = θ_start + U_t.
-                train_term_weight: (track && train_loss_weight > 0.0).then(|| train_loss_weight / planned as f64),
+                train_term_weight: (track && train_loss_weight > 0.0)
+                    .then(|| train_loss_weight / planned as f64),
                 surrogate: &mut surrogate,
             };
             self.network = self.network.clone().map(&mut mapper);
@@ -201,7 +222,10 @@ impl InnerRun {
         let validation_loss = f64::from(validation.clone().into_scalar::<f32>());
         if track && validation_loss.is_finite() && !accumulated.is_empty() {
             let grads = GradientsParams::from_grads(validation.backward(), &scored);
-            let mut collector = FlatGradients { grads: &grads, flat: Vec::new() };
+            let mut collector = FlatGradients {
+                grads: &grads,
+                flat: Vec::new(),
+            };
             self.network.visit(&mut collector);
             for (id, v) in collector.flat {
                 if let Some(sum) = accumulated.get(&id) {
@@ -210,7 +234,11 @@ impl InnerRun {
             }
         }
         Ok(WindowOutcome {
-            train_loss: if taken > 0 { train_sum / taken as f64 } else { f64::NAN },
+            train_loss: if taken > 0 {
+                train_sum / taken as f64
+            } else {
+                f64::NAN
+            },
             validation_loss,
             surrogate,
             diverged: !validation_loss.is_finite(),
@@ -278,9 +306,18 @@ impl ModuleMapper for AonStepMapper<'_> {
         let value = tensor.inner().reshape([n]); // [n]
         let grad = grad.reshape([n]); // [n]
         if let (Some(weight), Some(sum)) = (self.train_term_weight, self.accumulated.get(&id)) {
-            add_term(self.surrogate, (Tensor::from_inner(grad.clone()) * sum.clone()).sum() * weight);
+            add_term(
+                self.surrogate,
+                (Tensor::from_inner(grad.clone()) * sum.clone()).sum() * weight,
+            );
         }
-        let (inputs, state) = prepare_step(value.clone(), grad, self.states.remove(&id), self.feedback, self.aon.hypergradient_rate());
+        let (inputs, state) = prepare_step(
+            value.clone(),
+            grad,
+            self.states.remove(&id),
+            self.feedback,
+            self.aon.hypergradient_rate(),
+        );
         self.states.insert(id, state);
         let update_inner = if self.track {
             let update = self.aon.update(inputs.lift(), self.learning_rate); // [n], graph to the AON
@@ -317,21 +354,48 @@ mod tests {
     #[test]
     fn windows_reproduce_the_training_loop() {
         let device = Device::flex();
-        let aon = AonConfig::new().with_initial_step(1e-2).init(&device).expect("valid");
-        let config = InnerProblemConfig::new().with_min_channels(2).with_max_channels(2).with_shots(20).with_validation_shots(10);
+        let aon = AonConfig::new()
+            .with_initial_step(1e-2)
+            .init(&device)
+            .expect("valid");
+        let config = InnerProblemConfig::new()
+            .with_min_channels(2)
+            .with_max_channels(2)
+            .with_shots(20)
+            .with_validation_shots(10);
         let mnist = metanas_data::shipped::mnist10k().expect("MNIST");
         let sampler = InnerProblemSampler::new(config, mnist, CellPool::All).expect("valid");
         let problem = sampler.sample(&mut StdRng::seed_from_u64(3));
-        let training = CandidateTraining { steps: 12, batch_size: 8, eval_every: 0 };
-        let report = train_with_aon(&problem, &aon, training, &device).expect("trains").report.expect("finite");
-        let expected: Vec<f64> = report.train_losses.chunks(4).map(|c| c.iter().map(|&l| f64::from(l)).sum::<f64>() / 4.0).collect();
-        let mut run = InnerRun::start(problem, 12, 8, 20, &device.clone().autodiff()).expect("starts");
+        let training = CandidateTraining {
+            steps: 12,
+            batch_size: 8,
+            eval_every: 0,
+        };
+        let report = train_with_aon(&problem, &aon, training, &device)
+            .expect("trains")
+            .report
+            .expect("finite");
+        let expected: Vec<f64> = report
+            .train_losses
+            .chunks(4)
+            .map(|c| c.iter().map(|&l| f64::from(l)).sum::<f64>() / 4.0)
+            .collect();
+        let mut run =
+            InnerRun::start(problem, 12, 8, 20, &device.clone().autodiff()).expect("starts");
         let autodiff_aon = aon.clone().to_device(&device.clone().autodiff());
         for (window, want) in expected.iter().enumerate() {
             // Alternate tracked and untracked windows: both must train the same.
-            let outcome = if window % 2 == 0 { run.window(&autodiff_aon, 4, true, 0.5, true) } else { run.window(&aon, 4, false, 0.0, false) }
-                .expect("window");
-            assert!((outcome.train_loss - want).abs() < 1e-4 * (1.0 + want), "window {window}: {} vs {want}", outcome.train_loss);
+            let outcome = if window % 2 == 0 {
+                run.window(&autodiff_aon, 4, true, 0.5, true)
+            } else {
+                run.window(&aon, 4, false, 0.0, false)
+            }
+            .expect("window");
+            assert!(
+                (outcome.train_loss - want).abs() < 1e-4 * (1.0 + want),
+                "window {window}: {} vs {want}",
+                outcome.train_loss
+            );
             assert_eq!(outcome.surrogate.is_some(), window % 2 == 0);
         }
         assert!(run.finished());

@@ -65,14 +65,15 @@ pub use aon::{Aon, AonConfig, MAX_LOG_STEP_CORRECTION};
 pub use aon_optimizer::AonOptimizer;
 pub use blend_tuning::{BlendTuning, tune_blend};
 pub use candidate_training::{
-    Baseline, CandidateOutcome, CandidateTraining, LearningRateTuning, mean_final_loss_with_aon, train_with_aon,
-    train_with_optimizer, tune_learning_rate,
+    Baseline, CandidateOutcome, CandidateTraining, LearningRateTuning, mean_final_loss_with_aon,
+    train_with_aon, train_with_optimizer, tune_learning_rate,
 };
 pub use coordinate_features::{AonState, StepInputs};
 pub use error::{AonError, Result};
 pub use inner_problem::{CellPool, InnerProblem, InnerProblemConfig, InnerProblemSampler};
 pub use meta_trainer::{
-    AonMetaTrainer, AonMetaTrainerConfig, META_OPTIMIZER_FILE, MetaGradientMethod, MetaStepReport, TRAINER_FILE,
+    AonMetaTrainer, AonMetaTrainerConfig, META_OPTIMIZER_FILE, MetaGradientMethod, MetaStepReport,
+    TRAINER_FILE,
 };
 pub use run_feedback::{FeedbackHandle, FeedbackInputs};
 pub use saved_aon::{CONFIG_FILE, WEIGHTS_FILE, load_config};

@@ -1,7 +1,9 @@
 //! Meta-training the AON on inner problems, one meta-step at a time.
 
 use crate::aon::{Aon, AonConfig};
-use crate::aon_parameters::{flatten_parameters, gradient_norm, gradients_from_flat, perturbed, scale_gradients};
+use crate::aon_parameters::{
+    flatten_parameters, gradient_norm, gradients_from_flat, perturbed, scale_gradients,
+};
 use crate::error::AonError;
 use crate::inner_problem::{CellPool, InnerProblem, InnerProblemConfig, InnerProblemSampler};
 use crate::inner_run::InnerRun;
@@ -87,16 +89,27 @@ impl AonMetaTrainerConfig {
         self.problems.check()?;
         let bad = |m: String| Err(AonError::InvalidConfig(m));
         if self.unroll == 0 || self.problems_per_step == 0 || self.validation_examples == 0 {
-            return bad("unroll, problems_per_step and validation_examples must be at least 1".into());
+            return bad(
+                "unroll, problems_per_step and validation_examples must be at least 1".into(),
+            );
         }
         if !(self.meta_learning_rate.is_finite() && self.meta_learning_rate > 0.0) {
-            return bad(format!("meta_learning_rate must be positive, got {}", self.meta_learning_rate));
+            return bad(format!(
+                "meta_learning_rate must be positive, got {}",
+                self.meta_learning_rate
+            ));
         }
         if !(self.max_gradient_norm.is_finite() && self.max_gradient_norm > 0.0) {
-            return bad(format!("max_gradient_norm must be positive, got {}", self.max_gradient_norm));
+            return bad(format!(
+                "max_gradient_norm must be positive, got {}",
+                self.max_gradient_norm
+            ));
         }
         if !(self.train_loss_weight.is_finite() && self.train_loss_weight >= 0.0) {
-            return bad(format!("train_loss_weight must be ≥ 0, got {}", self.train_loss_weight));
+            return bad(format!(
+                "train_loss_weight must be ≥ 0, got {}",
+                self.train_loss_weight
+            ));
         }
         if self.method == MetaGradientMethod::Evolution
             && (self.es_pairs == 0 || !(self.es_sigma.is_finite() && self.es_sigma > 0.0))
@@ -170,10 +183,15 @@ impl AonMetaTrainer {
     /// # Errors
     /// [`AonError::InvalidConfig`] for bad settings; the data crate's error when
     /// the dataset cannot supply the tasks.
-    pub fn new(config: AonMetaTrainerConfig, dataset: ImageDataset, device: &Device) -> crate::error::Result<Self> {
+    pub fn new(
+        config: AonMetaTrainerConfig,
+        dataset: ImageDataset,
+        device: &Device,
+    ) -> crate::error::Result<Self> {
         config.check()?;
         let device = device.clone().autodiff();
-        let aon = metanas_seeding::seeded_module(&device, config.seed, || config.aon.init(&device))?;
+        let aon =
+            metanas_seeding::seeded_module(&device, config.seed, || config.aon.init(&device))?;
         Self::assemble(config, aon, dataset, device)
     }
 
@@ -193,8 +211,14 @@ impl AonMetaTrainer {
         Self::assemble(config, aon, dataset, device)
     }
 
-    fn assemble(config: AonMetaTrainerConfig, aon: Aon, dataset: ImageDataset, device: Device) -> crate::error::Result<Self> {
-        let sampler = InnerProblemSampler::new(config.problems.clone(), dataset, CellPool::MetaTraining)?;
+    fn assemble(
+        config: AonMetaTrainerConfig,
+        aon: Aon,
+        dataset: ImageDataset,
+        device: Device,
+    ) -> crate::error::Result<Self> {
+        let sampler =
+            InnerProblemSampler::new(config.problems.clone(), dataset, CellPool::MetaTraining)?;
         Ok(Self {
             runs: (0..config.problems_per_step).map(|_| None).collect(),
             meta_optimizer: AdamConfig::new().init(),
@@ -234,10 +258,18 @@ impl AonMetaTrainer {
     ///
     /// # Errors
     /// From the data and network crates (building a problem).
-    pub fn meta_step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> crate::error::Result<MetaStepReport> {
+    pub fn meta_step<R: Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> crate::error::Result<MetaStepReport> {
         let start = Instant::now();
         let c = &self.config;
-        let (unroll, weight, method, running) = (c.unroll, c.train_loss_weight, c.method, c.score_with_running_statistics);
+        let (unroll, weight, method, running) = (
+            c.unroll,
+            c.train_loss_weight,
+            c.method,
+            c.score_with_running_statistics,
+        );
         let mut losses = Vec::new();
         let mut train_losses = Vec::new();
         let mut inner_steps = Vec::new();
@@ -245,14 +277,24 @@ impl AonMetaTrainer {
         let mut surrogate = None;
         let mut flat_gradient: Option<Vec<f32>> = None;
         let base = self.aon.clone().valid();
-        let base_flat = if method == MetaGradientMethod::Evolution { flatten_parameters(&base) } else { Vec::new() };
+        let base_flat = if method == MetaGradientMethod::Evolution {
+            flatten_parameters(&base)
+        } else {
+            Vec::new()
+        };
         for slot in 0..self.runs.len() {
             let mut run = match self.runs[slot].take() {
                 Some(run) if !run.finished() => run,
                 _ => {
                     let problem = self.sampler.sample(rng);
                     let p = self.sampler.config();
-                    InnerRun::start(problem, p.horizon, p.batch_size, self.config.validation_examples, &self.device)?
+                    InnerRun::start(
+                        problem,
+                        p.horizon,
+                        p.batch_size,
+                        self.config.validation_examples,
+                        &self.device,
+                    )?
                 }
             };
             inner_steps.push(run.step() as f64);
@@ -279,18 +321,37 @@ impl AonMetaTrainer {
                     let mut advanced: Option<InnerRun> = None;
                     let mut pair_ok = false;
                     for _ in 0..pairs {
-                        let noise: Vec<f32> = (0..base_flat.len()).map(|_| standard_normal(rng)).collect();
+                        let noise: Vec<f32> =
+                            (0..base_flat.len()).map(|_| standard_normal(rng)).collect();
                         let mut plus_run = run.fork()?;
                         let mut minus_run = run.fork()?;
-                        let plus = plus_run.window(&perturbed(&base, &noise, sigma), unroll, false, 0.0, running)?;
-                        let minus = minus_run.window(&perturbed(&base, &noise, -sigma), unroll, false, 0.0, running)?;
-                        let objective = |o: &crate::inner_run::WindowOutcome| o.validation_loss + weight * o.train_loss;
+                        let plus = plus_run.window(
+                            &perturbed(&base, &noise, sigma),
+                            unroll,
+                            false,
+                            0.0,
+                            running,
+                        )?;
+                        let minus = minus_run.window(
+                            &perturbed(&base, &noise, -sigma),
+                            unroll,
+                            false,
+                            0.0,
+                            running,
+                        )?;
+                        let objective = |o: &crate::inner_run::WindowOutcome| {
+                            o.validation_loss + weight * o.train_loss
+                        };
                         let (lp, lm) = (objective(&plus), objective(&minus));
                         if !(lp.is_finite() && lm.is_finite()) {
                             continue;
                         }
                         pair_ok = true;
-                        let coefficient = ((lp - lm) / (2.0 * f64::from(sigma) * self.config.problems_per_step as f64 * pairs as f64)) as f32;
+                        let coefficient = ((lp - lm)
+                            / (2.0
+                                * f64::from(sigma)
+                                * self.config.problems_per_step as f64
+                                * pairs as f64)) as f32;
                         for (g, e) in gradient.iter_mut().zip(&noise) {
                             *g += coefficient * e;
                         }
@@ -342,7 +403,11 @@ impl AonMetaTrainer {
                 } else {
                     grads
                 };
-                self.aon = self.meta_optimizer.step(self.config.meta_learning_rate, self.aon.clone(), grads);
+                self.aon = self.meta_optimizer.step(
+                    self.config.meta_learning_rate,
+                    self.aon.clone(),
+                    grads,
+                );
                 report.skipped = false;
             }
         }
@@ -364,10 +429,25 @@ impl AonMetaTrainer {
         let p = self.sampler.config();
         let mut losses = Vec::with_capacity(problems.len());
         for problem in problems {
-            let mut run =
-                InnerRun::start(problem.clone(), p.horizon, p.batch_size, self.config.validation_examples, &self.device)?;
-            let outcome = run.window(&aon, p.horizon, false, 0.0, self.config.score_with_running_statistics)?;
-            losses.push(if outcome.diverged { f64::INFINITY } else { outcome.validation_loss });
+            let mut run = InnerRun::start(
+                problem.clone(),
+                p.horizon,
+                p.batch_size,
+                self.config.validation_examples,
+                &self.device,
+            )?;
+            let outcome = run.window(
+                &aon,
+                p.horizon,
+                false,
+                0.0,
+                self.config.score_with_running_statistics,
+            )?;
+            losses.push(if outcome.diverged {
+                f64::INFINITY
+            } else {
+                outcome.validation_loss
+            });
         }
         Ok(mean(&losses))
     }
@@ -406,10 +486,12 @@ impl AonMetaTrainer {
     pub fn save(&self, dir: &Path) -> crate::error::Result<()> {
         self.aon().save(dir)?;
         let optimizer = dir.join(META_OPTIMIZER_FILE);
-        self.meta_optimizer.save(&optimizer).map_err(|e| AonError::Record {
-            path: optimizer,
-            message: format!("{e:?}"),
-        })?;
+        self.meta_optimizer
+            .save(&optimizer)
+            .map_err(|e| AonError::Record {
+                path: optimizer,
+                message: format!("{e:?}"),
+            })?;
         let progress = TrainerProgress {
             config: self.config.clone(),
             meta_steps: self.meta_steps,
@@ -430,19 +512,27 @@ impl AonMetaTrainer {
     /// missing or damaged file.
     pub fn load(dir: &Path, dataset: ImageDataset, device: &Device) -> crate::error::Result<Self> {
         let path = dir.join(TRAINER_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|source| AonError::Io { path: path.clone(), source })?;
-        let progress: TrainerProgress = serde_json::from_str(&text).map_err(|e| AonError::Json {
+        let text = std::fs::read_to_string(&path).map_err(|source| AonError::Io {
             path: path.clone(),
-            message: e.to_string(),
+            source,
         })?;
+        let progress: TrainerProgress =
+            serde_json::from_str(&text).map_err(|e| AonError::Json {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
         let device = device.clone().autodiff();
         let aon = Aon::load(dir, &device)?;
         let mut trainer = Self::from_aon(progress.config, aon, dataset, &device)?;
         let optimizer = dir.join(META_OPTIMIZER_FILE);
-        trainer.meta_optimizer = AdamConfig::new().init().load(&optimizer).map_err(|e| AonError::Record {
-            path: optimizer,
-            message: format!("{e:?}"),
-        })?;
+        trainer.meta_optimizer =
+            AdamConfig::new()
+                .init()
+                .load(&optimizer)
+                .map_err(|e| AonError::Record {
+                    path: optimizer,
+                    message: format!("{e:?}"),
+                })?;
         trainer.meta_steps = progress.meta_steps;
         trainer.history = progress.history;
         Ok(trainer)
@@ -450,7 +540,11 @@ impl AonMetaTrainer {
 }
 
 fn mean(values: &[f64]) -> f64 {
-    if values.is_empty() { f64::NAN } else { values.iter().sum::<f64>() / values.len() as f64 }
+    if values.is_empty() {
+        f64::NAN
+    } else {
+        values.iter().sum::<f64>() / values.len() as f64
+    }
 }
 
 /// A standard normal draw (Box–Muller), from the caller's generator.

@@ -24,7 +24,11 @@ impl FeedbackInputs {
     /// give zeros for the loss inputs (never NaN).
     pub fn from_feedback(feedback: &TrainingFeedback) -> Self {
         let ratio = |a: f64, b: f64| {
-            if a.is_finite() && b.is_finite() && a > 0.0 && b > 0.0 { (a / b).ln() } else { 0.0 }
+            if a.is_finite() && b.is_finite() && a > 0.0 && b > 0.0 {
+                (a / b).ln()
+            } else {
+                0.0
+            }
         };
         let relative = ratio(feedback.loss, feedback.initial_loss).clamp(-4.0, 2.0);
         let trend = (4.0 * ratio(feedback.loss, feedback.smoothed_loss)).clamp(-2.0, 2.0);
@@ -52,21 +56,32 @@ impl FeedbackHandle {
 
     /// Sets the feedback of the coming step.
     pub fn set(&self, feedback: TrainingFeedback) {
-        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(feedback);
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(feedback);
     }
 
     /// Forgets the feedback (the AON then reads zeros).
     pub fn clear(&self) {
-        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
     }
 
     /// The feedback set last, if any.
     pub fn get(&self) -> Option<TrainingFeedback> {
-        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The AON's inputs for the feedback set last (zeros when none).
     pub fn inputs(&self) -> FeedbackInputs {
-        self.get().map(|f| FeedbackInputs::from_feedback(&f)).unwrap_or_default()
+        self.get()
+            .map(|f| FeedbackInputs::from_feedback(&f))
+            .unwrap_or_default()
     }
 }

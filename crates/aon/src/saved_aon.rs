@@ -19,14 +19,24 @@ impl Aon {
     /// # Errors
     /// [`AonError::Io`] or [`AonError::Record`] when a file cannot be written.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|source| AonError::Io { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| AonError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let config_path = dir.join(CONFIG_FILE);
-        self.config().save(&config_path).map_err(|source| AonError::Io { path: config_path, source })?;
+        self.config()
+            .save(&config_path)
+            .map_err(|source| AonError::Io {
+                path: config_path,
+                source,
+            })?;
         let weights = dir.join(WEIGHTS_FILE);
-        self.clone().save_file(&weights).map_err(|e| AonError::Record {
-            path: weights,
-            message: format!("{e:?}"),
-        })
+        self.clone()
+            .save_file(&weights)
+            .map_err(|e| AonError::Record {
+                path: weights,
+                message: format!("{e:?}"),
+            })
     }
 
     /// Loads an AON saved by [`Aon::save`] onto `device`.
@@ -43,10 +53,12 @@ impl Aon {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
             });
         }
-        metanas_seeding::unseeded(|| config.init(device))?.try_load_file(&weights).map_err(|e| AonError::Record {
-            path: weights,
-            message: format!("{e:?}"),
-        })
+        metanas_seeding::unseeded(|| config.init(device))?
+            .try_load_file(&weights)
+            .map_err(|e| AonError::Record {
+                path: weights,
+                message: format!("{e:?}"),
+            })
     }
 }
 
@@ -56,7 +68,10 @@ impl Aon {
 /// [`AonError::Io`] when it cannot be read, [`AonError::Json`] when it does not
 /// parse, [`AonError::InvalidConfig`] when a setting is out of range.
 pub fn load_config(path: &Path) -> Result<AonConfig> {
-    let text = std::fs::read_to_string(path).map_err(|source| AonError::Io { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| AonError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let config: AonConfig = serde_json::from_str(&text).map_err(|e| AonError::Json {
         path: path.to_path_buf(),
         message: e.to_string(),

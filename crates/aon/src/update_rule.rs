@@ -39,7 +39,10 @@ impl AonUpdateRule {
     }
 
     fn aon_on(&self, device: &Device) -> Aon {
-        let mut guard = self.aon.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .aon
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if guard.devices().first() != Some(device) {
             *guard = guard.clone().to_device(device);
         }
@@ -61,9 +64,19 @@ impl Optimizer for AonUpdateRule {
         let n = shape.num_elements();
         let device = tensor.device();
         let aon = self.aon_on(&device);
-        let feedback = if aon.uses_feedback() { self.feedback.inputs() } else { FeedbackInputs::NONE };
+        let feedback = if aon.uses_feedback() {
+            self.feedback.inputs()
+        } else {
+            FeedbackInputs::NONE
+        };
         let param = tensor.reshape([n]); // [n]
-        let (inputs, state) = prepare_step(param.clone(), grad.reshape([n]), state, feedback, aon.hypergradient_rate());
+        let (inputs, state) = prepare_step(
+            param.clone(),
+            grad.reshape([n]),
+            state,
+            feedback,
+            aon.hypergradient_rate(),
+        );
         let update = aon.update(inputs, lr); // [n]
         ((param + update).reshape(shape), Some(state))
     }

@@ -5,7 +5,10 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, Tensor};
-use metanas_aon::{AonConfig, AonOptimizer, CandidateTraining, CellPool, InnerProblemConfig, InnerProblemSampler, train_with_aon};
+use metanas_aon::{
+    AonConfig, AonOptimizer, CandidateTraining, CellPool, InnerProblemConfig, InnerProblemSampler,
+    train_with_aon,
+};
 use metanas_device::test_device;
 use metanas_net::TrainingFeedback;
 use rand::SeedableRng;
@@ -18,22 +21,45 @@ fn mean(v: &[f32]) -> f32 {
 #[test]
 fn a_fresh_aon_trains_a_cell_network_through_the_training_loop() {
     let device = test_device();
-    let aon = metanas_seeding::seeded(&device, 3, || AonConfig::new().with_initial_step(1e-2).init(&device)).expect("valid config");
-    let problems = InnerProblemConfig::new().with_min_channels(4).with_max_channels(4).with_shots(40).with_validation_shots(20);
+    let aon = metanas_seeding::seeded(&device, 3, || {
+        AonConfig::new().with_initial_step(1e-2).init(&device)
+    })
+    .expect("valid config");
+    let problems = InnerProblemConfig::new()
+        .with_min_channels(4)
+        .with_max_channels(4)
+        .with_shots(40)
+        .with_validation_shots(20);
     let mnist = metanas_data::shipped::mnist10k().expect("shipped MNIST");
-    let sampler = InnerProblemSampler::new(problems, mnist, CellPool::MetaTraining).expect("valid sampler");
+    let sampler =
+        InnerProblemSampler::new(problems, mnist, CellPool::MetaTraining).expect("valid sampler");
     let problem = sampler.sample(&mut StdRng::seed_from_u64(11));
-    let training = CandidateTraining { steps: 60, batch_size: 16, eval_every: 0 };
+    let training = CandidateTraining {
+        steps: 60,
+        batch_size: 16,
+        eval_every: 0,
+    };
     let outcome = train_with_aon(&problem, &aon, training, &device).expect("trains");
     let report = outcome.report.expect("no divergence");
     let losses = &report.train_losses;
     assert_eq!(losses.len(), 60);
     let (first, last) = (mean(&losses[..5]), mean(&losses[55..]));
-    assert!(last < 0.7 * first, "training loss should fall: first five {first:.3}, last five {last:.3}");
+    assert!(
+        last < 0.7 * first,
+        "training loss should fall: first five {first:.3}, last five {last:.3}"
+    );
     let validation = report.final_validation().expect("validation set");
     // 5-way task: chance is 20 % and ln 5 ≈ 1.61.
-    assert!(validation.accuracy > 0.5, "validation accuracy {:.3}", validation.accuracy);
-    assert!(validation.loss < 1.4, "validation loss {:.3}", validation.loss);
+    assert!(
+        validation.accuracy > 0.5,
+        "validation accuracy {:.3}",
+        validation.accuracy
+    );
+    assert!(
+        validation.loss < 1.4,
+        "validation loss {:.3}",
+        validation.loss
+    );
 }
 
 /// A least-squares problem `y = x·W*` fitted by a Burn `Linear`.
@@ -52,11 +78,18 @@ fn the_aon_is_a_burn_optimizer_with_feedback_through_a_handle() {
     let device = test_device().autodiff();
     // Burn draws a `Linear`'s weights lazily: `seeded_module` draws them inside the seeding lock.
     let linear = |seed| {
-        metanas_seeding::seeded_module(&device, seed, || Ok::<_, std::convert::Infallible>(LinearConfig::new(8, 2).init(&device)))
-            .expect("infallible")
+        metanas_seeding::seeded_module(&device, seed, || {
+            Ok::<_, std::convert::Infallible>(LinearConfig::new(8, 2).init(&device))
+        })
+        .expect("infallible")
     };
-    let aon = metanas_seeding::seeded_module(&device, 5, || AonConfig::new().with_initial_step(0.05).with_use_feedback(true).init(&device))
-        .expect("valid config");
+    let aon = metanas_seeding::seeded_module(&device, 5, || {
+        AonConfig::new()
+            .with_initial_step(0.05)
+            .with_use_feedback(true)
+            .init(&device)
+    })
+    .expect("valid config");
     let mut model = linear(6);
     let (x, y) = metanas_seeding::seeded(&device, 7, || regression(&device));
     let (mut optimizer, feedback) = aon.module_optimizer();
@@ -67,7 +100,13 @@ fn the_aon_is_a_burn_optimizer_with_feedback_through_a_handle() {
         let loss = mse(&model, x.clone(), y.clone());
         last = f64::from(loss.clone().into_scalar::<f32>());
         smoothed = 0.9 * smoothed + 0.1 * last;
-        feedback.set(TrainingFeedback { step, total_steps: 60, loss: last, initial_loss: first, smoothed_loss: smoothed });
+        feedback.set(TrainingFeedback {
+            step,
+            total_steps: 60,
+            loss: last,
+            initial_loss: first,
+            smoothed_loss: smoothed,
+        });
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optimizer.step(1.0, model, grads);
     }
@@ -82,5 +121,8 @@ fn the_aon_is_a_burn_optimizer_with_feedback_through_a_handle() {
         model = optimizer.step_module(1.0, model, grads);
     }
     let after = f64::from(mse(&model.valid(), x.inner(), y.inner()).into_scalar::<f32>());
-    assert!(after < 0.1 * first, "loss {first:.4} → {after:.4} without feedback");
+    assert!(
+        after < 0.1 * first,
+        "loss {first:.4} → {after:.4} without feedback"
+    );
 }

@@ -28,8 +28,13 @@ fn textbook(adam: f64, nesterov: f64) -> Vec<[f64; 4]> {
         for i in 0..4 {
             m[i] = b1 * m[i] + (1.0 - b1) * g[i];
             v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
-            velocity[i] = if t == 1 { g[i] } else { mu * velocity[i] + g[i] };
-            let adam_step = (m[i] / (1.0 - b1.powi(t))) / ((v[i] / (1.0 - b2.powi(t))).sqrt() + 1e-8);
+            velocity[i] = if t == 1 {
+                g[i]
+            } else {
+                mu * velocity[i] + g[i]
+            };
+            let adam_step =
+                (m[i] / (1.0 - b1.powi(t))) / ((v[i] / (1.0 - b2.powi(t))).sqrt() + 1e-8);
             p[i] -= adam * adam_step + nesterov * (g[i] + mu * velocity[i]);
         }
         out.push(p);
@@ -42,7 +47,10 @@ fn aon_steps(config: AonConfig) -> Vec<[f64; 4]> {
     let aon = metanas_seeding::seeded(&device, 5, || config.init(&device)).expect("valid config");
     let rule = AonUpdateRule::new(&aon, FeedbackHandle::new());
     let to_tensor = |values: [f64; 4]| {
-        Tensor::<1>::from_data(TensorData::new(values.iter().map(|&x| x as f32).collect::<Vec<_>>(), [4]), &device)
+        Tensor::<1>::from_data(
+            TensorData::new(values.iter().map(|&x| x as f32).collect::<Vec<_>>(), [4]),
+            &device,
+        )
     };
     let (mut param, mut state) = (to_tensor(START), None);
     let mut out = Vec::new();
@@ -57,19 +65,30 @@ fn aon_steps(config: AonConfig) -> Vec<[f64; 4]> {
 fn assert_close(got: &[[f64; 4]], expected: &[[f64; 4]]) {
     for (step, (g, e)) in got.iter().zip(expected).enumerate() {
         for i in 0..4 {
-            assert!((g[i] - e[i]).abs() < 2e-5, "step {step}, coordinate {i}: AON {} vs textbook {}", g[i], e[i]);
+            assert!(
+                (g[i] - e[i]).abs() < 2e-5,
+                "step {step}, coordinate {i}: AON {} vs textbook {}",
+                g[i],
+                e[i]
+            );
         }
     }
 }
 
 #[test]
 fn a_fresh_aon_is_adam() {
-    assert_close(&aon_steps(AonConfig::new().with_hidden(8).with_initial_step(0.01)), &textbook(0.01, 0.0));
+    assert_close(
+        &aon_steps(AonConfig::new().with_hidden(8).with_initial_step(0.01)),
+        &textbook(0.01, 0.0),
+    );
 }
 
 #[test]
 fn a_fresh_aon_with_a_momentum_direction_is_adam_plus_sgd_nesterov() {
-    let config = AonConfig::new().with_hidden(8).with_initial_step(0.005).with_initial_momentum_step(Some(0.05));
+    let config = AonConfig::new()
+        .with_hidden(8)
+        .with_initial_step(0.005)
+        .with_initial_momentum_step(Some(0.05));
     assert_close(&aon_steps(config), &textbook(0.005, 0.05));
 }
 
@@ -77,6 +96,12 @@ fn a_fresh_aon_with_a_momentum_direction_is_adam_plus_sgd_nesterov() {
 fn the_momentum_step_must_be_positive() {
     let device = test_device();
     for bad in [0.0, -0.1, f64::NAN] {
-        assert!(AonConfig::new().with_initial_momentum_step(Some(bad)).init(&device).is_err(), "{bad} accepted");
+        assert!(
+            AonConfig::new()
+                .with_initial_momentum_step(Some(bad))
+                .init(&device)
+                .is_err(),
+            "{bad} accepted"
+        );
     }
 }

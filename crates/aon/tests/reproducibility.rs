@@ -17,14 +17,23 @@ use rand::rngs::StdRng;
 
 fn meta_train(method: MetaGradientMethod) -> (Vec<f64>, Vec<f32>) {
     let mnist = metanas_data::shipped::mnist10k().expect("shipped MNIST");
-    let mut trainer = AonMetaTrainer::new(toy_config(method), mnist, &test_device()).expect("valid config");
-    let reports = trainer.run(4, &mut StdRng::seed_from_u64(11), |_| {}).expect("meta-trains");
-    (reports.iter().map(|r| r.meta_loss).collect(), flatten_parameters(&trainer.aon()))
+    let mut trainer =
+        AonMetaTrainer::new(toy_config(method), mnist, &test_device()).expect("valid config");
+    let reports = trainer
+        .run(4, &mut StdRng::seed_from_u64(11), |_| {})
+        .expect("meta-trains");
+    (
+        reports.iter().map(|r| r.meta_loss).collect(),
+        flatten_parameters(&trainer.aon()),
+    )
 }
 
 #[test]
 fn meta_training_is_reproducible_under_a_seed() {
-    for method in [MetaGradientMethod::FirstOrder, MetaGradientMethod::Evolution] {
+    for method in [
+        MetaGradientMethod::FirstOrder,
+        MetaGradientMethod::Evolution,
+    ] {
         let (losses_a, weights_a) = meta_train(method);
         let (losses_b, weights_b) = meta_train(method);
         assert_eq!(losses_a, losses_b, "{method:?}");

@@ -20,7 +20,10 @@ use rand::rngs::StdRng;
 use std::time::Instant;
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 #[test]
@@ -30,32 +33,68 @@ fn variants_at_an_equal_meta_training_budget() {
     let mnist = metanas_data::shipped::mnist10k().expect("mnist");
     let fashion = metanas_data::shipped::fashion_mnist_test().expect("fashion");
     let problems = InnerProblemConfig::new();
-    let training = CandidateTraining { steps: 100, batch_size: problems.batch_size, eval_every: 0 };
+    let training = CandidateTraining {
+        steps: 100,
+        batch_size: problems.batch_size,
+        eval_every: 0,
+    };
     let adam_rate: f64 = env("ADAM_RATE", 0.0);
     let adam_rate = if adam_rate > 0.0 {
         adam_rate
     } else {
-        let sampler = InnerProblemSampler::new(problems.clone(), mnist.clone(), CellPool::MetaTraining).expect("s");
+        let sampler =
+            InnerProblemSampler::new(problems.clone(), mnist.clone(), CellPool::MetaTraining)
+                .expect("s");
         let mut rng = StdRng::seed_from_u64(1000);
         let tune: Vec<InnerProblem> = (0..3).map(|_| sampler.sample(&mut rng)).collect();
         let t = Instant::now();
-        let tuning = tune_learning_rate(Baseline::Adam, &[1e-3, 3e-3, 1e-2, 3e-2], &tune, training, &device).expect("tune");
-        eprintln!("adam tuning {:?} in {:.0}s", tuning.mean_losses, t.elapsed().as_secs_f64());
+        let tuning = tune_learning_rate(
+            Baseline::Adam,
+            &[1e-3, 3e-3, 1e-2, 3e-2],
+            &tune,
+            training,
+            &device,
+        )
+        .expect("tune");
+        eprintln!(
+            "adam tuning {:?} in {:.0}s",
+            tuning.mean_losses,
+            t.elapsed().as_secs_f64()
+        );
         tuning.best_rate
     };
-    let eval_sampler = InnerProblemSampler::new(problems.clone(), fashion, CellPool::HeldOut).expect("s");
+    let eval_sampler =
+        InnerProblemSampler::new(problems.clone(), fashion, CellPool::HeldOut).expect("s");
     let mut rng = StdRng::seed_from_u64(7);
-    let eval: Vec<InnerProblem> = (0..env("EVAL_PAIRS", 6)).map(|_| eval_sampler.sample(&mut rng)).collect();
+    let eval: Vec<InnerProblem> = (0..env("EVAL_PAIRS", 6))
+        .map(|_| eval_sampler.sample(&mut rng))
+        .collect();
     let adam: Vec<f64> = eval
         .iter()
-        .map(|p| train_with_optimizer(p, Baseline::Adam.optimizer(adam_rate), training, &device).expect("adam").final_loss())
+        .map(|p| {
+            train_with_optimizer(p, Baseline::Adam.optimizer(adam_rate), training, &device)
+                .expect("adam")
+                .final_loss()
+        })
         .collect();
-    eprintln!("adam({adam_rate}) held-out mean {:.4}: {adam:.3?}", adam.iter().sum::<f64>() / adam.len() as f64);
-    for variant in std::env::var("VARIANTS").unwrap_or("fo_fb".into()).split(',') {
-        let method = if variant.starts_with("es") { MetaGradientMethod::Evolution } else { MetaGradientMethod::FirstOrder };
+    eprintln!(
+        "adam({adam_rate}) held-out mean {:.4}: {adam:.3?}",
+        adam.iter().sum::<f64>() / adam.len() as f64
+    );
+    for variant in std::env::var("VARIANTS")
+        .unwrap_or("fo_fb".into())
+        .split(',')
+    {
+        let method = if variant.starts_with("es") {
+            MetaGradientMethod::Evolution
+        } else {
+            MetaGradientMethod::FirstOrder
+        };
         let feedback = variant.ends_with("_fb");
         let config = AonMetaTrainerConfig::new(
-            AonConfig::new().with_initial_step(adam_rate).with_use_feedback(feedback),
+            AonConfig::new()
+                .with_initial_step(adam_rate)
+                .with_use_feedback(feedback),
             problems.clone(),
         )
         .with_method(method)
@@ -72,14 +111,24 @@ fn variants_at_an_equal_meta_training_budget() {
             recent.push(r.meta_loss);
             if r.step % 10 == 9 {
                 let n = recent.len() as f64;
-                eprintln!("  {variant} step {} mean meta-loss {:.4} |g| {:.3} {:.1}s/step", r.step, recent.iter().sum::<f64>() / n, r.gradient_norm, r.seconds);
+                eprintln!(
+                    "  {variant} step {} mean meta-loss {:.4} |g| {:.3} {:.1}s/step",
+                    r.step,
+                    recent.iter().sum::<f64>() / n,
+                    r.gradient_norm,
+                    r.seconds
+                );
                 recent.clear();
             }
         }
         let aon = trainer.aon();
         let losses: Vec<f64> = eval
             .iter()
-            .map(|p| train_with_aon(p, &aon, training, &device).expect("aon").final_loss())
+            .map(|p| {
+                train_with_aon(p, &aon, training, &device)
+                    .expect("aon")
+                    .final_loss()
+            })
             .collect();
         let wins = losses.iter().zip(&adam).filter(|(a, b)| a < b).count();
         eprintln!(
@@ -90,7 +139,8 @@ fn variants_at_an_equal_meta_training_budget() {
             losses.len()
         );
         if let Ok(dir) = std::env::var("SAVE_DIR") {
-            aon.save(&std::path::Path::new(&dir).join(variant)).expect("save");
+            aon.save(&std::path::Path::new(&dir).join(variant))
+                .expect("save");
         }
     }
 }

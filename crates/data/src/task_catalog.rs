@@ -331,7 +331,10 @@ impl TaskCatalog {
     pub fn with_report_columns_as_tasks(mut self) -> Self {
         for column in std::mem::take(&mut self.report_only) {
             let reported = self.tasks.iter().find(|t| t.report_column == column.name);
-            let (objective, kind) = reported.map_or((Objective::Maximize, MetricKind::Accuracy), |t| (t.objective, t.kind));
+            let (objective, kind) = reported
+                .map_or((Objective::Maximize, MetricKind::Accuracy), |t| {
+                    (t.objective, t.kind)
+                });
             self.tasks.push(TableTask {
                 report_column: column.name.clone(),
                 name: column.name,
@@ -474,26 +477,58 @@ mod tests {
         let catalog = nb201_catalog().with_report_columns_as_tasks();
         assert!(catalog.report_only().is_empty());
         let task = catalog.task("c10_test_nats").expect("a task now");
-        assert_eq!((task.family.as_str(), task.report_column.as_str()), ("c10", "c10_test_nats"));
+        assert_eq!(
+            (task.family.as_str(), task.report_column.as_str()),
+            ("c10", "c10_test_nats")
+        );
         for (family, kept, held_out) in [
-            ("c100", ["c10_test", "in16_test_nats"], ["c100_test", "c100_test_hp12"]),
-            ("c10", ["c100_test", "in16_test_hp12"], ["c10_test", "c10_test_nats"]),
+            (
+                "c100",
+                ["c10_test", "in16_test_nats"],
+                ["c100_test", "c100_test_hp12"],
+            ),
+            (
+                "c10",
+                ["c100_test", "in16_test_hp12"],
+                ["c10_test", "c10_test_nats"],
+            ),
         ] {
             let split = catalog.leave_family_out(family).expect("a family");
             let train: Vec<&str> = split.train.iter().map(|t| t.name.as_str()).collect();
-            assert!(kept.iter().all(|c| train.contains(c)), "{family}: {train:?}");
+            assert!(
+                kept.iter().all(|c| train.contains(c)),
+                "{family}: {train:?}"
+            );
             let held: Vec<&str> = split.held_out.iter().map(|t| t.name.as_str()).collect();
-            assert!(held_out.iter().all(|c| held.contains(c)), "{family}: {held:?}");
-            assert!(train.iter().all(|name| catalog.family_of_column(name) != Some(family)), "{train:?}");
+            assert!(
+                held_out.iter().all(|c| held.contains(c)),
+                "{family}: {held:?}"
+            );
+            assert!(
+                train
+                    .iter()
+                    .all(|name| catalog.family_of_column(name) != Some(family)),
+                "{train:?}"
+            );
         }
         // A report column takes the objective and kind of the task it reports.
         let cols = strings(&["lat_valid", "lat_test"]);
         let minimised = TaskCatalog::generic(&cols)
-            .with_override("lat_valid", &TaskOverride { objective: Some(Objective::Minimize), kind: Some(MetricKind::Latency), ..TaskOverride::default() })
+            .with_override(
+                "lat_valid",
+                &TaskOverride {
+                    objective: Some(Objective::Minimize),
+                    kind: Some(MetricKind::Latency),
+                    ..TaskOverride::default()
+                },
+            )
             .expect("known column")
             .with_report_columns_as_tasks();
         let test = minimised.task("lat_test").expect("a task now");
-        assert_eq!((test.objective, test.kind), (Objective::Minimize, MetricKind::Latency));
+        assert_eq!(
+            (test.objective, test.kind),
+            (Objective::Minimize, MetricKind::Latency)
+        );
     }
 
     #[test]
@@ -545,7 +580,10 @@ mod tests {
 
     #[test]
     fn leave_one_family_out_never_yields_a_held_out_column() {
-        for catalog in [nb201_catalog(), nb201_catalog().with_report_columns_as_tasks()] {
+        for catalog in [
+            nb201_catalog(),
+            nb201_catalog().with_report_columns_as_tasks(),
+        ] {
             assert_never_yields_a_held_out_column(&catalog);
         }
         let catalog = nb201_catalog();

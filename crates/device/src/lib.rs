@@ -114,7 +114,10 @@ pub fn wgpu_available() -> bool {
     std::panic::catch_unwind(|| {
         let device = BackendChoice::Wgpu.device();
         let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], &device);
-        t.into_data().try_to_vec::<f32>().map(|v| v == vec![1.0, 2.0]).unwrap_or(false)
+        t.into_data()
+            .try_to_vec::<f32>()
+            .map(|v| v == vec![1.0, 2.0])
+            .unwrap_or(false)
     })
     .unwrap_or(false)
 }

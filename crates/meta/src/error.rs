@@ -59,5 +59,8 @@ pub enum MetaError {
 pub type Result<T> = std::result::Result<T, MetaError>;
 
 pub(crate) fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> MetaError + '_ {
-    move |source| MetaError::Io { path: path.to_path_buf(), source }
+    move |source| MetaError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }

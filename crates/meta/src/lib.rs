@@ -35,8 +35,8 @@ mod source_tasks;
 pub use aon_selection::AonSelection;
 pub use error::{MetaError, Result};
 pub use manifest::{
-    AEN_DIR, AON_BEST_PREFIX, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation, ImageObservation,
-    MANIFEST_FILE, Manifest, aon_best_dir,
+    AEN_DIR, AON_BEST_PREFIX, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation,
+    ImageObservation, MANIFEST_FILE, Manifest, aon_best_dir,
 };
 pub use meta_model::MetaModel;
 pub use meta_train_config::MetaTrainConfig;

@@ -148,7 +148,9 @@ impl Manifest {
 
     /// The best validation so far (lowest loss; the earliest of ties).
     pub fn best_aon_validation(&self) -> Option<&AonValidation> {
-        self.aon_validation.iter().reduce(|best, v| if v.loss < best.loss { v } else { best })
+        self.aon_validation
+            .iter()
+            .reduce(|best, v| if v.loss < best.loss { v } else { best })
     }
 
     /// Whether training is complete.
@@ -177,11 +179,18 @@ impl Manifest {
             return Ok(None);
         }
         let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
-        let manifest: Self = serde_json::from_str(&text).map_err(|e| MetaError::Json { path: path.clone(), message: e.to_string() })?;
+        let manifest: Self = serde_json::from_str(&text).map_err(|e| MetaError::Json {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         if manifest.format != Self::FORMAT {
             return Err(MetaError::NotAMetaModel {
                 path: dir.to_path_buf(),
-                reason: format!("format {} (this version reads {})", manifest.format, Self::FORMAT),
+                reason: format!(
+                    "format {} (this version reads {})",
+                    manifest.format,
+                    Self::FORMAT
+                ),
             });
         }
         Ok(Some(manifest))
@@ -195,7 +204,10 @@ impl Manifest {
     pub fn write(&self, dir: &Path) -> Result<()> {
         let path = dir.join(MANIFEST_FILE);
         let tmp: PathBuf = dir.join(format!("{MANIFEST_FILE}.tmp"));
-        let text = serde_json::to_string_pretty(self).map_err(|e| MetaError::Json { path: path.clone(), message: e.to_string() })?;
+        let text = serde_json::to_string_pretty(self).map_err(|e| MetaError::Json {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         std::fs::write(&tmp, text).map_err(io_error(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io_error(&path))
     }
@@ -207,12 +219,24 @@ mod tests {
 
     #[test]
     fn diverged_losses_survive_json() {
-        let scores = vec![AonValidation { step: 0, loss: 0.5 }, AonValidation { step: 10, loss: f64::INFINITY }];
+        let scores = vec![
+            AonValidation { step: 0, loss: 0.5 },
+            AonValidation {
+                step: 10,
+                loss: f64::INFINITY,
+            },
+        ];
         let text = serde_json::to_string(&scores).expect("writes");
         let back: Vec<AonValidation> = serde_json::from_str(&text).expect("reads back");
         assert_eq!(back, scores);
-        let point = AonPoint { step: 1, meta_loss: f64::NAN, train_loss: 2.0, seconds: 1.0 };
-        let back: AonPoint = serde_json::from_str(&serde_json::to_string(&point).expect("writes")).expect("reads back");
+        let point = AonPoint {
+            step: 1,
+            meta_loss: f64::NAN,
+            train_loss: 2.0,
+            seconds: 1.0,
+        };
+        let back: AonPoint = serde_json::from_str(&serde_json::to_string(&point).expect("writes"))
+            .expect("reads back");
         assert!(back.meta_loss.is_infinite() && back.train_loss == 2.0);
     }
 }

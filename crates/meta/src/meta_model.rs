@@ -38,7 +38,11 @@ impl MetaModel {
             });
         }
         let aen = MetaAen::load(&dir.join(AEN_DIR), device)?;
-        let aon = if manifest.aon_done { Some(Aon::load(&dir.join(AON_DIR), device)?) } else { None };
+        let aon = if manifest.aon_done {
+            Some(Aon::load(&dir.join(AON_DIR), device)?)
+        } else {
+            None
+        };
         Ok(Self { manifest, aen, aon })
     }
 
@@ -53,7 +57,9 @@ impl MetaModel {
             .image_observations
             .iter()
             .map(|o| {
-                let cell = space.parse(&o.arch).map_err(|e| MetaError::InvalidConfig(format!("stored cell: {e}")))?;
+                let cell = space
+                    .parse(&o.arch)
+                    .map_err(|e| MetaError::InvalidConfig(format!("stored cell: {e}")))?;
                 Ok((cell, o.accuracy))
             })
             .collect()

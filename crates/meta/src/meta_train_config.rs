@@ -1,8 +1,8 @@
 //! Settings of a meta-training run.
 
+use crate::aon_selection::AonSelection;
 use burn::config::Config;
 use metanas_aen::MetaAenConfig;
-use crate::aon_selection::AonSelection;
 use metanas_aon::AonMetaTrainerConfig;
 
 /// Settings of [`crate::MetaTrainer`]. The source tasks and exclusions are
@@ -50,10 +50,17 @@ mod tests {
     #[test]
     fn settings_of_earlier_versions_read_as_keeping_the_last_aon() {
         let config = MetaTrainConfig::new(MetaAenConfig::new(AenConfig::new(7)));
-        assert_eq!(config.aon_selection, Some(AonSelection::new()), "new runs select by default");
+        assert_eq!(
+            config.aon_selection,
+            Some(AonSelection::new()),
+            "new runs select by default"
+        );
         let mut json = serde_json::to_value(&config).expect("serialises");
-        json.as_object_mut().expect("an object").remove("aon_selection");
-        let earlier: MetaTrainConfig = serde_json::from_value(json).expect("a folder of an earlier version reads");
+        json.as_object_mut()
+            .expect("an object")
+            .remove("aon_selection");
+        let earlier: MetaTrainConfig =
+            serde_json::from_value(json).expect("a folder of an earlier version reads");
         assert_eq!(earlier.aon_selection, None);
     }
 }

@@ -2,8 +2,8 @@
 
 use crate::error::{MetaError, Result, io_error};
 use crate::manifest::{
-    AEN_DIR, AON_BEST_PREFIX, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation, ImageObservation, Manifest,
-    aon_best_dir,
+    AEN_DIR, AON_BEST_PREFIX, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation,
+    ImageObservation, Manifest, aon_best_dir,
 };
 use crate::meta_model::MetaModel;
 use crate::meta_train_config::MetaTrainConfig;
@@ -16,9 +16,9 @@ use metanas_net::{OptimizerConfig, TrainingConfig as NetTrainingConfig, Training
 use metanas_search::{Evaluator, NetworkSize, TrainingEvaluator};
 use metanas_space::SearchSpace;
 use metanas_space::nb201::{Nb201Cell, Nb201Space};
-use std::collections::HashSet;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -109,7 +109,9 @@ impl MetaTrainer {
     /// [`MetaError::InvalidConfig`] for bad settings.
     pub fn new(config: MetaTrainConfig, out: &Path, device: &Device) -> Result<Self> {
         if config.checkpoint_every == 0 {
-            return Err(MetaError::InvalidConfig("checkpoint_every must be at least 1".into()));
+            return Err(MetaError::InvalidConfig(
+                "checkpoint_every must be at least 1".into(),
+            ));
         }
         if let Some(selection) = &config.aon_selection
             && (selection.problems == 0 || selection.every == 0)
@@ -122,7 +124,13 @@ impl MetaTrainer {
             aon.check()?;
         }
         config.aen.training.check()?;
-        Ok(Self { config, out: out.to_path_buf(), device: device.clone(), max_seconds: None, max_new_aon_steps: None })
+        Ok(Self {
+            config,
+            out: out.to_path_buf(),
+            device: device.clone(),
+            max_seconds: None,
+            max_new_aon_steps: None,
+        })
     }
 
     /// Stops starting new work after `seconds` (the run can be resumed).
@@ -142,8 +150,14 @@ impl MetaTrainer {
     /// the meta-training distribution, with the run's seed.
     fn aon_validation_problems(&self, trainer: &AonMetaTrainer) -> Vec<InnerProblem> {
         let mut rng = StdRng::seed_from_u64(self.config.seed ^ 0x0a0e_7a11_da7e_5eed);
-        let problems = self.config.aon_selection.as_ref().map_or(0, |selection| selection.problems);
-        (0..problems).map(|_| trainer.sampler().sample(&mut rng)).collect()
+        let problems = self
+            .config
+            .aon_selection
+            .as_ref()
+            .map_or(0, |selection| selection.problems);
+        (0..problems)
+            .map(|_| trainer.sampler().sample(&mut rng))
+            .collect()
     }
 
     /// Scores the trainer's AON on `validation` when its meta-step is due (the
@@ -161,7 +175,8 @@ impl MetaTrainer {
             return Ok(());
         };
         let step = trainer.meta_steps();
-        let due = step == 0 || step.is_multiple_of(selection.every) || step >= self.config.aon_meta_steps;
+        let due =
+            step == 0 || step.is_multiple_of(selection.every) || step >= self.config.aon_meta_steps;
         if validation.is_empty() || !due || manifest.aon_validation.iter().any(|v| v.step == step) {
             return Ok(());
         }
@@ -180,7 +195,11 @@ impl MetaTrainer {
         if is_best {
             remove_other_best_aons(&self.out, step);
         }
-        progress(MetaProgress::AonValidated { step, loss, best_step: manifest.aon_best_step.unwrap_or(step) });
+        progress(MetaProgress::AonValidated {
+            step,
+            loss,
+            best_step: manifest.aon_best_step.unwrap_or(step),
+        });
         Ok(())
     }
 
@@ -215,7 +234,9 @@ impl MetaTrainer {
         manifest.write(&self.out)?;
         let seconds_before = manifest.seconds;
         let out_of_time = |manifest: &Manifest| {
-            self.max_seconds.is_some_and(|limit| started.elapsed().as_secs_f64() >= limit) && !manifest.is_complete()
+            self.max_seconds
+                .is_some_and(|limit| started.elapsed().as_secs_f64() >= limit)
+                && !manifest.is_complete()
         };
 
         // Stage 1: the AEN.
@@ -227,14 +248,27 @@ impl MetaTrainer {
                 cells: sources.encodings.len(),
                 members: self.config.aen.ensemble,
             });
-            let aen_config = self.config.aen.clone().with_training(self.config.aen.training.clone().with_seed(self.config.seed));
-            let meta = MetaAen::meta_train(&sources.encodings, &sources.tasks, &aen_config, &self.device)?;
+            let aen_config = self
+                .config
+                .aen
+                .clone()
+                .with_training(self.config.aen.training.clone().with_seed(self.config.seed));
+            let meta = MetaAen::meta_train(
+                &sources.encodings,
+                &sources.tasks,
+                &aen_config,
+                &self.device,
+            )?;
             save_replacing(&self.out.join(AEN_DIR), |dir| Ok(meta.save(dir)?))?;
             manifest.aen_curves = meta
                 .reports()
                 .iter()
                 .enumerate()
-                .map(|(member, r)| AenCurve { member, epoch_losses: r.epoch_losses.clone(), best_epoch: r.best_epoch })
+                .map(|(member, r)| AenCurve {
+                    member,
+                    epoch_losses: r.epoch_losses.clone(),
+                    best_epoch: r.best_epoch,
+                })
                 .collect();
             manifest.aen_done = true;
             manifest.seconds = seconds_before + started.elapsed().as_secs_f64();
@@ -247,7 +281,9 @@ impl MetaTrainer {
             && !manifest.aon_done
         {
             let images = images.ok_or_else(|| {
-                MetaError::InvalidConfig("the AON is meta-trained on image tasks: give an image dataset".into())
+                MetaError::InvalidConfig(
+                    "the AON is meta-trained on image tasks: give an image dataset".into(),
+                )
             })?;
             let checkpoint = self.out.join(AON_CHECKPOINT_DIR);
             finish_interrupted_swap(&checkpoint)?;
@@ -256,15 +292,22 @@ impl MetaTrainer {
             }
             let mut trainer = if manifest.aon_steps_done > 0 && checkpoint.exists() {
                 let trainer = AonMetaTrainer::load(&checkpoint, images.clone(), &self.device)?;
-                progress(MetaProgress::AonResumed { steps_done: trainer.meta_steps() });
+                progress(MetaProgress::AonResumed {
+                    steps_done: trainer.meta_steps(),
+                });
                 trainer
             } else {
                 AonMetaTrainer::new(aon_config.clone(), images.clone(), &self.device)?
             };
             // The checkpoint is the truth: steps after it were lost.
             manifest.aon_curve.truncate(trainer.meta_steps());
-            manifest.aon_validation.retain(|v| v.step <= trainer.meta_steps());
-            if manifest.aon_best_step.is_some_and(|best| best > trainer.meta_steps()) {
+            manifest
+                .aon_validation
+                .retain(|v| v.step <= trainer.meta_steps());
+            if manifest
+                .aon_best_step
+                .is_some_and(|best| best > trainer.meta_steps())
+            {
                 // The best AON is of the lost steps: score again from here.
                 manifest.aon_validation.clear();
                 manifest.aon_best_step = None;
@@ -273,7 +316,9 @@ impl MetaTrainer {
             self.validate_aon(&trainer, &validation, &mut manifest, progress)?;
             let first = trainer.meta_steps();
             while trainer.meta_steps() < self.config.aon_meta_steps {
-                let chunk_done = self.max_new_aon_steps.is_some_and(|n| trainer.meta_steps() - first >= n);
+                let chunk_done = self
+                    .max_new_aon_steps
+                    .is_some_and(|n| trainer.meta_steps() - first >= n);
                 if out_of_time(&manifest) || chunk_done {
                     if trainer.meta_steps() > manifest.aon_steps_done {
                         save_replacing(&checkpoint, |dir| Ok(trainer.save(dir)?))?;
@@ -288,7 +333,8 @@ impl MetaTrainer {
                 // Each step is a function of the checkpointed state and its
                 // own seed (its problems' weights are drawn from seeds this
                 // generator draws), so a resumed run takes the same steps.
-                let step_seed = self.config.seed ^ 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(step as u64 + 1);
+                let step_seed =
+                    self.config.seed ^ 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(step as u64 + 1);
                 let mut rng = StdRng::seed_from_u64(step_seed);
                 let report = trainer.meta_step(&mut rng)?;
                 let point = AonPoint {
@@ -301,16 +347,25 @@ impl MetaTrainer {
                 let done = trainer.meta_steps() >= self.config.aon_meta_steps;
                 // Scores are taken at checkpoints only (so each belongs to a
                 // checkpointed AON): a step due for scoring is checkpointed too.
-                let due_for_scoring =
-                    self.config.aon_selection.as_ref().is_some_and(|selection| trainer.meta_steps() % selection.every == 0);
-                let checkpointed = done || due_for_scoring || trainer.meta_steps() % self.config.checkpoint_every == 0;
+                let due_for_scoring = self
+                    .config
+                    .aon_selection
+                    .as_ref()
+                    .is_some_and(|selection| trainer.meta_steps() % selection.every == 0);
+                let checkpointed = done
+                    || due_for_scoring
+                    || trainer.meta_steps() % self.config.checkpoint_every == 0;
                 if checkpointed {
                     save_replacing(&checkpoint, |dir| Ok(trainer.save(dir)?))?;
                     manifest.aon_steps_done = trainer.meta_steps();
                     manifest.seconds = seconds_before + started.elapsed().as_secs_f64();
                     manifest.write(&self.out)?;
                 }
-                progress(MetaProgress::AonStep { point, total: self.config.aon_meta_steps, checkpointed });
+                progress(MetaProgress::AonStep {
+                    point,
+                    total: self.config.aon_meta_steps,
+                    checkpointed,
+                });
                 if checkpointed {
                     self.validate_aon(&trainer, &validation, &mut manifest, progress)?;
                 }
@@ -327,15 +382,32 @@ impl MetaTrainer {
         // Stage 3: cells measured on the image task, the prior of image searches.
         if manifest.image_observations.len() < self.config.image_cells {
             let images = images.ok_or_else(|| {
-                MetaError::InvalidConfig("measuring cells on an image task needs an image dataset".into())
+                MetaError::InvalidConfig(
+                    "measuring cells on an image task needs an image dataset".into(),
+                )
             })?;
-            let aon = if manifest.aon_done { Some(Aon::load(&self.out.join(AON_DIR), &self.device)?) } else { None };
+            let aon = if manifest.aon_done {
+                Some(Aon::load(&self.out.join(AON_DIR), &self.device)?)
+            } else {
+                None
+            };
             let task = FixedTask::new(images, 0.2, self.config.seed)?.into_task();
             let chance = 100.0 / task.ways().max(1) as f64;
-            let size = NetworkSize { channels: self.config.image_channels, cells_per_stage: self.config.image_cells_per_stage };
-            let training = NetTrainingConfig::new(OptimizerConfig::adam(3e-3), TrainingLength::Steps(self.config.image_steps))
-                .with_batch_size(64);
-            let mut evaluator = TrainingEvaluator::<Nb201Space>::new(task, size, training, self.device.clone().autodiff());
+            let size = NetworkSize {
+                channels: self.config.image_channels,
+                cells_per_stage: self.config.image_cells_per_stage,
+            };
+            let training = NetTrainingConfig::new(
+                OptimizerConfig::adam(3e-3),
+                TrainingLength::Steps(self.config.image_steps),
+            )
+            .with_batch_size(64);
+            let mut evaluator = TrainingEvaluator::<Nb201Space>::new(
+                task,
+                size,
+                training,
+                self.device.clone().autodiff(),
+            );
             if let Some(aon) = aon {
                 evaluator = evaluator.with_aon(aon, "meta-model");
             }
@@ -355,8 +427,15 @@ impl MetaTrainer {
                 // A diverged candidate is measured at chance: it is a real outcome of this cell.
                 let accuracy = match evaluator.evaluate(&arch, seed) {
                     Ok(m) => m.objective,
-                    Err(metanas_search::SearchError::Net(metanas_net::NetError::Diverged { .. })) => chance,
-                    Err(e) => return Err(MetaError::InvalidConfig(format!("measuring {}: {e}", Nb201Space.format(&arch)))),
+                    Err(metanas_search::SearchError::Net(metanas_net::NetError::Diverged {
+                        ..
+                    })) => chance,
+                    Err(e) => {
+                        return Err(MetaError::InvalidConfig(format!(
+                            "measuring {}: {e}",
+                            Nb201Space.format(&arch)
+                        )));
+                    }
                 };
                 manifest.image_observations.push(ImageObservation {
                     arch: Nb201Space.format(&arch),
@@ -397,10 +476,14 @@ fn image_cells(count: usize, seed: u64) -> Vec<Nb201Cell> {
 /// Deletes the `aon-best-<step>` folders of `out` other than `keep`'s
 /// (leftovers of replaced bests, or of a crash before the manifest named them).
 fn remove_other_best_aons(out: &Path, keep: usize) {
-    let Ok(entries) = std::fs::read_dir(out) else { return };
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(step) = name.to_str().and_then(|n| n.strip_prefix(AON_BEST_PREFIX)) else { continue };
+        let Some(step) = name.to_str().and_then(|n| n.strip_prefix(AON_BEST_PREFIX)) else {
+            continue;
+        };
         if step.parse::<usize>().is_ok_and(|step| step != keep) {
             let _ = std::fs::remove_dir_all(entry.path());
         }

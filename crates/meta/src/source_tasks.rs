@@ -67,9 +67,18 @@ impl SourceTasks {
         }
         let tasks = chosen
             .iter()
-            .map(|name| Ok(TaskValues { name: name.clone(), values: table.column(name)?.to_vec() }))
+            .map(|name| {
+                Ok(TaskValues {
+                    name: name.clone(),
+                    values: table.column(name)?.to_vec(),
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
-        let encodings = table.archs().iter().map(|a| table.space().encode(a)).collect();
+        let encodings = table
+            .archs()
+            .iter()
+            .map(|a| table.space().encode(a))
+            .collect();
         Ok(Self {
             selection: SourceSelection {
                 space: table.space().name().to_string(),

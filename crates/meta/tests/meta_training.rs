@@ -5,7 +5,9 @@ use metanas_aen::{AenConfig, MetaAenConfig, TrainingConfig};
 use metanas_aon::aon_parameters::flatten_parameters;
 use metanas_aon::{Aon, AonConfig, AonMetaTrainerConfig, InnerProblemConfig};
 use metanas_data::{BenchmarkTable, MetricKind, TaskCatalog, shipped};
-use metanas_meta::{AonSelection, MetaError, MetaModel, MetaProgress, MetaTrainConfig, MetaTrainer, SourceTasks};
+use metanas_meta::{
+    AonSelection, MetaError, MetaModel, MetaProgress, MetaTrainConfig, MetaTrainer, SourceTasks,
+};
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
 use std::path::Path;
@@ -14,9 +16,21 @@ use std::path::Path;
 fn table(dir: &Path) -> BenchmarkTable<Nb201Space> {
     let space = Nb201Space;
     let mut csv = String::from("index,arch,aa_valid,aa_test,bb_valid,cc_valid\n");
-    for (i, cell) in space.enumerate().expect("finite").step_by(52).take(300).enumerate() {
+    for (i, cell) in space
+        .enumerate()
+        .expect("finite")
+        .step_by(52)
+        .take(300)
+        .enumerate()
+    {
         let e = space.encode(&cell);
-        let count = |op: usize| e.node_ops.iter().zip(&e.mask).filter(|(o, m)| **m && **o == op).count() as f64;
+        let count = |op: usize| {
+            e.node_ops
+                .iter()
+                .zip(&e.mask)
+                .filter(|(o, m)| **m && **o == op)
+                .count() as f64
+        };
         let (conv, pool) = (count(4), count(5));
         csv.push_str(&format!(
             "{i},{},{},{},{},{}\n",
@@ -33,12 +47,22 @@ fn table(dir: &Path) -> BenchmarkTable<Nb201Space> {
 }
 
 fn config(seed: u64) -> MetaTrainConfig {
-    let aen = MetaAenConfig::new(AenConfig::new(Nb201Space.vocabulary_size()).with_hidden(8).with_features(8))
-        .with_ensemble(1)
-        .with_training(TrainingConfig::new().with_batch_size(64).with_max_epochs(3));
-    let problems =
-        InnerProblemConfig::new().with_min_channels(4).with_max_channels(4).with_shots(20).with_validation_shots(10).with_horizon(20);
-    let aon = AonMetaTrainerConfig::new(AonConfig::new(), problems).with_unroll(5).with_validation_examples(50);
+    let aen = MetaAenConfig::new(
+        AenConfig::new(Nb201Space.vocabulary_size())
+            .with_hidden(8)
+            .with_features(8),
+    )
+    .with_ensemble(1)
+    .with_training(TrainingConfig::new().with_batch_size(64).with_max_epochs(3));
+    let problems = InnerProblemConfig::new()
+        .with_min_channels(4)
+        .with_max_channels(4)
+        .with_shots(20)
+        .with_validation_shots(10)
+        .with_horizon(20);
+    let aon = AonMetaTrainerConfig::new(AonConfig::new(), problems)
+        .with_unroll(5)
+        .with_validation_examples(50);
     MetaTrainConfig::new(aen)
         .with_aon(Some(aon))
         .with_aon_meta_steps(3)
@@ -55,9 +79,24 @@ fn exclusions_drop_the_whole_family() {
     let dir = tempfile::tempdir().expect("temp dir");
     let table = table(dir.path());
     let catalog = TaskCatalog::generic(table.column_names());
-    let sources = SourceTasks::from_table(&table, &catalog, &[MetricKind::Accuracy], &["aa".into()]).expect("sources");
-    assert!(sources.selection.tasks.iter().all(|t| !t.starts_with("aa_")), "{:?}", sources.selection);
-    assert!(sources.selection.excluded_columns.contains(&"aa_test".to_string()));
+    let sources =
+        SourceTasks::from_table(&table, &catalog, &[MetricKind::Accuracy], &["aa".into()])
+            .expect("sources");
+    assert!(
+        sources
+            .selection
+            .tasks
+            .iter()
+            .all(|t| !t.starts_with("aa_")),
+        "{:?}",
+        sources.selection
+    );
+    assert!(
+        sources
+            .selection
+            .excluded_columns
+            .contains(&"aa_test".to_string())
+    );
     assert_eq!(sources.tasks.len(), sources.selection.tasks.len());
     assert!(matches!(
         SourceTasks::from_table(&table, &catalog, &[MetricKind::Accuracy], &["zz".into()]),
@@ -69,17 +108,36 @@ fn exclusions_drop_the_whole_family() {
 fn report_columns_as_sources_add_the_kept_families_test_columns_only() {
     let table = shipped::nb201_table().expect("shipped NB201 table");
     let catalog = TaskCatalog::nb201_accuracy(table.column_names()).with_report_columns_as_tasks();
-    let sources = SourceTasks::from_table(&table, &catalog, &[MetricKind::Accuracy], &["c100".into()]).expect("sources");
+    let sources =
+        SourceTasks::from_table(&table, &catalog, &[MetricKind::Accuracy], &["c100".into()])
+            .expect("sources");
     let mut tasks = sources.selection.tasks.clone();
     tasks.sort();
-    let mut expected: Vec<String> = ["c10v_valid", "c10v_valid_hp12", "c10_test", "c10_test_hp12", "c10_test_nats"]
-        .iter()
-        .chain(&["in16_valid", "in16_valid_hp12", "in16_test", "in16_test_hp12", "in16_test_nats"])
-        .map(|c| c.to_string())
-        .collect();
+    let mut expected: Vec<String> = [
+        "c10v_valid",
+        "c10v_valid_hp12",
+        "c10_test",
+        "c10_test_hp12",
+        "c10_test_nats",
+    ]
+    .iter()
+    .chain(&[
+        "in16_valid",
+        "in16_valid_hp12",
+        "in16_test",
+        "in16_test_hp12",
+        "in16_test_nats",
+    ])
+    .map(|c| c.to_string())
+    .collect();
     expected.sort();
     assert_eq!(tasks, expected);
-    assert!(sources.selection.excluded_columns.contains(&"c100_test_nats".to_string()));
+    assert!(
+        sources
+            .selection
+            .excluded_columns
+            .contains(&"c100_test_nats".to_string())
+    );
 }
 
 #[test]
@@ -88,7 +146,9 @@ fn an_interrupted_meta_training_resumes_from_its_checkpoint() {
     let dir = tempfile::tempdir().expect("temp dir");
     let table = table(dir.path());
     let catalog = TaskCatalog::generic(table.column_names());
-    let sources = SourceTasks::from_table(&table, &catalog, &[MetricKind::Accuracy], &["aa".into()]).expect("sources");
+    let sources =
+        SourceTasks::from_table(&table, &catalog, &[MetricKind::Accuracy], &["aa".into()])
+            .expect("sources");
     let images = shipped::mnist10k().expect("shipped MNIST");
 
     // Uninterrupted.
@@ -101,22 +161,47 @@ fn an_interrupted_meta_training_resumes_from_its_checkpoint() {
     assert!(model.aon.is_some());
     let measured = model.image_observations().expect("stored cells parse");
     assert_eq!(measured.len(), 2);
-    assert!(measured.iter().all(|(_, accuracy)| (0.0..=100.0).contains(accuracy)));
+    assert!(
+        measured
+            .iter()
+            .all(|(_, accuracy)| (0.0..=100.0).contains(accuracy))
+    );
     assert_eq!(model.manifest.aon_curve.len(), 3);
     assert!(model.saw("aa_valid").is_none(), "aa was excluded");
     // The start, every 2nd meta-step and the last are scored; the best is kept.
-    let scored: Vec<usize> = model.manifest.aon_validation.iter().map(|v| v.step).collect();
+    let scored: Vec<usize> = model
+        .manifest
+        .aon_validation
+        .iter()
+        .map(|v| v.step)
+        .collect();
     assert_eq!(scored, vec![0, 2, 3]);
     let best = model.manifest.best_aon_validation().expect("scored");
-    assert!(model.manifest.aon_validation.iter().all(|v| v.loss >= best.loss));
+    assert!(
+        model
+            .manifest
+            .aon_validation
+            .iter()
+            .all(|v| v.loss >= best.loss)
+    );
     assert_eq!(model.manifest.aon_best_step, Some(best.step));
-    let kept = Aon::load(&metanas_meta::aon_best_dir(&whole, best.step), &device).expect("best AON saved");
+    let kept =
+        Aon::load(&metanas_meta::aon_best_dir(&whole, best.step), &device).expect("best AON saved");
     let best_folders = std::fs::read_dir(&whole)
         .expect("folder")
-        .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().starts_with(metanas_meta::AON_BEST_PREFIX)))
+        .filter(|e| {
+            e.as_ref().is_ok_and(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(metanas_meta::AON_BEST_PREFIX)
+            })
+        })
         .count();
     assert_eq!(best_folders, 1, "replaced bests are removed");
-    assert_eq!(flatten_parameters(model.aon.as_ref().expect("AON")), flatten_parameters(&kept));
+    assert_eq!(
+        flatten_parameters(model.aon.as_ref().expect("AON")),
+        flatten_parameters(&kept)
+    );
     assert!(model.saw("bb_valid").is_some());
 
     // Interrupted after 2 meta-steps, then resumed.
@@ -127,16 +212,31 @@ fn an_interrupted_meta_training_resumes_from_its_checkpoint() {
         .run(&sources, Some(&images), &mut |_| {})
         .expect("runs");
     assert!(first.is_none(), "paused");
-    assert!(matches!(MetaModel::load(&parts, &device), Err(MetaError::NotAMetaModel { .. })));
+    assert!(matches!(
+        MetaModel::load(&parts, &device),
+        Err(MetaError::NotAMetaModel { .. })
+    ));
     let mut events = Vec::new();
     let resumed = MetaTrainer::new(config(1), &parts, &device)
         .expect("valid")
         .run(&sources, Some(&images), &mut |p| events.push(p))
         .expect("resumes")
         .expect("complete");
-    assert!(events.contains(&MetaProgress::AenDone { resumed: true }), "{events:?}");
-    assert!(events.contains(&MetaProgress::AonResumed { steps_done: 2 }), "{events:?}");
-    let losses = |m: &MetaModel| m.manifest.aon_curve.iter().map(|p| p.meta_loss).collect::<Vec<_>>();
+    assert!(
+        events.contains(&MetaProgress::AenDone { resumed: true }),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&MetaProgress::AonResumed { steps_done: 2 }),
+        "{events:?}"
+    );
+    let losses = |m: &MetaModel| {
+        m.manifest
+            .aon_curve
+            .iter()
+            .map(|p| p.meta_loss)
+            .collect::<Vec<_>>()
+    };
     let (a, b) = (losses(&model), losses(&resumed));
     assert_eq!(a.len(), b.len());
     // The steps before the checkpoint are kept as they were (same seeds, same
@@ -144,22 +244,43 @@ fn an_interrupted_meta_training_resumes_from_its_checkpoint() {
     // checkpoint, but inner training runs in flight restart (the AON
     // trainer does not checkpoint them), so later steps may differ.
     for (x, y) in a[..2].iter().zip(&b[..2]) {
-        assert!((x - y).abs() < 1e-5 * x.abs().max(1.0), "uninterrupted {a:?} vs resumed {b:?}");
+        assert!(
+            (x - y).abs() < 1e-5 * x.abs().max(1.0),
+            "uninterrupted {a:?} vs resumed {b:?}"
+        );
     }
     assert!(b[2].is_finite());
     // The scores before the pause are kept, and the resumed run scores the rest.
-    let scored = |m: &MetaModel| m.manifest.aon_validation.iter().map(|v| (v.step, v.loss)).collect::<Vec<_>>();
+    let scored = |m: &MetaModel| {
+        m.manifest
+            .aon_validation
+            .iter()
+            .map(|v| (v.step, v.loss))
+            .collect::<Vec<_>>()
+    };
     let (a, b) = (scored(&model), scored(&resumed));
-    assert_eq!(a.iter().map(|v| v.0).collect::<Vec<_>>(), b.iter().map(|v| v.0).collect::<Vec<_>>());
+    assert_eq!(
+        a.iter().map(|v| v.0).collect::<Vec<_>>(),
+        b.iter().map(|v| v.0).collect::<Vec<_>>()
+    );
     for (x, y) in a[..2].iter().zip(&b[..2]) {
-        assert!((x.1 - y.1).abs() < 1e-5 * x.1.abs().max(1.0), "uninterrupted {a:?} vs resumed {b:?}");
+        assert!(
+            (x.1 - y.1).abs() < 1e-5 * x.1.abs().max(1.0),
+            "uninterrupted {a:?} vs resumed {b:?}"
+        );
     }
 
     // A folder of other settings is refused, and nothing in it is touched.
-    let before = std::fs::read_to_string(parts.join(metanas_meta::MANIFEST_FILE)).expect("manifest");
-    let other = MetaTrainer::new(config(2), &parts, &device).expect("valid").run(&sources, Some(&images), &mut |_| {});
+    let before =
+        std::fs::read_to_string(parts.join(metanas_meta::MANIFEST_FILE)).expect("manifest");
+    let other = MetaTrainer::new(config(2), &parts, &device)
+        .expect("valid")
+        .run(&sources, Some(&images), &mut |_| {});
     assert!(matches!(other, Err(MetaError::Mismatch { .. })));
-    assert_eq!(before, std::fs::read_to_string(parts.join(metanas_meta::MANIFEST_FILE)).expect("manifest"));
+    assert_eq!(
+        before,
+        std::fs::read_to_string(parts.join(metanas_meta::MANIFEST_FILE)).expect("manifest")
+    );
     let loaded = MetaModel::load(&parts, &device).expect("loads");
     assert_eq!(loaded.aen.task_names(), resumed.aen.task_names());
 }

@@ -19,14 +19,19 @@ pub struct AveragePool3x3;
 
 /// Number of in-bounds positions of a 3-wide window centred on each of `len` positions.
 fn window_counts(len: usize) -> Vec<f32> {
-    (0..len).map(|i| ((i + 1).min(len - 1) + 1 - i.saturating_sub(1)) as f32).collect()
+    (0..len)
+        .map(|i| ((i + 1).min(len - 1) + 1 - i.saturating_sub(1)) as f32)
+        .collect()
 }
 
 /// `[1, 1, h, w]`: how many input pixels each output pixel averages.
 fn counts(h: usize, w: usize, device: &Device) -> Tensor<4> {
     let rows = window_counts(h);
     let cols = window_counts(w);
-    let values: Vec<f32> = rows.iter().flat_map(|r| cols.iter().map(move |c| r * c)).collect();
+    let values: Vec<f32> = rows
+        .iter()
+        .flat_map(|r| cols.iter().map(move |c| r * c))
+        .collect();
     Tensor::from_data(TensorData::new(values, [1, 1, h, w]), device)
 }
 
@@ -59,8 +64,15 @@ impl AveragePool2x2 {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
         let (oh, ow) = (h / 2, w / 2);
-        let x = if h % 2 == 1 || w % 2 == 1 { x.slice(s![.., .., 0..2 * oh, 0..2 * ow]) } else { x };
-        x.reshape([b, c, oh, 2, ow, 2]).mean_dim(5).mean_dim(3).reshape([b, c, oh, ow])
+        let x = if h % 2 == 1 || w % 2 == 1 {
+            x.slice(s![.., .., 0..2 * oh, 0..2 * ow])
+        } else {
+            x
+        };
+        x.reshape([b, c, oh, 2, ow, 2])
+            .mean_dim(5)
+            .mean_dim(3)
+            .reshape([b, c, oh, ow])
     }
 }
 
@@ -78,23 +90,33 @@ mod tests {
 
     /// Forward values and input gradients of `ours` and `reference` on `x`
     /// (autodiff device), with a random upstream gradient.
-    fn compare(ours: impl Fn(Tensor<4>) -> Tensor<4>, reference: impl Fn(Tensor<4>) -> Tensor<4>, shape: [usize; 4]) {
+    fn compare(
+        ours: impl Fn(Tensor<4>) -> Tensor<4>,
+        reference: impl Fn(Tensor<4>) -> Tensor<4>,
+        shape: [usize; 4],
+    ) {
         let device = metanas_device::test_device().autodiff();
         // Draws go through the seeding lock: an unlocked draw here would land
         // inside another test thread's seeded initialisation and change it.
-        let x = metanas_seeding::seeded(&device, 0, || Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device));
+        let x = metanas_seeding::seeded(&device, 0, || {
+            Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device)
+        });
         let a_in = x.clone().detach().require_grad();
         let b_in = x.detach().require_grad();
         let a = ours(a_in.clone());
         let b = reference(b_in.clone());
-        let weights =
-            metanas_seeding::seeded(&device, 1, || Tensor::<4>::random(a.dims(), Distribution::Normal(0.0, 1.0), &device));
+        let weights = metanas_seeding::seeded(&device, 1, || {
+            Tensor::<4>::random(a.dims(), Distribution::Normal(0.0, 1.0), &device)
+        });
         assert_close(a.clone().detach(), b.clone().detach());
         let ga = (a * weights.clone()).sum().backward();
         let gb = (b * weights).sum().backward();
         let ga = a_in.grad(&ga).expect("gradient");
         let gb = b_in.grad(&gb).expect("gradient");
-        assert_close(Tensor::from_data(ga.into_data(), &device), Tensor::from_data(gb.into_data(), &device));
+        assert_close(
+            Tensor::from_data(ga.into_data(), &device),
+            Tensor::from_data(gb.into_data(), &device),
+        );
     }
 
     #[test]
@@ -105,7 +127,11 @@ mod tests {
             .with_count_include_pad(false)
             .init();
         for shape in [[2, 3, 7, 5], [1, 2, 1, 4], [2, 1, 2, 2], [1, 1, 1, 1]] {
-            compare(|x| AveragePool3x3.forward(x), |x| burn_pool.forward(x), shape);
+            compare(
+                |x| AveragePool3x3.forward(x),
+                |x| burn_pool.forward(x),
+                shape,
+            );
         }
     }
 
@@ -113,7 +139,11 @@ mod tests {
     fn two_by_two_pool_equals_burns_avg_pool_with_stride_two() {
         let burn_pool = AvgPool2dConfig::new([2, 2]).with_strides([2, 2]).init();
         for shape in [[2, 3, 8, 6], [1, 2, 7, 7], [1, 1, 5, 4]] {
-            compare(|x| AveragePool2x2.forward(x), |x| burn_pool.forward(x), shape);
+            compare(
+                |x| AveragePool2x2.forward(x),
+                |x| burn_pool.forward(x),
+                shape,
+            );
         }
     }
 }

@@ -12,7 +12,8 @@ use burn::tensor::Tensor;
 /// batch variance; PyTorch keeps the unbiased one); otherwise Burn's
 /// inference pass. Values and gradients equal Burn's to float rounding.
 pub fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    let [out] = <[Tensor<4>; 1]>::try_from(batch_norm_stacked(&[norm], x)).expect("one output per layer");
+    let [out] =
+        <[Tensor<4>; 1]>::try_from(batch_norm_stacked(&[norm], x)).expect("one output per layer");
     out
 }
 
@@ -26,12 +27,21 @@ pub fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
 /// # Panics
 /// If the layers' channels do not add up to `x`'s, or ε or momentum differ.
 pub fn batch_norm_stacked(norms: &[&BatchNorm], x: Tensor<4>) -> Vec<Tensor<4>> {
-    let channels: Vec<usize> = norms.iter().map(|norm| norm.gamma.val().dims()[0]).collect();
+    let channels: Vec<usize> = norms
+        .iter()
+        .map(|norm| norm.gamma.val().dims()[0])
+        .collect();
     let [b, c, h, w] = x.dims();
-    assert_eq!(channels.iter().sum::<usize>(), c, "batch norm layers of {channels:?} channels on {c} channels");
+    assert_eq!(
+        channels.iter().sum::<usize>(),
+        c,
+        "batch norm layers of {channels:?} channels on {c} channels"
+    );
     let (epsilon, momentum) = (norms[0].epsilon, norms[0].momentum);
     assert!(
-        norms.iter().all(|norm| norm.epsilon == epsilon && norm.momentum == momentum),
+        norms
+            .iter()
+            .all(|norm| norm.epsilon == epsilon && norm.momentum == momentum),
         "stacked batch norm layers must share epsilon and momentum"
     );
     let training = x.device().is_autodiff() && norms.iter().all(|norm| norm.training.is_enabled());
@@ -39,7 +49,12 @@ pub fn batch_norm_stacked(norms: &[&BatchNorm], x: Tensor<4>) -> Vec<Tensor<4>> 
         if let [norm] = norms {
             return vec![norm.forward(x)];
         }
-        return x.split_with_sizes(channels, 1).into_iter().zip(norms).map(|(slice, norm)| norm.forward(slice)).collect();
+        return x
+            .split_with_sizes(channels, 1)
+            .into_iter()
+            .zip(norms)
+            .map(|(slice, norm)| norm.forward(slice))
+            .collect();
     }
     let count = (b * h * w) as f64;
     let x = x.reshape([b, c, h * w]);
@@ -63,8 +78,10 @@ pub fn batch_norm_stacked(norms: &[&BatchNorm], x: Tensor<4>) -> Vec<Tensor<4>> 
         offset += channels;
         let running_mean = norm.running_mean.value_sync().to_device(&device);
         let running_var = norm.running_var.value_sync().to_device(&device);
-        norm.running_mean.update((running_mean * (1.0 - momentum) + batch_mean * momentum).detach());
-        norm.running_var.update((running_var * (1.0 - momentum) + batch_variance * momentum).detach());
+        norm.running_mean
+            .update((running_mean * (1.0 - momentum) + batch_mean * momentum).detach());
+        norm.running_var
+            .update((running_var * (1.0 - momentum) + batch_variance * momentum).detach());
     }
     let out = out.reshape([b, c, h, w]);
     match norms {
@@ -76,9 +93,9 @@ pub fn batch_norm_stacked(norms: &[&BatchNorm], x: Tensor<4>) -> Vec<Tensor<4>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::largest_difference;
     use burn::nn::BatchNormConfig;
     use burn::tensor::Distribution;
-    use crate::test_support::largest_difference;
 
     #[test]
     fn training_pass_equals_burns_batch_norm_in_values_gradients_and_running_statistics() {
@@ -90,35 +107,71 @@ mod tests {
             let layer = || {
                 metanas_seeding::seeded(&device, 7, || {
                     let mut norm = BatchNormConfig::new(c).init(&device);
-                    norm.gamma = norm.gamma.map(|_| Tensor::random([c], Distribution::Normal(1.0, 0.5), &device).require_grad());
-                    norm.beta = norm.beta.map(|_| Tensor::random([c], Distribution::Normal(0.0, 0.5), &device).require_grad());
+                    norm.gamma = norm.gamma.map(|_| {
+                        Tensor::random([c], Distribution::Normal(1.0, 0.5), &device).require_grad()
+                    });
+                    norm.beta = norm.beta.map(|_| {
+                        Tensor::random([c], Distribution::Normal(0.0, 0.5), &device).require_grad()
+                    });
                     norm
                 })
             };
             let (ours, theirs) = (layer(), layer());
             let (x, weights) = metanas_seeding::seeded(&device, 8, || {
                 let x = Tensor::<4>::random(shape, Distribution::Normal(0.5, 2.0), &device);
-                (x, Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device))
+                (
+                    x,
+                    Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device),
+                )
             });
             let x_ours = x.clone().detach().require_grad();
             let x_theirs = x.detach().require_grad();
             let y_ours = batch_norm(&ours, x_ours.clone());
             let y_theirs = theirs.forward(x_theirs.clone());
-            let output_difference = largest_difference(y_ours.clone().detach(), y_theirs.clone().detach());
-            assert!(output_difference < 1e-4, "output differs by {output_difference}, {shape:?}");
+            let output_difference =
+                largest_difference(y_ours.clone().detach(), y_theirs.clone().detach());
+            assert!(
+                output_difference < 1e-4,
+                "output differs by {output_difference}, {shape:?}"
+            );
             let g_ours = (y_ours * weights.clone()).sum().backward();
             let g_theirs = (y_theirs * weights).sum().backward();
-            let input_gradients = (x_ours.grad(&g_ours).expect("x"), x_theirs.grad(&g_theirs).expect("x"));
+            let input_gradients = (
+                x_ours.grad(&g_ours).expect("x"),
+                x_theirs.grad(&g_theirs).expect("x"),
+            );
             let input_difference = largest_difference(input_gradients.0, input_gradients.1);
-            assert!(input_difference < 1e-4, "input gradient differs by {input_difference}, {shape:?}");
+            assert!(
+                input_difference < 1e-4,
+                "input gradient differs by {input_difference}, {shape:?}"
+            );
             for (what, a, b) in [
-                ("gamma gradient", ours.gamma.grad(&g_ours).expect("gamma"), theirs.gamma.grad(&g_theirs).expect("gamma")),
-                ("beta gradient", ours.beta.grad(&g_ours).expect("beta"), theirs.beta.grad(&g_theirs).expect("beta")),
-                ("running mean", ours.running_mean.value_sync(), theirs.running_mean.value_sync()),
-                ("running variance", ours.running_var.value_sync(), theirs.running_var.value_sync()),
+                (
+                    "gamma gradient",
+                    ours.gamma.grad(&g_ours).expect("gamma"),
+                    theirs.gamma.grad(&g_theirs).expect("gamma"),
+                ),
+                (
+                    "beta gradient",
+                    ours.beta.grad(&g_ours).expect("beta"),
+                    theirs.beta.grad(&g_theirs).expect("beta"),
+                ),
+                (
+                    "running mean",
+                    ours.running_mean.value_sync(),
+                    theirs.running_mean.value_sync(),
+                ),
+                (
+                    "running variance",
+                    ours.running_var.value_sync(),
+                    theirs.running_var.value_sync(),
+                ),
             ] {
                 let difference = largest_difference(a, b);
-                assert!(difference < 1e-4, "{what} differs by {difference}, {shape:?}");
+                assert!(
+                    difference < 1e-4,
+                    "{what} differs by {difference}, {shape:?}"
+                );
             }
             // The running statistics moved (not the initial zeros and ones).
             let moved: f32 = ours.running_mean.value_sync().abs().sum().into_scalar();
@@ -130,7 +183,12 @@ mod tests {
     fn inference_pass_is_burns() {
         let device = metanas_device::test_device();
         let norm = metanas_seeding::seeded(&device, 1, || BatchNormConfig::new(3).init(&device));
-        let x = metanas_seeding::seeded(&device, 2, || Tensor::<4>::random([2, 3, 4, 4], Distribution::Normal(0.0, 1.0), &device));
-        assert_eq!(largest_difference(batch_norm(&norm, x.clone()), norm.forward(x)), 0.0);
+        let x = metanas_seeding::seeded(&device, 2, || {
+            Tensor::<4>::random([2, 3, 4, 4], Distribution::Normal(0.0, 1.0), &device)
+        });
+        assert_eq!(
+            largest_difference(batch_norm(&norm, x.clone()), norm.forward(x)),
+            0.0
+        );
     }
 }

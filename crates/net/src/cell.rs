@@ -44,7 +44,8 @@ impl CellWiring {
             }
             let groups = &mut outgoing[edge.from];
             let same_kernel = |group: &&mut Vec<usize>| {
-                matches!(edge.op, CellOperation::ReluConvBn { .. }) && plan.edges[group[0]].op == edge.op
+                matches!(edge.op, CellOperation::ReluConvBn { .. })
+                    && plan.edges[group[0]].op == edge.op
             };
             match groups.iter_mut().find(same_kernel) {
                 Some(group) => group.push(index),
@@ -75,8 +76,17 @@ impl CellWiring {
 impl Cell {
     /// Builds the layers of `plan` on `channels` channels (the plan must be checked).
     pub fn new(plan: &CellPlan, channels: usize, device: &Device) -> Self {
-        let edge_layers = plan.edges.iter().map(|e| CellLayer::new(e.op, channels, device)).collect();
-        let node_layers = plan.node_ops.iter().flatten().map(|&op| CellLayer::new(op, channels, device)).collect();
+        let edge_layers = plan
+            .edges
+            .iter()
+            .map(|e| CellLayer::new(e.op, channels, device))
+            .collect();
+        let node_layers = plan
+            .node_ops
+            .iter()
+            .flatten()
+            .map(|&op| CellLayer::new(op, channels, device))
+            .collect();
         Self {
             edge_layers,
             node_layers,
@@ -104,7 +114,9 @@ impl Cell {
             } else {
                 match (w.node_layer[node], sums[node].take()) {
                     (Some(layer), Some(sum)) => Some(self.node_layers[layer].forward(sum)),
-                    (Some(layer), None) => Some(self.node_layers[layer].forward(input.zeros_like())),
+                    (Some(layer), None) => {
+                        Some(self.node_layers[layer].forward(input.zeros_like()))
+                    }
                     (None, sum) => sum,
                 }
             };
@@ -126,7 +138,10 @@ impl Cell {
                         if blocks.len() == edges.len() {
                             ConvBn::forward_relu_first_stacked(&blocks, source)
                         } else {
-                            edges.iter().map(|&edge| self.edge_layers[edge].forward(source.clone())).collect()
+                            edges
+                                .iter()
+                                .map(|&edge| self.edge_layers[edge].forward(source.clone()))
+                                .collect()
                         }
                     }
                 };
@@ -139,6 +154,8 @@ impl Cell {
                 }
             }
         }
-        values[w.nodes - 1].take().unwrap_or_else(|| input.zeros_like())
+        values[w.nodes - 1]
+            .take()
+            .unwrap_or_else(|| input.zeros_like())
     }
 }

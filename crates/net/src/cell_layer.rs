@@ -1,10 +1,10 @@
 //! A [`CellOperation`] as a Burn layer.
 
+use crate::average_pool::AveragePool3x3;
 use crate::cell_operation::CellOperation;
 use crate::conv_bn::ConvBn;
 use burn::module::Module;
 use burn::nn::PaddingConfig2d;
-use crate::average_pool::AveragePool3x3;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::tensor::{Device, Tensor};
 
@@ -29,12 +29,19 @@ impl CellLayer {
         let pad = PaddingConfig2d::Explicit(1, 1, 1, 1);
         match op {
             CellOperation::Identity => Self::Identity(burn::nn::Identity::new()),
-            CellOperation::ReluConvBn { kernel } => Self::ReluConvBn(ConvBn::new(channels, channels, kernel, 1, device)),
-            CellOperation::ConvBnRelu { kernel } => Self::ConvBnRelu(ConvBn::new(channels, channels, kernel, 1, device)),
-            CellOperation::AvgPool3x3 => Self::AvgPool(AveragePool3x3),
-            CellOperation::MaxPool3x3 => {
-                Self::MaxPool(MaxPool2dConfig::new([3, 3]).with_strides([1, 1]).with_padding(pad).init())
+            CellOperation::ReluConvBn { kernel } => {
+                Self::ReluConvBn(ConvBn::new(channels, channels, kernel, 1, device))
             }
+            CellOperation::ConvBnRelu { kernel } => {
+                Self::ConvBnRelu(ConvBn::new(channels, channels, kernel, 1, device))
+            }
+            CellOperation::AvgPool3x3 => Self::AvgPool(AveragePool3x3),
+            CellOperation::MaxPool3x3 => Self::MaxPool(
+                MaxPool2dConfig::new([3, 3])
+                    .with_strides([1, 1])
+                    .with_padding(pad)
+                    .init(),
+            ),
         }
     }
 

@@ -83,7 +83,10 @@ impl CellNetworkConfig {
         let [c, h, w] = self.input_shape;
         let bad = |m: String| Err(NetError::InvalidConfig(m));
         if c == 0 || h == 0 || w == 0 {
-            return bad(format!("input shape {:?} has a zero dimension", self.input_shape));
+            return bad(format!(
+                "input shape {:?} has a zero dimension",
+                self.input_shape
+            ));
         }
         if h % 4 != 0 || w % 4 != 0 {
             return bad(format!(
@@ -111,7 +114,11 @@ impl CellNetworkConfig {
         let mut blocks = Vec::new();
         for (stage, &width) in widths.iter().enumerate() {
             if stage > 0 {
-                blocks.push(NetworkBlock::Reduction(ResNetBlock::new(widths[stage - 1], width, device)));
+                blocks.push(NetworkBlock::Reduction(ResNetBlock::new(
+                    widths[stage - 1],
+                    width,
+                    device,
+                )));
             }
             for _ in 0..self.cells_per_stage {
                 blocks.push(NetworkBlock::Cell(Cell::new(&self.plan, width, device)));
@@ -153,7 +160,12 @@ impl CellNetworkConfig {
             let convs = self
                 .plan
                 .operations()
-                .filter(|op| matches!(op, CellOperation::ReluConvBn { .. } | CellOperation::ConvBnRelu { .. }))
+                .filter(|op| {
+                    matches!(
+                        op,
+                        CellOperation::ReluConvBn { .. } | CellOperation::ConvBnRelu { .. }
+                    )
+                })
                 .count();
             bn_channels += self.cells_per_stage * convs * width;
             flops += self.cells_per_stage as u64 * cell_flops;

@@ -61,14 +61,24 @@ impl CellPlan {
     /// A message naming the broken rule.
     pub fn check(&self) -> Result<(), String> {
         if self.nodes < 2 {
-            return Err(format!("a cell plan needs at least 2 nodes, has {}", self.nodes));
+            return Err(format!(
+                "a cell plan needs at least 2 nodes, has {}",
+                self.nodes
+            ));
         }
         if self.node_ops.len() != self.nodes {
-            return Err(format!("{} node operations for {} nodes", self.node_ops.len(), self.nodes));
+            return Err(format!(
+                "{} node operations for {} nodes",
+                self.node_ops.len(),
+                self.nodes
+            ));
         }
         for (k, e) in self.edges.iter().enumerate() {
             if e.from >= e.to || e.to >= self.nodes {
-                return Err(format!("edge {k} ({} → {}) must go forward between nodes 0..{}", e.from, e.to, self.nodes));
+                return Err(format!(
+                    "edge {k} ({} → {}) must go forward between nodes 0..{}",
+                    e.from, e.to, self.nodes
+                ));
             }
             if k > 0 && self.edges[k - 1].to > e.to {
                 return Err("edges must be sorted by target node".into());
@@ -78,7 +88,9 @@ impl CellPlan {
             if let CellOperation::ReluConvBn { kernel } | CellOperation::ConvBnRelu { kernel } = op
                 && kernel % 2 == 0
             {
-                return Err(format!("kernel {kernel} must be odd to keep the spatial size"));
+                return Err(format!(
+                    "kernel {kernel} must be odd to keep the spatial size"
+                ));
             }
         }
         Ok(())
@@ -145,7 +157,11 @@ impl ToCellPlan for Nb101Cell {
                 })
             })
             .collect();
-        CellPlan { nodes: n, edges, node_ops }
+        CellPlan {
+            nodes: n,
+            edges,
+            node_ops,
+        }
     }
 }
 
@@ -155,9 +171,10 @@ mod tests {
 
     #[test]
     fn nb201_plan_drops_none_edges_and_marks_dead_nodes() {
-        let cell: Nb201Cell = "|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"
-            .parse()
-            .expect("valid");
+        let cell: Nb201Cell =
+            "|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"
+                .parse()
+                .expect("valid");
         let plan = cell.cell_plan();
         assert!(plan.check().is_ok());
         assert_eq!(plan.edges.len(), 4);
@@ -167,11 +184,16 @@ mod tests {
 
     #[test]
     fn nb101_plan_has_node_operations() {
-        let cell: Nb101Cell = "input,conv3x3-bn-relu,maxpool3x3,output:0110/0001/0001/0000".parse().expect("valid");
+        let cell: Nb101Cell = "input,conv3x3-bn-relu,maxpool3x3,output:0110/0001/0001/0000"
+            .parse()
+            .expect("valid");
         let plan = cell.cell_plan();
         assert!(plan.check().is_ok());
         assert_eq!(plan.edges.len(), 4);
-        assert_eq!(plan.node_ops[1], Some(CellOperation::ConvBnRelu { kernel: 3 }));
+        assert_eq!(
+            plan.node_ops[1],
+            Some(CellOperation::ConvBnRelu { kernel: 3 })
+        );
         assert_eq!(plan.node_ops[2], Some(CellOperation::MaxPool3x3));
     }
 }

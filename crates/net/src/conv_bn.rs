@@ -1,13 +1,13 @@
 //! Convolution + batch norm, the parametric building block of every cell.
 
+use crate::batch_norm::{batch_norm, batch_norm_stacked};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor};
-use crate::batch_norm::{batch_norm, batch_norm_stacked};
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Tensor};
 
 /// A `k×k` convolution without bias followed by batch norm (PyTorch's defaults:
 /// ε = 1e-5, momentum 0.1; its training pass is [`batch_norm`]'s); the ReLU
@@ -21,10 +21,21 @@ pub struct ConvBn {
 impl ConvBn {
     /// A block from `channels_in` to `channels_out` with the given kernel and
     /// stride, padded by `kernel / 2`.
-    pub fn new(channels_in: usize, channels_out: usize, kernel: usize, stride: usize, device: &Device) -> Self {
+    pub fn new(
+        channels_in: usize,
+        channels_out: usize,
+        kernel: usize,
+        stride: usize,
+        device: &Device,
+    ) -> Self {
         let conv = Conv2dConfig::new([channels_in, channels_out], [kernel, kernel])
             .with_stride([stride, stride])
-            .with_padding(PaddingConfig2d::Explicit(kernel / 2, kernel / 2, kernel / 2, kernel / 2))
+            .with_padding(PaddingConfig2d::Explicit(
+                kernel / 2,
+                kernel / 2,
+                kernel / 2,
+                kernel / 2,
+            ))
             .with_bias(false)
             .init(device);
         let bn = BatchNormConfig::new(channels_out).init(device);
@@ -59,7 +70,10 @@ impl ConvBn {
         let first = &blocks[0].conv;
         // ConvBn pads explicitly (Burn keeps its other paddings' arithmetic private).
         let PaddingConfig2d::Explicit(top, left, bottom, right) = first.padding else {
-            return blocks.iter().map(|block| block.forward_relu_first(x.clone())).collect();
+            return blocks
+                .iter()
+                .map(|block| block.forward_relu_first(x.clone()))
+                .collect();
         };
         let [_, channels_in, kernel_h, kernel_w] = first.weight.val().dims();
         let weights: Vec<Tensor<4>> = blocks
@@ -81,7 +95,12 @@ impl ConvBn {
                 weight
             })
             .collect();
-        let options = ConvOptions::new_with_padding(first.stride, [(top, bottom), (left, right)], first.dilation, first.groups);
+        let options = ConvOptions::new_with_padding(
+            first.stride,
+            [(top, bottom), (left, right)],
+            first.dilation,
+            first.groups,
+        );
         let stacked = conv2d(relu(x), Tensor::cat(weights, 0), None, options);
         let norms: Vec<&BatchNorm> = blocks.iter().map(|block| &block.bn).collect();
         batch_norm_stacked(&norms, stacked)
@@ -112,13 +131,25 @@ mod tests {
         (0..3)
             .map(|k| {
                 // Draws every parameter (Burn's are lazy) inside the seeding lock.
-                let block = metanas_seeding::seeded_module(device, 3 + k, || Ok::<_, std::convert::Infallible>(ConvBn::new(4, 5, 3, 1, device)))
-                    .expect("infallible");
+                let block = metanas_seeding::seeded_module(device, 3 + k, || {
+                    Ok::<_, std::convert::Infallible>(ConvBn::new(4, 5, 3, 1, device))
+                })
+                .expect("infallible");
                 metanas_seeding::seeded(device, 10 + k, || {
                     let mut block = block;
-                    let trainable = |t: Tensor<1>| if device.is_autodiff() { t.require_grad() } else { t };
-                    block.bn.gamma = block.bn.gamma.map(|_| trainable(Tensor::random([5], Distribution::Normal(1.0, 0.5), device)));
-                    block.bn.beta = block.bn.beta.map(|_| trainable(Tensor::random([5], Distribution::Normal(0.0, 0.5), device)));
+                    let trainable = |t: Tensor<1>| {
+                        if device.is_autodiff() {
+                            t.require_grad()
+                        } else {
+                            t
+                        }
+                    };
+                    block.bn.gamma = block.bn.gamma.map(|_| {
+                        trainable(Tensor::random([5], Distribution::Normal(1.0, 0.5), device))
+                    });
+                    block.bn.beta = block.bn.beta.map(|_| {
+                        trainable(Tensor::random([5], Distribution::Normal(0.0, 0.5), device))
+                    });
                     block
                 })
             })
@@ -131,34 +162,68 @@ mod tests {
         let (ours, theirs) = (blocks(&device), blocks(&device));
         let (x, weights) = metanas_seeding::seeded(&device, 4, || {
             let x = Tensor::<4>::random([3, 4, 6, 7], Distribution::Normal(0.0, 1.0), &device);
-            let weights: Vec<Tensor<4>> =
-                (0..3).map(|_| Tensor::random([3, 5, 6, 7], Distribution::Normal(0.0, 1.0), &device)).collect();
+            let weights: Vec<Tensor<4>> = (0..3)
+                .map(|_| Tensor::random([3, 5, 6, 7], Distribution::Normal(0.0, 1.0), &device))
+                .collect();
             (x, weights)
         });
         let x_ours = x.clone().detach().require_grad();
         let x_theirs = x.detach().require_grad();
-        let stacked = ConvBn::forward_relu_first_stacked(&ours.iter().collect::<Vec<_>>(), x_ours.clone());
-        let separate: Vec<Tensor<4>> = theirs.iter().map(|block| block.forward_relu_first(x_theirs.clone())).collect();
+        let stacked =
+            ConvBn::forward_relu_first_stacked(&ours.iter().collect::<Vec<_>>(), x_ours.clone());
+        let separate: Vec<Tensor<4>> = theirs
+            .iter()
+            .map(|block| block.forward_relu_first(x_theirs.clone()))
+            .collect();
         assert_eq!(stacked.len(), 3);
         let loss = |outputs: Vec<Tensor<4>>| {
-            outputs.into_iter().zip(&weights).map(|(y, w)| (y * w.clone()).sum()).reduce(|a, b| a + b).expect("three")
+            outputs
+                .into_iter()
+                .zip(&weights)
+                .map(|(y, w)| (y * w.clone()).sum())
+                .reduce(|a, b| a + b)
+                .expect("three")
         };
         for (a, b) in stacked.iter().zip(&separate) {
             let difference = largest_difference(a.clone().detach(), b.clone().detach());
             assert!(difference < 1e-4, "output differs by {difference}");
         }
         let (g_ours, g_theirs) = (loss(stacked).backward(), loss(separate).backward());
-        let difference = largest_difference(x_ours.grad(&g_ours).expect("x"), x_theirs.grad(&g_theirs).expect("x"));
+        let difference = largest_difference(
+            x_ours.grad(&g_ours).expect("x"),
+            x_theirs.grad(&g_theirs).expect("x"),
+        );
         assert!(difference < 1e-4, "input gradient differs by {difference}");
         for (a, b) in ours.iter().zip(&theirs) {
-            let weight_difference =
-                largest_difference(a.conv.weight.grad(&g_ours).expect("weight"), b.conv.weight.grad(&g_theirs).expect("weight"));
-            assert!(weight_difference < 1e-4, "weight gradient differs by {weight_difference}");
+            let weight_difference = largest_difference(
+                a.conv.weight.grad(&g_ours).expect("weight"),
+                b.conv.weight.grad(&g_theirs).expect("weight"),
+            );
+            assert!(
+                weight_difference < 1e-4,
+                "weight gradient differs by {weight_difference}"
+            );
             for (what, x, y) in [
-                ("gamma gradient", a.bn.gamma.grad(&g_ours).expect("gamma"), b.bn.gamma.grad(&g_theirs).expect("gamma")),
-                ("beta gradient", a.bn.beta.grad(&g_ours).expect("beta"), b.bn.beta.grad(&g_theirs).expect("beta")),
-                ("running mean", a.bn.running_mean.value_sync(), b.bn.running_mean.value_sync()),
-                ("running variance", a.bn.running_var.value_sync(), b.bn.running_var.value_sync()),
+                (
+                    "gamma gradient",
+                    a.bn.gamma.grad(&g_ours).expect("gamma"),
+                    b.bn.gamma.grad(&g_theirs).expect("gamma"),
+                ),
+                (
+                    "beta gradient",
+                    a.bn.beta.grad(&g_ours).expect("beta"),
+                    b.bn.beta.grad(&g_theirs).expect("beta"),
+                ),
+                (
+                    "running mean",
+                    a.bn.running_mean.value_sync(),
+                    b.bn.running_mean.value_sync(),
+                ),
+                (
+                    "running variance",
+                    a.bn.running_var.value_sync(),
+                    b.bn.running_var.value_sync(),
+                ),
             ] {
                 let difference = largest_difference(x, y);
                 assert!(difference < 1e-4, "{what} differs by {difference}");
@@ -167,11 +232,17 @@ mod tests {
         // Inference (no autodiff): the same outputs as well.
         let device = metanas_device::test_device();
         let (ours, theirs) = (blocks(&device), blocks(&device));
-        let x = metanas_seeding::seeded(&device, 5, || Tensor::<4>::random([2, 4, 5, 5], Distribution::Normal(0.0, 1.0), &device));
-        let stacked = ConvBn::forward_relu_first_stacked(&ours.iter().collect::<Vec<_>>(), x.clone());
+        let x = metanas_seeding::seeded(&device, 5, || {
+            Tensor::<4>::random([2, 4, 5, 5], Distribution::Normal(0.0, 1.0), &device)
+        });
+        let stacked =
+            ConvBn::forward_relu_first_stacked(&ours.iter().collect::<Vec<_>>(), x.clone());
         for (a, block) in stacked.into_iter().zip(&theirs) {
             let difference = largest_difference(a, block.forward_relu_first(x.clone()));
-            assert!(difference < 1e-5, "inference output differs by {difference}");
+            assert!(
+                difference < 1e-5,
+                "inference output differs by {difference}"
+            );
         }
     }
 }

@@ -39,9 +39,17 @@ pub fn evaluate<M: ImageClassifier>(
     for indices in dataset.batches(batch_size.max(1), None) {
         let batch = dataset.batch_of(&indices, normalisation, &device)?;
         let logits = model.forward_classes(batch.images); // [batch, classes]
-        let loss: f32 = loss_fn.forward(logits.clone(), batch.targets.clone()).into_scalar();
+        let loss: f32 = loss_fn
+            .forward(logits.clone(), batch.targets.clone())
+            .into_scalar();
         loss_sum += f64::from(loss) * indices.len() as f64;
-        let hits: i64 = logits.argmax(1).flatten::<1>(0, 1).equal(batch.targets).int().sum().into_scalar();
+        let hits: i64 = logits
+            .argmax(1)
+            .flatten::<1>(0, 1)
+            .equal(batch.targets)
+            .int()
+            .sum()
+            .into_scalar();
         correct += hits as usize;
     }
     let n = dataset.len().max(1);

@@ -40,7 +40,13 @@ pub trait ModelOptimizer {
 }
 
 impl ModelOptimizer for ModuleOptimizer {
-    fn step<M: Module>(&mut self, learning_rate: f64, model: M, grads: GradientsParams, _: &TrainingFeedback) -> M {
+    fn step<M: Module>(
+        &mut self,
+        learning_rate: f64,
+        model: M,
+        grads: GradientsParams,
+        _: &TrainingFeedback,
+    ) -> M {
         ModuleOptimizer::step(self, learning_rate, model, grads)
     }
 }

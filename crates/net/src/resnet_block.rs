@@ -36,8 +36,12 @@ impl ResNetBlock {
     /// # Shapes
     /// `[batch, c_in, h, w]` → `[batch, c_out, h / 2, w / 2]` (h, w even)
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let residual = self.shortcut_conv.forward(self.shortcut_pool.forward(x.clone()));
-        let out = self.conv_b.forward_relu_first(self.conv_a.forward_relu_first(x));
+        let residual = self
+            .shortcut_conv
+            .forward(self.shortcut_pool.forward(x.clone()));
+        let out = self
+            .conv_b
+            .forward_relu_first(self.conv_a.forward_relu_first(x));
         residual + out
     }
 }

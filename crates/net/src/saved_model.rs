@@ -58,13 +58,19 @@ impl SavedModel {
                 message: e.to_string(),
             })?;
         let network = dir.join(NETWORK);
-        self.config.save(&network).map_err(|source| NetError::Io { path: network, source })?;
+        self.config.save(&network).map_err(|source| NetError::Io {
+            path: network,
+            source,
+        })?;
         let metadata = dir.join(METADATA);
         let json = serde_json::to_string_pretty(&self.metadata).map_err(|e| NetError::Json {
             path: metadata.clone(),
             message: e.to_string(),
         })?;
-        std::fs::write(&metadata, json).map_err(|source| NetError::Io { path: metadata, source })
+        std::fs::write(&metadata, json).map_err(|source| NetError::Io {
+            path: metadata,
+            source,
+        })
     }
 
     /// Reads a folder written by [`Self::save`] onto `device`.

@@ -7,5 +7,8 @@ pub(crate) fn largest_difference<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> 
     assert_eq!(a.dims(), b.dims());
     let a: Vec<f32> = a.into_data().try_to_vec::<f32>().expect("f32");
     let b: Vec<f32> = b.into_data().try_to_vec::<f32>().expect("f32");
-    a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }

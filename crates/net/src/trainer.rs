@@ -70,7 +70,9 @@ where
         return Err(NetError::InvalidConfig("the training set is empty".into()));
     }
     if !device.is_autodiff() {
-        return Err(NetError::InvalidConfig("training needs an autodiff device (`device.autodiff()`)".into()));
+        return Err(NetError::InvalidConfig(
+            "training needs an autodiff device (`device.autodiff()`)".into(),
+        ));
     }
     let start = Instant::now();
     let total = config.total_steps(data.train.len());
@@ -91,7 +93,9 @@ where
             Some(indices) => indices,
             None => {
                 epoch += 1;
-                batches = data.train.batches(config.batch_size, Some(config.seed.wrapping_add(epoch)));
+                batches = data
+                    .train
+                    .batches(config.batch_size, Some(config.seed.wrapping_add(epoch)));
                 batches.next().unwrap_or_default()
             }
         };
@@ -101,7 +105,10 @@ where
         let loss_value = f64::from(loss.clone().into_scalar::<f32>());
         if !loss_value.is_finite() {
             bar.abandon_with_message(format!("diverged at step {step}"));
-            return Err(NetError::Diverged { step, loss: loss_value });
+            return Err(NetError::Diverged {
+                step,
+                loss: loss_value,
+            });
         }
         if step == 0 {
             initial_loss = loss_value;
@@ -138,9 +145,15 @@ where
 fn progress_bar(total: usize, visible: bool) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(
         Some(total as u64),
-        if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+        if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
     );
-    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {per_sec}  eta {eta}  {msg}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {per_sec}  eta {eta}  {msg}")
+    {
         bar.set_style(style);
     }
     bar

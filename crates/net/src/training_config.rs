@@ -49,13 +49,22 @@ impl TrainingConfig {
     pub fn check(&self) -> crate::error::Result<()> {
         let lr = self.optimizer.learning_rate();
         if !(lr.is_finite() && lr > 0.0) {
-            return Err(NetError::InvalidConfig(format!("learning rate must be positive, got {lr}")));
+            return Err(NetError::InvalidConfig(format!(
+                "learning rate must be positive, got {lr}"
+            )));
         }
         if self.batch_size == 0 {
-            return Err(NetError::InvalidConfig("batch size must be at least 1".into()));
+            return Err(NetError::InvalidConfig(
+                "batch size must be at least 1".into(),
+            ));
         }
-        if matches!(self.length, TrainingLength::Steps(0) | TrainingLength::Epochs(0)) {
-            return Err(NetError::InvalidConfig("training length must be at least 1".into()));
+        if matches!(
+            self.length,
+            TrainingLength::Steps(0) | TrainingLength::Epochs(0)
+        ) {
+            return Err(NetError::InvalidConfig(
+                "training length must be at least 1".into(),
+            ));
         }
         Ok(())
     }

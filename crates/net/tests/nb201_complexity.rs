@@ -21,7 +21,11 @@ fn check_all(num_classes: usize, params_column: &str, flops_column: &str) {
         // The Burn module itself (parameters are lazy: nothing is allocated).
         // Burn also counts batch-norm running statistics as parameters.
         let built = config.init(&device).expect("valid config").num_params();
-        assert_eq!(built, expected_params + counted.batch_norm_statistics, "built params of {cell}");
+        assert_eq!(
+            built,
+            expected_params + counted.batch_norm_statistics,
+            "built params of {cell}"
+        );
     }
 }
 

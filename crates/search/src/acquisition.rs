@@ -25,7 +25,6 @@ pub enum Acquisition {
     ThompsonSampling,
 }
 
-
 impl Acquisition {
     /// A short stable name (`ei`, `ucb`, `ts`).
     pub fn short_name(&self) -> &'static str {
@@ -38,14 +37,27 @@ impl Acquisition {
 
     /// The acquisition value of each prediction. `incumbent` is the best
     /// observed score (`None` before any: then the predicted mean is used).
-    pub fn values(&self, predictions: &[Prediction], incumbent: Option<f64>, rng: &mut StdRng) -> Vec<f64> {
+    pub fn values(
+        &self,
+        predictions: &[Prediction],
+        incumbent: Option<f64>,
+        rng: &mut StdRng,
+    ) -> Vec<f64> {
         match *self {
             Self::ExpectedImprovement => match incumbent {
-                Some(best) => predictions.iter().map(|p| expected_improvement(p, best)).collect(),
+                Some(best) => predictions
+                    .iter()
+                    .map(|p| expected_improvement(p, best))
+                    .collect(),
                 None => predictions.iter().map(|p| p.mean).collect(),
             },
-            Self::UpperConfidenceBound { beta } => predictions.iter().map(|p| p.mean + beta * p.std).collect(),
-            Self::ThompsonSampling => predictions.iter().map(|p| p.mean + p.std * standard_normal(rng)).collect(),
+            Self::UpperConfidenceBound { beta } => {
+                predictions.iter().map(|p| p.mean + beta * p.std).collect()
+            }
+            Self::ThompsonSampling => predictions
+                .iter()
+                .map(|p| p.mean + p.std * standard_normal(rng))
+                .collect(),
         }
     }
 }
@@ -69,8 +81,12 @@ impl FromStr for Acquisition {
             "ts" | "thompson" => Ok(Self::ThompsonSampling),
             "ucb" => Ok(Self::UpperConfidenceBound { beta: 2.0 }),
             _ => match s.strip_prefix("ucb:").map(str::parse::<f64>) {
-                Some(Ok(beta)) if beta.is_finite() && beta >= 0.0 => Ok(Self::UpperConfidenceBound { beta }),
-                _ => Err(format!("unknown acquisition `{s}` (expected ei, ucb, ucb:<beta ≥ 0> or ts)")),
+                Some(Ok(beta)) if beta.is_finite() && beta >= 0.0 => {
+                    Ok(Self::UpperConfidenceBound { beta })
+                }
+                _ => Err(format!(
+                    "unknown acquisition `{s}` (expected ei, ucb, ucb:<beta ≥ 0> or ts)"
+                )),
             },
         }
     }
@@ -103,7 +119,8 @@ fn erfc(x: f64) -> f64 {
                 + t * (0.096_784_18
                     + t * (-0.186_288_06
                         + t * (0.278_868_07
-                            + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
     let r = t * poly.exp();
     if x >= 0.0 { r } else { 2.0 - r }
 }
@@ -140,19 +157,40 @@ mod tests {
         // Monte-Carlo check of the closed form.
         let mut rng = StdRng::seed_from_u64(3);
         let n = 200_000;
-        let mc: f64 = (0..n).map(|_| (0.3 + 0.7 * standard_normal(&mut rng) - 0.5).max(0.0)).sum::<f64>() / n as f64;
-        assert!((mc - expected_improvement(&p(0.3, 0.7), 0.5)).abs() < 5e-3, "{mc}");
+        let mc: f64 = (0..n)
+            .map(|_| (0.3 + 0.7 * standard_normal(&mut rng) - 0.5).max(0.0))
+            .sum::<f64>()
+            / n as f64;
+        assert!(
+            (mc - expected_improvement(&p(0.3, 0.7), 0.5)).abs() < 5e-3,
+            "{mc}"
+        );
     }
 
     #[test]
     fn parses_and_names() {
-        assert_eq!("ei".parse::<Acquisition>(), Ok(Acquisition::ExpectedImprovement));
-        assert_eq!("ucb:0.5".parse::<Acquisition>(), Ok(Acquisition::UpperConfidenceBound { beta: 0.5 }));
-        assert_eq!("ts".parse::<Acquisition>(), Ok(Acquisition::ThompsonSampling));
+        assert_eq!(
+            "ei".parse::<Acquisition>(),
+            Ok(Acquisition::ExpectedImprovement)
+        );
+        assert_eq!(
+            "ucb:0.5".parse::<Acquisition>(),
+            Ok(Acquisition::UpperConfidenceBound { beta: 0.5 })
+        );
+        assert_eq!(
+            "ts".parse::<Acquisition>(),
+            Ok(Acquisition::ThompsonSampling)
+        );
         assert!("ucb:-1".parse::<Acquisition>().is_err());
         assert!("greedy".parse::<Acquisition>().is_err());
-        let values = Acquisition::UpperConfidenceBound { beta: 2.0 }
-            .values(&[Prediction { mean: 1.0, std: 0.5 }], None, &mut StdRng::seed_from_u64(0));
+        let values = Acquisition::UpperConfidenceBound { beta: 2.0 }.values(
+            &[Prediction {
+                mean: 1.0,
+                std: 0.5,
+            }],
+            None,
+            &mut StdRng::seed_from_u64(0),
+        );
         assert_eq!(values, vec![2.0]);
     }
 }

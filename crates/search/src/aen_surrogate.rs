@@ -3,7 +3,9 @@
 use crate::error::Result;
 use crate::surrogate::{CandidatePool, Surrogate};
 use burn::tensor::Device;
-use metanas_aen::{AenConfig, AenPredictor, EncodedBatch, FitConfig, Prediction, TrainingConfig, fit};
+use metanas_aen::{
+    AenConfig, AenPredictor, EncodedBatch, FitConfig, Prediction, TrainingConfig, fit,
+};
 use metanas_space::GraphEncoding;
 
 /// An ensemble of [`metanas_aen::Aen`]s refitted from scratch on all
@@ -20,16 +22,25 @@ pub struct AenSurrogate {
 impl AenSurrogate {
     /// A surrogate fitted with `config` on `device` (training runs on its autodiff twin).
     pub fn new(config: FitConfig, device: &Device) -> Self {
-        Self { config, device: device.clone().without_autodiff(), predictor: None, pool_batch: None }
+        Self {
+            config,
+            device: device.clone().without_autodiff(),
+            predictor: None,
+            pool_batch: None,
+        }
     }
 
     /// The settings used by `cargo xtask search --strategy bo`: a 5-member
     /// ensemble of small GCNs (hidden 32, 3 layers, 32 features), at most
     /// 150 epochs with patience 20 — about a second per member on 100 cells.
     pub fn default_config(vocabulary_size: usize) -> FitConfig {
-        FitConfig::new(AenConfig::new(vocabulary_size).with_hidden(32).with_features(32))
-            .with_ensemble(5)
-            .with_training(TrainingConfig::new().with_max_epochs(150).with_patience(20))
+        FitConfig::new(
+            AenConfig::new(vocabulary_size)
+                .with_hidden(32)
+                .with_features(32),
+        )
+        .with_ensemble(5)
+        .with_training(TrainingConfig::new().with_max_epochs(150).with_patience(20))
     }
 
     /// The fitted predictor, after the first [`Surrogate::fit`].
@@ -43,7 +54,12 @@ impl Surrogate for AenSurrogate {
         let m = &self.config.model;
         format!(
             "aen(ensemble={}, hidden={}, layers={}, features={}, epochs<={}, patience={})",
-            self.config.ensemble, m.hidden, m.layers, m.features, self.config.training.max_epochs, self.config.training.patience
+            self.config.ensemble,
+            m.hidden,
+            m.layers,
+            m.features,
+            self.config.training.max_epochs,
+            self.config.training.patience
         )
     }
 
@@ -60,9 +76,16 @@ impl Surrogate for AenSurrogate {
 
     fn predict(&mut self, pool: &CandidatePool) -> Result<Vec<Prediction>> {
         let Some(predictor) = &self.predictor else {
-            return Err(metanas_aen::AenError::InvalidData("the surrogate is not fitted yet".into()).into());
+            return Err(metanas_aen::AenError::InvalidData(
+                "the surrogate is not fitted yet".into(),
+            )
+            .into());
         };
-        if self.pool_batch.as_ref().is_none_or(|(id, _)| *id != pool.id()) {
+        if self
+            .pool_batch
+            .as_ref()
+            .is_none_or(|(id, _)| *id != pool.id())
+        {
             self.pool_batch = Some((pool.id(), predictor.encode(pool.encodings())?));
         }
         match &self.pool_batch {

@@ -78,12 +78,20 @@ impl<S: SearchSpace> BayesianOptimization<S> {
     /// # Errors
     /// [`SearchError::InvalidConfig`] when `proposals_per_fit` is 0 or a
     /// rebuilt pool would be empty.
-    pub fn new(space: S, config: BayesianOptimizationConfig, surrogate: Box<dyn Surrogate>) -> Result<Self> {
+    pub fn new(
+        space: S,
+        config: BayesianOptimizationConfig,
+        surrogate: Box<dyn Surrogate>,
+    ) -> Result<Self> {
         if config.proposals_per_fit == 0 {
-            return Err(SearchError::InvalidConfig("proposals_per_fit must be at least 1".into()));
+            return Err(SearchError::InvalidConfig(
+                "proposals_per_fit must be at least 1".into(),
+            ));
         }
         if config.mutation_candidates + config.random_candidates == 0 {
-            return Err(SearchError::InvalidConfig("a rebuilt pool needs mutation or random candidates".into()));
+            return Err(SearchError::InvalidConfig(
+                "a rebuilt pool needs mutation or random candidates".into(),
+            ));
         }
         Ok(Self {
             space,
@@ -110,7 +118,9 @@ impl<S: SearchSpace> BayesianOptimization<S> {
     }
 
     fn initial_samples(&self) -> usize {
-        self.config.initial_samples.max(self.surrogate.min_observations())
+        self.config
+            .initial_samples
+            .max(self.surrogate.min_observations())
     }
 
     /// The whole space, built once. Every cell is kept, isomorphic ones
@@ -120,7 +130,10 @@ impl<S: SearchSpace> BayesianOptimization<S> {
     fn whole_space_pool(&mut self) -> Option<Arc<(Vec<S::Arch>, CandidatePool)>> {
         if self.whole_space.is_none() {
             let space = &self.space;
-            if space.size().is_none_or(|n| n > self.config.whole_space_limit) {
+            if space
+                .size()
+                .is_none_or(|n| n > self.config.whole_space_limit)
+            {
                 return None;
             }
             let archs: Vec<S::Arch> = space.enumerate()?.collect();
@@ -131,7 +144,11 @@ impl<S: SearchSpace> BayesianOptimization<S> {
     }
 
     /// Mutations of the best observed cells plus random samples (deduplicated, unseen, feasible).
-    fn rebuilt_pool(&self, context: &ProposalContext<'_, S>, rng: &mut StdRng) -> (Vec<S::Arch>, CandidatePool) {
+    fn rebuilt_pool(
+        &self,
+        context: &ProposalContext<'_, S>,
+        rng: &mut StdRng,
+    ) -> (Vec<S::Arch>, CandidatePool) {
         let space = context.space;
         let mut ranked: Vec<&(S::Arch, GraphEncoding, f64)> = self.observed.iter().collect();
         ranked.sort_by(|a, b| b.2.total_cmp(&a.2));
@@ -176,7 +193,10 @@ impl<S: SearchSpace> BayesianOptimization<S> {
         let near = space.neighbours(incumbent);
         let two_edits: Vec<S::Arch> = near.iter().flat_map(|n| space.neighbours(n)).collect();
         [near, two_edits].into_iter().find_map(|ring| {
-            let found: HashSet<S::Arch> = ring.into_iter().filter(|a| context.is_candidate(a)).collect();
+            let found: HashSet<S::Arch> = ring
+                .into_iter()
+                .filter(|a| context.is_candidate(a))
+                .collect();
             (!found.is_empty()).then_some(found)
         })
     }
@@ -188,19 +208,29 @@ impl<S: SearchSpace> BayesianOptimization<S> {
             None => Arc::new(self.rebuilt_pool(context, rng)),
         };
         let (archs, pool) = &*candidates;
-        let observations: Vec<(GraphEncoding, f64)> = self.observed.iter().map(|(_, e, s)| (e.clone(), *s)).collect();
+        let observations: Vec<(GraphEncoding, f64)> = self
+            .observed
+            .iter()
+            .map(|(_, e, s)| (e.clone(), *s))
+            .collect();
         let seed = rng.random::<u64>();
         self.surrogate.fit(&observations, seed)?;
         self.fits += 1;
         let predictions = self.surrogate.predict(pool)?;
         let incumbent = self.best.get().map(|(_, s)| s);
         let values = self.config.acquisition.values(&predictions, incumbent, rng);
-        let mut order: Vec<usize> = (0..archs.len()).filter(|&i| context.is_candidate(&archs[i])).collect();
+        let mut order: Vec<usize> = (0..archs.len())
+            .filter(|&i| context.is_candidate(&archs[i]))
+            .collect();
         if let Some(local) = self.local_candidates(context) {
             order.retain(|&i| local.contains(&archs[i]));
         }
         order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
-        self.queue = order.into_iter().take(self.config.proposals_per_fit).map(|i| archs[i].clone()).collect();
+        self.queue = order
+            .into_iter()
+            .take(self.config.proposals_per_fit)
+            .map(|i| archs[i].clone())
+            .collect();
         Ok(())
     }
 }
@@ -232,7 +262,10 @@ impl<S: SearchSpace> Strategy<S> for BayesianOptimization<S> {
         self.refill(context, rng)?;
         match self.queue.pop_front() {
             Some(arch) => Ok(arch),
-            None => Err(SearchError::SpaceExhausted { strategy: "bo".into(), attempts: 0 }),
+            None => Err(SearchError::SpaceExhausted {
+                strategy: "bo".into(),
+                attempts: 0,
+            }),
         }
     }
 
@@ -240,8 +273,13 @@ impl<S: SearchSpace> Strategy<S> for BayesianOptimization<S> {
         let Some(score) = score else { return };
         // `observe` also reports free repeats: fit each isomorphism class once.
         if self.observed_hashes.insert(self.space.canonical_hash(arch)) {
-            self.observed.push((arch.clone(), self.space.encode(arch), score));
-            self.since_improvement = if self.best.record(arch, score) { 0 } else { self.since_improvement + 1 };
+            self.observed
+                .push((arch.clone(), self.space.encode(arch), score));
+            self.since_improvement = if self.best.record(arch, score) {
+                0
+            } else {
+                self.since_improvement + 1
+            };
         }
     }
 

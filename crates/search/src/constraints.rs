@@ -32,7 +32,9 @@ impl<S: SearchSpace> Constraint<S> {
     /// or `params_mb_c100` from the NB201 table).
     pub fn from_table(table: Arc<BenchmarkTable<S>>, column: &str, limit: f64) -> Self {
         let col = column.to_string();
-        Self::new(format!("{column} <= {limit}"), limit, move |arch| table.value(arch, &col).ok())
+        Self::new(format!("{column} <= {limit}"), limit, move |arch| {
+            table.value(arch, &col).ok()
+        })
     }
 
     /// What the constraint bounds, e.g. `pixel3 <= 10`.
@@ -89,6 +91,10 @@ impl<S: SearchSpace> Constraints<S> {
         if self.items.is_empty() {
             return "none".into();
         }
-        self.items.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+        self.items
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

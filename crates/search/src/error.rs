@@ -30,7 +30,9 @@ pub enum SearchError {
     },
     /// Replaying a stored search gave another architecture than the one stored:
     /// the code, data or seed differ from the interrupted run.
-    #[error("resume diverged at trial {trial}: the store has `{stored}`, the replay proposed `{proposed}`")]
+    #[error(
+        "resume diverged at trial {trial}: the store has `{stored}`, the replay proposed `{proposed}`"
+    )]
     ReplayMismatch {
         /// Zero-based trial.
         trial: usize,

@@ -6,8 +6,8 @@ use burn::module::Module;
 use burn::tensor::Device;
 use metanas_data::ImageDataset;
 use metanas_net::{
-    CellNetworkConfig, Evaluation, ModelMetadata, SavedModel, ToCellPlan, TrainingConfig, TrainingData,
-    TrainingReport, evaluate, train,
+    CellNetworkConfig, Evaluation, ModelMetadata, SavedModel, ToCellPlan, TrainingConfig,
+    TrainingData, TrainingReport, evaluate, train,
 };
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -42,9 +42,10 @@ pub fn train_final<A: ToCellPlan>(
     device: &Device,
     out_dir: &Path,
 ) -> Result<FinalResult> {
-    let config = CellNetworkConfig::new(arch.cell_plan(), train_set.shape(), train_set.num_classes())
-        .with_channels(size.channels)
-        .with_cells_per_stage(size.cells_per_stage);
+    let config =
+        CellNetworkConfig::new(arch.cell_plan(), train_set.shape(), train_set.num_classes())
+            .with_channels(size.channels)
+            .with_cells_per_stage(size.cells_per_stage);
     let network = metanas_seeding::seeded_module(device, training.seed, || config.init(device))?;
     let normalisation = train_set.normalisation();
     let data = TrainingData {
@@ -74,7 +75,8 @@ pub fn train_final<A: ToCellPlan>(
         params,
     };
     let path = out_dir.join("final_result.json");
-    let json = serde_json::to_string_pretty(&result).map_err(|e| SearchError::InvalidConfig(e.to_string()))?;
+    let json = serde_json::to_string_pretty(&result)
+        .map_err(|e| SearchError::InvalidConfig(e.to_string()))?;
     std::fs::write(&path, json).map_err(|source| SearchError::Io { path, source })?;
     Ok(result)
 }

@@ -19,7 +19,11 @@ pub struct FixedOrder<S: SearchSpace> {
 impl<S: SearchSpace> FixedOrder<S> {
     /// Proposes `ranking`'s cells, first one first.
     pub fn new(ranking: Vec<S::Arch>) -> Self {
-        Self { ranking, next: 0, best: BestSoFar::default() }
+        Self {
+            ranking,
+            next: 0,
+            best: BestSoFar::default(),
+        }
     }
 }
 
@@ -35,7 +39,10 @@ impl<S: SearchSpace> Strategy<S> for FixedOrder<S> {
                 return Ok(arch.clone());
             }
         }
-        Err(SearchError::SpaceExhausted { strategy: "fixed-order".into(), attempts: self.ranking.len() })
+        Err(SearchError::SpaceExhausted {
+            strategy: "fixed-order".into(),
+            attempts: self.ranking.len(),
+        })
     }
 
     fn observe(&mut self, arch: &S::Arch, score: Option<f64>) {

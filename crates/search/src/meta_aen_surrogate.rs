@@ -45,7 +45,13 @@ impl MetaAenSurrogate {
             Some(s) => meta.with_slope_prior(s.slope_prior()?),
             None => meta,
         };
-        Ok(Self { meta, sources, predictor: None, pool_features: None, pool_rows: HashMap::new() })
+        Ok(Self {
+            meta,
+            sources,
+            predictor: None,
+            pool_features: None,
+            pool_rows: HashMap::new(),
+        })
     }
 
     /// Starts from the posterior after `observations` of a related task
@@ -55,11 +61,16 @@ impl MetaAenSurrogate {
     /// # Errors
     /// As [`MetaAen::conditioned_on`]; [`SearchError::InvalidConfig`] for a
     /// cell the source values lack.
-    pub fn conditioned_on(mut self, observations: &[(GraphEncoding, f64)], inflation: f64) -> Result<Self> {
+    pub fn conditioned_on(
+        mut self,
+        observations: &[(GraphEncoding, f64)],
+        inflation: f64,
+    ) -> Result<Self> {
         if observations.is_empty() {
             return Ok(self);
         }
-        let (encodings, values): (Vec<GraphEncoding>, Vec<f64>) = observations.iter().cloned().unzip();
+        let (encodings, values): (Vec<GraphEncoding>, Vec<f64>) =
+            observations.iter().cloned().unzip();
         let features = self.features(&encodings)?;
         self.meta = self.meta.conditioned_on(&features, &values, inflation)?;
         Ok(self)
@@ -68,7 +79,9 @@ impl MetaAenSurrogate {
     fn features(&self, encodings: &[GraphEncoding]) -> Result<FeatureCache> {
         let cache = self.meta.features(&self.meta.encode(encodings)?);
         match &self.sources {
-            Some(sources) => Ok(cache.with_side_features(&sources.rows(encodings)?, sources.columns().len())?),
+            Some(sources) => {
+                Ok(cache.with_side_features(&sources.rows(encodings)?, sources.columns().len())?)
+            }
             None => Ok(cache),
         }
     }
@@ -92,9 +105,13 @@ impl Surrogate for MetaAenSurrogate {
         self.predictor = Some(if observations.is_empty() {
             self.meta.prior_predictor(self.sources.is_some())?
         } else {
-            let (encodings, values): (Vec<GraphEncoding>, Vec<f64>) = observations.iter().cloned().unzip();
+            let (encodings, values): (Vec<GraphEncoding>, Vec<f64>) =
+                observations.iter().cloned().unzip();
             // Observed cells are usually in the scored pool: reuse its features.
-            let rows: Option<Vec<usize>> = encodings.iter().map(|e| self.pool_rows.get(e).copied()).collect();
+            let rows: Option<Vec<usize>> = encodings
+                .iter()
+                .map(|e| self.pool_rows.get(e).copied())
+                .collect();
             let features = match (rows, &self.pool_features) {
                 (Some(rows), Some((_, pool))) => pool.select(&rows)?,
                 _ => self.features(&encodings)?,
@@ -105,13 +122,24 @@ impl Surrogate for MetaAenSurrogate {
     }
 
     fn predict(&mut self, pool: &CandidatePool) -> Result<Vec<Prediction>> {
-        if self.pool_features.as_ref().is_none_or(|(id, _)| *id != pool.id()) {
+        if self
+            .pool_features
+            .as_ref()
+            .is_none_or(|(id, _)| *id != pool.id())
+        {
             self.pool_features = Some((pool.id(), self.features(pool.encodings())?));
-            self.pool_rows = pool.encodings().iter().enumerate().map(|(i, e)| (e.clone(), i)).collect();
+            self.pool_rows = pool
+                .encodings()
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.clone(), i))
+                .collect();
         }
         match (&self.predictor, &self.pool_features) {
             (Some(predictor), Some((_, features))) => Ok(predictor.predict_features(features)?),
-            _ => Err(metanas_aen::AenError::InvalidData("the surrogate is not fitted yet".into()).into()),
+            _ => Err(
+                metanas_aen::AenError::InvalidData("the surrogate is not fitted yet".into()).into(),
+            ),
         }
     }
 }

@@ -158,7 +158,10 @@ impl<S: SearchSpace> Searcher<S> {
         let start = Instant::now();
         let mut free_in_a_row = 0usize;
         while outcome.trials.len() < self.config.max_queries {
-            if self.config.max_seconds.is_some_and(|limit| start.elapsed().as_secs_f64() >= limit)
+            if self
+                .config
+                .max_seconds
+                .is_some_and(|limit| start.elapsed().as_secs_f64() >= limit)
                 && outcome.trials.len() >= stored.len()
             {
                 outcome.stop = StopReason::TimeBudget;
@@ -214,10 +217,16 @@ impl<S: SearchSpace> Searcher<S> {
                 }
                 None => {
                     let started = Instant::now();
-                    let seed = self.config.seed.wrapping_mul(1_000_003).wrapping_add(index as u64);
+                    let seed = self
+                        .config
+                        .seed
+                        .wrapping_mul(1_000_003)
+                        .wrapping_add(index as u64);
                     let result = match evaluator.evaluate(&arch, seed) {
                         Ok(m) => TrialOutcome::Finished(m),
-                        Err(e) => TrialOutcome::Failed { error: e.to_string() },
+                        Err(e) => TrialOutcome::Failed {
+                            error: e.to_string(),
+                        },
                     };
                     let trial = Trial {
                         index,

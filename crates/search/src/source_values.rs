@@ -24,7 +24,10 @@ impl SourceValues {
     /// # Errors
     /// [`SearchError::Data`] for an unknown column; [`SearchError::Surrogate`]
     /// for a column with a non-finite value.
-    pub fn from_table<S: SearchSpace>(table: &BenchmarkTable<S>, columns: &[String]) -> Result<Self> {
+    pub fn from_table<S: SearchSpace>(
+        table: &BenchmarkTable<S>,
+        columns: &[String],
+    ) -> Result<Self> {
         let mut scores = Vec::with_capacity(columns.len());
         for c in columns {
             scores.push(normal_scores(table.column(c)?)?);
@@ -43,7 +46,10 @@ impl SourceValues {
             .into_iter()
             .map(|(e, (sum, n))| (e, sum.into_iter().map(|v| v / n as f64).collect()))
             .collect();
-        Ok(Self { columns: columns.to_vec(), values })
+        Ok(Self {
+            columns: columns.to_vec(),
+            values,
+        })
     }
 
     /// The prior over a single source's weight in a new task, learned from
@@ -53,7 +59,10 @@ impl SourceValues {
     /// As [`SourceSlopePrior::from_source_values`].
     pub fn slope_prior(&self) -> Result<SourceSlopePrior> {
         let rows: Vec<f64> = self.values.values().flatten().copied().collect();
-        Ok(SourceSlopePrior::from_source_values(&rows, self.columns.len())?)
+        Ok(SourceSlopePrior::from_source_values(
+            &rows,
+            self.columns.len(),
+        )?)
     }
 
     /// The columns, in feature order.

@@ -86,7 +86,10 @@ impl<S: SearchSpace> Evaluator<S> for TableEvaluator<S> {
             details.insert(c.clone(), self.table.value(arch, c)?);
         }
         if !objective.is_finite() {
-            return Err(SearchError::InvalidConfig(format!("{} is not finite for this cell", self.objective_column)));
+            return Err(SearchError::InvalidConfig(format!(
+                "{} is not finite for this cell",
+                self.objective_column
+            )));
         }
         Ok(Measurement {
             objective,

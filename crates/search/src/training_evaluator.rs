@@ -4,9 +4,12 @@ use crate::error::Result;
 use crate::evaluator::Evaluator;
 use crate::measurement::Measurement;
 use burn::tensor::Device;
-use metanas_data::{ImageTask, Normalisation, Objective};
 use metanas_aon::{Aon, AonOptimizer};
-use metanas_net::{CellNetworkConfig, LearningRateSchedule, OptimizerConfig, ToCellPlan, TrainingConfig, TrainingData, train};
+use metanas_data::{ImageTask, Normalisation, Objective};
+use metanas_net::{
+    CellNetworkConfig, LearningRateSchedule, OptimizerConfig, ToCellPlan, TrainingConfig,
+    TrainingData, train,
+};
 use metanas_space::SearchSpace;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -40,7 +43,12 @@ where
     /// An evaluator on `task`, building networks of `size`, training with
     /// `training` (its optimizer, length and batch size) on `device` (an
     /// autodiff device). Inputs are normalised with the task's training statistics.
-    pub fn new(task: ImageTask, size: NetworkSize, training: TrainingConfig, device: Device) -> Self {
+    pub fn new(
+        task: ImageTask,
+        size: NetworkSize,
+        training: TrainingConfig,
+        device: Device,
+    ) -> Self {
         let normalisation = task.train.normalisation();
         Self {
             task,
@@ -98,7 +106,8 @@ where
 
     fn evaluate(&mut self, arch: &S::Arch, seed: u64) -> Result<Measurement> {
         let config = self.network_config(arch);
-        let network = metanas_seeding::seeded_module(&self.device, seed, || config.init(&self.device))?;
+        let network =
+            metanas_seeding::seeded_module(&self.device, seed, || config.init(&self.device))?;
         let training = self.training.clone().with_seed(seed);
         let data = TrainingData {
             train: &self.task.train,
@@ -106,14 +115,28 @@ where
             normalisation: Some(&self.normalisation),
         };
         let (_, report) = match &self.aon {
-            Some((aon, _)) => train(network, &mut AonOptimizer::new(aon), data, &training, &self.device)?,
-            None => train(network, &mut training.optimizer.init(), data, &training, &self.device)?,
+            Some((aon, _)) => train(
+                network,
+                &mut AonOptimizer::new(aon),
+                data,
+                &training,
+                &self.device,
+            )?,
+            None => train(
+                network,
+                &mut training.optimizer.init(),
+                data,
+                &training,
+                &self.device,
+            )?,
         };
-        let validation = report.final_validation().unwrap_or(metanas_net::Evaluation {
-            loss: f64::NAN,
-            accuracy: 0.0,
-            examples: 0,
-        });
+        let validation = report
+            .final_validation()
+            .unwrap_or(metanas_net::Evaluation {
+                loss: f64::NAN,
+                accuracy: 0.0,
+                examples: 0,
+            });
         let complexity = config.complexity();
         let mut details = BTreeMap::new();
         details.insert("validation_loss".into(), validation.loss);

@@ -42,14 +42,21 @@ pub fn best_report_seen_curve(trials: &[Trial], objective: Objective) -> Vec<Opt
 
 /// The first query (1-based) after which the best-so-far report reaches
 /// `target` (within `tolerance`); `None` if never.
-pub fn queries_to_reach(curve: &[Option<f64>], target: f64, objective: Objective, tolerance: f64) -> Option<usize> {
-    curve.iter().position(|r| {
-        r.is_some_and(|r| match objective {
-            Objective::Maximize => r >= target - tolerance,
-            Objective::Minimize => r <= target + tolerance,
+pub fn queries_to_reach(
+    curve: &[Option<f64>],
+    target: f64,
+    objective: Objective,
+    tolerance: f64,
+) -> Option<usize> {
+    curve
+        .iter()
+        .position(|r| {
+            r.is_some_and(|r| match objective {
+                Objective::Maximize => r >= target - tolerance,
+                Objective::Minimize => r <= target + tolerance,
+            })
         })
-    })
-    .map(|i| i + 1)
+        .map(|i| i + 1)
 }
 
 /// `|optimum − best-so-far report|` after `queries` queries (the last value
@@ -80,11 +87,21 @@ mod tests {
     #[test]
     fn curve_follows_the_objective_not_the_report() {
         // The second trial has the best report but a worse objective: not chosen.
-        let trials = [trial(0, 50.0, 60.0), trial(1, 40.0, 99.0), trial(2, 70.0, 65.0)];
+        let trials = [
+            trial(0, 50.0, 60.0),
+            trial(1, 40.0, 99.0),
+            trial(2, 70.0, 65.0),
+        ];
         let curve = best_report_curve(&trials, Objective::Maximize);
         assert_eq!(curve, vec![Some(60.0), Some(60.0), Some(65.0)]);
-        assert_eq!(queries_to_reach(&curve, 65.0, Objective::Maximize, 1e-9), Some(3));
-        assert_eq!(queries_to_reach(&curve, 99.0, Objective::Maximize, 1e-9), None);
+        assert_eq!(
+            queries_to_reach(&curve, 65.0, Objective::Maximize, 1e-9),
+            Some(3)
+        );
+        assert_eq!(
+            queries_to_reach(&curve, 99.0, Objective::Maximize, 1e-9),
+            None
+        );
         assert_eq!(regret_at(&curve, 1, 70.0), Some(10.0));
         assert_eq!(regret_at(&curve, 10, 70.0), Some(5.0));
         let seen = best_report_seen_curve(&trials, Objective::Maximize);

@@ -18,7 +18,9 @@ pub struct TrialStore {
 
 impl std::fmt::Debug for TrialStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TrialStore").field("path", &self.path).finish()
+        f.debug_struct("TrialStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -54,7 +56,9 @@ impl TrialStore {
         connection
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(fail)?;
-        connection.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
+        connection
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(fail)?;
         connection
             .execute_batch(
                 "CREATE TABLE IF NOT EXISTS search (key TEXT NOT NULL);
@@ -122,10 +126,11 @@ impl TrialStore {
         let mut trials = Vec::new();
         for row in rows {
             let (index, architecture, canonical_hash, outcome, seconds) = row.map_err(fail)?;
-            let outcome: TrialOutcome = serde_json::from_str(&outcome).map_err(|e| SearchError::Store {
-                path: self.path.clone(),
-                message: format!("trial {index}: damaged outcome: {e}"),
-            })?;
+            let outcome: TrialOutcome =
+                serde_json::from_str(&outcome).map_err(|e| SearchError::Store {
+                    path: self.path.clone(),
+                    message: format!("trial {index}: damaged outcome: {e}"),
+                })?;
             if index as usize != trials.len() {
                 return Err(SearchError::Store {
                     path: self.path.clone(),
@@ -159,7 +164,10 @@ impl TrialStore {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        let tx = self.connection.transaction().map_err(|e| store_error(&self.path, e))?;
+        let tx = self
+            .connection
+            .transaction()
+            .map_err(|e| store_error(&self.path, e))?;
         tx.execute(
             "INSERT INTO trials (idx, architecture, canonical_hash, status, objective, report, seconds, outcome, finished_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -212,11 +220,16 @@ mod tests {
             store.append(&trial(0, 1.0)).expect("appends");
             store
                 .append(&Trial {
-                    outcome: TrialOutcome::Failed { error: "diverged".into() },
+                    outcome: TrialOutcome::Failed {
+                        error: "diverged".into(),
+                    },
                     ..trial(1, 0.0)
                 })
                 .expect("appends");
-            assert!(store.append(&trial(1, 2.0)).is_err(), "a trial is written once");
+            assert!(
+                store.append(&trial(1, 2.0)).is_err(),
+                "a trial is written once"
+            );
         }
         let store = TrialStore::open(&path, "search A").expect("reopens");
         let trials = store.trials().expect("reads");
@@ -227,7 +240,11 @@ mod tests {
             TrialStore::open(&path, "search B"),
             Err(SearchError::StoreMismatch { .. })
         ));
-        std::fs::write(dir.join("junk.sqlite"), b"this is not a database, just some bytes....").expect("writes");
+        std::fs::write(
+            dir.join("junk.sqlite"),
+            b"this is not a database, just some bytes....",
+        )
+        .expect("writes");
         assert!(matches!(
             TrialStore::open(&dir.join("junk.sqlite"), "search A"),
             Err(SearchError::Store { .. })

@@ -62,7 +62,11 @@ pub fn seeded<T>(device: &Device, seed: u64, draw: impl FnOnce() -> T) -> T {
 /// does, and draws every parameter before releasing the lock: the weights
 /// depend on `seed` alone, whatever other threads draw before the module's
 /// first use. Errors of `init` are passed through.
-pub fn seeded_module<M: Module, E>(device: &Device, seed: u64, init: impl FnOnce() -> Result<M, E>) -> Result<M, E> {
+pub fn seeded_module<M: Module, E>(
+    device: &Device,
+    seed: u64,
+    init: impl FnOnce() -> Result<M, E>,
+) -> Result<M, E> {
     seeded(device, seed, || {
         let module = init()?;
         module.visit(&mut Materialise);
@@ -170,14 +174,20 @@ mod tests {
         // A plain `seeded` build draws lazily, at first use: the draw in between changes it.
         let lazy = seeded(&device, 7, || LinearConfig::new(4, 3).init(&device));
         seeded(&device, 99, || draw(&device));
-        assert_ne!(weights(&lazy), reference, "Burn no longer initialises lazily: seeded_module may be unnecessary");
+        assert_ne!(
+            weights(&lazy),
+            reference,
+            "Burn no longer initialises lazily: seeded_module may be unnecessary"
+        );
     }
 
     #[test]
     fn a_nested_call_reseeds_without_deadlock() {
         let device = metanas_device::test_device();
         let inner_alone = seeded(&device, 5, || draw(&device));
-        let (outer, inner) = seeded(&device, 4, || (draw(&device), seeded(&device, 5, || draw(&device))));
+        let (outer, inner) = seeded(&device, 4, || {
+            (draw(&device), seeded(&device, 5, || draw(&device)))
+        });
         assert_eq!(inner, inner_alone);
         assert_eq!(outer, seeded(&device, 4, || draw(&device)));
     }

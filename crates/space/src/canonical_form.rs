@@ -96,11 +96,15 @@ fn permute_groups(
         visit(nodes);
         return;
     };
-    heap_permutations(&mut nodes[range.clone()].to_vec(), range.len(), &mut |perm| {
-        let mut with = nodes.to_vec();
-        with[range.clone()].copy_from_slice(perm);
-        permute_groups(&mut with, groups, group + 1, visit);
-    });
+    heap_permutations(
+        &mut nodes[range.clone()].to_vec(),
+        range.len(),
+        &mut |perm| {
+            let mut with = nodes.to_vec();
+            with[range.clone()].copy_from_slice(perm);
+            permute_groups(&mut with, groups, group + 1, visit);
+        },
+    );
 }
 
 /// Heap's algorithm.
@@ -183,10 +187,16 @@ mod tests {
     #[test]
     fn isomorphic_graphs_share_a_form_and_others_do_not() {
         // in -> a(op0), in -> b(op1), a -> out, b -> out, in different node orders.
-        let g1 = CellGraph::new(&[Input, Op(0), Op(1), Output], &[(0, 1), (0, 2), (1, 3), (2, 3)])
-            .expect("valid");
-        let g2 = CellGraph::new(&[Output, Op(1), Input, Op(0)], &[(2, 3), (2, 1), (3, 0), (1, 0)])
-            .expect("valid");
+        let g1 = CellGraph::new(
+            &[Input, Op(0), Op(1), Output],
+            &[(0, 1), (0, 2), (1, 3), (2, 3)],
+        )
+        .expect("valid");
+        let g2 = CellGraph::new(
+            &[Output, Op(1), Input, Op(0)],
+            &[(2, 3), (2, 1), (3, 0), (1, 0)],
+        )
+        .expect("valid");
         assert_eq!(CanonicalForm::of(&g1), CanonicalForm::of(&g2));
         // Chain in -> op0 -> op1 -> out is different.
         let g3 = CellGraph::new(&[Input, Op(0), Op(1), Output], &[(0, 1), (1, 2), (2, 3)])
@@ -206,8 +216,11 @@ mod tests {
             .expect("valid");
         assert_eq!(CanonicalForm::of(&straight), CanonicalForm::of(&crossed));
         // Sharing one op0 between both op1 nodes is a different network.
-        let shared = CellGraph::new(&labels, &[(0, 1), (0, 2), (1, 3), (1, 4), (3, 5), (4, 5), (2, 5)])
-            .expect("valid");
+        let shared = CellGraph::new(
+            &labels,
+            &[(0, 1), (0, 2), (1, 3), (1, 4), (3, 5), (4, 5), (2, 5)],
+        )
+        .expect("valid");
         assert_ne!(CanonicalForm::of(&straight), CanonicalForm::of(&shared));
     }
 }

@@ -35,7 +35,10 @@ impl GraphEncoding {
     pub fn of(graph: &CellGraph, max_nodes: usize) -> Self {
         let (live, order) = CanonicalForm::order_of(graph);
         let n = order.len();
-        assert!(n <= max_nodes, "a cell with {n} live nodes exceeds the space's bound {max_nodes}");
+        assert!(
+            n <= max_nodes,
+            "a cell with {n} live nodes exceeds the space's bound {max_nodes}"
+        );
         let mut position = vec![0usize; live.node_count()];
         for (i, node) in order.iter().enumerate() {
             position[node.index()] = i;
@@ -61,7 +64,9 @@ impl GraphEncoding {
 
     /// Whether node `from` feeds node `to`.
     pub fn has_edge(&self, from: usize, to: usize) -> bool {
-        from < self.max_nodes && to < self.max_nodes && self.adjacency[from * self.max_nodes + to] == 1
+        from < self.max_nodes
+            && to < self.max_nodes
+            && self.adjacency[from * self.max_nodes + to] == 1
     }
 }
 
@@ -76,7 +81,10 @@ mod tests {
         let e = GraphEncoding::of(&g, 5);
         assert_eq!(e.num_nodes, 3);
         assert_eq!(e.mask, vec![true, true, true, false, false]);
-        assert_eq!(e.adjacency.iter().map(|&x| usize::from(x)).sum::<usize>(), 2);
+        assert_eq!(
+            e.adjacency.iter().map(|&x| usize::from(x)).sum::<usize>(),
+            2
+        );
         let mut ops: Vec<usize> = e.node_ops[..3].to_vec();
         ops.sort_unstable();
         assert_eq!(ops, vec![0, 1, 4]);

@@ -12,9 +12,18 @@ fn table_archs() -> Vec<String> {
     let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut lines = BufReader::new(GzDecoder::new(file)).lines();
     let header = lines.next().expect("header").expect("readable");
-    let arch_col = header.split(',').position(|c| c == "arch").expect("arch column");
+    let arch_col = header
+        .split(',')
+        .position(|c| c == "arch")
+        .expect("arch column");
     lines
-        .map(|l| l.expect("readable").split(',').nth(arch_col).expect("arch field").to_string())
+        .map(|l| {
+            l.expect("readable")
+                .split(',')
+                .nth(arch_col)
+                .expect("arch field")
+                .to_string()
+        })
         .collect()
 }
 

@@ -32,7 +32,11 @@ fn assert_hash_invariant_under_relabelling<S: SearchSpace>(space: &S, seed: u64)
         let graph = space.cell_graph(&arch);
         let expected = CanonicalForm::of(&graph);
         for _ in 0..3 {
-            assert_eq!(CanonicalForm::of(&relabelled(&graph, &mut rng)), expected, "{arch:?}");
+            assert_eq!(
+                CanonicalForm::of(&relabelled(&graph, &mut rng)),
+                expected,
+                "{arch:?}"
+            );
         }
         assert_eq!(expected.hash(), space.canonical_hash(&arch));
     }
@@ -115,7 +119,10 @@ fn nb101_isomorphic_specs_share_a_hash() {
         let n = cell.node_count();
         let mut middle: Vec<usize> = (1..n - 1).collect();
         middle.shuffle(&mut rng);
-        let perm: Vec<usize> = std::iter::once(0).chain(middle).chain(std::iter::once(n - 1)).collect();
+        let perm: Vec<usize> = std::iter::once(0)
+            .chain(middle)
+            .chain(std::iter::once(n - 1))
+            .collect();
         // perm[old] = new position
         let mut rows = vec![0u8; n];
         let mut upper = true;
@@ -135,7 +142,11 @@ fn nb101_isomorphic_specs_share_a_hash() {
             ops[perm[k + 1] - 1] = op;
         }
         let twin = Nb101Cell::new(ops, rows).expect("a relabelled valid cell is valid");
-        assert_eq!(space.canonical_hash(&twin), space.canonical_hash(&cell), "{cell} vs {twin}");
+        assert_eq!(
+            space.canonical_hash(&twin),
+            space.canonical_hash(&cell),
+            "{cell} vs {twin}"
+        );
         checked += 1;
     }
 }
@@ -143,7 +154,9 @@ fn nb101_isomorphic_specs_share_a_hash() {
 #[test]
 fn nb101_extraneous_nodes_do_not_change_the_hash() {
     let space = Nb101Space;
-    let small = space.parse("input,conv3x3-bn-relu,output:010/001/000").expect("valid");
+    let small = space
+        .parse("input,conv3x3-bn-relu,output:010/001/000")
+        .expect("valid");
     // Node 2 (maxpool) has no way to the output: it is extraneous.
     let padded = space
         .parse("input,conv3x3-bn-relu,maxpool3x3,output:0110/0001/0000/0000")
@@ -158,7 +171,11 @@ fn assert_moves_are_valid_and_different<S: SearchSpace>(space: &S, seed: u64) {
         let arch = space.sample(&mut rng);
         let neighbours = space.neighbours(&arch);
         let distinct: HashSet<&S::Arch> = neighbours.iter().collect();
-        assert_eq!(distinct.len(), neighbours.len(), "neighbours are listed once");
+        assert_eq!(
+            distinct.len(),
+            neighbours.len(),
+            "neighbours are listed once"
+        );
         for n in &neighbours {
             assert_ne!(n, &arch);
             // Valid: survives its own text form.
@@ -244,20 +261,46 @@ fn nb201_bad_strings_give_typed_errors() {
         ),
         (
             "|nor_conv_3x3~1|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
-            |e| matches!(e, SpaceError::WrongSourceNode { node: 1, position: 0, .. }),
+            |e| {
+                matches!(
+                    e,
+                    SpaceError::WrongSourceNode {
+                        node: 1,
+                        position: 0,
+                        ..
+                    }
+                )
+            },
         ),
         (
             "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~7|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
-            |e| matches!(e, SpaceError::WrongSourceNode { node: 2, position: 1, .. }),
+            |e| {
+                matches!(
+                    e,
+                    SpaceError::WrongSourceNode {
+                        node: 2,
+                        position: 1,
+                        ..
+                    }
+                )
+            },
         ),
         (
             "|nor_conv_3x3~0|+|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
-            |e| matches!(e, SpaceError::WrongEdgeCount { node: 2, expected: 2, found: 1 }),
+            |e| {
+                matches!(
+                    e,
+                    SpaceError::WrongEdgeCount {
+                        node: 2,
+                        expected: 2,
+                        found: 1
+                    }
+                )
+            },
         ),
-        (
-            "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|",
-            |e| matches!(e, SpaceError::WrongNodeCount { found: 3, .. }),
-        ),
+        ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|", |e| {
+            matches!(e, SpaceError::WrongNodeCount { found: 3, .. })
+        }),
         (
             "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|+|none~0|",
             |e| matches!(e, SpaceError::WrongNodeCount { found: 5, .. }),
@@ -284,7 +327,9 @@ fn nb201_bad_strings_give_typed_errors() {
         ),
         ("🦀", |e| matches!(e, SpaceError::WrongNodeCount { .. })),
         ("+++", |e| matches!(e, SpaceError::WrongNodeCount { .. })),
-        ("|~|+|~|~|+|~|~|~|", |e| matches!(e, SpaceError::WrongSourceNode { .. })),
+        ("|~|+|~|~|+|~|~|~|", |e| {
+            matches!(e, SpaceError::WrongSourceNode { .. })
+        }),
     ];
     for (text, is_expected) in cases {
         let err = space.parse(text).expect_err(text);
@@ -305,7 +350,10 @@ fn bad_json_gives_typed_errors() {
         r#"{"ops":["none","none","none","none","none","none"]} trailing"#,
         r#"[1,2,3]"#,
     ] {
-        assert!(matches!(nb201.parse_json(json), Err(SpaceError::Json(_))), "{json}");
+        assert!(
+            matches!(nb201.parse_json(json), Err(SpaceError::Json(_))),
+            "{json}"
+        );
     }
     let nb101 = Nb101Space;
     for json in [
@@ -320,7 +368,11 @@ fn bad_json_gives_typed_errors() {
         let err = nb101.parse_json(json).expect_err(json);
         assert!(matches!(err, SpaceError::Json(_)), "{json}: {err:?}");
     }
-    assert!(nb101.parse_json(r#"{"matrix":[[0,1],[0,0]],"ops":["input","output"]}"#).is_ok());
+    assert!(
+        nb101
+            .parse_json(r#"{"matrix":[[0,1],[0,0]],"ops":["input","output"]}"#)
+            .is_ok()
+    );
 }
 
 #[test]

@@ -15,12 +15,15 @@ pub fn toy_config(method: MetaGradientMethod) -> AonMetaTrainerConfig {
         .with_batch_size(8)
         .with_horizon(8);
     // A far too small initial step: the meta-gradient must find a better one.
-    AonMetaTrainerConfig::new(AonConfig::new().with_hidden(8).with_initial_step(2e-4), problems)
-        .with_unroll(8)
-        .with_method(method)
-        .with_meta_learning_rate(0.1)
-        .with_score_with_running_statistics(false)
-        .with_validation_examples(32)
-        .with_es_pairs(2)
-        .with_es_sigma(0.05)
+    AonMetaTrainerConfig::new(
+        AonConfig::new().with_hidden(8).with_initial_step(2e-4),
+        problems,
+    )
+    .with_unroll(8)
+    .with_method(method)
+    .with_meta_learning_rate(0.1)
+    .with_score_with_running_statistics(false)
+    .with_validation_examples(32)
+    .with_es_pairs(2)
+    .with_es_sigma(0.05)
 }

@@ -74,7 +74,9 @@ impl Nb101Cell {
         }
         let cell = Self { ops, rows };
         if !cell.cell_graph().is_connected() {
-            return Err(SpaceError::Invalid("the output does not depend on the input".into()));
+            return Err(SpaceError::Invalid(
+                "the output does not depend on the input".into(),
+            ));
         }
         Ok(cell)
     }
@@ -110,7 +112,10 @@ impl Nb101Cell {
     pub fn with_op(&self, node: usize, op: Nb101Operation) -> Option<Self> {
         let mut ops = self.ops.clone();
         *ops.get_mut(node.checked_sub(1)?)? = op;
-        Some(Self { ops, rows: self.rows.clone() })
+        Some(Self {
+            ops,
+            rows: self.rows.clone(),
+        })
     }
 
     /// The cell as a DAG (already in operation-on-node form).
@@ -121,7 +126,11 @@ impl Nb101Cell {
             .chain(std::iter::once(NodeLabel::Output))
             .collect();
         let edges: Vec<(usize, usize)> = (0..n)
-            .flat_map(|i| (0..n).filter(move |&j| self.rows[i] & (1 << j) != 0).map(move |j| (i, j)))
+            .flat_map(|i| {
+                (0..n)
+                    .filter(move |&j| self.rows[i] & (1 << j) != 0)
+                    .map(move |j| (i, j))
+            })
             .collect();
         CellGraph::new(&labels, &edges).expect("upper-triangular adjacency is acyclic")
     }
@@ -145,7 +154,13 @@ fn parse_labels<'a>(labels: impl ExactSizeIterator<Item = &'a str>) -> Result<Ve
     }
     let mut ops = Vec::with_capacity(n - 2);
     for (i, label) in labels.enumerate() {
-        let required = if i == 0 { Some("input") } else if i == n - 1 { Some("output") } else { None };
+        let required = if i == 0 {
+            Some("input")
+        } else if i == n - 1 {
+            Some("output")
+        } else {
+            None
+        };
         match required {
             Some(name) if label != name => {
                 return Err(SpaceError::Invalid(format!(
@@ -175,7 +190,10 @@ impl TryFrom<Nb101Spec> for Nb101Cell {
         let mut rows = Vec::with_capacity(n);
         for (i, row) in spec.matrix.iter().enumerate() {
             if row.len() != n {
-                return Err(SpaceError::Invalid(format!("matrix row {i} has {} entries, expected {n}", row.len())));
+                return Err(SpaceError::Invalid(format!(
+                    "matrix row {i} has {} entries, expected {n}",
+                    row.len()
+                )));
             }
             let mut bits = 0u8;
             for (j, &v) in row.iter().enumerate() {
@@ -183,7 +201,9 @@ impl TryFrom<Nb101Spec> for Nb101Cell {
                     0 => {}
                     1 => bits |= 1 << j,
                     other => {
-                        return Err(SpaceError::Invalid(format!("matrix entry ({i}, {j}) is {other}, expected 0 or 1")));
+                        return Err(SpaceError::Invalid(format!(
+                            "matrix entry ({i}, {j}) is {other}, expected 0 or 1"
+                        )));
                     }
                 }
             }
@@ -199,7 +219,10 @@ impl From<Nb101Cell> for Nb101Spec {
         let matrix = (0..n)
             .map(|i| (0..n).map(|j| u8::from(cell.has_edge(i, j))).collect())
             .collect();
-        Self { matrix, ops: cell.labels() }
+        Self {
+            matrix,
+            ops: cell.labels(),
+        }
     }
 }
 
@@ -227,9 +250,9 @@ impl FromStr for Nb101Cell {
         if s.is_empty() {
             return Err(SpaceError::Empty);
         }
-        let (labels, matrix) = s
-            .split_once(':')
-            .ok_or_else(|| SpaceError::malformed(text, "expected `labels:matrix rows`, found no `:`"))?;
+        let (labels, matrix) = s.split_once(':').ok_or_else(|| {
+            SpaceError::malformed(text, "expected `labels:matrix rows`, found no `:`")
+        })?;
         let ops = parse_labels(labels.split(',').collect::<Vec<_>>().into_iter())?;
         let n = ops.len() + 2;
         let row_texts: Vec<&str> = matrix.split('/').collect();
@@ -247,7 +270,11 @@ impl FromStr for Nb101Cell {
                     format!("matrix row {i} must be {n} characters of 0 and 1, found `{row}`"),
                 ));
             }
-            rows.push(row.bytes().enumerate().fold(0u8, |acc, (j, b)| acc | (u8::from(b == b'1') << j)));
+            rows.push(
+                row.bytes()
+                    .enumerate()
+                    .fold(0u8, |acc, (j, b)| acc | (u8::from(b == b'1') << j)),
+            );
         }
         Self::new(ops, rows)
     }
@@ -276,14 +303,22 @@ mod tests {
         // Lower-triangular entry.
         assert!("input,output:00/10".parse::<Nb101Cell>().is_err());
         // Output not reachable.
-        assert!("input,conv1x1-bn-relu,output:010/000/000".parse::<Nb101Cell>().is_err());
+        assert!(
+            "input,conv1x1-bn-relu,output:010/000/000"
+                .parse::<Nb101Cell>()
+                .is_err()
+        );
         // Too many nodes.
         assert!(matches!(
-            "input,maxpool3x3,maxpool3x3,maxpool3x3,maxpool3x3,maxpool3x3,maxpool3x3,output:".parse::<Nb101Cell>(),
+            "input,maxpool3x3,maxpool3x3,maxpool3x3,maxpool3x3,maxpool3x3,maxpool3x3,output:"
+                .parse::<Nb101Cell>(),
             Err(SpaceError::WrongNodeCount { .. })
         ));
         // Ten edges.
         let dense = "input,conv3x3-bn-relu,conv3x3-bn-relu,conv3x3-bn-relu,conv3x3-bn-relu,output:011111/001111/000111/000000/000000/000000";
-        assert!(matches!(dense.parse::<Nb101Cell>(), Err(SpaceError::Invalid(_))));
+        assert!(matches!(
+            dense.parse::<Nb101Cell>(),
+            Err(SpaceError::Invalid(_))
+        ));
     }
 }

@@ -41,7 +41,9 @@ impl SearchSpace for Nb101Space {
         let n = Nb101Cell::MAX_NODES;
         loop {
             let rows: Vec<u8> = (0..n)
-                .map(|i| ((i + 1)..n).fold(0u8, |row, j| row | (u8::from(rng.random_bool(0.5)) << j)))
+                .map(|i| {
+                    ((i + 1)..n).fold(0u8, |row, j| row | (u8::from(rng.random_bool(0.5)) << j))
+                })
                 .collect();
             let ops = (0..n - 2)
                 .map(|_| Nb101Operation::ALL[rng.random_range(0..Nb101Operation::ALL.len())])
@@ -55,7 +57,9 @@ impl SearchSpace for Nb101Space {
     fn neighbours(&self, arch: &Nb101Cell) -> Vec<Nb101Cell> {
         let n = arch.node_count();
         let flips = (0..n).flat_map(|i| ((i + 1)..n).map(move |j| (i, j)));
-        let mut out: Vec<Nb101Cell> = flips.filter_map(|(i, j)| arch.with_edge_flipped(i, j)).collect();
+        let mut out: Vec<Nb101Cell> = flips
+            .filter_map(|(i, j)| arch.with_edge_flipped(i, j))
+            .collect();
         for (k, &current) in arch.ops().iter().enumerate() {
             for op in Nb101Operation::ALL.into_iter().filter(|&op| op != current) {
                 out.extend(arch.with_op(k + 1, op));

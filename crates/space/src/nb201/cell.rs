@@ -88,7 +88,9 @@ impl Nb201Cell {
         }
         let mut edges = Vec::new();
         for (e, &(from, to)) in Self::EDGES.iter().enumerate() {
-            let Some(node) = node_of_edge[e] else { continue };
+            let Some(node) = node_of_edge[e] else {
+                continue;
+            };
             if from == 0 {
                 edges.push((0, node));
             }
@@ -101,7 +103,8 @@ impl Nb201Cell {
                 }
             }
         }
-        CellGraph::new(&labels, &edges).expect("the NB201 skeleton is a DAG with one input and output")
+        CellGraph::new(&labels, &edges)
+            .expect("the NB201 skeleton is a DAG with one input and output")
     }
 }
 
@@ -148,7 +151,12 @@ impl FromStr for Nb201Cell {
                 .strip_prefix('|')
                 .and_then(|x| x.strip_suffix('|'))
                 .ok_or_else(|| {
-                    SpaceError::malformed(text, format!("group for node {node} must start and end with `|`, found `{group}`"))
+                    SpaceError::malformed(
+                        text,
+                        format!(
+                            "group for node {node} must start and end with `|`, found `{group}`"
+                        ),
+                    )
                 })?;
             let entries: Vec<&str> = inner.split('|').collect();
             if entries.len() != node {
@@ -160,7 +168,10 @@ impl FromStr for Nb201Cell {
             }
             for (position, entry) in entries.iter().enumerate() {
                 let (op, source) = entry.split_once('~').ok_or_else(|| {
-                    SpaceError::malformed(text, format!("entry `{entry}` must be `operation~source`"))
+                    SpaceError::malformed(
+                        text,
+                        format!("entry `{entry}` must be `operation~source`"),
+                    )
                 })?;
                 if source != position.to_string() {
                     return Err(SpaceError::WrongSourceNode {
@@ -182,8 +193,7 @@ impl FromStr for Nb201Cell {
 mod tests {
     use super::*;
 
-    const BEST_C10: &str =
-        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+    const BEST_C10: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
 
     #[test]
     fn string_round_trip_and_index_round_trip() {

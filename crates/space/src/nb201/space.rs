@@ -66,7 +66,9 @@ impl SearchSpace for Nb201Space {
     }
 
     fn enumerate(&self) -> Option<Box<dyn Iterator<Item = Nb201Cell> + '_>> {
-        Some(Box::new((0..Nb201Cell::COUNT).filter_map(Nb201Cell::from_index)))
+        Some(Box::new(
+            (0..Nb201Cell::COUNT).filter_map(Nb201Cell::from_index),
+        ))
     }
 
     fn cell_graph(&self, arch: &Nb201Cell) -> CellGraph {
