@@ -12,7 +12,7 @@
 //!   `Â = D^{-1/2}(A + Aᵀ + I)D^{-1/2}`: messages go both ways along an edge
 //!   and every real node keeps its own state; `Directed` (BRP-NAS) uses a
 //!   forward and a backward operator, each with self-loops and its own weights.
-//!   Padding rows and columns are zero. See *Measured decisions* for why the default.
+//!   Padding rows and columns are zero. Symmetric is the default: as good, half the matmuls.
 //! * **Task conditioning**: the task embedding is the task's linear head
 //!   `(w_t, b_t)` on the shared graph features. During meta-training every
 //!   source task has a learned head; on a new task the head is *inferred* from
@@ -62,58 +62,16 @@
 //! # Ok(()) }
 //! ```
 //!
-//! ## Measured decisions
+//! ## Design decisions
 //!
-//! All numbers from `cargo xtask bench-aen --seeds 3` (or, while the xtask
-//! binary cannot build, `cargo run --release -p metanas-aen --example bench_aen -- --seeds 3`,
-//! the same code), on a 2-core CPU, flex backend, 11 min with an empty cache.
-//! Defaults: hidden 64, 3 layers, 64 features, Adam 2e-3, λ = 0.5.
-//!
-//! | measurement | value |
-//! |---|---|
-//! | from scratch, `c10v_valid`, 100 train → τ on 1,000, symmetric | **0.763 ± 0.007** (NASLib GCN ≈ 0.5–0.6) |
-//! | same, directed (forward + backward weights) | 0.753 ± 0.007 |
-//! | `c100_valid`, meta (no `c100_*`) + adapt(20), source-head prior | 0.736 ± 0.080 |
-//! | same, isotropic prior | 0.723 ± 0.090 |
-//! | same GCN from scratch on the same 20 | 0.637 ± 0.055 |
-//! | same bodies, heads also read the sources: model average of single sources (default) | **0.853 ± 0.012** |
-//! | same, the average also over the body, body + best source and a joint head | 0.849 ± 0.020 |
-//! | same, one joint head over body and all sources | 0.721 ± 0.068 |
-//! | transfer baseline: rank by `c10v_valid` / by the source chosen on the 20 | 0.866 / 0.857 |
-//! | ceiling: linear model on all sources' normal scores, fitted on all 15,625 target values | 0.886 |
-//! | `in16_valid`, meta (no `in16_*`) + adapt(20), bodies only / model average | 0.754 / **0.841 ± 0.005** (scratch 0.619, baseline 0.838 / 0.835, ceiling 0.857) |
-//! | latency, 19 columns, each family held out, adapt(10), mean Spearman ρ | bodies only 0.862; model average with the other devices' latencies **0.957**; joint head 0.961 (chosen-source baseline 0.952) |
-//! | scoring 15,625 cells × 5 members, full GCN pass / cached body features / cached, model-average heads | 1,680 ms / 33.1 ms / 5.1 ms |
-//!
-//! * **Symmetric propagation is the default**: 0.763 vs 0.753 for directed
-//!   (3 seeds, both within ~1.5 sd); it is also half the matmuls.
-//! * **Source-head prior over an isotropic one**: +0.013 (c100) and +0.007 (in16) τ.
-//! * **Meta-init vs from scratch on the same 20**: +0.10 (c100), +0.14 (in16) τ.
-//! * **Model average over a joint head** for accuracy targets: a joint head
-//!   weighs ~30 correlated source columns from 20 observations and overfits
-//!   (0.72); choosing among single sources by evidence is what a careful user
-//!   does by hand, and matches the transfer baseline (0.853 vs 0.857 on
-//!   `c100`, 0.841 vs 0.835 on `in16`). Warping the observed values to normal
-//!   scores matters: one broken cell (1 % accuracy) among the 20 otherwise
-//!   decides the fit (0.790 ± 0.126 without the warp, with standardised
-//!   source values and the body models in the average). For latency the
-//!   evidence keeps the values unwarped: 0.957.
-//! * **Single sources only, no body models**: adding the body alone, the body
-//!   with the best source and the joint head to the average changes τ by
-//!   −0.004 (both targets) and ρ by −0.002, but their predictive variance at
-//!   unusual cells made Bayesian optimisation query broken cells right after
-//!   its first observation; without them meta-BO reached the `c100` optimum
-//!   in 2 queries instead of 9 (`cargo xtask bench-transfer`).
-//! * **Not met**: τ ≥ 0.90 (`c100`) and ≥ 0.87 (`in16`) from 20 observations.
-//!   Even a linear model on all source columns fitted on *all* 15,625 target
-//!   values reaches only 0.886 / 0.857 in-sample, and the bodies' features
-//!   add nothing measurable on top of the sources, so these goals are beyond
-//!   what the sources carry; a meta-learned predictor at best ties the
-//!   transfer baseline here.
-//! * **Scoring speed**: a full GCN pass over all cells takes ~340 ms per member
-//!   on flex; adaptation never changes the bodies, so a search computes
+//! * Adaptation never changes the bodies, so a search computes
 //!   [`MetaAen::features`] once and scores each new head with
-//!   [`AenPredictor::predict_features`] (28.6 ms for 5 members, inside the 50 ms goal).
+//!   [`AenPredictor::predict_features`].
+//! * The measurements behind the defaults (symmetric propagation, the model
+//!   average of single-source heads over normal scores, the exact-source-head
+//!   prior, scoring from cached features) are in the repository's
+//!   `docs/decisions/` (0001–0004); the benchmark's figures, with their
+//!   command (`cargo xtask bench-aen`), are in `docs/BENCHMARKS.md`.
 
 mod aen;
 mod bayesian_head;

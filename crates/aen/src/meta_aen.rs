@@ -112,11 +112,9 @@ fn priors_of(members: &[Aen], kind: PriorKind) -> crate::error::Result<Vec<HeadP
 /// source tasks are the exact heads that copy their own column (`[0, e_t, 0]`),
 /// so under [`PriorKind::SourceMean`] a new task starts as the average of the
 /// known source metrics. The body's features keep the ridge's variance only:
-/// observations of the new task can still weigh them in. (Adding the learned
-/// heads `[w_t, 0, b_t]` as well, i.e. mixing the body's imprecise predictions
-/// of the sources into the prior mean, found the CIFAR-10 optimum later:
-/// 94.24 → 94.22 in the first queries and never the optimum, against 94.36 at
-/// the 3rd query with exact heads only; `cargo xtask bench-transfer`.)
+/// observations of the new task can still weigh them in. The learned heads
+/// `[w_t, 0, b_t]` stay out: they would mix the body's imprecise predictions of
+/// the sources into the prior mean (`docs/decisions/0004-*`).
 fn side_priors_of(members: &[Aen], kind: PriorKind) -> crate::error::Result<Vec<HeadPrior>> {
     members
         .iter()

@@ -42,18 +42,14 @@ pub struct AonConfig {
     pub initial_step: f64,
     /// Step size of a second, SGD-Nesterov direction added to Adam's (its
     /// learning rate at initialisation); `None` (the default): Adam's
-    /// direction only. Tuned SGD-Nesterov beat tuned Adam on the held-out
-    /// pairs of `cargo xtask bench-aon`, so the AON may start from either or
-    /// a blend ([`AonConfig::blend`]; `bench-aon --start`).
+    /// direction only. The AON may start from Adam, SGD-Nesterov or a blend
+    /// of the two ([`AonConfig::blend`]; `bench-aon --start`).
     #[config(default = "None")]
     pub initial_momentum_step: Option<f64>,
     /// Whether the run's feedback (loss relative to its start, recent loss
     /// trend, progress) reaches the MLP. Without it the AON sees only
-    /// gradients, moments and parameter scales. Off by default: after 100
-    /// meta-steps of evolution strategies, the AON without feedback scored
-    /// better on both the MNIST validation problems and the held-out pairs of
-    /// `cargo xtask bench-aon` (compare `--feedback`); the best AON measured so
-    /// far (250 meta-steps) used feedback, with no equal-budget run without.
+    /// gradients, moments and parameter scales. Off by default: no measured
+    /// gain from these inputs (`docs/decisions/0006-*`; `bench-aon --feedback`).
     #[config(default = false)]
     pub use_feedback: bool,
     /// Standard deviation of the first layers' initial weights, times `1/√fan_in`.
@@ -99,9 +95,8 @@ pub struct Aon {
 impl AonConfig {
     /// An AON that starts as an even blend of two tuned hand-written
     /// optimizers: Adam at half of `adam_rate` plus SGD-Nesterov at half of
-    /// `sgd_nesterov_rate`. On the MNIST meta-training problems this start
-    /// scored better than either optimizer alone (`cargo xtask bench-aon
-    /// --meta-steps 0 --start adam|blend` prints the score at meta-step 0).
+    /// `sgd_nesterov_rate`: the default start of meta-training
+    /// (`docs/decisions/0005-*`; `bench-aon --meta-steps 0` scores it).
     pub fn blend(adam_rate: f64, sgd_nesterov_rate: f64) -> Self {
         Self::adam_plus_sgd_nesterov(adam_rate / 2.0, sgd_nesterov_rate / 2.0)
     }

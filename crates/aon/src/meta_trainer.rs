@@ -41,9 +41,8 @@ pub struct AonMetaTrainerConfig {
     #[config(default = 20)]
     pub unroll: usize,
     /// How the meta-gradient is estimated. Evolution strategies are the
-    /// default: at an equal CPU budget they trained the better AON (first-order
-    /// truncated meta-gradients made the AON worse on validation problems; see
-    /// `cargo xtask bench-aon --method first-order`).
+    /// default: at an equal CPU budget they train the better AON
+    /// (`docs/decisions/0007-*`; `bench-aon --method first-order` compares).
     #[config(default = "MetaGradientMethod::Evolution")]
     pub method: MetaGradientMethod,
     /// Inner problems advanced (and averaged) per meta-step.

@@ -1,11 +1,9 @@
 //! Average pooling written with shifted slices and sums.
 //!
-//! Burn's `avg_pool2d` is exact, but on the flex CPU backend its forward and
-//! backward kernels took about half of a training step of a NAS-Bench-201
-//! network whose cell has average pools (a `perf` profile of one Fashion-MNIST
-//! candidate: forward 23 %, backward 26 %). The same pools as a few slices,
-//! adds and one division are memory-bound element-wise work on every backend,
-//! and their gradients are slices and pads, which autodiff handles well.
+//! Burn's `avg_pool2d` is exact but slow on the flex CPU backend
+//! (`docs/decisions/0008-*`). The same pools as a few slices, adds and one
+//! division are memory-bound element-wise work on every backend, and their
+//! gradients are slices and pads, which autodiff handles well.
 //! The results equal `AvgPool2d`'s to float rounding (tested below).
 
 use burn::module::Module;
