@@ -1,6 +1,6 @@
 //! Search-space operations: sampling, mutation, canonical hashing and encoding.
 //!
-//! `cargo bench -p metanas-benches --bench space`. The goal from the issue:
+//! `cargo bench -p metanas-benches --bench space`. The goal:
 //! hashing and encoding all 15,625 NAS-Bench-201 cells together takes well
 //! under a second on one core (`nb201/hash+encode all 15625`).
 
