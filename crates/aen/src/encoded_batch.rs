@@ -254,10 +254,16 @@ mod tests {
             EncodedBatch::new(&[chain(), bad], 3, Propagation::Symmetric, &device),
             Err(AenError::Encoding { index: 1, .. })
         ));
+        // Another padded size (the vocabulary is large enough for both).
         let space = Nb201Space;
         let nb = space.encode(&space.enumerate().expect("finite").next().expect("a cell"));
         assert!(matches!(
-            EncodedBatch::new(&[chain(), nb], 6, Propagation::Symmetric, &device),
+            EncodedBatch::new(
+                &[chain(), nb],
+                space.vocabulary_size(),
+                Propagation::Symmetric,
+                &device
+            ),
             Err(AenError::Encoding { index: 1, .. })
         ));
         let batch =

@@ -13,6 +13,14 @@
 //! `T`, default 20), `TRAIN_W` (weight of the mean training loss), `EVAL_PAIRS`
 //! (held-out Fashion-MNIST pairs, default 6), `SAVE_DIR` (save each AON).
 //! Without `ADAM_RATE`, Adam's rate is first tuned on 3 MNIST problems.
+//!
+//! After printing every variant it checks what must hold whatever the
+//! budget: each variant took a meta-step and not every one was skipped,
+//! meta-training changed the AON, and the meta-trained AON trains every
+//! held-out pair without diverging, to a mean loss within
+//! `MAX_LOSS_RATIO` (default 1.25) of Adam's at the rate it started from (a fresh
+//! AON is that Adam: meta-training that makes it much worse is broken).
+use metanas_aon::aon_parameters::flatten_parameters;
 use metanas_aon::*;
 use metanas_device::BackendChoice;
 use rand::SeedableRng;
@@ -27,7 +35,7 @@ fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a harness: minutes per variant, run by hand (see the module doc)"]
 fn variants_at_an_equal_meta_training_budget() {
     let device = BackendChoice::Flex.device();
     let mnist = metanas_data::shipped::mnist10k().expect("mnist");
@@ -77,10 +85,14 @@ fn variants_at_an_equal_meta_training_budget() {
                 .final_loss()
         })
         .collect();
-    eprintln!(
-        "adam({adam_rate}) held-out mean {:.4}: {adam:.3?}",
-        adam.iter().sum::<f64>() / adam.len() as f64
+    let adam_mean = adam.iter().sum::<f64>() / adam.len() as f64;
+    eprintln!("adam({adam_rate}) held-out mean {adam_mean:.4}: {adam:.3?}");
+    assert!(
+        adam_mean.is_finite(),
+        "Adam diverged on a held-out pair: {adam:?}"
     );
+    let max_ratio: f64 = env("MAX_LOSS_RATIO", 1.25);
+    let mut failures = Vec::new();
     for variant in std::env::var("VARIANTS")
         .unwrap_or("fo_fb".into())
         .split(',')
@@ -102,12 +114,15 @@ fn variants_at_an_equal_meta_training_budget() {
         .with_meta_learning_rate(env("META_LR", 3e-3))
         .with_unroll(env("UNROLL", 20));
         let mut trainer = AonMetaTrainer::new(config, mnist.clone(), &device).expect("trainer");
+        let start = flatten_parameters(&trainer.aon());
+        let mut skipped = 0;
         let mut rng = StdRng::seed_from_u64(1);
         let budget: f64 = env("BUDGET_S", 120.0);
         let t = Instant::now();
         let mut recent = Vec::new();
         while t.elapsed().as_secs_f64() < budget {
             let r = trainer.meta_step(&mut rng).expect("step");
+            skipped += usize::from(r.skipped);
             recent.push(r.meta_loss);
             if r.step % 10 == 9 {
                 let n = recent.len() as f64;
@@ -131,16 +146,31 @@ fn variants_at_an_equal_meta_training_budget() {
             })
             .collect();
         let wins = losses.iter().zip(&adam).filter(|(a, b)| a < b).count();
+        let mean = losses.iter().sum::<f64>() / losses.len() as f64;
         eprintln!(
-            "{variant}: {} meta-steps, step {:.5}, held-out mean {:.4} (wins {wins}/{}): {losses:.3?}",
+            "{variant}: {} meta-steps, step {:.5}, held-out mean {mean:.4} (wins {wins}/{}): {losses:.3?}",
             trainer.meta_steps(),
             aon.base_step(),
-            losses.iter().sum::<f64>() / losses.len() as f64,
             losses.len()
         );
+        let steps = trainer.meta_steps();
+        if steps == 0 || skipped == steps {
+            failures.push(format!("{variant}: {steps} meta-steps, {skipped} skipped"));
+        }
+        if flatten_parameters(&aon) == start {
+            failures.push(format!(
+                "{variant}: meta-training left the AON as it started"
+            ));
+        }
+        if !(mean.is_finite() && mean <= max_ratio * adam_mean) {
+            failures.push(format!(
+                "{variant}: held-out mean {mean:.4} against Adam's {adam_mean:.4} (at most {max_ratio}×)"
+            ));
+        }
         if let Ok(dir) = std::env::var("SAVE_DIR") {
             aon.save(&std::path::Path::new(&dir).join(variant))
                 .expect("save");
         }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -10,6 +10,7 @@ use metanas_meta::{
 };
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
+use metanas_space::nb201::vocabulary::{AVG_POOL_3X3, NOR_CONV_1X1, NOR_CONV_3X3};
 use std::path::Path;
 
 /// A small table: 300 NB201 cells, three families of synthetic accuracies.
@@ -24,20 +25,14 @@ fn table(dir: &Path) -> BenchmarkTable<Nb201Space> {
         .enumerate()
     {
         let e = space.encode(&cell);
-        let count = |op: usize| {
-            e.node_ops
-                .iter()
-                .zip(&e.mask)
-                .filter(|(o, m)| **m && **o == op)
-                .count() as f64
-        };
-        let (conv, pool) = (count(4), count(5));
+        let count = |op: usize| e.count_nodes(op) as f64;
+        let (conv, pool) = (count(NOR_CONV_3X3), count(AVG_POOL_3X3));
         csv.push_str(&format!(
             "{i},{},{},{},{},{}\n",
             space.format(&cell),
             50.0 + 5.0 * conv - pool,
             51.0 + 5.0 * conv - pool,
-            40.0 + 4.0 * conv + count(3),
+            40.0 + 4.0 * conv + count(NOR_CONV_1X1),
             30.0 + 3.0 * conv - 2.0 * pool
         ));
     }

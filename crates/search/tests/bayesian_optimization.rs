@@ -8,8 +8,8 @@ use metanas_search::{
     Constraint, Constraints, RandomSearch, SearchConfig, SearchError, Searcher, Strategy,
     Surrogate, TableEvaluator, trajectory,
 };
-use metanas_space::nb101::Nb101Space;
-use metanas_space::nb201::Nb201Space;
+use metanas_space::nb101::{self, Nb101Space};
+use metanas_space::nb201::{self, Nb201Space};
 use metanas_space::{GraphEncoding, SearchSpace};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -22,21 +22,9 @@ struct Oracle {
     fits: usize,
 }
 
+/// How many nodes of vocabulary index `op` the cell has.
 fn op_count(e: &GraphEncoding, op: usize) -> f64 {
-    e.node_ops
-        .iter()
-        .zip(&e.mask)
-        .filter(|(o, m)| **m && **o == op)
-        .count() as f64
-}
-
-/// The vocabulary index of the operation called `name`.
-fn op_index<S: SearchSpace>(space: &S, name: &str) -> usize {
-    2 + space
-        .operations()
-        .iter()
-        .position(|o| *o == name)
-        .expect("operation of the space")
+    e.count_nodes(op) as f64
 }
 
 impl Surrogate for Oracle {
@@ -130,7 +118,7 @@ fn with_an_exact_surrogate_the_first_proposal_after_the_random_ones_is_optimal()
         proposals_per_fit: 2,
         ..Default::default()
     };
-    let conv = op_index(&Nb201Space, "nor_conv_3x3");
+    let conv = nb201::vocabulary::NOR_CONV_3X3;
     let trials = run(Nb201Space, conv, config.clone(), 8, 7);
     assert_eq!(trials.len(), 8);
     let unique: HashSet<&String> = trials.iter().collect();
@@ -155,7 +143,7 @@ fn a_space_too_large_to_score_uses_a_pool_of_mutations_and_samples() {
         ..Default::default()
     };
     let space = Nb101Space;
-    let conv = op_index(&space, "conv3x3-bn-relu");
+    let conv = nb101::vocabulary::CONV3X3_BN_RELU;
     let trials = run(space, conv, config, 20, 1);
     let scores: Vec<f64> = trials
         .iter()
@@ -265,7 +253,7 @@ fn a_latency_cap_is_respected_by_every_query() {
             ..Default::default()
         },
         Box::new(Oracle {
-            op: op_index(&space, "nor_conv_3x3"),
+            op: nb201::vocabulary::NOR_CONV_3X3,
             fits: 0,
         }),
     )

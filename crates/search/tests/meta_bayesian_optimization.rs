@@ -8,16 +8,14 @@ use metanas_search::{
     BayesianOptimization, BayesianOptimizationConfig, Constraints, MetaAenSurrogate, SearchConfig,
     Searcher, SourceValues, Strategy, TableEvaluator,
 };
+use metanas_space::nb201::vocabulary::{AVG_POOL_3X3, NOR_CONV_1X1, NOR_CONV_3X3, SKIP_CONNECT};
 use metanas_space::nb201::{Nb201Cell, Nb201Space};
 use metanas_space::{GraphEncoding, SearchSpace};
 use std::sync::Arc;
 
+/// How many nodes of vocabulary index `op` the cell has.
 fn count(e: &GraphEncoding, op: usize) -> f64 {
-    e.node_ops
-        .iter()
-        .zip(&e.mask)
-        .filter(|(o, m)| **m && **o == op)
-        .count() as f64
+    e.count_nodes(op) as f64
 }
 
 /// Every NB201 cell with three related synthetic "accuracies" and a target.
@@ -27,7 +25,12 @@ fn table(dir: &std::path::Path) -> (Vec<Nb201Cell>, BenchmarkTable<Nb201Space>) 
     let mut csv = String::from("index,arch,aa_valid,bb_valid,cc_valid,target_valid\n");
     for (i, cell) in cells.iter().enumerate() {
         let e = space.encode(cell);
-        let (skip, c1, c3, pool) = (count(&e, 2), count(&e, 3), count(&e, 4), count(&e, 5));
+        let (skip, c1, c3, pool) = (
+            count(&e, SKIP_CONNECT),
+            count(&e, NOR_CONV_1X1),
+            count(&e, NOR_CONV_3X3),
+            count(&e, AVG_POOL_3X3),
+        );
         let jitter = ((i * 7919) % 101) as f64 / 1000.0;
         csv.push_str(&format!(
             "{i},{},{},{},{},{}\n",
@@ -127,11 +130,12 @@ fn meta_bayesian_optimization_starts_from_the_prior_and_finds_the_top_fast() {
     let first_cell = space
         .parse(&outcome.trials[0].architecture)
         .expect("parses");
-    assert!(count(&space.encode(&first_cell), 4) > count(&space.encode(&first_cell), 3));
+    let e = space.encode(&first_cell);
+    assert!(count(&e, NOR_CONV_3X3) > count(&e, NOR_CONV_1X1));
     let related: Vec<(GraphEncoding, f64)> = encodings
         .iter()
         .step_by(300)
-        .map(|e| (e.clone(), count(e, 3) - count(e, 4)))
+        .map(|e| (e.clone(), count(e, NOR_CONV_1X1) - count(e, NOR_CONV_3X3)))
         .collect();
     let conditioned = MetaAenSurrogate::new(meta, Some(side))
         .expect("same")
@@ -145,7 +149,7 @@ fn meta_bayesian_optimization_starts_from_the_prior_and_finds_the_top_fast() {
         .expect("parses");
     let e = space.encode(&first_cell);
     assert!(
-        count(&e, 3) > count(&e, 4),
+        count(&e, NOR_CONV_1X1) > count(&e, NOR_CONV_3X3),
         "{}",
         outcome.trials[0].architecture
     );

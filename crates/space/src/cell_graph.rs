@@ -19,8 +19,9 @@ pub enum NodeLabel {
 }
 
 impl NodeLabel {
-    /// The node's index in a space's node vocabulary: 0 input, 1 output, `2 + op`.
-    pub fn vocabulary_index(self) -> usize {
+    /// The node's index in a space's node vocabulary: 0 input, 1 output, `2 + op`
+    /// (named per space in `nb201::vocabulary` and `nb101::vocabulary`).
+    pub const fn vocabulary_index(self) -> usize {
         match self {
             Self::Input => 0,
             Self::Output => 1,

@@ -62,6 +62,16 @@ impl GraphEncoding {
         }
     }
 
+    /// How many real nodes have vocabulary index `index` (e.g.
+    /// [`crate::nb201::vocabulary::NOR_CONV_3X3`]): the cell's count of an operation.
+    pub fn count_nodes(&self, index: usize) -> usize {
+        self.node_ops
+            .iter()
+            .zip(&self.mask)
+            .filter(|&(&op, &real)| real && op == index)
+            .count()
+    }
+
     /// Whether node `from` feeds node `to`.
     pub fn has_edge(&self, from: usize, to: usize) -> bool {
         from < self.max_nodes
@@ -89,5 +99,8 @@ mod tests {
         ops.sort_unstable();
         assert_eq!(ops, vec![0, 1, 4]);
         assert!(!e.has_edge(9, 0));
+        // Padding holds index 0 too, but only the real input node counts.
+        let count = |label: crate::NodeLabel| e.count_nodes(label.vocabulary_index());
+        assert_eq!((count(Input), count(Op(2)), count(Op(1))), (1, 1, 0));
     }
 }

@@ -122,7 +122,7 @@ impl Nb101Cell {
     pub fn cell_graph(&self) -> CellGraph {
         let n = self.node_count();
         let labels: Vec<NodeLabel> = std::iter::once(NodeLabel::Input)
-            .chain(self.ops.iter().map(|op| NodeLabel::Op(op.index())))
+            .chain(self.ops.iter().map(|op| op.node_label()))
             .chain(std::iter::once(NodeLabel::Output))
             .collect();
         let edges: Vec<(usize, usize)> = (0..n)

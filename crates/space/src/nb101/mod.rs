@@ -3,6 +3,7 @@
 mod cell;
 mod operation;
 mod space;
+pub mod vocabulary;
 
 pub use cell::{Nb101Cell, Nb101Spec};
 pub use operation::Nb101Operation;

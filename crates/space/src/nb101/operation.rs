@@ -1,5 +1,6 @@
 //! The three NAS-Bench-101 operations.
 
+use crate::cell_graph::NodeLabel;
 use crate::error::SpaceError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -34,6 +35,19 @@ impl Nb101Operation {
     /// The benchmark's name.
     pub fn name(self) -> &'static str {
         Self::NAMES[self.index()]
+    }
+
+    /// The operation's node in operation-on-node form
+    /// ([`Nb101Cell::cell_graph`](super::Nb101Cell::cell_graph)).
+    pub const fn node_label(self) -> NodeLabel {
+        NodeLabel::Op(self as usize)
+    }
+
+    /// The operation's index in the node vocabulary of
+    /// [`GraphEncoding::node_ops`](crate::GraphEncoding::node_ops) (named in
+    /// [`super::vocabulary`]).
+    pub const fn vocabulary_index(self) -> usize {
+        self.node_label().vocabulary_index()
     }
 }
 

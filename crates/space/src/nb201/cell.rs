@@ -81,9 +81,9 @@ impl Nb201Cell {
         let mut labels = vec![NodeLabel::Input, NodeLabel::Output];
         let mut node_of_edge = [None; 6];
         for (e, op) in self.ops.iter().enumerate() {
-            if *op != Nb201Operation::None {
+            if let Some(label) = op.node_label() {
                 node_of_edge[e] = Some(labels.len());
-                labels.push(NodeLabel::Op(op.index() - 1));
+                labels.push(label);
             }
         }
         let mut edges = Vec::new();

@@ -3,6 +3,7 @@
 mod cell;
 mod operation;
 mod space;
+pub mod vocabulary;
 
 pub use cell::Nb201Cell;
 pub use operation::Nb201Operation;

@@ -1,5 +1,6 @@
 //! The five NAS-Bench-201 operations.
 
+use crate::cell_graph::NodeLabel;
 use crate::error::SpaceError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -52,6 +53,27 @@ impl Nb201Operation {
     /// The benchmark's name.
     pub fn name(self) -> &'static str {
         Self::NAMES[self.index()]
+    }
+
+    /// The operation's node in operation-on-node form
+    /// ([`Nb201Cell::cell_graph`](super::Nb201Cell::cell_graph)); `None` for
+    /// `none`, which never becomes a node (the edge is simply not there).
+    pub const fn node_label(self) -> Option<NodeLabel> {
+        match self {
+            Self::None => None,
+            // `none` is not in the space's operation list: the others shift down by one.
+            op => Some(NodeLabel::Op(op as usize - 1)),
+        }
+    }
+
+    /// The operation's index in the node vocabulary of
+    /// [`GraphEncoding::node_ops`](crate::GraphEncoding::node_ops) (named in
+    /// [`super::vocabulary`]); `None` for `none`.
+    pub const fn vocabulary_index(self) -> Option<usize> {
+        match self.node_label() {
+            Some(label) => Some(label.vocabulary_index()),
+            None => None,
+        }
     }
 }
 
