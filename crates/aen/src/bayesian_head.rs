@@ -17,7 +17,7 @@ pub struct LinearHead {
 }
 
 /// The Gaussian prior over a new task's head.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeadPrior {
     /// Prior mean, `features + 1`.
     pub mean: Vec<f64>,

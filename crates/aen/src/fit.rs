@@ -108,20 +108,12 @@ mod tests {
     use crate::ranking_metrics::kendall_tau;
     use metanas_space::SearchSpace;
     use metanas_space::nb201::Nb201Space;
+    use metanas_space::nb201::vocabulary::{NOR_CONV_1X1, NOR_CONV_3X3};
 
-    /// A synthetic metric every GCN can learn: how many 3×3 convolutions a cell has.
+    /// A synthetic metric every GCN can learn: how many 3×3 convolutions a
+    /// cell has, plus half its number of 1×1 convolutions.
     fn synthetic(e: &GraphEncoding) -> f64 {
-        e.node_ops
-            .iter()
-            .zip(&e.mask)
-            .filter(|(op, m)| **m && **op == 5)
-            .count() as f64
-            + 0.5
-                * e.node_ops
-                    .iter()
-                    .zip(&e.mask)
-                    .filter(|(op, m)| **m && **op == 4)
-                    .count() as f64
+        e.count_nodes(NOR_CONV_3X3) as f64 + 0.5 * e.count_nodes(NOR_CONV_1X1) as f64
     }
 
     #[test]
@@ -165,9 +157,26 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         predictor.save(dir.path()).expect("saves");
         let loaded = AenPredictor::load(dir.path(), &device).expect("loads");
+        assert_eq!(loaded.ensemble_size(), predictor.ensemble_size());
+        // JSON keeps a float to its last bit or the next one.
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + b.abs());
+        assert_eq!(loaded.heads().len(), predictor.heads().len());
+        for (a, b) in loaded.heads().iter().zip(predictor.heads()) {
+            let values = |h: &crate::WeightedHead| {
+                let mut v = vec![h.weight, h.head.noise_variance];
+                v.extend(&h.head.mean);
+                v.extend(h.head.covariance.iter().flatten());
+                v
+            };
+            assert_eq!(a.member, b.member);
+            let (va, vb) = (values(a), values(b));
+            assert!(va.len() == vb.len() && va.iter().zip(&vb).all(|(x, y)| close(*x, *y)));
+        }
+        // The loaded bodies and heads predict what the saved ones did.
         let again = loaded.predict(test).expect("valid");
-        for (a, b) in predictions.iter().zip(&again) {
-            assert!((a.mean - b.mean).abs() < 1e-5 && (a.std - b.std).abs() < 1e-5);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * (1.0 + b.abs());
+        for (a, b) in again.iter().zip(&predictions) {
+            assert!(close(a.mean, b.mean) && close(a.std, b.std), "{a:?} {b:?}");
         }
         assert!(matches!(
             AenPredictor::load(&dir.path().join("none"), &device),

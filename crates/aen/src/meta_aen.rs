@@ -69,11 +69,81 @@ pub struct MetaAen {
 }
 
 const META_JSON: &str = "config.json";
+const STATE_JSON: &str = "state.json";
 
 #[derive(Serialize, Deserialize)]
 struct MetaFile {
     config: MetaAenConfig,
     task_names: Vec<String>,
+}
+
+/// Everything beyond the settings and the bodies that adaptation reads (the
+/// head priors, which [`MetaAen::conditioned_on`] may have replaced, the side
+/// model, the slope prior and the related task's single-source priors) and
+/// the training reports. Folders written before it existed lack it: their
+/// priors come from the bodies and the rest takes its default.
+#[derive(Serialize, Deserialize)]
+struct StateFile {
+    priors: Vec<HeadPrior>,
+    side_priors: Vec<HeadPrior>,
+    side_model: SideModel,
+    slope_prior: SourceSlopePrior,
+    related_sources: Option<RelatedSourcePriors>,
+    reports: Vec<TrainingReport>,
+}
+
+impl StateFile {
+    /// Checks the sizes against the model they belong to (a damaged or
+    /// foreign file must not reach the solvers' indexing).
+    fn check(
+        &self,
+        members: usize,
+        features: usize,
+        tasks: usize,
+        path: &Path,
+    ) -> crate::error::Result<()> {
+        let square = |p: &HeadPrior, width: usize| {
+            p.mean.len() == width && p.covariance.len() == width * width
+        };
+        let problem = if self.priors.len() != members || self.side_priors.len() != members {
+            Some(format!(
+                "{} body priors and {} side priors for {members} members",
+                self.priors.len(),
+                self.side_priors.len()
+            ))
+        } else if !self.priors.iter().all(|p| square(p, features + 1))
+            || !self
+                .side_priors
+                .iter()
+                .all(|p| square(p, features + tasks + 1))
+        {
+            Some(format!(
+                "priors not {} (body) or {} (body and {tasks} sources) wide",
+                features + 1,
+                features + tasks + 1
+            ))
+        } else {
+            self.related_sources.as_ref().and_then(|r| {
+                (r.priors.len() != tasks
+                    || r.weights.len() != tasks
+                    || !r.priors.iter().all(|p| square(p, features + tasks + 1)))
+                .then(|| {
+                    format!(
+                        "related-task priors for {} sources with {} weights, {tasks} expected",
+                        r.priors.len(),
+                        r.weights.len()
+                    )
+                })
+            })
+        };
+        match problem {
+            Some(problem) => Err(AenError::InvalidData(format!(
+                "{}: {problem}",
+                path.display()
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A posterior head's weight covariance times `inflation` (zeros without
@@ -226,7 +296,8 @@ impl MetaAen {
         &self.task_names
     }
 
-    /// What each member's training did (empty after [`Self::load`]).
+    /// What each member's training did (empty after [`Self::load`] of a
+    /// folder written before the reports were saved).
     pub fn reports(&self) -> &[TrainingReport] {
         &self.reports
     }
@@ -684,13 +755,25 @@ impl MetaAen {
         Ok(conditioned)
     }
 
-    /// Writes `dir/config.json` (settings and source task names) and
-    /// `dir/member_<i>.bpk` (Burn records), creating `dir`.
+    /// Writes `dir/config.json` (settings and source task names),
+    /// `dir/state.json` (head priors, side model, slope prior, the related
+    /// task's conditioning and the training reports) and `dir/member_<i>.bpk`
+    /// (Burn records), creating `dir`: [`Self::load`] gives back a meta-model
+    /// that predicts what this one does.
     ///
     /// # Errors
     /// [`AenError::Io`], [`AenError::Json`] or [`AenError::Record`] naming the file.
     pub fn save(&self, dir: &Path) -> crate::error::Result<()> {
         save_members(dir, &self.members)?;
+        let state = StateFile {
+            priors: self.priors.clone(),
+            side_priors: self.side_priors.clone(),
+            side_model: self.side_model,
+            slope_prior: self.slope_prior,
+            related_sources: self.related_sources.clone(),
+            reports: self.reports.clone(),
+        };
+        write_json(&dir.join(STATE_JSON), &state)?;
         let file = MetaFile {
             config: self.config.clone(),
             task_names: self.task_names.clone(),
@@ -698,26 +781,49 @@ impl MetaAen {
         write_json(&dir.join(META_JSON), &file)
     }
 
-    /// Reads a folder written by [`Self::save`] onto `device`.
+    /// Reads a folder written by [`Self::save`] onto `device`. A folder
+    /// without `state.json` (written before it existed) loads as the
+    /// meta-model fresh from meta-training: priors from the bodies, the
+    /// default side model and slope prior, no related task, no reports.
     ///
     /// # Errors
-    /// [`AenError::Io`], [`AenError::Json`] or [`AenError::Record`] naming the file.
+    /// [`AenError::Io`], [`AenError::Json`] or [`AenError::Record`] naming the
+    /// file; [`AenError::InvalidData`] when `state.json` does not fit the
+    /// bodies and source tasks.
     pub fn load(dir: &Path, device: &Device) -> crate::error::Result<Self> {
         let file: MetaFile = read_json(&dir.join(META_JSON))?;
         let inference = device.clone().without_autodiff();
         let members = load_members(dir, &file.config.model, file.config.ensemble, &inference)?;
-        let priors = priors_of(&members, file.config.prior)?;
-        let side_priors = side_priors_of(&members, file.config.prior)?;
+        let state_path = dir.join(STATE_JSON);
+        let state = if state_path.exists() {
+            let state: StateFile = read_json(&state_path)?;
+            state.check(
+                members.len(),
+                file.config.model.features,
+                file.task_names.len(),
+                &state_path,
+            )?;
+            state
+        } else {
+            StateFile {
+                priors: priors_of(&members, file.config.prior)?,
+                side_priors: side_priors_of(&members, file.config.prior)?,
+                side_model: SideModel::default(),
+                slope_prior: SourceSlopePrior::default(),
+                related_sources: None,
+                reports: Vec::new(),
+            }
+        };
         Ok(Self {
             config: file.config,
             task_names: file.task_names,
             members,
-            priors,
-            side_priors,
-            side_model: SideModel::default(),
-            slope_prior: SourceSlopePrior::default(),
-            related_sources: None,
-            reports: Vec::new(),
+            priors: state.priors,
+            side_priors: state.side_priors,
+            side_model: state.side_model,
+            slope_prior: state.slope_prior,
+            related_sources: state.related_sources,
+            reports: state.reports,
             device: inference,
         })
     }
@@ -729,16 +835,15 @@ mod tests {
     use crate::ranking_metrics::kendall_tau;
     use metanas_space::SearchSpace;
     use metanas_space::nb201::Nb201Space;
+    use metanas_space::nb201::vocabulary::{AVG_POOL_3X3, NOR_CONV_1X1, NOR_CONV_3X3};
 
+    /// How many nodes of vocabulary index `op` the cell has.
     fn count(e: &GraphEncoding, op: usize) -> f64 {
-        e.node_ops
-            .iter()
-            .zip(&e.mask)
-            .filter(|(o, m)| **m && **o == op)
-            .count() as f64
+        e.count_nodes(op) as f64
     }
 
-    /// Tiny bodies meta-trained on three tasks that weigh op counts differently.
+    /// Tiny bodies meta-trained on three tasks that weigh the counts of 3×3
+    /// convolutions, 1×1 convolutions and 3×3 average pools differently.
     fn meta_trained() -> (Vec<GraphEncoding>, Vec<TaskValues>, MetaAen) {
         let device = metanas_device::test_device();
         let space = Nb201Space;
@@ -748,6 +853,12 @@ mod tests {
             .step_by(31)
             .map(|a| space.encode(&a))
             .collect();
+        // Every term below varies over these cells (a term that is always zero tests nothing).
+        for op in [NOR_CONV_3X3, NOR_CONV_1X1, AVG_POOL_3X3] {
+            let counts: std::collections::HashSet<usize> =
+                cells.iter().map(|e| e.count_nodes(op)).collect();
+            assert!(counts.len() > 2, "op {op} counts {counts:?}");
+        }
         // A small deterministic jitter per task keeps the op-count ties apart.
         let task = |name: &str, a: f64, b: f64, c: f64, salt: usize| TaskValues {
             name: name.into(),
@@ -755,9 +866,9 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, e)| {
-                    a * count(e, 5)
-                        + b * count(e, 4)
-                        + c * count(e, 6)
+                    a * count(e, NOR_CONV_3X3)
+                        + b * count(e, NOR_CONV_1X1)
+                        + c * count(e, AVG_POOL_3X3)
                         + 0.1 * ((i * 7919 + salt * 104729) % 101) as f64 / 101.0
                 })
                 .collect(),
@@ -958,7 +1069,11 @@ mod tests {
         let config = meta.config().clone();
         let target: Vec<f64> = cells
             .iter()
-            .map(|e| 0.7 * count(e, 5) + 0.6 * count(e, 4) + 0.2 * count(e, 6))
+            .map(|e| {
+                0.7 * count(e, NOR_CONV_3X3)
+                    + 0.6 * count(e, NOR_CONV_1X1)
+                    + 0.2 * count(e, AVG_POOL_3X3)
+            })
             .collect();
         let observations: Vec<(GraphEncoding, f64)> =
             (0..10).map(|i| (cells[i].clone(), target[i])).collect();
@@ -985,5 +1100,153 @@ mod tests {
         assert!(meta.adapt(&[]).is_err());
         assert!(meta.adapt(&[(cells[0].clone(), f64::NAN)]).is_err());
         assert!(MetaAen::meta_train(&cells, &[], &config, &device).is_err());
+    }
+
+    /// The source tasks' values as normal scores: `cells × tasks` row-major
+    /// (side features), and per task.
+    fn source_scores(tasks: &[TaskValues]) -> (Vec<f64>, Vec<Vec<f64>>) {
+        let scores: Vec<Vec<f64>> = tasks
+            .iter()
+            .map(|t| crate::normal_scores(&t.values).expect("finite"))
+            .collect();
+        let n = scores.first().map_or(0, Vec::len);
+        let side = (0..n)
+            .flat_map(|i| scores.iter().map(move |c| c[i]))
+            .collect();
+        (side, scores)
+    }
+
+    /// Everything `meta` predicts for every cell, from its own bodies' features:
+    /// without and with side features, before any observation and after
+    /// `observed`/`values`; means and stds in one list.
+    fn everything_predicted(
+        meta: &MetaAen,
+        cells: &[GraphEncoding],
+        side: &[f64],
+        observed: &[usize],
+        values: &[f64],
+    ) -> Vec<f64> {
+        let body = meta.features(&meta.encode(cells).expect("valid"));
+        let with_sources = body
+            .with_side_features(side, meta.task_names().len())
+            .expect("sizes");
+        let mut out = Vec::new();
+        for (cache, sources) in [(&body, false), (&with_sources, true)] {
+            let prior = meta.prior_predictor(sources).expect("prior");
+            let adapted = meta
+                .adapt_features(&cache.select(observed).expect("rows"), values)
+                .expect("adapts");
+            for predictor in [prior, adapted] {
+                for p in predictor.predict_features(cache).expect("valid") {
+                    out.extend([p.mean, p.std]);
+                }
+            }
+        }
+        out
+    }
+
+    /// The largest difference between `a` and `b`, relative to `1 + |b|`.
+    fn largest_difference(a: &[f64], b: &[f64]) -> f64 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs() / (1.0 + y.abs()))
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn a_loaded_meta_model_predicts_what_the_saved_one_did() {
+        let device = metanas_device::test_device();
+        let (cells, tasks, meta) = meta_trained();
+        let n = cells.len();
+        let (side, scores) = source_scores(&tasks);
+        let body = meta.features(&meta.encode(&cells).expect("valid"));
+        let with_sources = body.with_side_features(&side, 3).expect("sizes");
+        // A related task that rises with source `c`; a new task that follows source `a`.
+        let related: Vec<usize> = (0..n).step_by(n / 24).take(24).collect();
+        let related_values: Vec<f64> = related.iter().map(|&i| 90.0 + 2.0 * scores[2][i]).collect();
+        let observed: Vec<usize> = (0..n).step_by(n / 12).take(12).collect();
+        let values: Vec<f64> = observed.iter().map(|&i| tasks[0].values[i]).collect();
+        let slope = SourceSlopePrior::from_source_values(&side, 3).expect("valid");
+        let condition = |m: MetaAen, cache: &FeatureCache| {
+            m.conditioned_on(&cache.select(&related).expect("rows"), &related_values, 2.0)
+                .expect("conditions")
+        };
+        let variants = [
+            (
+                "single sources, slope prior, related task",
+                condition(meta.clone().with_slope_prior(slope), &with_sources),
+            ),
+            (
+                "sources and body, slope prior",
+                meta.clone()
+                    .with_side_model(SideModel::SourcesAndBody)
+                    .with_slope_prior(slope),
+            ),
+            (
+                "joint head conditioned on the related task",
+                condition(
+                    meta.clone().with_side_model(SideModel::Joint),
+                    &with_sources,
+                ),
+            ),
+            (
+                "body prior conditioned on the related task",
+                condition(meta.clone(), &body),
+            ),
+        ];
+        let fresh = everything_predicted(&meta, &cells, &side, &observed, &values);
+        for (name, variant) in &variants {
+            let expected = everything_predicted(variant, &cells, &side, &observed, &values);
+            // The state matters: a meta-model that lost it would predict otherwise.
+            assert!(
+                largest_difference(&expected, &fresh) > 1e-3,
+                "{name}: predicts as the fresh meta-model does"
+            );
+            let dir = tempfile::tempdir().expect("temp dir");
+            variant.save(dir.path()).expect("saves");
+            let loaded = MetaAen::load(dir.path(), &device).expect("loads");
+            assert_eq!(loaded.side_model(), variant.side_model(), "{name}");
+            assert_eq!(loaded.task_names(), variant.task_names(), "{name}");
+            assert_eq!(loaded.reports().len(), variant.reports().len(), "{name}");
+            for (a, b) in loaded.reports().iter().zip(variant.reports()) {
+                assert_eq!((a.epochs, a.best_epoch), (b.epochs, b.best_epoch), "{name}");
+                assert!(largest_difference(&a.epoch_losses, &b.epoch_losses) < 1e-12);
+            }
+            let difference = largest_difference(
+                &everything_predicted(&loaded, &cells, &side, &observed, &values),
+                &expected,
+            );
+            assert!(
+                difference < 1e-6,
+                "{name}: the loaded meta-model differs by {difference}"
+            );
+        }
+
+        // A folder written before `state.json` existed loads as the fresh meta-model.
+        let dir = tempfile::tempdir().expect("temp dir");
+        variants[0].1.save(dir.path()).expect("saves");
+        let state = dir.path().join(STATE_JSON);
+        let text = std::fs::read_to_string(&state).expect("state.json");
+        std::fs::remove_file(&state).expect("removes");
+        let old = MetaAen::load(dir.path(), &device).expect("loads without state.json");
+        assert!(old.reports().is_empty() && old.side_model() == SideModel::default());
+        let difference = largest_difference(
+            &everything_predicted(&old, &cells, &side, &observed, &values),
+            &fresh,
+        );
+        assert!(difference < 1e-6, "an old folder differs by {difference}");
+
+        // A state that does not fit the bodies is a typed error, not a panic later.
+        let mut damaged: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        damaged["related_sources"]["weights"]
+            .as_array_mut()
+            .expect("weights")
+            .pop();
+        std::fs::write(&state, damaged.to_string()).expect("writes");
+        assert!(matches!(
+            MetaAen::load(dir.path(), &device),
+            Err(AenError::InvalidData(_))
+        ));
     }
 }

@@ -108,7 +108,7 @@ impl SourceSlopePrior {
 /// posterior model probability its prior weight. A new task then starts from
 /// the sources (and slopes) that explained the related one, and its own
 /// observations reweigh them ([`crate::MetaAen::conditioned_on`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RelatedSourcePriors {
     /// The prior of source `s`'s model (width `f + t + 1`), indexed by source.
     pub priors: Vec<HeadPrior>,

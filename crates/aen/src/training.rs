@@ -12,6 +12,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
 
 /// Settings of one fit of an [`Aen`] (see [`crate::fit`] and [`crate::MetaAen::meta_train`]).
 #[derive(Config, Debug)]
@@ -93,7 +94,7 @@ pub fn regression_ranking_loss(
 }
 
 /// What a fit did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingReport {
     /// Epochs run.
     pub epochs: usize,
