@@ -176,6 +176,46 @@ pub enum DataError {
         /// 1-based line of the repeat.
         second_line: u64,
     },
+    /// A file of measured latencies has another header than `arch` and one
+    /// latency column.
+    #[error(
+        "`{path}`: a file of measured latencies has an `arch` column and one latency column named for the device (e.g. `arch,my_phone_ms`); its columns are: {found}"
+    )]
+    MeasuredLayout {
+        /// The file.
+        path: PathBuf,
+        /// The header's columns, comma separated.
+        found: String,
+    },
+    /// Two rows of a file of measurements are the same cell (one canonical
+    /// form: the strings differ only in operations that compute nothing).
+    #[error(
+        "`{path}`: lines {first_line} and {second_line} are the same cell (`{first}` and `{second}` compute the same graph); measure each cell once and keep one row"
+    )]
+    SameCell {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the first occurrence.
+        first_line: u64,
+        /// 1-based line of the repeat.
+        second_line: u64,
+        /// The first row's cell.
+        first: String,
+        /// The repeat's cell.
+        second: String,
+    },
+    /// A file of measurements holds too few rows to adapt a model to.
+    #[error(
+        "`{path}` holds {found} measured cells; at least {needed} are needed (`cargo xtask latency plan` lists cells worth measuring)"
+    )]
+    TooFewMeasurements {
+        /// The file.
+        path: PathBuf,
+        /// Rows found.
+        found: usize,
+        /// Rows needed.
+        needed: usize,
+    },
     /// An architecture was looked up that the table does not hold.
     #[error("architecture `{arch}` is not in table `{source_name}`")]
     ArchNotInTable {

@@ -71,11 +71,13 @@ mod image_dataset;
 mod image_folder;
 mod image_task;
 mod normalisation;
+mod measured_latencies;
 pub mod shipped;
 mod split;
 mod table_task;
 pub mod task_catalog;
 mod task_distribution;
+mod task_direction;
 mod transform;
 
 pub use batcher::{ImageBatch, ImageBatcher, index_batches};
@@ -90,7 +92,11 @@ pub use image_folder::IMAGE_EXTENSIONS;
 pub use image_task::{ImageTask, TaskSampler};
 pub use normalisation::Normalisation;
 pub use split::{TrainValidationTest, stratified_indices};
+pub use measured_latencies::{MIN_MEASURED_CELLS, MeasuredLatencies};
 pub use table_task::{MetricKind, Objective, TableTask};
-pub use task_catalog::{FamilySplit, ReportColumn, TaskCatalog, TaskOverride};
+pub use task_catalog::{FamilySplit, ReportColumn, TaskCatalog, TaskOverride, read_overrides};
+pub use task_direction::{
+    DirectionSource, SIDE_CAR_SUFFIX, TableTasks, TaskDirection, objective_by_name, side_car_path,
+};
 pub use task_distribution::{TaskDistribution, TaskDistributionConfig};
 pub use transform::TaskTransform;

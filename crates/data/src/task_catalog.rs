@@ -26,9 +26,12 @@
 //! reported by `X_test` when that column exists (which is then report-only),
 //! otherwise by itself; every other column is a task reported by itself; the
 //! family is the text before the first `_` (the whole name if none); the
-//! objective is maximise, the kind accuracy. Change any of this per column
-//! with [`TaskCatalog::with_override`] or a JSON side-car
-//! ([`TaskCatalog::with_overrides_file`]):
+//! objective is maximise, the kind accuracy, except for names that say
+//! otherwise (`*_latency`, `*_ms`: minimise a latency; `*_energy`,
+//! `params_*`, `flops_*`: minimise a cost; [`crate::objective_by_name`]).
+//! Change any of this per column with [`TaskCatalog::with_override`] or a
+//! JSON side-car ([`TaskCatalog::with_overrides_file`]; beside a user's
+//! table it is `<table file name>.tasks.json`, see [`crate::TableTasks`]):
 //!
 //! ```json
 //! { "latency_ms": { "objective": "minimize", "kind": "latency", "family": "phone" },
@@ -86,6 +89,19 @@ pub struct TaskCatalog {
     report_only: Vec<ReportColumn>,
 }
 
+/// The overrides of a JSON side-car file: an object from column name to
+/// [`TaskOverride`] (see [`TaskCatalog::with_overrides_file`]).
+///
+/// # Errors
+/// [`DataError::Io`], [`DataError::Json`] (with serde's line and column).
+pub fn read_overrides(path: &Path) -> Result<BTreeMap<String, TaskOverride>> {
+    let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| DataError::Json {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
 /// The NAS-Bench-201 dataset of a token (`c10v` is CIFAR-10's valid split: `c10`).
 fn nb201_dataset(token: &str) -> &str {
     if token == "c10v" { "c10" } else { token }
@@ -127,12 +143,14 @@ impl TaskCatalog {
             .map(|stem| format!("{stem}_test"))
             .filter(|r| columns.contains(r))
             .unwrap_or_else(|| name.to_string());
+        let (objective, kind) = crate::task_direction::objective_by_name(name)
+            .unwrap_or((Objective::Maximize, MetricKind::Accuracy));
         self.tasks.push(TableTask {
             name: name.to_string(),
             report_column,
             family,
-            objective: Objective::Maximize,
-            kind: MetricKind::Accuracy,
+            objective,
+            kind,
         });
     }
 
@@ -285,12 +303,14 @@ impl TaskCatalog {
             Some(i) => self.tasks.remove(i),
             None => {
                 self.report_only.retain(|r| r.name != column);
+                let (objective, kind) = crate::task_direction::objective_by_name(column)
+                    .unwrap_or((Objective::Maximize, MetricKind::Accuracy));
                 TableTask {
                     name: column.to_string(),
                     report_column: column.to_string(),
                     family,
-                    objective: Objective::Maximize,
-                    kind: MetricKind::Accuracy,
+                    objective,
+                    kind,
                 }
             }
         };
@@ -353,15 +373,11 @@ impl TaskCatalog {
     /// [`DataError::Io`], [`DataError::Json`] (with serde's line and column),
     /// and the errors of [`TaskCatalog::with_override`].
     pub fn with_overrides_file(self, path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
-        let changes: BTreeMap<String, TaskOverride> =
-            serde_json::from_str(&text).map_err(|e| DataError::Json {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
-        changes.iter().try_fold(self, |catalog, (column, change)| {
-            catalog.with_override(column, change)
-        })
+        read_overrides(path)?
+            .iter()
+            .try_fold(self, |catalog, (column, change)| {
+                catalog.with_override(column, change)
+            })
     }
 
     /// Every task, in column order (tasks added by [`Self::with_override`]

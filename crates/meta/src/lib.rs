@@ -14,7 +14,9 @@
 //!   kept ([`AonSelection`]);
 //!   (3) the image task — random cells trained briefly on it (with the AON),
 //!   the prior of real-training searches on new image datasets.
-//!   The output folder holds `meta.json` ([`Manifest`]: settings, sources,
+//!   Stages (2) and (3) serve searches that train on images: a meta-model
+//!   of latency or cost sources needs neither ([`image_stages_serve`]).
+//!   The output folder holds `meta.json` ([`Manifest`]: what it holds, settings, sources,
 //!   exclusions, learning curves, AON scores), `aen/`, `aon/` (the kept AON),
 //!   the AON checkpoint and the best AON so far (`aon-best-<step>/`); an
 //!   interrupted run resumes from the last checkpoint when started again with
@@ -36,9 +38,9 @@ pub use aon_selection::AonSelection;
 pub use error::{MetaError, Result};
 pub use manifest::{
     AEN_DIR, AON_BEST_PREFIX, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation,
-    ImageObservation, MANIFEST_FILE, Manifest, aon_best_dir,
+    ImageObservation, MANIFEST_FILE, Manifest, MetaModelPart, aon_best_dir,
 };
 pub use meta_model::MetaModel;
 pub use meta_train_config::MetaTrainConfig;
 pub use meta_trainer::{MetaProgress, MetaTrainer};
-pub use source_tasks::{SourceSelection, SourceTasks};
+pub use source_tasks::{SourceSelection, SourceTasks, image_stages_serve};

@@ -87,11 +87,37 @@ pub struct ImageObservation {
     pub seconds: f64,
 }
 
+/// A part of a finished meta-model folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetaModelPart {
+    /// The meta-trained AEN (`aen/`): every meta-model has it.
+    Aen,
+    /// The learned optimizer (`aon/`): for searches that train on images.
+    Aon,
+    /// Cells measured on an image task: the prior of image searches.
+    ImageCells,
+}
+
+impl MetaModelPart {
+    /// The parts a meta-training of `config` leaves in its folder when complete.
+    pub fn of(config: &MetaTrainConfig) -> Vec<Self> {
+        std::iter::once(Self::Aen)
+            .chain(config.aon.is_some().then_some(Self::Aon))
+            .chain((config.image_cells > 0).then_some(Self::ImageCells))
+            .collect()
+    }
+}
+
 /// The manifest of a meta-model folder.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     /// Format version of the folder.
     pub format: u32,
+    /// What the folder holds when complete ([`MetaModelPart::of`] its
+    /// settings), for a reader of `meta.json`.
+    #[serde(default)]
+    pub holds: Vec<MetaModelPart>,
     /// The settings.
     pub config: MetaTrainConfig,
     /// Source tasks and exclusions.
@@ -131,6 +157,7 @@ impl Manifest {
     pub fn new(config: MetaTrainConfig, sources: SourceSelection) -> Self {
         Self {
             format: Self::FORMAT,
+            holds: MetaModelPart::of(&config),
             config,
             sources,
             aen_done: false,
@@ -179,7 +206,7 @@ impl Manifest {
             return Ok(None);
         }
         let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
-        let manifest: Self = serde_json::from_str(&text).map_err(|e| MetaError::Json {
+        let mut manifest: Self = serde_json::from_str(&text).map_err(|e| MetaError::Json {
             path: path.clone(),
             message: e.to_string(),
         })?;
@@ -193,6 +220,8 @@ impl Manifest {
                 ),
             });
         }
+        // Folders of earlier versions did not say what they hold.
+        manifest.holds = MetaModelPart::of(&manifest.config);
         Ok(Some(manifest))
     }
 
@@ -216,6 +245,41 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_manifest_says_what_the_folder_holds_also_for_earlier_folders() {
+        use crate::source_tasks::{SourceSelection, image_stages_serve};
+        use metanas_aen::{AenConfig, MetaAenConfig};
+        use metanas_data::MetricKind;
+        assert!(!image_stages_serve(&[MetricKind::Latency]));
+        assert!(!image_stages_serve(&[
+            MetricKind::Cost,
+            MetricKind::Latency
+        ]));
+        assert!(image_stages_serve(&[MetricKind::Accuracy]));
+        let aen_only =
+            MetaTrainConfig::new(MetaAenConfig::new(AenConfig::new(7))).with_image_cells(0);
+        let sources = SourceSelection {
+            space: "nb201".into(),
+            tasks: vec!["pixel3".into()],
+            excluded_families: Vec::new(),
+            excluded_columns: Vec::new(),
+        };
+        let manifest = Manifest::new(aen_only, sources);
+        assert_eq!(manifest.holds, vec![MetaModelPart::Aen]);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut json = serde_json::to_value(&manifest).expect("serialises");
+        assert_eq!(json["holds"], serde_json::json!(["aen"]));
+        json.as_object_mut().expect("an object").remove("holds");
+        std::fs::write(dir.path().join(MANIFEST_FILE), json.to_string()).expect("write");
+        let earlier = Manifest::read(dir.path()).expect("reads").expect("exists");
+        assert_eq!(earlier.holds, vec![MetaModelPart::Aen]);
+        let with_cells = MetaTrainConfig::new(MetaAenConfig::new(AenConfig::new(7)));
+        assert_eq!(
+            MetaModelPart::of(&with_cells),
+            vec![MetaModelPart::Aen, MetaModelPart::ImageCells]
+        );
+    }
 
     #[test]
     fn diverged_losses_survive_json() {

@@ -8,6 +8,15 @@ use metanas_space::{GraphEncoding, SearchSpace};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
+/// Whether the image stages of meta-training (the AON, and cells measured
+/// on an image task) serve a meta-model of sources of these `kinds`: they
+/// serve searches that train networks on images, whose metric is an
+/// accuracy; a latency or cost meta-model is used by table searches and
+/// latency predictions only, which use neither.
+pub fn image_stages_serve(kinds: &[MetricKind]) -> bool {
+    kinds.contains(&MetricKind::Accuracy)
+}
+
 /// What was chosen, recorded in the meta-model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceSelection {

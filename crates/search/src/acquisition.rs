@@ -107,7 +107,7 @@ fn normal_pdf(z: f64) -> f64 {
 }
 
 /// Φ(z) through erfc (Numerical Recipes' Chebyshev fit, |error| < 1.2e-7).
-fn normal_cdf(z: f64) -> f64 {
+pub(crate) fn normal_cdf(z: f64) -> f64 {
     0.5 * erfc(-z / std::f64::consts::SQRT_2)
 }
 

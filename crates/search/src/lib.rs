@@ -22,6 +22,10 @@
 //!   that every proposal must respect: hardware-aware search.
 //! * [`Searcher`]: the loop, the query and time budget, de-duplication by
 //!   canonical hash (an isomorphic cell costs no query), seeds, the SQLite
+//! * A new device ([`DeviceLatencyModel`]): a latency meta-model adapted to a
+//!   few measured cells ([`plan_measurements`] chooses them) predicts every
+//!   cell's latency; [`PredictedLatencies::constraint`] keeps the cells
+//!   within a limit with a given probability.
 //!   [`TrialStore`], and exact resume after a crash.
 //! * [`train_final`]: the winner trained on all training data, tested once, saved.
 //! * [`trajectory`]: best-so-far curves, regret and queries-to-target for comparisons.
@@ -32,6 +36,7 @@ mod bayesian_optimization;
 mod constraints;
 mod error;
 mod evaluator;
+mod device_latency;
 mod final_training;
 mod fixed_order;
 mod local_search;
@@ -55,6 +60,10 @@ pub use constraints::{Constraint, Constraints};
 pub use error::{Result, SearchError};
 pub use evaluator::Evaluator;
 pub use final_training::{FinalResult, train_final};
+pub use device_latency::{
+    DEFAULT_FEASIBILITY, DeviceLatencyModel, PredictedLatencies, distinct_cells, plan_measurements,
+    probability_within, write_plan_csv, write_predictions_csv,
+};
 pub use fixed_order::FixedOrder;
 pub use local_search::LocalSearch;
 pub use measurement::{Measurement, Trial, TrialOutcome};
