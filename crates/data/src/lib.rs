@@ -70,14 +70,14 @@ mod idx;
 mod image_dataset;
 mod image_folder;
 mod image_task;
-mod normalisation;
 mod measured_latencies;
+mod normalisation;
 pub mod shipped;
 mod split;
 mod table_task;
 pub mod task_catalog;
-mod task_distribution;
 mod task_direction;
+mod task_distribution;
 mod transform;
 
 pub use batcher::{ImageBatch, ImageBatcher, index_batches};
@@ -90,9 +90,9 @@ pub use idx::IdxArray;
 pub use image_dataset::{ImageDataset, ImageItem};
 pub use image_folder::IMAGE_EXTENSIONS;
 pub use image_task::{ImageTask, TaskSampler};
+pub use measured_latencies::{MIN_MEASURED_CELLS, MeasuredLatencies};
 pub use normalisation::Normalisation;
 pub use split::{TrainValidationTest, stratified_indices};
-pub use measured_latencies::{MIN_MEASURED_CELLS, MeasuredLatencies};
 pub use table_task::{MetricKind, Objective, TableTask};
 pub use task_catalog::{FamilySplit, ReportColumn, TaskCatalog, TaskOverride, read_overrides};
 pub use task_direction::{

@@ -20,12 +20,12 @@
 //!   chooses anything.
 //! * [`Constraints`]: upper bounds (parameters, FLOPs, latency on a device)
 //!   that every proposal must respect: hardware-aware search.
-//! * [`Searcher`]: the loop, the query and time budget, de-duplication by
-//!   canonical hash (an isomorphic cell costs no query), seeds, the SQLite
 //! * A new device ([`DeviceLatencyModel`]): a latency meta-model adapted to a
 //!   few measured cells ([`plan_measurements`] chooses them) predicts every
 //!   cell's latency; [`PredictedLatencies::constraint`] keeps the cells
 //!   within a limit with a given probability.
+//! * [`Searcher`]: the loop, the query and time budget, de-duplication by
+//!   canonical hash (an isomorphic cell costs no query), seeds, the SQLite
 //!   [`TrialStore`], and exact resume after a crash.
 //! * [`train_final`]: the winner trained on all training data, tested once, saved.
 //! * [`trajectory`]: best-so-far curves, regret and queries-to-target for comparisons.
@@ -34,9 +34,9 @@ mod acquisition;
 mod aen_surrogate;
 mod bayesian_optimization;
 mod constraints;
+mod device_latency;
 mod error;
 mod evaluator;
-mod device_latency;
 mod final_training;
 mod fixed_order;
 mod local_search;
@@ -57,13 +57,13 @@ pub use acquisition::{Acquisition, expected_improvement};
 pub use aen_surrogate::AenSurrogate;
 pub use bayesian_optimization::{BayesianOptimization, BayesianOptimizationConfig};
 pub use constraints::{Constraint, Constraints};
-pub use error::{Result, SearchError};
-pub use evaluator::Evaluator;
-pub use final_training::{FinalResult, train_final};
 pub use device_latency::{
     DEFAULT_FEASIBILITY, DeviceLatencyModel, PredictedLatencies, distinct_cells, plan_measurements,
     probability_within, write_plan_csv, write_predictions_csv,
 };
+pub use error::{Result, SearchError};
+pub use evaluator::Evaluator;
+pub use final_training::{FinalResult, train_final};
 pub use fixed_order::FixedOrder;
 pub use local_search::LocalSearch;
 pub use measurement::{Measurement, Trial, TrialOutcome};
