@@ -22,11 +22,16 @@ use burn::tensor::{Device, Tensor};
 /// ReLU, global average pooling and a linear classifier. With `channels = 16`,
 /// `cells_per_stage = 5`, input `[3, 32, 32]` and 10 classes it is the
 /// benchmark's CIFAR-10 network, parameter for parameter.
+///
+/// Inputs of any height and width are taken: before each reduction an odd
+/// height or width is padded with one row or column of zeros (bottom, right),
+/// so a `h×w` input ends at `⌈⌈h/2⌉/2⌉×⌈⌈w/2⌉/2⌉`. For sizes that are multiples
+/// of 4 (28×28, 32×32) nothing is padded and the network is NAS-Bench-201's.
 #[derive(Config, Debug)]
 pub struct CellNetworkConfig {
     /// How the cell computes (from [`crate::ToCellPlan::cell_plan`]).
     pub plan: CellPlan,
-    /// `[channels, height, width]` of the input images; height and width must be multiples of 4.
+    /// `[channels, height, width]` of the input images (any size; see the type's docs).
     pub input_shape: [usize; 3],
     /// Number of classes.
     pub num_classes: usize,
@@ -80,26 +85,34 @@ impl CellNetworkConfig {
     /// # Errors
     /// [`NetError::InvalidConfig`] naming the bad setting.
     pub fn check(&self) -> crate::error::Result<()> {
-        let [c, h, w] = self.input_shape;
+        Self::check_skeleton(self.input_shape, self.num_classes, self.channels)?;
+        self.plan.check().map_err(NetError::InvalidConfig)
+    }
+
+    /// Validates the settings that do not depend on the cell: the input shape
+    /// (no zero dimension; any height and width otherwise), the number of
+    /// classes and the channels. A search checks them once before its first
+    /// candidate, so bad data is refused up front instead of failing every trial.
+    ///
+    /// # Errors
+    /// [`NetError::InvalidConfig`] naming the bad setting.
+    pub fn check_skeleton(
+        input_shape: [usize; 3],
+        num_classes: usize,
+        channels: usize,
+    ) -> crate::error::Result<()> {
+        let [c, h, w] = input_shape;
         let bad = |m: String| Err(NetError::InvalidConfig(m));
         if c == 0 || h == 0 || w == 0 {
-            return bad(format!(
-                "input shape {:?} has a zero dimension",
-                self.input_shape
-            ));
+            return bad(format!("input shape {input_shape:?} has a zero dimension"));
         }
-        if h % 4 != 0 || w % 4 != 0 {
-            return bad(format!(
-                "input height and width must be multiples of 4 (two stride-2 reductions), got {h}×{w}"
-            ));
+        if num_classes < 2 {
+            return bad(format!("need at least 2 classes, got {num_classes}"));
         }
-        if self.num_classes < 2 {
-            return bad(format!("need at least 2 classes, got {}", self.num_classes));
-        }
-        if self.channels == 0 {
+        if channels == 0 {
             return bad("channels must be at least 1".into());
         }
-        self.plan.check().map_err(NetError::InvalidConfig)
+        Ok(())
     }
 
     /// Builds the network on `device` (build it inside `metanas_seeding::seeded`
@@ -148,8 +161,9 @@ impl CellNetworkConfig {
         for (stage, &width) in widths.iter().enumerate() {
             if stage > 0 {
                 let prev = widths[stage - 1];
-                h /= 2;
-                w /= 2;
+                // Odd sizes are padded by one before halving (see the type's docs).
+                h = h.div_ceil(2);
+                w = w.div_ceil(2);
                 let block = conv(prev, width, 3) + conv(width, width, 3) + conv(prev, width, 1);
                 params += block + 4 * width;
                 flops += (block * h * w) as u64;
@@ -193,7 +207,7 @@ impl CellNetwork {
                 NetworkBlock::Reduction(reduction) => reduction.forward(x),
             };
         }
-        let x = relu(batch_norm(&self.last_bn, x)); // [batch, 4C, h/4, w/4]
+        let x = relu(batch_norm(&self.last_bn, x)); // [batch, 4C, ⌈⌈h/2⌉/2⌉, ⌈⌈w/2⌉/2⌉]
         let [b, c, _, _] = x.dims();
         let pooled = x.mean_dim(3).mean_dim(2).reshape([b, c]); // [batch, 4C]
         self.classifier.forward(pooled)

@@ -4,6 +4,7 @@ use crate::average_pool::AveragePool2x2;
 use crate::conv_bn::ConvBn;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Tensor};
 
 /// A ResNet basic block with stride 2: two ReLU-conv-BN 3×3 layers, and a
@@ -33,9 +34,19 @@ impl ResNetBlock {
         }
     }
 
+    /// An odd height or width is first padded with one row or column of zeros
+    /// at the bottom or right, so that any size halves (a 1×40 signal, a 30×30
+    /// image); even sizes are not padded, so the block is unchanged for them.
+    ///
     /// # Shapes
-    /// `[batch, c_in, h, w]` → `[batch, c_out, h / 2, w / 2]` (h, w even)
+    /// `[batch, c_in, h, w]` → `[batch, c_out, ⌈h / 2⌉, ⌈w / 2⌉]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [_, _, h, w] = x.dims();
+        let x = if h % 2 == 1 || w % 2 == 1 {
+            x.pad((0, w % 2, 0, h % 2), PadMode::Constant(0.0)) // [batch, c_in, h + h % 2, w + w % 2]
+        } else {
+            x
+        };
         let residual = self
             .shortcut_conv
             .forward(self.shortcut_pool.forward(x.clone()));
