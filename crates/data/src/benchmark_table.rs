@@ -3,7 +3,7 @@
 use crate::csv_images::csv_error;
 use crate::error::{DataError, Result, clip};
 use crate::file_bytes::read_file_bytes;
-use metanas_space::SearchSpace;
+use metanas_space::{CanonicalHash, SearchSpace};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +22,7 @@ pub const INDEX_COLUMN: &str = "index";
 pub struct BenchmarkTable<S: SearchSpace> {
     space: S,
     path: PathBuf,
+    identity: String,
     archs: Vec<S::Arch>,
     row_ids: Option<Vec<String>>,
     columns: Vec<String>,
@@ -140,9 +141,13 @@ impl<S: SearchSpace> BenchmarkTable<S> {
                 path: path.to_path_buf(),
             });
         }
+        let name = path
+            .file_name()
+            .map_or_else(|| "table".into(), |n| n.to_string_lossy());
         Ok(Self {
             space,
             path: path.to_path_buf(),
+            identity: format!("{name} #{}", CanonicalHash::of_bytes(bytes)),
             archs,
             row_ids,
             columns,
@@ -154,6 +159,15 @@ impl<S: SearchSpace> BenchmarkTable<S> {
     /// The search space of the architectures.
     pub fn space(&self) -> &S {
         &self.space
+    }
+
+    /// What identifies the table's data wherever it lies: the file's name and
+    /// an FNV-1a hash of its CSV text (after gunzipping), e.g.
+    /// `nb201.csv.gz #0123456789abcdef`. A search keys its trial store by it, so
+    /// moving the project folder keeps `--resume` working, while editing the
+    /// table's content does not silently continue an old search.
+    pub fn identity(&self) -> &str {
+        &self.identity
     }
 
     /// The file the table was read from.
@@ -265,6 +279,25 @@ mod tests {
         let path = dir.path().join("table.csv");
         std::fs::write(&path, text).expect("write");
         path
+    }
+
+    #[test]
+    fn identity_follows_the_content_not_the_folder() {
+        let here = tempfile::tempdir().expect("temp dir");
+        let there = tempfile::tempdir().expect("temp dir");
+        let a = BenchmarkTable::from_csv(Nb201Space, &write(&here, GOOD)).expect("loads");
+        let b = BenchmarkTable::from_csv(Nb201Space, &write(&there, GOOD)).expect("loads");
+        assert_ne!(a.path(), b.path());
+        assert_eq!(a.identity(), b.identity());
+        assert!(a.identity().starts_with("table.csv #"), "{}", a.identity());
+        assert!(!a.identity().contains(&*here.path().to_string_lossy()));
+        let edited = GOOD.replace("90.5", "90.6");
+        let c = BenchmarkTable::from_csv(Nb201Space, &write(&there, &edited)).expect("loads");
+        assert_ne!(
+            a.identity(),
+            c.identity(),
+            "another content, another identity"
+        );
     }
 
     #[test]

@@ -6,16 +6,26 @@ use crate::image_dataset::ImageDataset;
 use std::path::Path;
 
 impl ImageDataset {
-    /// Loads images from a CSV file (plain or gzip): each row is an integer
-    /// label followed by `C·H·W` pixel values in `0..=255`, channel-major.
-    /// A first row whose first field is not an integer is taken as a header.
-    /// Pixels become `value / 255`; `num_classes` is the largest label plus one.
+    /// Loads images from a CSV file (plain or gzip, e.g. `.csv.gz`): each row
+    /// is an integer label followed by `C·H·W` values, channel-major. A first
+    /// row whose first field is not an integer is taken as a header;
+    /// `num_classes` is the largest label plus one.
+    ///
+    /// The values are read by one rule for the whole file:
+    /// - **pixels**: when every value is an integer in `0..=255` (the Kaggle
+    ///   MNIST layout), each becomes `value / 255`;
+    /// - **features**: otherwise (any fraction, negative value or value above
+    ///   255, e.g. already normalised signals), every value is kept as it is.
+    ///
+    /// Either way a search normalises the inputs with its training set's
+    /// per-channel mean and deviation, so the scale of features does not matter.
     ///
     /// # Errors
     /// [`DataError::CsvFormat`] for a row with the wrong number of fields,
-    /// [`DataError::BadValue`] (with the line and column) for a label or pixel
-    /// that is not a number in range, [`DataError::Empty`] for a file without
-    /// rows, and the errors of [`crate::read_file_bytes`].
+    /// [`DataError::BadValue`] (with the line and column) for a label that is
+    /// not a non-negative integer or a value that is not a finite number,
+    /// [`DataError::Empty`] for a file without rows, and the errors of
+    /// [`crate::read_file_bytes`].
     pub fn from_csv(path: &Path, shape: [usize; 3]) -> Result<Self> {
         let size = shape.iter().product::<usize>();
         if size == 0 {
@@ -34,6 +44,8 @@ impl ImageDataset {
         let mut pixels = Vec::new();
         let mut record = csv::StringRecord::new();
         let mut first = true;
+        // Whether every value so far is an integer pixel in 0..=255.
+        let mut all_pixels = true;
         loop {
             let more = reader
                 .read_record(&mut record)
@@ -82,16 +94,22 @@ impl ImageDataset {
             labels.push(label);
             for (i, text) in record.iter().enumerate().skip(1) {
                 let v: f32 = text.parse().map_err(|_| bad(i, text, "is not a number"))?;
-                if !(0.0..=255.0).contains(&v) {
-                    return Err(bad(i, text, "is not a pixel value in 0..=255"));
+                if !v.is_finite() {
+                    return Err(bad(i, text, "is not a finite number"));
                 }
-                pixels.push(v / 255.0);
+                all_pixels &= (0.0..=255.0).contains(&v) && v.fract() == 0.0;
+                pixels.push(v);
             }
         }
         if labels.is_empty() {
             return Err(DataError::Empty {
                 path: path.to_path_buf(),
             });
+        }
+        if all_pixels {
+            for v in &mut pixels {
+                *v /= 255.0;
+            }
         }
         let num_classes = labels.iter().max().map_or(0, |m| m + 1);
         Ok(Self::from_parts(pixels, labels, shape, num_classes, None))
@@ -138,11 +156,60 @@ mod tests {
             }
             other => panic!("expected BadValue, got {other:?}"),
         }
-        std::fs::write(&path, "0,1,2\n1,3,300\n").expect("write");
+        std::fs::write(&path, "0,1,2\n1,3,inf\n").expect("write");
         assert!(matches!(
             ImageDataset::from_csv(&path, [1, 1, 2]),
             Err(DataError::BadValue { line: 2, .. })
         ));
+    }
+
+    #[test]
+    fn integer_pixels_are_scaled_and_any_other_values_are_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("values.csv");
+        // Pixels: every value an integer in 0..=255, also when written `51.0`.
+        std::fs::write(&path, "1,0,255\n0,51.0,102\n").expect("write");
+        let d = ImageDataset::from_csv(&path, [1, 1, 2]).expect("pixels");
+        assert_eq!(d.pixels(), &[0.0, 1.0, 0.2, 0.4]);
+        // Features: one fraction, negative or large value makes the file features.
+        for (text, expected) in [
+            ("1,0.25,-1.5\n0,2,3\n", [0.25, -1.5, 2.0, 3.0]),
+            ("1,0,255\n0,-3,4\n", [0.0, 255.0, -3.0, 4.0]),
+            ("1,0,255\n0,300,4\n", [0.0, 255.0, 300.0, 4.0]),
+            ("1,1e-3,0.5\n0,0.999,0\n", [1e-3, 0.5, 0.999, 0.0]),
+        ] {
+            std::fs::write(&path, text).expect("write");
+            let d = ImageDataset::from_csv(&path, [1, 1, 2]).expect("features");
+            assert_eq!(d.pixels(), &expected, "{text:?}");
+            assert_eq!(d.labels(), &[1, 0]);
+        }
+    }
+
+    #[test]
+    fn a_gzipped_csv_of_float_signals_loads() {
+        use flate2::Compression;
+        use flate2::write::GzEncoder;
+        use std::io::Write;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("signals.csv.gz");
+        let mut text = String::from("label");
+        for i in 0..40 {
+            text.push_str(&format!(",t{i}"));
+        }
+        text.push('\n');
+        for row in 0..6 {
+            text.push_str(&(row % 2).to_string());
+            for i in 0..40 {
+                text.push_str(&format!(",{:.4}", ((row * 40 + i) as f32 * 0.1).sin()));
+            }
+            text.push('\n');
+        }
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(text.as_bytes()).expect("in memory");
+        std::fs::write(&path, encoder.finish().expect("in memory")).expect("write");
+        let d = ImageDataset::from_csv(&path, [1, 1, 40]).expect("loads");
+        assert_eq!((d.len(), d.shape(), d.num_classes()), (6, [1, 1, 40], 2));
+        assert!((d.pixels()[1] - 0.0998).abs() < 1e-6, "kept as written");
     }
 
     #[test]

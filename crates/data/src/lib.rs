@@ -62,6 +62,7 @@
 mod batcher;
 mod benchmark_table;
 mod csv_images;
+mod dataset_format;
 mod datasets_dir;
 mod error;
 mod file_bytes;
@@ -82,6 +83,7 @@ mod transform;
 
 pub use batcher::{ImageBatch, ImageBatcher, index_batches};
 pub use benchmark_table::{ARCH_COLUMN, BenchmarkTable, INDEX_COLUMN};
+pub use dataset_format::DatasetFormat;
 pub use datasets_dir::{DATASETS_ENV, datasets_dir};
 pub use error::{DataError, Result};
 pub use file_bytes::read_file_bytes;
