@@ -30,6 +30,29 @@ pub struct SearchConfig {
     pub seed: u64,
 }
 
+impl SearchConfig {
+    /// Validates the settings before a search starts.
+    ///
+    /// # Errors
+    /// [`SearchError::InvalidConfig`] when `max_queries` is 0 (nothing would be
+    /// searched) or `max_seconds` is not a positive number.
+    pub fn check(&self) -> crate::error::Result<()> {
+        if self.max_queries == 0 {
+            return Err(SearchError::InvalidConfig(
+                "the query budget is 0: give at least 1 query (--budget)".into(),
+            ));
+        }
+        if let Some(seconds) = self.max_seconds
+            && !(seconds.is_finite() && seconds > 0.0)
+        {
+            return Err(SearchError::InvalidConfig(format!(
+                "the time limit must be a positive number of seconds (--time-limit), got {seconds}"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Why the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,10 +137,16 @@ impl<S: SearchSpace> Searcher<S> {
     /// task, strategy, constraints and seed. The budget is not part of it, so a
     /// resumed search may be given more queries.
     pub fn search_key(&self, strategy: &dyn Strategy<S>, evaluator: &dyn Evaluator<S>) -> String {
+        self.search_key_for_task(strategy, &evaluator.describe())
+    }
+
+    /// The search key with `task` in place of the evaluator's description
+    /// (e.g. a description in an earlier version's form, to recognise a store
+    /// written by it: see [`TrialStore::open_migrating`]).
+    pub fn search_key_for_task(&self, strategy: &dyn Strategy<S>, task: &str) -> String {
         format!(
-            "space={}; task={}; strategy={}; constraints={}; seed={}",
+            "space={}; task={task}; strategy={}; constraints={}; seed={}",
             self.space.name(),
-            evaluator.describe(),
             strategy.name(),
             self.constraints.describe(),
             self.config.seed
@@ -127,6 +156,7 @@ impl<S: SearchSpace> Searcher<S> {
     /// Runs the search to its budget (see the type's docs for resume).
     ///
     /// # Errors
+    /// [`SearchError::InvalidConfig`] when [`SearchConfig::check`] fails;
     /// [`SearchError::ReplayMismatch`] when the store's trials do not match the
     /// replay; [`SearchError::Store`] when a trial cannot be written; errors of
     /// the strategy. A failed evaluation is not an error: it is recorded as a
@@ -138,6 +168,7 @@ impl<S: SearchSpace> Searcher<S> {
         mut store: Option<&mut TrialStore>,
         on_progress: &mut dyn FnMut(SearchProgress<'_>),
     ) -> crate::error::Result<SearchOutcome> {
+        self.config.check()?;
         let stored = match store.as_deref() {
             Some(s) => s.trials()?,
             None => Vec::new(),

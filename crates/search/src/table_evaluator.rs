@@ -59,13 +59,26 @@ impl<S: SearchSpace> TableEvaluator<S> {
     pub fn table(&self) -> &BenchmarkTable<S> {
         &self.table
     }
+
+    /// [`Evaluator::describe`] as versions before 2026-11-30 wrote it, naming
+    /// the table by its path rather than [`BenchmarkTable::identity`]: the
+    /// search key of a trial store they wrote (see
+    /// [`crate::TrialStore::open_migrating`]).
+    pub fn describe_by_path(&self) -> String {
+        format!(
+            "table {} column {} (report {})",
+            self.table.path().display(),
+            self.objective_column,
+            self.report_column.as_deref().unwrap_or("none")
+        )
+    }
 }
 
 impl<S: SearchSpace> Evaluator<S> for TableEvaluator<S> {
     fn describe(&self) -> String {
         format!(
             "table {} column {} (report {})",
-            self.table.path().display(),
+            self.table.identity(),
             self.objective_column,
             self.report_column.as_deref().unwrap_or("none")
         )
@@ -97,5 +110,33 @@ impl<S: SearchSpace> Evaluator<S> for TableEvaluator<S> {
             cost_seconds: 0.0,
             details,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metanas_space::nb201::Nb201Space;
+
+    #[test]
+    fn description_names_the_table_by_content_not_by_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("mine.csv");
+        std::fs::write(
+            &path,
+            "arch,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,10\n",
+        )
+        .expect("write");
+        let table = Arc::new(BenchmarkTable::from_csv(Nb201Space, &path).expect("loads"));
+        let evaluator =
+            TableEvaluator::new(table.clone(), "acc", None, Objective::Maximize).expect("column");
+        let folder = dir.path().to_string_lossy().to_string();
+        let description = evaluator.describe();
+        assert!(description.contains(table.identity()), "{description}");
+        assert!(!description.contains(&folder), "{description}");
+        assert_eq!(
+            evaluator.describe_by_path(),
+            format!("table {} column acc (report none)", path.display())
+        );
     }
 }

@@ -73,6 +73,22 @@ where
         self
     }
 
+    /// Checks, before a search spends its first query, that the task's data
+    /// fits the network skeleton (no zero dimension, at least 2 classes, at
+    /// least 1 channel), so bad data is refused once instead of failing every
+    /// trial.
+    ///
+    /// # Errors
+    /// [`crate::SearchError::Net`] naming the bad setting.
+    pub fn check(&self) -> Result<()> {
+        CellNetworkConfig::check_skeleton(
+            self.task.train.shape(),
+            self.task.ways(),
+            self.size.channels,
+        )?;
+        Ok(())
+    }
+
     /// The network settings used for `arch`.
     pub fn network_config(&self, arch: &S::Arch) -> CellNetworkConfig {
         CellNetworkConfig::new(arch.cell_plan(), self.task.train.shape(), self.task.ways())

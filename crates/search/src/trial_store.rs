@@ -31,6 +31,17 @@ impl TrialStore {
     /// [`SearchError::StoreMismatch`] when the file holds another search;
     /// [`SearchError::Store`] when SQLite fails (e.g. the file is not a database).
     pub fn open(path: &Path, search_key: &str) -> Result<Self> {
+        Self::open_migrating(path, search_key, &[])
+    }
+
+    /// Opens (or creates) the store at `path` for the search identified by
+    /// `search_key`, also accepting a store that recorded one of `former_keys`
+    /// (the same search's key in an earlier version's form): its key is
+    /// rewritten to `search_key`, so later opens need only the new form.
+    ///
+    /// # Errors
+    /// As [`TrialStore::open`].
+    pub fn open_migrating(path: &Path, search_key: &str, former_keys: &[String]) -> Result<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| SearchError::Io {
                 path: parent.to_path_buf(),
@@ -38,7 +49,7 @@ impl TrialStore {
             })?;
         }
         let connection = Connection::open(path).map_err(|e| store_error(path, e))?;
-        Self::init(connection, path.to_path_buf(), search_key)
+        Self::init(connection, path.to_path_buf(), search_key, former_keys)
     }
 
     /// A store in memory (for tests and throw-away searches).
@@ -48,10 +59,15 @@ impl TrialStore {
     pub fn in_memory(search_key: &str) -> Result<Self> {
         let path = PathBuf::from(":memory:");
         let connection = Connection::open_in_memory().map_err(|e| store_error(&path, e))?;
-        Self::init(connection, path, search_key)
+        Self::init(connection, path, search_key, &[])
     }
 
-    fn init(connection: Connection, path: PathBuf, search_key: &str) -> Result<Self> {
+    fn init(
+        connection: Connection,
+        path: PathBuf,
+        search_key: &str,
+        former_keys: &[String],
+    ) -> Result<Self> {
         let fail = |e: rusqlite::Error| store_error(&path, e);
         connection
             .pragma_update(None, "journal_mode", "WAL")
@@ -80,6 +96,11 @@ impl TrialStore {
             .optional()
             .map_err(fail)?;
         match stored {
+            Some(stored) if former_keys.contains(&stored) => {
+                connection
+                    .execute("UPDATE search SET key = ?1", params![search_key])
+                    .map_err(fail)?;
+            }
             Some(stored) if stored != search_key => {
                 return Err(SearchError::StoreMismatch {
                     path,
@@ -250,5 +271,41 @@ mod tests {
             Err(SearchError::Store { .. })
         ));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_former_key_is_accepted_once_and_rewritten() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("trials.sqlite");
+        {
+            let mut store = TrialStore::open(&path, "task=table /old/place/t.csv").expect("opens");
+            store.append(&trial(0, 1.0)).expect("appends");
+        }
+        // Another former form than the stored one: refused as before.
+        assert!(matches!(
+            TrialStore::open_migrating(&path, "task=t.csv#1", &["task=table /x/t.csv".into()]),
+            Err(SearchError::StoreMismatch { .. })
+        ));
+        let store = TrialStore::open_migrating(
+            &path,
+            "task=t.csv#1",
+            &["task=table /old/place/t.csv".into()],
+        )
+        .expect("the stored key is a former form of this search's");
+        assert_eq!(store.trials().expect("reads"), vec![trial(0, 1.0)]);
+        drop(store);
+        // Rewritten: the new key alone opens it now, the old one no longer does.
+        assert_eq!(
+            TrialStore::open(&path, "task=t.csv#1")
+                .expect("reopens")
+                .trials()
+                .expect("reads")
+                .len(),
+            1
+        );
+        assert!(matches!(
+            TrialStore::open(&path, "task=table /old/place/t.csv"),
+            Err(SearchError::StoreMismatch { .. })
+        ));
     }
 }
