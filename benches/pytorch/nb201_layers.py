@@ -1,12 +1,13 @@
 """Reference for `cargo xtask bench-train-step --layers`: the NAS-Bench-201
 network's blocks timed one at a time in PyTorch, with the case names of the
-Rust harness (`xtask/src/layer_breakdown.rs`).
+Rust harness (`benches/src/layer_breakdown.rs`).
 
 Prints one JSON line: {"<case name>": median ms, ...}.
 """
 
 import argparse
 import json
+import statistics
 import time
 
 import torch
@@ -21,8 +22,7 @@ def median_ms(run, warmup, steps):
         t = time.perf_counter()
         run()
         times.append((time.perf_counter() - t) * 1e3)
-    times.sort()
-    return times[len(times) // 2]
+    return statistics.median(times)
 
 
 def main():

@@ -12,6 +12,7 @@ Prints one JSON line: {"backend": "pytorch", "images_per_second": ..., ...}.
 
 import argparse
 import json
+import statistics
 import time
 
 import torch
@@ -142,8 +143,7 @@ def main():
         t = time.perf_counter()
         step()
         times.append(time.perf_counter() - t)
-    times.sort()
-    median = times[len(times) // 2]
+    median = statistics.median(times)
     print(json.dumps({
         "backend": "pytorch",
         "version": torch.__version__,

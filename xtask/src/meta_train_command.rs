@@ -1,15 +1,15 @@
 //! `cargo xtask meta-train`: learn from earlier tasks into a meta-model folder.
 
-use crate::plot::{Series, line_chart};
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use metanas_aen::{AenConfig, MetaAenConfig, PriorKind, TrainingConfig};
-use metanas_aon::{AonConfig, AonMetaTrainerConfig, InnerProblemConfig};
+use metanas_aon::{AonMetaTrainerConfig, AonStart, InnerProblemConfig};
 use metanas_data::{BenchmarkTable, MetricKind, TaskCatalog, shipped};
 use metanas_device::BackendChoice;
 use metanas_meta::{
     AonSelection, MetaModel, MetaProgress, MetaTrainConfig, MetaTrainer, SourceTasks,
 };
+use metanas_plot::{Series, line_chart};
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
 use std::path::{Path, PathBuf};
@@ -48,7 +48,7 @@ pub struct MetaTrainArgs {
     /// Where the AON's meta-training starts: `blend` (Adam at 0.005 plus
     /// SGD-Nesterov at 0.05: half of the rates `cargo xtask bench-aon`'s grids
     /// choose on MNIST problems) or `adam` (Adam at 0.01).
-    #[arg(long, value_enum, default_value_t = AonStart::Blend)]
+    #[arg(long, default_value_t = AonStart::Blend)]
     pub aon_start: AonStart,
     /// MNIST problems that choose the AON kept: the start and every 10th
     /// meta-step are scored on them, the best is kept (0: keep the last, as
@@ -70,25 +70,6 @@ pub struct MetaTrainArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
-}
-
-/// The untrained AON that meta-training starts from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum AonStart {
-    /// Half of tuned Adam's rate plus half of tuned SGD-Nesterov's ([`AonConfig::blend`]).
-    Blend,
-    /// Tuned Adam alone.
-    Adam,
-}
-
-impl AonStart {
-    /// The AON's settings, given the tuned rates of the two optimizers.
-    pub fn config(self, adam_rate: f64, sgd_nesterov_rate: f64) -> AonConfig {
-        match self {
-            Self::Blend => AonConfig::blend(adam_rate, sgd_nesterov_rate),
-            Self::Adam => AonConfig::new().with_initial_step(adam_rate),
-        }
-    }
 }
 
 /// Adam's learning rate chosen by `cargo xtask bench-aon`'s grid on MNIST problems.

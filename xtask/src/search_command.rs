@@ -1,16 +1,16 @@
 //! `cargo xtask search`: find the best architecture for a task, train it, save it.
 
-use crate::plot::{Series, line_chart};
-use crate::strategy_choice::{acquisition_of, make_meta_strategy, make_strategy};
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use metanas_data::{BenchmarkTable, FixedTask, ImageDataset, Objective, TaskCatalog, shipped};
 use metanas_device::BackendChoice;
 use metanas_meta::MetaModel;
 use metanas_net::{OptimizerConfig, TrainingConfig, TrainingLength};
+use metanas_plot::{Series, line_chart};
 use metanas_search::{
     Constraint, Constraints, Evaluator, NetworkSize, SearchConfig, SearchOutcome, Searcher,
-    Strategy, TableEvaluator, TrainingEvaluator, TrialStore, train_final, trajectory,
+    Strategy, TableEvaluator, TrainingEvaluator, TrialStore, acquisition_by_name, meta_strategy,
+    shipped_source_values, strategy_by_name, train_final, trajectory,
 };
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
@@ -119,14 +119,14 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     let searcher = Searcher::new(space, constraints, config.clone());
     let mut aon = None;
     let mut strategy = match &args.meta_model {
-        None => make_strategy(
+        None => strategy_by_name(
             strategy_name,
             &space,
             &args.device.device(),
             config.max_queries,
         )?,
         Some(dir) => {
-            let acquisition = acquisition_of(strategy_name)?;
+            let acquisition = acquisition_by_name(strategy_name)?;
             let meta = MetaModel::load(dir, &args.device.device())
                 .with_context(|| format!("loading the meta-model {}", dir.display()))?;
             if let Some(reason) = meta.saw(&args.task) {
@@ -167,7 +167,13 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             if !is_table_task {
                 aon = meta.aon.clone().map(|a| (a, dir.display().to_string()));
             }
-            make_meta_strategy(&space, meta.aen, &related, acquisition)?
+            let sources = shipped_source_values(meta.aen.task_names())?;
+            if sources.is_none() {
+                eprintln!(
+                    "note: the meta-model's source columns are not all in one shipped table; its heads read the GCN features only"
+                );
+            }
+            meta_strategy(&space, meta.aen, sources, &related, acquisition)?
         }
     };
     if is_table_task {

@@ -89,11 +89,9 @@ mod side_model;
 mod training;
 mod weighted_head;
 
-pub use aen::{Aen, AenConfig, GcnLayer};
-pub use bayesian_head::{
-    HeadFit, HeadPrior, LinearHead, PriorKind, fit_head, fit_head_with_evidence,
-};
-pub use encoded_batch::{EncodedBatch, check_encodings};
+pub use aen::{Aen, AenConfig};
+pub use bayesian_head::PriorKind;
+pub use encoded_batch::EncodedBatch;
 pub use error::{AenError, Result};
 pub use fit::{FitConfig, fit};
 pub use meta_aen::{MetaAen, MetaAenConfig, TaskValues};
@@ -103,5 +101,16 @@ pub use predictor::{AenPredictor, FeatureCache, Prediction, Standardiser};
 pub use propagation::Propagation;
 pub use ranking_metrics::{kendall_tau, precision_at_k, spearman_rho};
 pub use side_model::{SideModel, SourceSlopePrior};
-pub use training::{TrainingConfig, TrainingReport, regression_ranking_loss};
+pub use training::{TrainingConfig, TrainingReport};
 pub use weighted_head::WeightedHead;
+
+// Building blocks of the predictors above, public for the benchmark harnesses
+// and tests that measure them one by one; not part of the crate's interface.
+#[doc(hidden)]
+pub use aen::GcnLayer;
+#[doc(hidden)]
+pub use bayesian_head::{HeadFit, HeadPrior, LinearHead, fit_head, fit_head_with_evidence};
+#[doc(hidden)]
+pub use encoded_batch::check_encodings;
+#[doc(hidden)]
+pub use training::regression_ranking_loss;

@@ -49,9 +49,12 @@
 
 mod aon;
 mod aon_optimizer;
+#[doc(hidden)]
 pub mod aon_parameters;
+mod aon_start;
 mod blend_tuning;
 mod candidate_training;
+#[doc(hidden)]
 pub mod coordinate_features;
 mod error;
 mod inner_problem;
@@ -63,6 +66,7 @@ mod update_rule;
 
 pub use aon::{Aon, AonConfig, MAX_LOG_STEP_CORRECTION};
 pub use aon_optimizer::AonOptimizer;
+pub use aon_start::{AonStart, UnknownAonStart};
 pub use blend_tuning::{BlendTuning, tune_blend};
 pub use candidate_training::{
     Baseline, CandidateOutcome, CandidateTraining, LearningRateTuning, mean_final_loss_with_aon,

@@ -1,4 +1,16 @@
 //! Loaders of the data files shipped in the repository's `datasets/` folder.
+//!
+//! The folder is found by [`crate::datasets_dir`]: the one named by the
+//! `METANAS_DATASETS` environment variable if it is set; otherwise a
+//! `datasets/` folder holding `nb201.csv.gz` in, or above, the running
+//! package's `CARGO_MANIFEST_DIR`, the current directory, or this crate's
+//! source folder at build time. A project that imports the crates from a
+//! clone of metanas (a path or git dependency) finds the clone's folder
+//! through the last; one that uses them from elsewhere (a copied binary, a
+//! registry version) sets `METANAS_DATASETS=/path/to/metanas/datasets`, or
+//! runs from a directory below it. Every loader fails with
+//! [`crate::DataError::DatasetsDirNotFound`], listing where it looked, when
+//! no folder is found.
 
 use crate::benchmark_table::BenchmarkTable;
 use crate::datasets_dir::datasets_dir;

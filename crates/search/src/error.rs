@@ -8,6 +8,19 @@ pub enum SearchError {
     /// A setting is out of range.
     #[error("invalid search setting: {0}")]
     InvalidConfig(String),
+    /// No strategy has this name.
+    #[error("unknown strategy `{name}`; expected one of: {expected}")]
+    UnknownStrategy {
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        expected: &'static str,
+    },
+    /// A strategy that cannot start from a meta-model was asked to.
+    #[error(
+        "a meta-model is used by Bayesian optimization: use --strategy bo, bo-ucb or bo-ts, not `{0}`"
+    )]
+    NotMetaCapable(String),
     /// The strategy found no feasible architecture it has not proposed before.
     #[error("{strategy}: no unseen feasible architecture left after {attempts} attempts")]
     SpaceExhausted {

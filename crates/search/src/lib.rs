@@ -14,6 +14,8 @@
 //!   (a ranking computed elsewhere, e.g. the transfer baseline). A strategy
 //!   never trains a candidate; fitting a surrogate on measured scores is part
 //!   of choosing.
+//! * [`strategy_by_name`], [`meta_strategy`]: the strategies the command line
+//!   offers, by name, with their settings.
 //! * [`Evaluator`]: [`TableEvaluator`] (benchmark lookup: the strategy sees the
 //!   validation column only, the test column is stored beside it) and
 //!   [`TrainingEvaluator`] (real training on an image task). An evaluator never
@@ -47,6 +49,7 @@ mod regularized_evolution;
 mod searcher;
 mod source_values;
 mod strategy;
+mod strategy_by_name;
 mod surrogate;
 mod table_evaluator;
 mod training_evaluator;
@@ -73,6 +76,10 @@ pub use regularized_evolution::RegularizedEvolution;
 pub use searcher::{SearchConfig, SearchOutcome, SearchProgress, Searcher, StopReason};
 pub use source_values::SourceValues;
 pub use strategy::{BestSoFar, ProposalContext, Strategy, sample_candidate};
+pub use strategy_by_name::{
+    STRATEGY_NAMES, UCB_BETA, acquisition_by_name, meta_strategy, shipped_source_values,
+    strategy_by_name,
+};
 pub use surrogate::{CandidatePool, Surrogate};
 pub use table_evaluator::TableEvaluator;
 pub use training_evaluator::{NetworkSize, TrainingEvaluator};

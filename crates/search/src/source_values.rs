@@ -16,6 +16,10 @@ use std::collections::HashMap;
 pub struct SourceValues {
     columns: Vec<String>,
     values: HashMap<GraphEncoding, Vec<f64>>,
+    /// The distinct encodings in the table's row order (of first appearance):
+    /// a fixed order for statistics over all cells, which a hash map's
+    /// iteration order (random per process) would not give.
+    order: Vec<GraphEncoding>,
 }
 
 impl SourceValues {
@@ -33,9 +37,14 @@ impl SourceValues {
             scores.push(normal_scores(table.column(c)?)?);
         }
         let mut sums: HashMap<GraphEncoding, (Vec<f64>, usize)> = HashMap::new();
+        let mut order = Vec::new();
         for (row, arch) in table.archs().iter().enumerate() {
+            let encoding = table.space().encode(arch);
+            if !sums.contains_key(&encoding) {
+                order.push(encoding.clone());
+            }
             let entry = sums
-                .entry(table.space().encode(arch))
+                .entry(encoding)
                 .or_insert_with(|| (vec![0.0; columns.len()], 0));
             for (j, column) in scores.iter().enumerate() {
                 entry.0[j] += column[row];
@@ -49,6 +58,7 @@ impl SourceValues {
         Ok(Self {
             columns: columns.to_vec(),
             values,
+            order,
         })
     }
 
@@ -58,7 +68,7 @@ impl SourceValues {
     /// # Errors
     /// As [`SourceSlopePrior::from_source_values`].
     pub fn slope_prior(&self) -> Result<SourceSlopePrior> {
-        let rows: Vec<f64> = self.values.values().flatten().copied().collect();
+        let rows = self.rows(&self.order)?;
         Ok(SourceSlopePrior::from_source_values(
             &rows,
             self.columns.len(),

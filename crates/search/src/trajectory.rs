@@ -66,6 +66,16 @@ pub fn regret_at(curve: &[Option<f64>], queries: usize, optimum: f64) -> Option<
     curve[i].map(|r| (optimum - r).abs())
 }
 
+/// The first query (1-based) that evaluated the cell whose canonical hash
+/// is `canonical_hash` (or one isomorphic to it), e.g. the space's best cell
+/// by the objective; `None` if the search never did.
+pub fn queries_to_evaluate(trials: &[Trial], canonical_hash: &str) -> Option<usize> {
+    trials
+        .iter()
+        .position(|t| t.canonical_hash == canonical_hash && t.measurement().is_some())
+        .map(|i| i + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +116,18 @@ mod tests {
         assert_eq!(regret_at(&curve, 10, 70.0), Some(5.0));
         let seen = best_report_seen_curve(&trials, Objective::Maximize);
         assert_eq!(seen, vec![Some(60.0), Some(99.0), Some(99.0)]);
+    }
+
+    #[test]
+    fn queries_to_evaluate_a_cell_count_from_one() {
+        let mut trials = vec![trial(0, 1.0, 1.0), trial(1, 2.0, 2.0), trial(2, 3.0, 3.0)];
+        trials[1].canonical_hash = "b".into();
+        trials[2].canonical_hash = "c".into();
+        assert_eq!(queries_to_evaluate(&trials, "b"), Some(2));
+        assert_eq!(queries_to_evaluate(&trials, "z"), None);
+        trials[1].outcome = TrialOutcome::Failed {
+            error: "diverged".into(),
+        };
+        assert_eq!(queries_to_evaluate(&trials, "b"), None);
     }
 }

@@ -1,9 +1,33 @@
-//! PNG line charts (best-so-far curves, learning curves) with plotters.
+//! PNG line charts (best-so-far curves, learning curves) with plotters, as
+//! `cargo xtask search`, `meta-train` and the benchmark harnesses draw them.
 
-use anyhow::{Context, anyhow};
 use plotters::prelude::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Once;
+
+/// Why a chart could not be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// No series has a finite point.
+    #[error("no finite points to plot for {0}")]
+    NothingToPlot(PathBuf),
+    /// The drawing library failed.
+    #[error("drawing {path}: {message}")]
+    Drawing {
+        /// The chart's file.
+        path: PathBuf,
+        /// plotters' message.
+        message: String,
+    },
+    /// The PNG could not be written.
+    #[error("writing {path}: {source}")]
+    Write {
+        /// The chart's file.
+        path: PathBuf,
+        /// The encoder's or file system's error.
+        source: image::ImageError,
+    },
+}
 
 /// A named series of `(x, y)` points.
 pub struct Series {
@@ -36,8 +60,12 @@ pub fn line_chart(
     x_label: &str,
     y_label: &str,
     series: &[Series],
-) -> anyhow::Result<()> {
+) -> Result<(), PlotError> {
     register_font();
+    let drawing = |e: &dyn std::fmt::Display| PlotError::Drawing {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     let points = series
         .iter()
         .flat_map(|s| s.points.iter())
@@ -50,7 +78,7 @@ pub fn line_chart(
         y1 = y1.max(y);
     }
     if x0 > x1 {
-        return Err(anyhow!("no finite points to plot for {}", path.display()));
+        return Err(PlotError::NothingToPlot(path.to_path_buf()));
     }
     let pad = ((y1 - y0) * 0.05).max(1e-6);
     let (y0, y1) = (y0 - pad, y1 + pad);
@@ -58,21 +86,21 @@ pub fn line_chart(
     let mut pixels = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+        root.fill(&WHITE).map_err(|e| drawing(&e))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 22))
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(65)
             .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| anyhow!("{e}"))?;
+            .map_err(|e| drawing(&e))?;
         chart
             .configure_mesh()
             .x_desc(x_label)
             .y_desc(y_label)
             .label_style(("sans-serif", 14))
             .draw()
-            .map_err(|e| anyhow!("{e}"))?;
+            .map_err(|e| drawing(&e))?;
         for (i, s) in series.iter().enumerate() {
             let colour = Palette99::pick(i).to_rgba();
             let line = s
@@ -82,7 +110,7 @@ pub fn line_chart(
                 .filter(|(x, y)| x.is_finite() && y.is_finite());
             chart
                 .draw_series(LineSeries::new(line, colour.stroke_width(2)))
-                .map_err(|e| anyhow!("{e}"))?
+                .map_err(|e| drawing(&e))?
                 .label(s.name.clone())
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
@@ -94,9 +122,40 @@ pub fn line_chart(
             .border_style(BLACK)
             .label_font(("sans-serif", 14))
             .draw()
-            .map_err(|e| anyhow!("{e}"))?;
-        root.present().map_err(|e| anyhow!("{e}"))?;
+            .map_err(|e| drawing(&e))?;
+        root.present().map_err(|e| drawing(&e))?;
     }
-    image::save_buffer(path, &pixels, WIDTH, HEIGHT, image::ColorType::Rgb8)
-        .with_context(|| format!("writing {}", path.display()))
+    image::save_buffer(path, &pixels, WIDTH, HEIGHT, image::ColorType::Rgb8).map_err(|source| {
+        PlotError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_a_png_and_refuses_an_empty_chart() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("curve.png");
+        let series = [Series {
+            name: "best so far".into(),
+            points: vec![(1.0, 0.5), (2.0, 0.7), (3.0, f64::NAN), (4.0, 0.9)],
+        }];
+        line_chart(&path, "title", "x", "y", &series).expect("chart");
+        let png = std::fs::read(&path).expect("png written");
+        assert_eq!(&png[1..4], b"PNG");
+
+        let empty = [Series {
+            name: "nothing".into(),
+            points: vec![(1.0, f64::NAN)],
+        }];
+        let err = line_chart(&dir.path().join("empty.png"), "t", "x", "y", &empty)
+            .expect_err("no finite point");
+        assert!(matches!(err, PlotError::NothingToPlot(_)), "{err}");
+        assert!(!dir.path().join("empty.png").exists());
+    }
 }

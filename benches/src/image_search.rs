@@ -2,9 +2,8 @@
 //! image dataset with several strategies and seeds, each run exactly as
 //! `cargo xtask search` runs it; prints held-out accuracy and wall time.
 
-use crate::search_command::{self, SearchArgs};
+use crate::product_command::ProductCommand;
 use anyhow::{Context, bail};
-use clap::Parser;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -29,12 +28,6 @@ pub struct BenchImageSearchArgs {
     /// Output folder (one sub-folder per run).
     #[arg(long, default_value = "runs/bench-image-search")]
     out: PathBuf,
-}
-
-#[derive(Parser)]
-struct SearchCommandLine {
-    #[command(flatten)]
-    args: SearchArgs,
 }
 
 struct Row {
@@ -71,6 +64,7 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
     if args.seeds == 0 {
         bail!("--seeds must be at least 1");
     }
+    let command = ProductCommand::locate()?;
     let mut rows = Vec::new();
     for name in &args.strategies {
         for seed in 0..args.seeds {
@@ -95,11 +89,9 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
                 line.extend(["--meta-model".into(), dir.display().to_string()]);
             }
             line.extend(args.search_args.split_whitespace().map(str::to_string));
-            let parsed =
-                SearchCommandLine::try_parse_from(&line).with_context(|| line.join(" "))?;
             eprintln!("== {name}, seed {seed}: {}", line.join(" "));
             let started = Instant::now();
-            search_command::run(&parsed.args)?;
+            command.run(&line)?;
             let seconds = started.elapsed().as_secs_f64();
             let results: serde_json::Value = serde_json::from_str(
                 &std::fs::read_to_string(out.join("results.json"))

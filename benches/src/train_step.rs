@@ -1,6 +1,7 @@
 //! `cargo xtask bench-train-step`: training-step throughput of one NAS-Bench-201
 //! network on each Burn CPU backend, beside the same network in PyTorch.
 
+use crate::statistics::median;
 use anyhow::{Context, bail};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
@@ -122,18 +123,12 @@ fn time_burn(
             times.push(start.elapsed().as_secs_f64());
         }
     }
-    let median = median(&mut times);
+    let median = median(&times);
     Ok(Timing {
         name: format!("metanas / burn-{backend}"),
         median_ms: median * 1e3,
         images_per_second: b as f64 / median,
     })
-}
-
-/// The median of `times` (sorted in place; not empty).
-pub(crate) fn median(times: &mut [f64]) -> f64 {
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
 }
 
 /// Runs the PyTorch reference `benches/pytorch/<script>` with `python` and
@@ -144,7 +139,7 @@ pub(crate) fn run_pytorch_script(
     args: &[String],
 ) -> anyhow::Result<String> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../benches/pytorch")
+        .join("pytorch")
         .join(script);
     let output = Command::new(python)
         .arg(&script)

@@ -2,14 +2,16 @@
 //!
 //! Every row is measured here, with seeded draws; nothing is copied from elsewhere.
 
+use crate::statistics::{mean_sd, median};
 use anyhow::Context;
 use metanas_aen::{
     AenConfig, AenPredictor, FeatureCache, FitConfig, HeadPrior, MetaAen, MetaAenConfig,
-    Prediction, PriorKind, Propagation, SideModel, SourceSlopePrior, TaskValues, TrainingConfig,
-    fit, fit_head_with_evidence, kendall_tau, normal_scores, precision_at_k, spearman_rho,
+    Prediction, PriorKind, Propagation, SideModel, TaskValues, TrainingConfig, fit,
+    fit_head_with_evidence, kendall_tau, normal_scores, precision_at_k, spearman_rho,
 };
-use metanas_data::{TableTask, TaskCatalog, shipped};
+use metanas_data::{BenchmarkTable, TableTask, TaskCatalog, shipped};
 use metanas_device::BackendChoice;
+use metanas_search::SourceValues;
 use metanas_space::nb201::Nb201Space;
 use metanas_space::{GraphEncoding, SearchSpace};
 use rand::SeedableRng;
@@ -50,17 +52,12 @@ pub struct BenchAenArgs {
 }
 
 struct Bench {
+    /// The accuracy table and the latency table: the meta-models' sources.
+    tables: [BenchmarkTable<Nb201Space>; 2],
     encodings: Vec<GraphEncoding>,
     columns: BTreeMap<String, Vec<f64>>,
     catalog: TaskCatalog,
     device: burn::tensor::Device,
-}
-
-fn mean_sd(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let sd = (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
-    (m, sd)
 }
 
 fn fmt(v: &[f64]) -> String {
@@ -114,6 +111,7 @@ impl Bench {
             columns.insert(name.clone(), lat_rows.iter().map(|&r| col[r]).collect());
         }
         Ok(Self {
+            tables: [acc, lat],
             encodings,
             columns,
             catalog,
@@ -190,33 +188,30 @@ impl Bench {
         Ok(meta)
     }
 
-    /// The columns `names` for every cell, each as normal scores over the
-    /// table (as `metanas_search::SourceValues`), row-major (`cells × names`):
-    /// the side features a meta-model's heads can read.
-    fn side_features(&self, names: &[String]) -> anyhow::Result<Vec<f64>> {
-        let columns: Vec<Vec<f64>> = names
-            .iter()
-            .map(|name| Ok(normal_scores(self.column(name)?)?))
-            .collect::<anyhow::Result<_>>()?;
-        let n = self.encodings.len();
-        Ok((0..n)
-            .flat_map(|i| columns.iter().map(move |c| c[i]))
-            .collect())
-    }
-
     /// `meta` with the slope prior learned from its source columns, those
-    /// columns as normal scores ([`Self::side_features`]), and `cache` with
-    /// them appended: what its heads read when they also read the sources.
+    /// columns for every cell (row-major, `cells × columns`) as a search reads
+    /// them ([`SourceValues`]: normal scores over the table that has them all,
+    /// isomorphic cells averaged), and `cache` with them appended: what its
+    /// heads read when they also read the sources.
     fn with_sources(
         &self,
         meta: MetaAen,
         cache: &FeatureCache,
     ) -> anyhow::Result<(MetaAen, Vec<f64>, FeatureCache)> {
-        let columns = meta.task_names().len();
-        let values = self.side_features(meta.task_names())?;
-        let side_cache = cache.with_side_features(&values, columns)?;
-        let slope_prior = SourceSlopePrior::from_source_values(&values, columns)?;
-        Ok((meta.with_slope_prior(slope_prior), values, side_cache))
+        let names = meta.task_names();
+        let table = self
+            .tables
+            .iter()
+            .find(|t| names.iter().all(|c| t.has_column(c)))
+            .with_context(|| format!("no shipped table has every source column {names:?}"))?;
+        let sources = SourceValues::from_table(table, names)?;
+        let values = sources.rows(&self.encodings)?;
+        let side_cache = cache.with_side_features(&values, names.len())?;
+        Ok((
+            meta.with_slope_prior(sources.slope_prior()?),
+            values,
+            side_cache,
+        ))
     }
 
     /// For each of `metas` (one meta-model under different head priors): its
@@ -672,8 +667,7 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
                 f()?;
                 ms.push(t.elapsed().as_secs_f64() * 1000.0);
             }
-            ms.sort_by(f64::total_cmp);
-            Ok(ms[ms.len() / 2])
+            Ok(median(&ms))
         };
         let full = time(&|| {
             predictor.predict_batch(&batch)?;

@@ -1,15 +1,16 @@
 //! `cargo xtask bench-transfer`: leave one task family out, meta-train
 //! without it, and compare searches on it with and without the meta-model.
 
-use crate::bench_search::{
-    TableBench, default_transfer_source, print_table, ranking_by, write_outputs,
-};
-use crate::meta_train_command::{AonStart, MetaTrainArgs, meta_train};
-use crate::strategy_choice::{acquisition_of, make_meta_strategy, make_strategy};
+use crate::product_command::ProductCommand;
+use crate::search::{TableBench, default_transfer_source, print_table, ranking_by, write_outputs};
 use anyhow::{Context, bail};
 use metanas_data::{TaskCatalog, shipped};
 use metanas_device::BackendChoice;
-use metanas_search::{FixedOrder, Strategy};
+use metanas_meta::MetaModel;
+use metanas_search::{
+    FixedOrder, Strategy, acquisition_by_name, meta_strategy, shipped_source_values,
+    strategy_by_name,
+};
 use metanas_space::nb201::Nb201Space;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,6 +74,12 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
     let table = Arc::new(shipped::nb201_table()?);
     let catalog = TaskCatalog::nb201_accuracy(table.column_names());
     let device = args.device.device();
+    let needs_meta = args.strategies.iter().any(|s| s.starts_with("meta-"));
+    let command = if needs_meta {
+        Some(ProductCommand::locate()?)
+    } else {
+        None
+    };
     let mut summaries = Vec::new();
     for target in &args.targets {
         let Some(task) = catalog.task(target) else {
@@ -87,27 +94,40 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
                 ""
             }
         ));
-        let needs_meta = args.strategies.iter().any(|s| s.starts_with("meta-"));
-        let meta = if needs_meta {
-            let model = meta_train(&MetaTrainArgs {
-                out: meta_dir.clone(),
-                exclude: vec![family.clone()],
-                sources: "accuracy".into(),
-                table: None,
-                report_columns_as_sources: args.report_columns_as_sources,
-                ensemble: args.ensemble,
-                aen_epochs: args.aen_epochs,
-                aon_steps: 0,
-                aon_start: AonStart::Blend,
-                // No AON: no selection (as the folders of earlier versions record).
-                aon_validation_problems: 0,
-                image_cells: 0,
-                time_limit: None,
-                seed: 0,
-                device: args.device,
-                quiet: false,
-            })?
-            .with_context(|| format!("meta-model {}", meta_dir.display()))?;
+        let meta = if let Some(command) = &command {
+            // `cargo xtask meta-train` as a user runs it: the AEN only (no AON,
+            // no image cells), resumed from the folder when it is complete.
+            let mut line: Vec<String> = [
+                "meta-train",
+                "--out",
+                &meta_dir.display().to_string(),
+                "--exclude",
+                &family,
+                "--sources",
+                "accuracy",
+                "--ensemble",
+                &args.ensemble.to_string(),
+                "--aen-epochs",
+                &args.aen_epochs.to_string(),
+                "--aon-steps",
+                "0",
+                "--aon-validation-problems",
+                "0",
+                "--image-cells",
+                "0",
+                "--seed",
+                "0",
+                "--device",
+                args.device.name(),
+            ]
+            .map(str::to_string)
+            .to_vec();
+            if args.report_columns_as_sources {
+                line.push("--report-columns-as-sources".into());
+            }
+            command.run(&line)?;
+            let model = MetaModel::load(&meta_dir, &device)
+                .with_context(|| format!("loading the meta-model {}", meta_dir.display()))?;
             if let Some(reason) = model.saw(target) {
                 bail!("the meta-model for {target} saw it: {reason}");
             }
@@ -139,10 +159,14 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
                     )?)));
                 }
                 match (&meta, name.starts_with("meta-")) {
-                    (Some(m), true) => {
-                        make_meta_strategy(&space, m.aen.clone(), &[], acquisition_of(name)?)
-                    }
-                    _ => make_strategy(name, &space, &device, args.budget),
+                    (Some(m), true) => Ok(meta_strategy(
+                        &space,
+                        m.aen.clone(),
+                        shipped_source_values(m.aen.task_names())?,
+                        &[],
+                        acquisition_by_name(name)?,
+                    )?),
+                    _ => Ok(strategy_by_name(name, &space, &device, args.budget)?),
                 }
             })?);
         }

@@ -5,13 +5,13 @@
 //! then trains 20 held-out (Fashion-MNIST task, unseen cell) pairs with each
 //! optimizer and prints the table. Every number is measured here, seeded.
 
-use crate::meta_train_command::AonStart;
+use crate::statistics::mean_sd;
 use anyhow::Context;
 use metanas_aon::{
-    Aon, AonMetaTrainer, AonMetaTrainerConfig, Baseline, CandidateOutcome, CandidateTraining,
-    CellPool, InnerProblem, InnerProblemConfig, InnerProblemSampler, LearningRateTuning,
-    MetaGradientMethod, mean_final_loss_with_aon, train_with_aon, train_with_optimizer, tune_blend,
-    tune_learning_rate,
+    Aon, AonMetaTrainer, AonMetaTrainerConfig, AonStart, Baseline, CandidateOutcome,
+    CandidateTraining, CellPool, InnerProblem, InnerProblemConfig, InnerProblemSampler,
+    LearningRateTuning, MetaGradientMethod, mean_final_loss_with_aon, train_with_aon,
+    train_with_optimizer, tune_blend, tune_learning_rate,
 };
 use metanas_data::shipped;
 use metanas_device::BackendChoice;
@@ -49,7 +49,7 @@ pub struct BenchAonArgs {
     /// Where meta-training starts: `blend` (half of tuned Adam's rate plus
     /// half of tuned SGD-Nesterov's, through the AON's two directions) or
     /// `adam` (tuned Adam alone).
-    #[arg(long, value_enum, default_value_t = AonStart::Blend)]
+    #[arg(long, default_value_t = AonStart::Blend)]
     pub start: AonStart,
     /// With `--start blend`: choose the blend's two step sizes by grid
     /// (0.25, 0.5, 0.75 and 1 × each tuned rate) on the MNIST tuning problems,
@@ -116,8 +116,8 @@ struct PairResult {
     adam_steps_to_aon: Option<usize>,
     /// The first evaluated step (every 10) of one Adam run of K steps, or of
     /// 2K steps if the K-step run does not get there, at which its validation
-    /// loss ≤ the AON's: what earlier sessions reported (a mid-run point of a
-    /// longer schedule, not a run of that length).
+    /// loss ≤ the AON's (a mid-run point of a longer schedule, not a run of
+    /// that length; a looser measure than `adam_steps_to_aon`).
     adam_step_within_run: Option<usize>,
     /// AON at 5× the horizon, if measured.
     aon_long: Option<RunSummary>,
@@ -155,13 +155,6 @@ struct Results {
     reach_limit: usize,
     pairs: Vec<PairResult>,
     seconds: f64,
-}
-
-fn mean_sd(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let sd = (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
-    (m, sd)
 }
 
 fn tuning(
@@ -641,7 +634,7 @@ fn print_table(
     );
     let within = sorted(&|r| r.adam_step_within_run);
     println!(
-        "(Measured as earlier sessions did, the first step, every 10, at which one Adam run of {k} steps, or of {reach_limit} if that one does not get there, reaches it: median {}; all: [{}]: points of one longer schedule, not runs of that length.)",
+        "Within one run: the first step, every 10, at which one Adam run of {k} steps, or of {reach_limit} if that one does not get there, reaches it: median {}; all: [{}] (points of one longer schedule, not runs of that length).",
         fmt(within[n / 2]),
         within
             .iter()

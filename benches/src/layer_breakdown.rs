@@ -7,7 +7,8 @@
 //! batch norm's forward + backward. `benches/pytorch/nb201_layers.py` times
 //! the same cases with the same names.
 
-use crate::bench_train_step::{median, run_pytorch_script};
+use crate::statistics::median;
+use crate::train_step::run_pytorch_script;
 use anyhow::{Context, bail};
 use burn::nn::conv::Conv2dConfig;
 use burn::nn::{BatchNormConfig, PaddingConfig2d};
@@ -208,7 +209,7 @@ fn time_case(
             times.push(start.elapsed().as_secs_f64() * 1e3);
         }
     }
-    Ok(median(&mut times))
+    Ok(median(&times))
 }
 
 /// The same cases in PyTorch: name → median ms.

@@ -1,14 +1,16 @@
 //! `cargo xtask bench-search`: strategies side by side on a NAS-Bench-201
 //! table task, many seeds, one harness.
 
-use crate::plot::{Series, line_chart};
-use crate::strategy_choice::make_strategy;
+use crate::statistics::{mean_sd, median, median_reach};
 use anyhow::{Context, bail};
 use metanas_data::{BenchmarkTable, Objective, TaskCatalog, shipped};
 use metanas_device::BackendChoice;
+use metanas_plot::{Series, line_chart};
 use metanas_search::{
-    Constraints, FixedOrder, SearchConfig, Searcher, Strategy, TableEvaluator, trajectory,
+    Constraints, FixedOrder, SearchConfig, Searcher, Strategy, TableEvaluator, strategy_by_name,
+    trajectory,
 };
+use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
 use serde_json::json;
 use std::path::PathBuf;
@@ -71,8 +73,13 @@ impl TableBench {
             name: name.to_string(),
             curves: Vec::new(),
             seen_curves: Vec::new(),
+            best_cell_found: Vec::new(),
             seconds: Vec::new(),
         };
+        // The space's best cell by the column the strategies see (its
+        // isomorphism class: the searcher never queries a twin twice).
+        let best_cell = ranking_by(&self.table, &self.target, self.objective)?[0];
+        let best_cell_hash = Nb201Space.canonical_hash(&best_cell).to_string();
         let mut first_two: Vec<Vec<String>> = Vec::new();
         for seed in 0..self.seeds {
             // A strategy whose first two seeds queried exactly the same cells
@@ -84,6 +91,7 @@ impl TableBench {
                 );
                 runs.curves.push(runs.curves[0].clone());
                 runs.seen_curves.push(runs.seen_curves[0].clone());
+                runs.best_cell_found.push(runs.best_cell_found[0]);
                 runs.seconds.push(runs.seconds[0]);
                 continue;
             }
@@ -126,6 +134,10 @@ impl TableBench {
             );
             runs.curves.push(curve);
             runs.seen_curves.push(seen);
+            runs.best_cell_found.push(trajectory::queries_to_evaluate(
+                &outcome.trials,
+                &best_cell_hash,
+            ));
             runs.seconds.push(seconds);
         }
         Ok(runs)
@@ -139,6 +151,9 @@ pub struct StrategyRuns {
     curves: Vec<Vec<Option<f64>>>,
     /// Per seed: best report among the queried cells after each query.
     seen_curves: Vec<Vec<Option<f64>>>,
+    /// Per seed: the query that evaluated the space's best cell by the
+    /// objective (`None`: never).
+    best_cell_found: Vec<Option<usize>>,
     seconds: Vec<f64>,
 }
 
@@ -170,37 +185,6 @@ pub fn ranking_by(
         .then(a.cmp(&b))
     });
     Ok(order.into_iter().map(|i| table.archs()[i]).collect())
-}
-
-/// Median of `values` (`None` counts as +∞: a run that never reached the target).
-pub fn median_reach(values: &[Option<usize>]) -> Option<f64> {
-    let mut v: Vec<f64> = values
-        .iter()
-        .map(|x| x.map_or(f64::INFINITY, |q| q as f64))
-        .collect();
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return None;
-    }
-    let m = if v.len() % 2 == 1 {
-        v[v.len() / 2]
-    } else {
-        0.5 * (v[v.len() / 2 - 1] + v[v.len() / 2])
-    };
-    m.is_finite().then_some(m)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.retain(|x| x.is_finite());
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    if v.len() % 2 == 1 {
-        v[v.len() / 2]
-    } else {
-        0.5 * (v[v.len() / 2 - 1] + v[v.len() / 2])
-    }
 }
 
 /// Runs the command.
@@ -246,7 +230,7 @@ pub fn run(args: &BenchSearchArgs) -> anyhow::Result<()> {
             Ok(if name == "transfer" {
                 Box::new(FixedOrder::new(ranking_by(&table, &source, objective)?))
             } else {
-                make_strategy(name, &space, &device, args.budget)?
+                strategy_by_name(name, &space, &device, args.budget)?
             })
         })?);
     }
@@ -315,10 +299,11 @@ pub fn print_table(
         let reach_seen = reach_of(&runs.seen_curves, optimum, objective);
         let regret = |q: usize| {
             median(
-                runs.curves
+                &runs
+                    .curves
                     .iter()
                     .filter_map(|c| trajectory::regret_at(c, q, optimum))
-                    .collect(),
+                    .collect::<Vec<_>>(),
             )
         };
         println!(
@@ -334,7 +319,57 @@ pub fn print_table(
             regret(20),
             regret(50),
             regret(budget),
-            median(runs.seconds.clone())
+            median(&runs.seconds)
+        );
+    }
+    // NAS-Bench-201's protocol: whether the search evaluates the space's best
+    // cell by validation (which can differ from the best by test), and the
+    // test regret of the cell it would choose by validation.
+    let checkpoints: Vec<usize> =
+        [10, 30, 100]
+            .into_iter()
+            .map(|q| q.min(budget))
+            .fold(Vec::new(), |mut v, q| {
+                if !v.contains(&q) {
+                    v.push(q);
+                }
+                v
+            });
+    println!();
+    println!(
+        "| strategy | median queries to evaluate the best-by-validation cell | evaluated | {} |",
+        checkpoints
+            .iter()
+            .enumerate()
+            .map(|(i, q)| if i == 0 {
+                format!("mean test regret of the cell chosen by validation @{q}")
+            } else {
+                format!("@{q}")
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    println!("|---|---|---|{}", "---|".repeat(checkpoints.len()));
+    for runs in all {
+        let mean_regret = |q: usize| {
+            let regrets: Vec<f64> = runs
+                .curves
+                .iter()
+                .filter_map(|c| trajectory::regret_at(c, q, optimum))
+                .collect();
+            mean_sd(&regrets).0
+        };
+        println!(
+            "| {} | {} | {}/{} | {} |",
+            runs.name,
+            fmt(median_reach(&runs.best_cell_found)),
+            runs.best_cell_found.iter().flatten().count(),
+            runs.best_cell_found.len(),
+            checkpoints
+                .iter()
+                .map(|&q| format!("{:.2}", mean_regret(q)))
+                .collect::<Vec<_>>()
+                .join(" | ")
         );
     }
 }
@@ -364,6 +399,7 @@ pub fn write_outputs(
             "name": r.name,
             "queries_to_optimum": reach_of(&r.curves, optimum, objective),
             "queries_to_optimum_best_seen": reach_of(&r.seen_curves, optimum, objective),
+            "queries_to_best_by_objective_cell": r.best_cell_found,
             "best_report_curves": r.curves,
             "seconds": r.seconds,
         })).collect::<Vec<_>>(),
@@ -376,12 +412,12 @@ pub fn write_outputs(
             name: r.name.clone(),
             points: (1..=budget)
                 .map(|q| {
-                    let regrets = r
+                    let regrets: Vec<f64> = r
                         .curves
                         .iter()
                         .filter_map(|c| trajectory::regret_at(c, q, optimum))
                         .collect();
-                    (q as f64, median(regrets))
+                    (q as f64, median(&regrets))
                 })
                 .collect(),
         })
