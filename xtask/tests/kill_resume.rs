@@ -6,8 +6,8 @@
 //! long enough to kill the process between queries.
 
 use rusqlite::Connection;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn search_command(out: &Path) -> Command {
@@ -62,34 +62,43 @@ fn results(out: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("metanas-kill-resume-{}-{name}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
-    dir
+/// A search process that is killed if the test fails before it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            self.0.kill().ok();
+            self.0.wait().ok();
+        }
+    }
 }
 
 #[test]
 fn killed_search_resumes_to_the_same_answer() {
-    let straight = scratch("straight");
+    // Removed when the test ends, passed or failed.
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let (straight, killed) = (
+        scratch.path().join("straight"),
+        scratch.path().join("killed"),
+    );
     let status = search_command(&straight).status().expect("runs");
     assert!(status.success());
     let expected = stored_trials(&straight);
     assert_eq!(expected.len(), 14);
 
-    let killed = scratch("killed");
-    let mut child = search_command(&killed).spawn().expect("starts");
+    let mut child = Running(search_command(&killed).spawn().expect("starts"));
     let start = Instant::now();
     while stored_trials(&killed).len() < 5 {
         assert!(start.elapsed() < Duration::from_secs(600), "no progress");
         assert!(
-            child.try_wait().expect("waits").is_none(),
+            child.0.try_wait().expect("waits").is_none(),
             "finished before it could be killed"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
+    child.0.kill().expect("SIGKILL");
+    child.0.wait().expect("reaped");
     let before = stored_trials(&killed);
     assert!(
         before.len() >= 5 && before.len() < 14,
@@ -116,6 +125,4 @@ fn killed_search_resumes_to_the_same_answer() {
     );
     assert!(a["best"]["architecture"].is_string());
     assert_eq!(b["replayed_from_store"].as_u64(), Some(before.len() as u64));
-    std::fs::remove_dir_all(&straight).ok();
-    std::fs::remove_dir_all(&killed).ok();
 }
