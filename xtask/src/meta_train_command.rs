@@ -4,10 +4,14 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use metanas_aen::{AenConfig, MetaAenConfig, PriorKind, TrainingConfig};
 use metanas_aon::{AonMetaTrainerConfig, AonStart, InnerProblemConfig};
-use metanas_data::{BenchmarkTable, MetricKind, TaskCatalog, shipped};
+use metanas_data::{
+    BenchmarkTable, MetricKind, TableTasks, TaskCatalog, latency_and_cost_catalog,
+    nb201_latency_and_cost_table, shipped,
+};
 use metanas_device::BackendChoice;
 use metanas_meta::{
     AonSelection, MetaModel, MetaProgress, MetaTrainConfig, MetaTrainer, SourceTasks,
+    image_stages_serve,
 };
 use metanas_plot::{Series, line_chart};
 use metanas_space::SearchSpace;
@@ -25,10 +29,12 @@ pub struct MetaTrainArgs {
     #[arg(long, value_delimiter = ',')]
     pub exclude: Vec<String>,
     /// Source tasks: `accuracy` (NAS-Bench-201 accuracies, 200- and 12-epoch), `latency`
-    /// (the latency table's devices), or `table` (every column of --table).
+    /// (the latency table's devices, and the cells' parameters and FLOPs), or `table`
+    /// (every column of --table).
     #[arg(long, default_value = "accuracy")]
     pub sources: String,
-    /// Your own benchmark table (CSV with an `arch` column of NAS-Bench-201 cells) for `--sources table`.
+    /// Your own benchmark table (CSV with an `arch` column of NAS-Bench-201 cells) for `--sources table`;
+    /// a side-car `<table>.tasks.json` beside it sets columns' families, kinds and objectives.
     #[arg(long)]
     pub table: Option<PathBuf>,
     /// Also meta-train on the report-only columns of the families kept (on
@@ -42,9 +48,11 @@ pub struct MetaTrainArgs {
     /// Most AEN epochs (early stopping on 10% of the cells).
     #[arg(long, default_value_t = 30)]
     pub aen_epochs: usize,
-    /// AON meta-steps (0: no AON in the meta-model).
-    #[arg(long, default_value_t = 60)]
-    pub aon_steps: usize,
+    /// AON meta-steps (0: no AON in the meta-model). Default: 60 when the
+    /// sources hold accuracies (the AON trains image searches' candidates),
+    /// 0 for latency or cost sources.
+    #[arg(long)]
+    pub aon_steps: Option<usize>,
     /// Where the AON's meta-training starts: `blend` (Adam at 0.005 plus
     /// SGD-Nesterov at 0.05: half of the rates `cargo xtask bench-aon`'s grids
     /// choose on MNIST problems) or `adam` (Adam at 0.01).
@@ -56,8 +64,9 @@ pub struct MetaTrainArgs {
     #[arg(long, default_value_t = 3)]
     pub aon_validation_problems: usize,
     /// Cells measured on MNIST after the AON (the prior of image searches; 0 skips it).
-    #[arg(long, default_value_t = 24)]
-    pub image_cells: usize,
+    /// Default: 24 when the sources hold accuracies, 0 for latency or cost sources.
+    #[arg(long)]
+    pub image_cells: Option<usize>,
     /// Stop starting new work after this many seconds; run again to resume.
     #[arg(long)]
     pub time_limit: Option<f64>,
@@ -91,13 +100,17 @@ pub fn aen_config(space: &Nb201Space, ensemble: usize, epochs: usize) -> MetaAen
         )
 }
 
-/// The source tasks named by `--sources`.
+/// AON meta-steps and image cells by default for sources that hold accuracies.
+const IMAGE_STAGE_DEFAULTS: (usize, usize) = (60, 24);
+
+/// The source tasks named by `--sources`, and whether the image stages
+/// (AON, MNIST cells) serve them ([`image_stages_serve`]).
 pub fn source_tasks(
     sources: &str,
     table: Option<&Path>,
     exclude: &[String],
     report_columns_as_sources: bool,
-) -> anyhow::Result<SourceTasks> {
+) -> anyhow::Result<(SourceTasks, bool)> {
     let space = Nb201Space;
     let (table, catalog, kinds): (BenchmarkTable<Nb201Space>, TaskCatalog, Vec<MetricKind>) =
         match sources {
@@ -107,16 +120,20 @@ pub fn source_tasks(
                 (t, c, vec![MetricKind::Accuracy])
             }
             "latency" => {
-                let t = shipped::nb201_latency_table()?;
-                let c = TaskCatalog::latency(t.column_names());
-                (t, c, vec![MetricKind::Latency])
+                let t = nb201_latency_and_cost_table()?;
+                let c = latency_and_cost_catalog(&t)?;
+                (t, c, vec![MetricKind::Latency, MetricKind::Cost])
             }
             "table" => {
                 let Some(path) = table else {
                     bail!("--sources table needs --table PATH")
                 };
                 let t = BenchmarkTable::from_csv(space, path)?;
-                let c = TaskCatalog::generic(t.column_names());
+                let tasks = TableTasks::of_table(path, TaskCatalog::generic(t.column_names()))?;
+                if let Some(side_car) = tasks.side_car() {
+                    eprintln!("task overrides from {}", side_car.display());
+                }
+                let c = tasks.into_catalog();
                 (
                     t,
                     c,
@@ -135,18 +152,40 @@ pub fn source_tasks(
     } else {
         catalog
     };
-    Ok(SourceTasks::from_table(&table, &catalog, &kinds, exclude)?)
+    let chosen: Vec<MetricKind> = catalog
+        .tasks()
+        .iter()
+        .filter(|t| kinds.contains(&t.kind))
+        .map(|t| t.kind)
+        .collect();
+    Ok((
+        SourceTasks::from_table(&table, &catalog, &kinds, exclude)?,
+        image_stages_serve(&chosen),
+    ))
 }
 
 /// Meta-trains (or resumes) into `out`; `None` when the time limit paused it.
 pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
     let space = Nb201Space;
-    let sources = source_tasks(
+    let (sources, image_stages) = source_tasks(
         &args.sources,
         args.table.as_deref(),
         &args.exclude,
         args.report_columns_as_sources,
     )?;
+    let (default_aon_steps, default_image_cells) = if image_stages {
+        IMAGE_STAGE_DEFAULTS
+    } else {
+        (0, 0)
+    };
+    let aon_steps = args.aon_steps.unwrap_or(default_aon_steps);
+    let image_cells = args.image_cells.unwrap_or(default_image_cells);
+    if !image_stages && args.aon_steps.is_none() && args.image_cells.is_none() {
+        eprintln!(
+            "the `{}` sources hold no accuracy: the meta-model holds the AEN only (no AON, no MNIST cells; --aon-steps and --image-cells add them)",
+            args.sources
+        );
+    }
     eprintln!(
         "meta-training on {} source tasks [{}]{} → {}",
         sources.tasks.len(),
@@ -164,19 +203,19 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
     let initial = args
         .aon_start
         .config(TUNED_ADAM_RATE, TUNED_SGD_NESTEROV_RATE);
-    let aon = (args.aon_steps > 0).then(|| {
+    let aon = (aon_steps > 0).then(|| {
         AonMetaTrainerConfig::new(initial, InnerProblemConfig::new()).with_seed(args.seed)
     });
     let config = MetaTrainConfig::new(aen_config(&space, args.ensemble, args.aen_epochs))
         .with_aon(aon)
-        .with_aon_meta_steps(args.aon_steps)
+        .with_aon_meta_steps(aon_steps)
         .with_aon_selection(
-            (args.aon_steps > 0 && args.aon_validation_problems > 0)
+            (aon_steps > 0 && args.aon_validation_problems > 0)
                 .then(|| AonSelection::new().with_problems(args.aon_validation_problems)),
         )
-        .with_image_cells(args.image_cells)
+        .with_image_cells(image_cells)
         .with_seed(args.seed);
-    let images = if args.aon_steps > 0 || args.image_cells > 0 {
+    let images = if aon_steps > 0 || image_cells > 0 {
         Some(shipped::mnist10k()?)
     } else {
         None
@@ -191,7 +230,7 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(args.aon_steps as u64)
+        ProgressBar::new(aon_steps as u64)
     };
     if let Ok(style) = ProgressStyle::with_template(
         "AON {bar:30} {pos}/{len} meta-steps  {elapsed_precise} eta {eta}  {msg}",

@@ -2,7 +2,10 @@
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use metanas_data::{BenchmarkTable, FixedTask, ImageDataset, Objective, TaskCatalog, shipped};
+use metanas_data::{
+    BenchmarkTable, DirectionSource, FixedTask, ImageDataset, Objective, TableTasks, TaskCatalog,
+    TaskDirection, shipped,
+};
 use metanas_device::BackendChoice;
 use metanas_meta::MetaModel;
 use metanas_net::{OptimizerConfig, TrainingConfig, TrainingLength};
@@ -12,6 +15,7 @@ use metanas_search::{
     Strategy, TableEvaluator, TrainingEvaluator, TrialStore, acquisition_by_name, meta_strategy,
     shipped_source_values, strategy_by_name, train_final, trajectory,
 };
+use metanas_search::{PredictedLatencies, probability_within};
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
 use serde_json::json;
@@ -59,9 +63,29 @@ pub struct SearchArgs {
     /// Only cells with at most this many MFLOPs (NB201 CIFAR-10 network).
     #[arg(long)]
     max_flops: Option<f64>,
-    /// Only cells at most this fast on a device of the latency table: `DEVICE=MS`, e.g. `pixel3=12`.
+    /// Only cells at most this fast on a device of the latency table: `DEVICE=MS`, e.g. `pixel3=12`
+    /// (or on your own device, with --latency-measured).
     #[arg(long)]
     max_latency: Option<String>,
+    /// Your device's measured latencies (a CSV: `arch` and one latency column named for the device,
+    /// e.g. from `cargo xtask latency plan`): --max-latency DEVICE=MS then limits the latencies
+    /// that the latency meta-model predicts from them.
+    #[arg(long, requires = "max_latency")]
+    latency_measured: Option<PathBuf>,
+    /// The latency meta-model that --latency-measured adapts (`cargo xtask meta-train --sources latency --out DIR`).
+    #[arg(long, default_value = "runs/latency-model")]
+    latency_meta_model: PathBuf,
+    /// With --latency-measured: a cell is searched only if its predicted latency is within
+    /// the limit with at least this probability.
+    #[arg(long, default_value_t = metanas_search::DEFAULT_FEASIBILITY)]
+    feasibility: f64,
+    /// Minimise the task's column (wins over the table's side-car `<table>.tasks.json` and the
+    /// column's name; `*_latency`, `*_ms`, `*_energy`, `params_*`, `flops_*` are minimised by default).
+    #[arg(long, conflicts_with = "maximize")]
+    minimize: bool,
+    /// Maximise the task's column (wins over the side-car and the column's name).
+    #[arg(long)]
+    maximize: bool,
     /// Output folder (default `runs/search/<task>-<strategy>-seed<seed>`).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -110,8 +134,14 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         Some(path) => BenchmarkTable::from_csv(space, path)?,
         None => shipped::nb201_table()?,
     });
-    let constraints = constraints(args, &table)?;
+    let (constraints, predicted_latency) = constraints(args, &table)?;
     let is_table_task = table.has_column(&args.task);
+    if !is_table_task && asked_objective(args).is_some() {
+        bail!(
+            "--minimize and --maximize choose the direction of a table column; `{}` is not a column of the table, and an image task maximises accuracy",
+            args.task
+        );
+    }
     let config = SearchConfig::new()
         .with_max_queries(args.budget.unwrap_or(if is_table_task { 100 } else { 10 }))
         .with_max_seconds(args.time_limit)
@@ -177,15 +207,24 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         }
     };
     if is_table_task {
-        let catalog = TaskCatalog::nb201_accuracy(table.column_names());
-        let (report, objective) = match catalog.task(&args.task) {
-            Some(task) => (Some(task.report_column.clone()), task.objective),
-            None => (None, Objective::Maximize),
-        };
+        let (catalog, direction) = table_tasks(args, &table)?;
+        let objective = direction.objective;
+        let report = catalog
+            .task(&args.task)
+            .map(|task| task.report_column.clone());
+        eprintln!("{}: {direction}", args.task);
         let mut evaluator =
             TableEvaluator::new(table.clone(), &args.task, report.as_deref(), objective)?;
         let outcome = run_searcher(&searcher, strategy.as_mut(), &mut evaluator, args, &out)?;
-        write_results(&out, args, &searcher, &outcome, objective, None)?;
+        write_results(
+            &out,
+            args,
+            &searcher,
+            &outcome,
+            &direction,
+            None,
+            predicted_latency.as_ref(),
+        )?;
         return Ok(());
     }
     let device = args.device.autodiff_device();
@@ -247,21 +286,65 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         }
         _ => None,
     };
+    let accuracy = TaskDirection {
+        objective: Objective::Maximize,
+        source: DirectionSource::Default,
+    };
     write_results(
         &out,
         args,
         &searcher,
         &outcome,
-        Objective::Maximize,
+        &accuracy,
         final_result.as_ref(),
+        predicted_latency.as_ref(),
     )?;
     Ok(())
+}
+
+/// The latency limit of a search on a device known by its measured cells.
+struct PredictedLimit {
+    predicted: Arc<PredictedLatencies>,
+    limit: f64,
+}
+
+/// The `--minimize` / `--maximize` choice, if any.
+fn asked_objective(args: &SearchArgs) -> Option<Objective> {
+    if args.minimize {
+        Some(Objective::Minimize)
+    } else if args.maximize {
+        Some(Objective::Maximize)
+    } else {
+        None
+    }
+}
+
+/// The tasks of the searched table (its side-car and --minimize/--maximize
+/// applied) and the direction of `--task`, with what decided it.
+fn table_tasks(
+    args: &SearchArgs,
+    table: &BenchmarkTable<Nb201Space>,
+) -> anyhow::Result<(TaskCatalog, TaskDirection)> {
+    let catalog = TaskCatalog::nb201_accuracy(table.column_names());
+    let mut tasks = match &args.table {
+        Some(path) => TableTasks::of_table(path, catalog)?,
+        None => TableTasks::new(catalog),
+    };
+    if let Some(side_car) = tasks.side_car() {
+        eprintln!("task overrides from {}", side_car.display());
+    }
+    if let Some(objective) = asked_objective(args) {
+        tasks = tasks.with_objective(&args.task, objective)?;
+    }
+    let direction = tasks.direction(&args.task)?;
+    Ok((tasks.into_catalog(), direction))
 }
 
 fn constraints(
     args: &SearchArgs,
     table: &Arc<BenchmarkTable<Nb201Space>>,
-) -> anyhow::Result<Constraints<Nb201Space>> {
+) -> anyhow::Result<(Constraints<Nb201Space>, Option<PredictedLimit>)> {
+    let mut predicted = None;
     let mut constraints = Constraints::default();
     if let Some(limit) = args.max_params {
         constraints = constraints.with(Constraint::from_table(
@@ -280,6 +363,21 @@ fn constraints(
         let ms: f64 = ms
             .parse()
             .with_context(|| format!("--max-latency: `{ms}` is not a number"))?;
+        if let Some(measured) = &args.latency_measured {
+            let (constraint, latencies) = crate::latency_command::predicted_latency_constraint(
+                measured,
+                &args.latency_meta_model,
+                device,
+                ms,
+                args.feasibility,
+                args.device,
+            )?;
+            predicted = Some(PredictedLimit {
+                predicted: latencies,
+                limit: ms,
+            });
+            return Ok((constraints.with(constraint), predicted));
+        }
         let latency = Arc::new(shipped::nb201_latency_table()?);
         if !latency.has_column(device) {
             bail!(
@@ -289,7 +387,7 @@ fn constraints(
         }
         constraints = constraints.with(Constraint::from_table(latency, device, ms));
     }
-    Ok(constraints)
+    Ok((constraints, predicted))
 }
 
 fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset)> {
@@ -397,10 +495,24 @@ fn write_results<S: SearchSpace>(
     args: &SearchArgs,
     searcher: &Searcher<S>,
     outcome: &SearchOutcome,
-    objective: Objective,
+    direction: &TaskDirection,
     final_result: Option<&metanas_search::FinalResult>,
+    predicted: Option<&PredictedLimit>,
 ) -> anyhow::Result<()> {
+    let objective = direction.objective;
     let best = outcome.best_trial();
+    // The winner's predicted latency on a device known by its measured cells: measure it.
+    let predicted_latency = predicted.and_then(|limit| {
+        let cell = searcher.space().parse(&best?.architecture).ok()?;
+        let p = limit.predicted.get(searcher.space(), &cell)?;
+        Some(json!({
+            "device": limit.predicted.device(),
+            "mean": p.mean,
+            "std": p.std,
+            "limit": limit.limit,
+            "probability_within_limit": probability_within(&p, limit.limit),
+        }))
+    });
     let best_curve: Vec<(f64, f64)> = {
         let mut best: Option<f64> = None;
         outcome
@@ -420,6 +532,8 @@ fn write_results<S: SearchSpace>(
     let results = json!({
         "task": args.task,
         "space": searcher.space().name(),
+        "objective": objective,
+        "objective_decided_by": direction.source.to_string(),
         "strategy": args.strategy,
         "seed": args.seed,
         "queries": outcome.trials.len(),
@@ -435,6 +549,7 @@ fn write_results<S: SearchSpace>(
         "best_objective_curve": best_curve.iter().map(|p| p.1).collect::<Vec<_>>(),
         "best_report_curve": report_curve,
         "final": final_result,
+        "winner_predicted_latency": predicted_latency,
     });
     let path = out.join("results.json");
     std::fs::write(&path, serde_json::to_string_pretty(&results)?)
@@ -451,6 +566,17 @@ fn write_results<S: SearchSpace>(
         "objective",
         &series,
     )?;
+    println!("objective: {} {direction}", args.task);
+    if let Some(p) = &predicted_latency {
+        println!(
+            "predicted latency of the best on `{}`: {:.3} ± {:.3} (within {} with probability {:.2}); measure it to confirm",
+            p["device"].as_str().unwrap_or_default(),
+            p["mean"].as_f64().unwrap_or(f64::NAN),
+            p["std"].as_f64().unwrap_or(f64::NAN),
+            p["limit"],
+            p["probability_within_limit"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
     match best {
         Some(t) => println!(
             "best after {} queries: {} — objective {:.4}{}",

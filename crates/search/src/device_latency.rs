@@ -7,16 +7,24 @@
 //! The model is a latency meta-model (a [`MetaAen`] meta-trained on known
 //! devices' latencies) adapted in closed form to the new device's
 //! measurements; where the known devices' latencies of every cell are at
-//! hand ([`SourceValues`]), its heads read them too, and the prediction is a
-//! model average of "the new device is a scaled known device" models
+//! hand ([`CellSourceValues`]), its heads read them too, and the prediction
+//! is a model average of "the new device is a scaled known device" models
 //! (`metanas_aen::SideModel`).
+//!
+//! Latencies belong to a cell's *string*, not to its canonical class: on
+//! hardware a cell's dead operations still run, so two strings of one
+//! computation take different times. [`CellSourceValues`] therefore keeps
+//! each string's own values ([`crate::SourceValues`], made for accuracies,
+//! averages a class), which ranks the new device's cells far better
+//! (`cargo xtask bench-latency`, docs/BENCHMARKS.md).
 
 use crate::acquisition::normal_cdf;
 use crate::constraints::Constraint;
 use crate::error::{Result, SearchError};
-use crate::source_values::SourceValues;
-use metanas_aen::{AenPredictor, FeatureCache, MetaAen, Prediction};
-use metanas_data::{MIN_MEASURED_CELLS, MeasuredLatencies};
+use metanas_aen::{
+    AenPredictor, FeatureCache, MetaAen, Prediction, SourceSlopePrior, normal_scores,
+};
+use metanas_data::{BenchmarkTable, MIN_MEASURED_CELLS, MeasuredLatencies};
 use metanas_space::{GraphEncoding, SearchSpace};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -38,24 +46,104 @@ pub fn distinct_cells<S: SearchSpace>(space: &S, archs: &[S::Arch]) -> Vec<S::Ar
         .collect()
 }
 
-/// `meta`'s body features of `encodings`, with the source values beside
-/// them when given (what the heads read).
-fn features(
+/// The known values of some columns (a latency meta-model's source tasks)
+/// for each cell *string* of a table, as normal scores over the table (the
+/// Gaussian copula of each column).
+#[derive(Debug, Clone)]
+pub struct CellSourceValues {
+    columns: Vec<String>,
+    /// Row-major `cells × columns`, in the table's row order.
+    values: Vec<f64>,
+    rows: HashMap<String, usize>,
+}
+
+impl CellSourceValues {
+    /// The `columns` of `table`, for each of its cells.
+    ///
+    /// # Errors
+    /// [`SearchError::Data`] for an unknown column; [`SearchError::Surrogate`]
+    /// for a column with a non-finite value.
+    pub fn from_table<S: SearchSpace>(
+        table: &BenchmarkTable<S>,
+        columns: &[String],
+    ) -> Result<Self> {
+        let scores = columns
+            .iter()
+            .map(|c| Ok(normal_scores(table.column(c)?)?))
+            .collect::<Result<Vec<Vec<f64>>>>()?;
+        let values = (0..table.rows())
+            .flat_map(|row| scores.iter().map(move |column| column[row]))
+            .collect();
+        let rows = table
+            .archs()
+            .iter()
+            .enumerate()
+            .map(|(row, arch)| (table.space().format(arch), row))
+            .collect();
+        Ok(Self {
+            columns: columns.to_vec(),
+            values,
+            rows,
+        })
+    }
+
+    /// The columns, in feature order.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The normal scores of `archs`, row-major (`len × columns`).
+    ///
+    /// # Errors
+    /// [`SearchError::InvalidConfig`] naming the first cell the table lacks.
+    pub fn rows<S: SearchSpace>(&self, space: &S, archs: &[S::Arch]) -> Result<Vec<f64>> {
+        let k = self.columns.len();
+        let mut out = Vec::with_capacity(archs.len() * k);
+        for arch in archs {
+            let text = space.format(arch);
+            let row = self.rows.get(&text).ok_or_else(|| {
+                SearchError::InvalidConfig(format!(
+                    "cell {text} is not in the table of known latencies"
+                ))
+            })?;
+            out.extend_from_slice(&self.values[row * k..(row + 1) * k]);
+        }
+        Ok(out)
+    }
+
+    /// The prior over a single source's weight in a new task, learned from
+    /// these columns over every cell ([`SourceSlopePrior::from_source_values`]).
+    ///
+    /// # Errors
+    /// As [`SourceSlopePrior::from_source_values`].
+    pub fn slope_prior(&self) -> Result<SourceSlopePrior> {
+        Ok(SourceSlopePrior::from_source_values(
+            &self.values,
+            self.columns.len(),
+        )?)
+    }
+}
+
+/// `meta`'s body features of `archs`, with the source values beside them
+/// when given (what the heads read).
+fn features<S: SearchSpace>(
     meta: &MetaAen,
-    sources: Option<&SourceValues>,
-    encodings: &[GraphEncoding],
+    sources: Option<&CellSourceValues>,
+    space: &S,
+    archs: &[S::Arch],
 ) -> Result<FeatureCache> {
-    let cache = meta.features(&meta.encode(encodings)?);
+    let encodings: Vec<GraphEncoding> = archs.iter().map(|a| space.encode(a)).collect();
+    let cache = meta.features(&meta.encode(&encodings)?);
     match sources {
         Some(sources) => {
-            Ok(cache.with_side_features(&sources.rows(encodings)?, sources.columns().len())?)
+            Ok(cache.with_side_features(&sources.rows(space, archs)?, sources.columns().len())?)
         }
         None => Ok(cache),
     }
 }
 
 /// Checks that `sources` are the values of `meta`'s source tasks.
-fn check_sources(meta: &MetaAen, sources: Option<&SourceValues>) -> Result<()> {
+fn check_sources(meta: &MetaAen, sources: Option<&CellSourceValues>) -> Result<()> {
     match sources {
         Some(s) if s.columns() != meta.task_names() => Err(SearchError::InvalidConfig(format!(
             "source values of [{}] for a meta-model of [{}]",
@@ -67,17 +155,16 @@ fn check_sources(meta: &MetaAen, sources: Option<&SourceValues>) -> Result<()> {
 }
 
 /// The `count` cells of `pool` worth measuring on a new device, one per
-/// canonical class, from the fastest expected to the slowest.
+/// canonical class, in the order chosen.
 ///
-/// The cells are ranked by their expected latency on a typical device: the
-/// mean of the known devices' normal scores (`sources`), or without them the
-/// meta-model's prior prediction. The ranking is cut into `count` strata of
-/// equal size, and each stratum gives the cell on which the known devices
-/// disagree most (the spread of their normal scores; without sources, the
-/// prior's standard deviation). The measurements then span the whole range
-/// of latencies, which fixes the new device's scale, and fall where known
-/// devices rank cells differently, which tells which of them the new device
-/// resembles. No measurement is needed to choose them.
+/// A greedy Bayesian D-optimal design over what the adapted heads read of a
+/// cell: the known devices' normal scores (`sources`; without them, the
+/// first body's features), and a bias. Each next cell is the one whose
+/// inputs `x` are least covered by the cells already chosen, the largest
+/// `xᵀ (I + Σ x_c x_cᵀ)⁻¹ x` (the prior predictive variance of a ridge
+/// model): the measurements span the directions in which the known devices
+/// differ, which tells which of them the new device resembles, and its
+/// scale. No measurement is needed to choose them.
 ///
 /// # Errors
 /// [`SearchError::InvalidConfig`] for fewer than
@@ -87,7 +174,7 @@ fn check_sources(meta: &MetaAen, sources: Option<&SourceValues>) -> Result<()> {
 pub fn plan_measurements<S: SearchSpace>(
     space: &S,
     meta: &MetaAen,
-    sources: Option<&SourceValues>,
+    sources: Option<&CellSourceValues>,
     pool: &[S::Arch],
     count: usize,
 ) -> Result<Vec<S::Arch>> {
@@ -99,41 +186,86 @@ pub fn plan_measurements<S: SearchSpace>(
             pool.len()
         )));
     }
-    let encodings: Vec<GraphEncoding> = pool.iter().map(|a| space.encode(a)).collect();
-    let (level, spread): (Vec<f64>, Vec<f64>) = match sources {
-        Some(sources) => {
-            let k = sources.columns().len();
-            sources
-                .rows(&encodings)?
-                .chunks(k)
-                .map(|row| {
-                    let mean = row.iter().sum::<f64>() / k as f64;
-                    let variance = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>();
-                    (mean, (variance / k as f64).sqrt())
-                })
-                .unzip()
-        }
+    let (inputs, width) = match sources {
+        Some(sources) => (sources.rows(space, &pool)?, sources.columns().len()),
         None => {
-            let cache = features(meta, None, &encodings)?;
-            meta.prior_predictor(false)?
-                .predict_features(&cache)?
-                .into_iter()
-                .map(|p| (p.mean, p.std))
-                .unzip()
+            let cache = features(meta, None, space, &pool)?;
+            let first = cache.features.first().ok_or_else(|| {
+                SearchError::InvalidConfig("the meta-model has no ensemble member".into())
+            })?;
+            let values: Vec<f32> = first
+                .to_data()
+                .try_to_vec()
+                .map_err(|e| SearchError::InvalidConfig(format!("body features: {e:?}")))?;
+            (values.into_iter().map(f64::from).collect(), cache.width())
         }
     };
-    let mut order: Vec<usize> = (0..pool.len()).collect();
-    order.sort_by(|&a, &b| level[a].total_cmp(&level[b]).then(a.cmp(&b)));
-    let n = order.len();
-    Ok((0..count)
-        .filter_map(|s| {
-            order[s * n / count..(s + 1) * n / count]
-                .iter()
-                .copied()
-                .reduce(|best, i| if spread[i] > spread[best] { i } else { best })
-        })
+    Ok(d_optimal_rows(&inputs, width, count)
+        .into_iter()
         .map(|i| pool[i].clone())
         .collect())
+}
+
+/// Greedy D-optimal choice of `count` rows of `inputs` (row-major, `width`
+/// columns, a bias appended): each the row of largest `xᵀ A⁻¹ x`, with `A`
+/// the identity plus the chosen rows' outer products (kept inverted by
+/// Sherman–Morrison); ties go to the first row.
+fn d_optimal_rows(inputs: &[f64], width: usize, count: usize) -> Vec<usize> {
+    let p = width + 1;
+    let row = |i: usize| -> Vec<f64> {
+        inputs[i * width..(i + 1) * width]
+            .iter()
+            .copied()
+            .chain(std::iter::once(1.0))
+            .collect()
+    };
+    let rows = inputs.len() / width.max(1);
+    let mut inverse: Vec<f64> = (0..p * p)
+        .map(|k| if k % (p + 1) == 0 { 1.0 } else { 0.0 })
+        .collect();
+    let times = |inverse: &[f64], x: &[f64]| -> Vec<f64> {
+        (0..p)
+            .map(|i| (0..p).map(|j| inverse[i * p + j] * x[j]).sum())
+            .collect()
+    };
+    let mut chosen: Vec<usize> = Vec::with_capacity(count);
+    while chosen.len() < count.min(rows) {
+        let mut best: Option<(f64, usize)> = None;
+        for i in (0..rows).filter(|i| !chosen.contains(i)) {
+            let x = row(i);
+            let spread: f64 = x.iter().zip(times(&inverse, &x)).map(|(a, b)| a * b).sum();
+            if best.is_none_or(|(b, _)| spread > b) {
+                best = Some((spread, i));
+            }
+        }
+        let Some((_, i)) = best else { break };
+        let x = row(i);
+        let ax = times(&inverse, &x);
+        let denominator = 1.0 + x.iter().zip(&ax).map(|(a, b)| a * b).sum::<f64>();
+        for r in 0..p {
+            for c in 0..p {
+                inverse[r * p + c] -= ax[r] * ax[c] / denominator;
+            }
+        }
+        chosen.push(i);
+    }
+    chosen
+}
+
+/// The values of `columns` for every cell from what is known before a new
+/// device is measured ([`metanas_data::nb201_latency_and_cost_table`]: the
+/// shipped devices' latencies and the cells' parameters and FLOPs); `None`
+/// when some column is not there (a meta-model of other sources).
+///
+/// # Errors
+/// When a shipped table cannot be read.
+pub fn latency_source_values(columns: &[String]) -> Result<Option<CellSourceValues>> {
+    let table = metanas_data::nb201_latency_and_cost_table()?;
+    if columns.iter().all(|c| table.has_column(c)) {
+        Ok(Some(CellSourceValues::from_table(&table, columns)?))
+    } else {
+        Ok(None)
+    }
 }
 
 /// A latency meta-model adapted to one new device's measurements.
@@ -141,7 +273,7 @@ pub fn plan_measurements<S: SearchSpace>(
 pub struct DeviceLatencyModel {
     device: String,
     meta: MetaAen,
-    sources: Option<SourceValues>,
+    sources: Option<CellSourceValues>,
     predictor: AenPredictor,
 }
 
@@ -157,7 +289,7 @@ impl DeviceLatencyModel {
     pub fn adapt<S: SearchSpace>(
         space: &S,
         meta: MetaAen,
-        sources: Option<SourceValues>,
+        sources: Option<CellSourceValues>,
         measured: &MeasuredLatencies<S>,
     ) -> Result<Self> {
         check_sources(&meta, sources.as_ref())?;
@@ -165,9 +297,7 @@ impl DeviceLatencyModel {
             Some(s) => meta.with_slope_prior(s.slope_prior()?),
             None => meta,
         };
-        let encodings: Vec<GraphEncoding> =
-            measured.cells().iter().map(|a| space.encode(a)).collect();
-        let observed = features(&meta, sources.as_ref(), &encodings)?;
+        let observed = features(&meta, sources.as_ref(), space, measured.cells())?;
         let predictor = meta.adapt_features(&observed, measured.latencies())?;
         Ok(Self {
             device: measured.device().to_string(),
@@ -194,8 +324,7 @@ impl DeviceLatencyModel {
     /// [`SearchError::InvalidConfig`] for a cell the source values lack;
     /// [`SearchError::Surrogate`] when scoring fails.
     pub fn predict<S: SearchSpace>(&self, space: &S, archs: &[S::Arch]) -> Result<Vec<Prediction>> {
-        let encodings: Vec<GraphEncoding> = archs.iter().map(|a| space.encode(a)).collect();
-        let cache = features(&self.meta, self.sources.as_ref(), &encodings)?;
+        let cache = features(&self.meta, self.sources.as_ref(), space, archs)?;
         Ok(self.predictor.predict_features(&cache)?)
     }
 
@@ -213,7 +342,7 @@ impl DeviceLatencyModel {
             device: self.device.clone(),
             by_cell: archs
                 .iter()
-                .map(|a| space.encode(a))
+                .map(|a| space.format(a))
                 .zip(predictions)
                 .collect(),
         })
@@ -247,7 +376,8 @@ fn standard_normal_quantile(p: f64) -> f64 {
 #[derive(Debug, Clone)]
 pub struct PredictedLatencies {
     device: String,
-    by_cell: HashMap<GraphEncoding, Prediction>,
+    /// By the cell's text form: strings of one computation differ in latency.
+    by_cell: HashMap<String, Prediction>,
 }
 
 impl PredictedLatencies {
@@ -258,7 +388,7 @@ impl PredictedLatencies {
 
     /// The prediction of `arch`, when it was predicted.
     pub fn get<S: SearchSpace>(&self, space: &S, arch: &S::Arch) -> Option<Prediction> {
-        self.by_cell.get(&space.encode(arch)).copied()
+        self.by_cell.get(&space.format(arch)).copied()
     }
 
     /// `predicted latency <= limit` with probability at least `feasibility`:
@@ -380,7 +510,7 @@ mod tests {
     /// the latency table (a fourth device, `pixel3`, is the new one).
     fn latency_meta_model() -> (
         MetaAen,
-        SourceValues,
+        CellSourceValues,
         metanas_data::BenchmarkTable<Nb201Space>,
     ) {
         let table = shipped::nb201_latency_table().expect("shipped latency table");
@@ -411,7 +541,7 @@ mod tests {
         );
         let device = metanas_device::test_device();
         let meta = MetaAen::meta_train(&encodings, &tasks, &config, &device).expect("meta-trains");
-        let sources = SourceValues::from_table(&table, &names).expect("sources");
+        let sources = CellSourceValues::from_table(&table, &names).expect("sources");
         (meta, sources, table)
     }
 
@@ -439,14 +569,23 @@ mod tests {
         assert_eq!(plan.len(), 10);
         let classes: HashSet<_> = plan.iter().map(|c| space.canonical_hash(c)).collect();
         assert_eq!(classes.len(), 10, "one cell per canonical class");
-        // From the fastest expected to the slowest: the known devices agree.
+        // The plan spans the known devices' range.
         let gold: Vec<f64> = plan
             .iter()
             .map(|c| table.value(c, "gold_6240").expect("value"))
             .collect();
+        let column = table.column("gold_6240").expect("column");
+        let (low, high) = (
+            column.iter().copied().fold(f64::INFINITY, f64::min),
+            column.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
+        let (min, max) = (
+            gold.iter().copied().fold(f64::INFINITY, f64::min),
+            gold.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
         assert!(
-            gold.first() < gold.last(),
-            "the plan spans the range: {gold:?}"
+            max - min > 0.5 * (high - low),
+            "the plan spans the range: {gold:?} in [{low}, {high}]"
         );
         assert!(matches!(
             plan_measurements(&space, &meta, Some(&sources), table.archs(), 2),
@@ -508,6 +647,20 @@ mod tests {
         let text = std::fs::read_to_string(&out).expect("reads");
         assert!(text.starts_with("arch,pixel3,pixel3_std\n"));
         assert_eq!(text.lines().count(), table.rows() + 1);
+    }
+
+    #[test]
+    fn d_optimal_rows_cover_the_directions_first() {
+        // Four points: two far along each axis, one at the origin, one near a far one.
+        let inputs = [3.0, 0.0, 0.0, 3.0, 0.0, 0.0, 2.9, 0.1];
+        let chosen = d_optimal_rows(&inputs, 2, 3);
+        assert_eq!(
+            &chosen[..2],
+            &[0, 1],
+            "the two directions first: {chosen:?}"
+        );
+        assert_eq!(chosen.len(), 3);
+        assert_eq!(d_optimal_rows(&inputs, 2, 9).len(), 4, "at most every row");
     }
 
     #[test]

@@ -61,8 +61,9 @@ pub use aen_surrogate::AenSurrogate;
 pub use bayesian_optimization::{BayesianOptimization, BayesianOptimizationConfig};
 pub use constraints::{Constraint, Constraints};
 pub use device_latency::{
-    DEFAULT_FEASIBILITY, DeviceLatencyModel, PredictedLatencies, distinct_cells, plan_measurements,
-    probability_within, write_plan_csv, write_predictions_csv,
+    CellSourceValues, DEFAULT_FEASIBILITY, DeviceLatencyModel, PredictedLatencies, distinct_cells,
+    latency_source_values, plan_measurements, probability_within, write_plan_csv,
+    write_predictions_csv,
 };
 pub use error::{Result, SearchError};
 pub use evaluator::Evaluator;
