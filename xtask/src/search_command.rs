@@ -3,8 +3,8 @@
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use metanas_data::{
-    BenchmarkTable, DirectionSource, FixedTask, ImageDataset, Objective, TableTasks, TaskCatalog,
-    TaskDirection, shipped,
+    BenchmarkTable, DatasetFormat, DirectionSource, FixedTask, ImageDataset, Objective, TableTasks,
+    TaskCatalog, TaskDirection, shipped,
 };
 use metanas_device::BackendChoice;
 use metanas_meta::MetaModel;
@@ -12,8 +12,8 @@ use metanas_net::{OptimizerConfig, TrainingConfig, TrainingLength};
 use metanas_plot::{Series, line_chart};
 use metanas_search::{
     Constraint, Constraints, Evaluator, NetworkSize, SearchConfig, SearchOutcome, Searcher,
-    Strategy, TableEvaluator, TrainingEvaluator, TrialStore, acquisition_by_name, meta_strategy,
-    shipped_source_values, strategy_by_name, train_final, trajectory,
+    Strategy, TableEvaluator, TrainingEvaluator, TrialOutcome, TrialStore, acquisition_by_name,
+    meta_strategy, shipped_source_values, strategy_by_name, train_final, trajectory,
 };
 use metanas_search::{PredictedLatencies, probability_within};
 use metanas_space::SearchSpace;
@@ -31,8 +31,10 @@ pub struct SearchArgs {
     #[arg(long, default_value = "fashion-mnist")]
     task: String,
     /// Your own images for `--task dataset`: an IDX image file (labels with
-    /// --labels), a CSV file (label then pixels; shape with --shape) or a folder
-    /// with one sub-folder of PNG/JPEG images per class.
+    /// --labels), a CSV file, `.csv` or `.csv.gz` (label then values; shape
+    /// with --shape; integers in 0..=255 are read as pixels, any other values
+    /// as float features kept as they are) or a folder with one sub-folder of
+    /// PNG/JPEG images per class. Any height and width.
     #[arg(long)]
     dataset: Option<PathBuf>,
     /// IDX label file for an IDX --dataset.
@@ -86,7 +88,8 @@ pub struct SearchArgs {
     /// Maximise the task's column (wins over the side-car and the column's name).
     #[arg(long)]
     maximize: bool,
-    /// Output folder (default `runs/search/<task>-<strategy>-seed<seed>`).
+    /// Output folder (default `runs/search/<task>-<strategy>-seed<seed>`, or
+    /// `runs/search/<task>-meta-<strategy>-seed<seed>` with --meta-model).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Trial store (default `<out>/trials.sqlite`).
@@ -122,13 +125,7 @@ pub struct SearchArgs {
 /// Runs the command.
 pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     let strategy_name = args.strategy.as_str();
-    let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!(
-            "runs/search/{}-{}-seed{}",
-            args.task, strategy_name, args.seed
-        ))
-    });
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let out = args.out.clone().unwrap_or_else(|| default_out(args));
     let space = Nb201Space;
     let table = Arc::new(match &args.table {
         Some(path) => BenchmarkTable::from_csv(space, path)?,
@@ -146,6 +143,8 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         .with_max_queries(args.budget.unwrap_or(if is_table_task { 100 } else { 10 }))
         .with_max_seconds(args.time_limit)
         .with_seed(args.seed);
+    config.check()?;
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let searcher = Searcher::new(space, constraints, config.clone());
     let mut aon = None;
     let mut strategy = match &args.meta_model {
@@ -215,7 +214,16 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         eprintln!("{}: {direction}", args.task);
         let mut evaluator =
             TableEvaluator::new(table.clone(), &args.task, report.as_deref(), objective)?;
-        let outcome = run_searcher(&searcher, strategy.as_mut(), &mut evaluator, args, &out)?;
+        // A store written before tables were keyed by content names the table's path.
+        let former_task = evaluator.describe_by_path();
+        let outcome = run_searcher(
+            &searcher,
+            strategy.as_mut(),
+            &mut evaluator,
+            Some(former_task.as_str()),
+            args,
+            &out,
+        )?;
         write_results(
             &out,
             args,
@@ -251,7 +259,17 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         eprintln!("candidates are trained by the meta-model's AON");
         evaluator = evaluator.with_aon(aon, label);
     }
-    let outcome = run_searcher(&searcher, strategy.as_mut(), &mut evaluator, args, &out)?;
+    evaluator
+        .check()
+        .with_context(|| format!("the images of task `{}` cannot be searched", args.task))?;
+    let outcome = run_searcher(
+        &searcher,
+        strategy.as_mut(),
+        &mut evaluator,
+        None,
+        args,
+        &out,
+    )?;
     let final_result = match (outcome.best_trial(), args.final_epochs) {
         (Some(best), epochs) if epochs > 0 => {
             let arch = space.parse(&best.architecture)?;
@@ -409,23 +427,27 @@ fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset
                 .dataset
                 .as_ref()
                 .context("--task dataset needs --dataset PATH")?;
-            let all = if path.is_dir() {
-                ImageDataset::from_folder(path)?
-            } else if path.extension().is_some_and(|e| e == "csv") {
-                let shape = args
-                    .shape
-                    .as_ref()
-                    .context("a CSV --dataset needs --shape C,H,W")?;
-                let [c, h, w] = shape[..] else {
-                    bail!("--shape needs three numbers C,H,W, got {shape:?}");
-                };
-                ImageDataset::from_csv(path, [c, h, w])?
-            } else {
-                let labels = args
-                    .labels
-                    .as_ref()
-                    .context("an IDX --dataset needs --labels PATH")?;
-                ImageDataset::from_idx(path, labels)?
+            let all = match DatasetFormat::of_path(path) {
+                DatasetFormat::Folder => ImageDataset::from_folder(path)?,
+                DatasetFormat::Csv => {
+                    let shape = args
+                        .shape
+                        .as_ref()
+                        .context("a CSV --dataset needs --shape C,H,W")?;
+                    let [c, h, w] = shape[..] else {
+                        bail!("--shape needs three numbers C,H,W, got {shape:?}");
+                    };
+                    ImageDataset::from_csv(path, [c, h, w])?
+                }
+                DatasetFormat::Idx => {
+                    let labels = args.labels.as_ref().with_context(|| {
+                        format!(
+                            "{} is taken for an IDX image file (a CSV file's name ends in .csv or .csv.gz); an IDX --dataset needs --labels PATH",
+                            path.display()
+                        )
+                    })?;
+                    ImageDataset::from_idx(path, labels)?
+                }
             };
             // 20% held out as the test split, touched only by final training's report.
             let mut parts = all.stratified_split(&[0.8, 0.2], args.seed)?.into_iter();
@@ -440,10 +462,29 @@ fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset
     }
 }
 
+/// The output folder when --out is not given: it names the task, the strategy,
+/// whether a meta-model starts it, and the seed, so that the searches the README
+/// shows one after the other do not share a trial store.
+fn default_out(args: &SearchArgs) -> PathBuf {
+    let meta = if args.meta_model.is_some() {
+        "meta-"
+    } else {
+        ""
+    };
+    PathBuf::from(format!(
+        "runs/search/{}-{meta}{}-seed{}",
+        args.task, args.strategy, args.seed
+    ))
+}
+
+/// Runs the search with its trial store. `former_task` is the evaluator's
+/// description as earlier versions wrote it into the store's key, when it
+/// differs: such a store is taken over (and its key rewritten) instead of refused.
 fn run_searcher<S: SearchSpace>(
     searcher: &Searcher<S>,
     strategy: &mut dyn Strategy<S>,
     evaluator: &mut dyn Evaluator<S>,
+    former_task: Option<&str>,
     args: &SearchArgs,
     out: &Path,
 ) -> anyhow::Result<SearchOutcome> {
@@ -452,7 +493,11 @@ fn run_searcher<S: SearchSpace>(
         .clone()
         .unwrap_or_else(|| out.join("trials.sqlite"));
     let key = searcher.search_key(strategy, evaluator);
-    let mut store = TrialStore::open(&store_path, &key)?;
+    let former_keys: Vec<String> = former_task
+        .map(|task| searcher.search_key_for_task(&*strategy, task))
+        .into_iter()
+        .collect();
+    let mut store = TrialStore::open_migrating(&store_path, &key, &former_keys)?;
     let stored = store.trials()?.len();
     if stored > 0 && !args.resume {
         bail!(
@@ -554,6 +599,24 @@ fn write_results<S: SearchSpace>(
     let path = out.join("results.json");
     std::fs::write(&path, serde_json::to_string_pretty(&results)?)
         .with_context(|| format!("writing {}", path.display()))?;
+    if best_curve.is_empty() {
+        // Nothing to plot: say why instead of failing in the plot.
+        let first_failure = outcome.trials.iter().find_map(|t| match &t.outcome {
+            TrialOutcome::Failed { error } => Some(error.as_str()),
+            TrialOutcome::Finished(_) => None,
+        });
+        println!("results: {}", path.display());
+        match first_failure {
+            Some(error) => bail!(
+                "no trial finished: all {} failed; the first with: {error}",
+                outcome.trials.len()
+            ),
+            None => {
+                println!("no trial finished");
+                return Ok(());
+            }
+        }
+    }
     let plot = out.join("best_so_far.png");
     let series = vec![Series {
         name: format!("{} ({})", args.strategy, args.task),
@@ -591,4 +654,45 @@ fn write_results<S: SearchSpace>(
     }
     println!("results: {}  plot: {}", path.display(), plot.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// `cargo xtask search`'s arguments alone.
+    #[derive(Debug, Parser)]
+    struct SearchOnly {
+        #[command(flatten)]
+        args: SearchArgs,
+    }
+
+    fn default_out_of(arguments: &[&str]) -> PathBuf {
+        let parsed =
+            SearchOnly::parse_from(std::iter::once("search").chain(arguments.iter().copied()));
+        default_out(&parsed.args)
+    }
+
+    #[test]
+    fn the_readme_searches_get_their_own_default_folders() {
+        let plain = default_out_of(&[]);
+        let meta = default_out_of(&["--meta-model", "runs/meta-model"]);
+        assert_eq!(plain, PathBuf::from("runs/search/fashion-mnist-bo-seed0"));
+        assert_eq!(
+            meta,
+            PathBuf::from("runs/search/fashion-mnist-meta-bo-seed0")
+        );
+        assert_eq!(
+            default_out_of(&[
+                "--task",
+                "c100_valid",
+                "--strategy",
+                "evolution",
+                "--seed",
+                "3"
+            ]),
+            PathBuf::from("runs/search/c100_valid-evolution-seed3")
+        );
+    }
 }

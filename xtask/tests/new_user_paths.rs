@@ -1,0 +1,144 @@
+//! What a new user meets first, run through the command line: a zero budget is
+//! refused as a setting, a gzipped CSV of float signals of any length is
+//! searched, and a trial store follows its table's content, not its folder.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// A scratch folder, removed when the test ends, also when it fails.
+fn scratch_folder() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("metanas-new-user-")
+        .tempdir()
+        .expect("scratch folder")
+}
+
+fn search(arguments: &[&str], paths: &[(&str, &Path)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command.arg("search").args(arguments).arg("--quiet");
+    for (flag, path) in paths {
+        command.arg(flag).arg(path);
+    }
+    command.output().expect("runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn results(out: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+#[test]
+fn a_zero_budget_is_refused_before_anything_runs() {
+    let scratch = scratch_folder();
+    let out = scratch.path().join("out");
+    let output = search(
+        &[
+            "--task",
+            "c100_valid",
+            "--strategy",
+            "random",
+            "--budget",
+            "0",
+        ],
+        &[("--out", &out)],
+    );
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("--budget"), "{message}");
+    assert!(!message.contains("plot"), "{message}");
+    assert!(!out.exists(), "nothing is written for a refused setting");
+}
+
+#[test]
+fn a_gzipped_csv_of_float_signals_one_row_high_is_searched() {
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+    let scratch = scratch_folder();
+    // 60 signals of 40 already normalised floats, two classes (sine or cosine).
+    let mut text = String::new();
+    for row in 0..60 {
+        let class = row % 2;
+        text.push_str(&class.to_string());
+        for t in 0..40 {
+            let phase = 0.3 * t as f32 + 0.01 * row as f32;
+            let value = if class == 0 { phase.sin() } else { phase.cos() };
+            text.push_str(&format!(",{value:.4}"));
+        }
+        text.push('\n');
+    }
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(text.as_bytes()).expect("in memory");
+    let data = scratch.path().join("signals.csv.gz");
+    std::fs::write(&data, encoder.finish().expect("in memory")).expect("write");
+    let out = scratch.path().join("out");
+    let output = search(
+        &[
+            "--task",
+            "dataset",
+            "--shape",
+            "1,1,40",
+            "--strategy",
+            "random",
+            "--budget",
+            "2",
+            "--steps",
+            "2",
+            "--channels",
+            "2",
+            "--final-epochs",
+            "0",
+        ],
+        &[("--dataset", &data), ("--out", &out)],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let results = results(&out);
+    assert_eq!(results["queries"].as_u64(), Some(2));
+    assert!(
+        results["best"]["measurement"]["objective"].is_number(),
+        "every trial failed: {results}"
+    );
+}
+
+#[test]
+fn a_store_follows_its_table_when_the_folder_moves() {
+    let scratch = scratch_folder();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/nb201.csv.gz");
+    let (before, after) = (scratch.path().join("a"), scratch.path().join("b"));
+    std::fs::create_dir_all(&before).expect("folder");
+    std::fs::copy(&shipped, before.join("nb201.csv.gz")).expect("copy");
+    let out = scratch.path().join("out");
+    let arguments = |budget: &'static str| {
+        [
+            "--task",
+            "c100_valid",
+            "--strategy",
+            "random",
+            "--seed",
+            "2",
+            "--budget",
+            budget,
+        ]
+    };
+    let first = search(
+        &arguments("3"),
+        &[("--table", &before.join("nb201.csv.gz")), ("--out", &out)],
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    // The project folder moves: the same table now lies elsewhere.
+    std::fs::rename(&before, &after).expect("move");
+    let mut resumed_arguments = arguments("5").to_vec();
+    resumed_arguments.push("--resume");
+    let resumed = search(
+        &resumed_arguments,
+        &[("--table", &after.join("nb201.csv.gz")), ("--out", &out)],
+    );
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let results = results(&out);
+    assert_eq!(results["queries"].as_u64(), Some(5));
+    assert_eq!(results["replayed_from_store"].as_u64(), Some(3));
+}
