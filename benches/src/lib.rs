@@ -13,6 +13,7 @@
 //! | [`aon`] | `bench-aon` | the AON against tuned Adam and SGD-Nesterov on held-out (task, cell) pairs |
 //! | [`search`] | `bench-search` | search strategies side by side on a table task over many seeds |
 //! | [`transfer`] | `bench-transfer` | leave one task family out, meta-train without it, search it with and without the meta-model |
+//! | [`latency`] | `bench-latency` | a new device known by 10 measured cells: leave-one-family-out Spearman ρ (planned vs random cells), searches under its latency limit |
 //! | [`image_search`] | `bench-image-search` | real-training searches on a shipped image dataset: held-out accuracy and wall time |
 //! | [`train_step`] | `bench-train-step` | training-step speed of a NAS-Bench-201 network on each CPU backend beside PyTorch |
 //!
@@ -22,6 +23,7 @@
 pub mod aen;
 pub mod aon;
 pub mod image_search;
+pub mod latency;
 mod layer_breakdown;
 pub mod product_command;
 pub mod search;

@@ -9,7 +9,7 @@ mod search_command;
 mod test_command;
 
 use clap::{Parser, Subcommand};
-use metanas_benches::{aen, aon, image_search, search, train_step, transfer};
+use metanas_benches::{aen, aon, image_search, latency, search, train_step, transfer};
 
 /// metanas: neural architecture search that learns from earlier searches.
 #[derive(Debug, Parser)]
@@ -37,6 +37,8 @@ enum Command {
     BenchSearch(search::BenchSearchArgs),
     /// Real-training searches on a shipped image dataset, several strategies and seeds: held-out accuracy and wall time.
     BenchImageSearch(image_search::BenchImageSearchArgs),
+    /// A new device known by 10 measured cells: leave each latency family out, rank every cell's latency (planned vs random cells), search under its limit.
+    BenchLatency(latency::BenchLatencyArgs),
     /// Leave one NAS-Bench-201 family out, meta-train without it, and compare searches on it with and without the meta-model.
     BenchTransfer(transfer::BenchTransferArgs),
     /// Training-step throughput of a NAS-Bench-201 network on each Burn CPU backend, beside PyTorch.
@@ -54,6 +56,7 @@ fn main() -> anyhow::Result<()> {
         Command::BenchAon(args) => aon::run(&args),
         Command::BenchSearch(args) => search::run(&args),
         Command::BenchImageSearch(args) => image_search::run(&args),
+        Command::BenchLatency(args) => latency::run(&args),
         Command::BenchTransfer(args) => transfer::run(&args),
         Command::BenchTrainStep(args) => train_step::run(&args),
     }

@@ -3,7 +3,7 @@
 //! (the same as `cargo xtask bench-<harness> [args]`).
 
 use clap::{Parser, Subcommand};
-use metanas_benches::{aen, aon, image_search, search, train_step, transfer};
+use metanas_benches::{aen, aon, image_search, latency, search, train_step, transfer};
 
 /// metanas's benchmark harnesses; each prints its table.
 #[derive(Debug, Parser)]
@@ -23,6 +23,8 @@ enum Harness {
     Search(search::BenchSearchArgs),
     /// Real-training searches on a shipped image dataset (`cargo xtask bench-image-search`).
     ImageSearch(image_search::BenchImageSearchArgs),
+    /// A new device from 10 measured cells (`cargo xtask bench-latency`).
+    Latency(latency::BenchLatencyArgs),
     /// Leave-one-family-out transfer (`cargo xtask bench-transfer`).
     Transfer(transfer::BenchTransferArgs),
     /// Training-step speed beside PyTorch (`cargo xtask bench-train-step`).
@@ -35,6 +37,7 @@ fn main() -> anyhow::Result<()> {
         Harness::Aon(args) => aon::run(&args),
         Harness::Search(args) => search::run(&args),
         Harness::ImageSearch(args) => image_search::run(&args),
+        Harness::Latency(args) => latency::run(&args),
         Harness::Transfer(args) => transfer::run(&args),
         Harness::TrainStep(args) => train_step::run(&args),
     }
