@@ -199,12 +199,8 @@ impl Bench {
         cache: &FeatureCache,
     ) -> anyhow::Result<(MetaAen, Vec<f64>, FeatureCache)> {
         let names = meta.task_names();
-        let table = self
-            .tables
-            .iter()
-            .find(|t| names.iter().all(|c| t.has_column(c)))
-            .with_context(|| format!("no shipped table has every source column {names:?}"))?;
-        let sources = SourceValues::from_table(table, names)?;
+        let [accuracy, latency] = &self.tables;
+        let sources = SourceValues::from_tables(&[accuracy, latency], names)?;
         let values = sources.rows(&self.encodings)?;
         let side_cache = cache.with_side_features(&values, names.len())?;
         Ok((

@@ -7,8 +7,9 @@ use metanas_data::BenchmarkTable;
 use metanas_space::{GraphEncoding, SearchSpace};
 use std::collections::HashMap;
 
-/// For every cell of a benchmark table, the values of some columns (the
-/// source tasks of a meta-model), each as normal scores over the table (the
+/// For every cell of a benchmark table (or of several, matched by cell), the
+/// values of some columns (the source tasks of a meta-model), each as normal
+/// scores over its table (the
 /// Gaussian copula of the column: ranks, robust to its outliers), keyed by
 /// the cell's encoding (cells whose live graphs coincide share one entry: the
 /// average of their rows).
@@ -32,28 +33,79 @@ impl SourceValues {
         table: &BenchmarkTable<S>,
         columns: &[String],
     ) -> Result<Self> {
-        let mut scores = Vec::with_capacity(columns.len());
+        Self::from_tables(&[table], columns)
+    }
+
+    /// The `columns`, each read from the first of `tables` that has it (e.g.
+    /// NAS-Bench-201's accuracy table and its latency table, for a meta-model
+    /// whose sources are both), for the cells that every table read has. Each
+    /// column's normal scores are taken over its own table.
+    ///
+    /// # Errors
+    /// [`SearchError::InvalidConfig`] for no table; [`SearchError::Data`] for
+    /// a column no table has; [`SearchError::Surrogate`] for a column with a
+    /// non-finite value.
+    pub fn from_tables<S: SearchSpace>(
+        tables: &[&BenchmarkTable<S>],
+        columns: &[String],
+    ) -> Result<Self> {
+        let Some(first) = tables.first() else {
+            return Err(SearchError::InvalidConfig(
+                "source values need at least one table".into(),
+            ));
+        };
+        let mut encodings: Vec<Option<Vec<GraphEncoding>>> = vec![None; tables.len()];
+        // Per column: each cell's mean normal score over its isomorphic rows.
+        let mut per_column: Vec<HashMap<GraphEncoding, f64>> = Vec::with_capacity(columns.len());
+        let mut order: Option<Vec<GraphEncoding>> = None;
         for c in columns {
-            scores.push(normal_scores(table.column(c)?)?);
-        }
-        let mut sums: HashMap<GraphEncoding, (Vec<f64>, usize)> = HashMap::new();
-        let mut order = Vec::new();
-        for (row, arch) in table.archs().iter().enumerate() {
-            let encoding = table.space().encode(arch);
-            if !sums.contains_key(&encoding) {
-                order.push(encoding.clone());
+            let t = tables.iter().position(|t| t.has_column(c)).unwrap_or(0);
+            let table = tables[t];
+            let scores = normal_scores(table.column(c)?)?;
+            let encoded = encodings[t].get_or_insert_with(|| {
+                table
+                    .archs()
+                    .iter()
+                    .map(|a| table.space().encode(a))
+                    .collect()
+            });
+            let mut sums: HashMap<GraphEncoding, (f64, usize)> = HashMap::new();
+            let mut first_seen = Vec::new();
+            for (encoding, score) in encoded.iter().zip(&scores) {
+                let entry = sums.entry(encoding.clone()).or_insert_with(|| {
+                    first_seen.push(encoding.clone());
+                    (0.0, 0)
+                });
+                entry.0 += score;
+                entry.1 += 1;
             }
-            let entry = sums
-                .entry(encoding)
-                .or_insert_with(|| (vec![0.0; columns.len()], 0));
-            for (j, column) in scores.iter().enumerate() {
-                entry.0[j] += column[row];
-            }
-            entry.1 += 1;
+            order.get_or_insert(first_seen);
+            per_column.push(
+                sums.into_iter()
+                    .map(|(e, (sum, n))| (e, sum / n as f64))
+                    .collect(),
+            );
         }
-        let values = sums
+        let order: Vec<GraphEncoding> = match order {
+            Some(order) => order,
+            // No columns: every cell of the first table, with no values.
+            None => {
+                let mut seen = std::collections::HashSet::new();
+                first
+                    .archs()
+                    .iter()
+                    .map(|a| first.space().encode(a))
+                    .filter(|e| seen.insert(e.clone()))
+                    .collect()
+            }
+        };
+        let order: Vec<GraphEncoding> = order
             .into_iter()
-            .map(|(e, (sum, n))| (e, sum.into_iter().map(|v| v / n as f64).collect()))
+            .filter(|e| per_column.iter().all(|c| c.contains_key(e)))
+            .collect();
+        let values = order
+            .iter()
+            .map(|e| (e.clone(), per_column.iter().map(|c| c[e]).collect()))
             .collect();
         Ok(Self {
             columns: columns.to_vec(),
@@ -100,5 +152,43 @@ impl SourceValues {
             out.extend_from_slice(row);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metanas_data::shipped;
+
+    #[test]
+    fn columns_of_two_tables_are_each_read_from_their_own() {
+        let accuracy = shipped::nb201_table().expect("accuracy table");
+        let latency = shipped::nb201_latency_table().expect("latency table");
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mixed =
+            SourceValues::from_tables(&[&accuracy, &latency], &names(&["c10v_valid", "pixel3"]))
+                .expect("mixed sources");
+        let from_accuracy =
+            SourceValues::from_table(&accuracy, &names(&["c10v_valid"])).expect("accuracy");
+        let from_latency =
+            SourceValues::from_table(&latency, &names(&["pixel3"])).expect("latency");
+        assert_eq!(mixed.columns(), names(&["c10v_valid", "pixel3"]));
+        assert!(mixed.order.len() > 1000, "{} cells", mixed.order.len());
+        for e in &mixed.order {
+            let row = mixed.get(e).expect("a listed cell has values");
+            assert_eq!(row[0], from_accuracy.get(e).expect("accuracy row")[0]);
+            assert_eq!(row[1], from_latency.get(e).expect("latency row")[0]);
+        }
+        // One table: the same as reading it alone, in its row order.
+        let one = SourceValues::from_tables(&[&accuracy], &names(&["c10v_valid"])).expect("one");
+        assert_eq!(one.order, from_accuracy.order);
+        assert!(matches!(
+            SourceValues::from_tables(&[&accuracy, &latency], &names(&["no_such_column"])),
+            Err(SearchError::Data(_))
+        ));
+        assert!(matches!(
+            SourceValues::from_tables::<metanas_space::nb201::Nb201Space>(&[], &[]),
+            Err(SearchError::InvalidConfig(_))
+        ));
     }
 }

@@ -115,20 +115,26 @@ pub fn meta_strategy(
     )?))
 }
 
-/// The values of the source columns `columns` from the shipped table that has
-/// all of them (NAS-Bench-201 accuracies or latencies); `None` when no shipped
-/// table has them all, and a meta-model's heads then read the GCN features
-/// only.
+/// The values of the source columns `columns` from the shipped tables
+/// (NAS-Bench-201's accuracies and its latencies, each column from the table
+/// that has it); `None` when a column is in neither, and a meta-model's heads
+/// then read the GCN features only.
 ///
 /// # Errors
 /// When a shipped table cannot be read.
 pub fn shipped_source_values(columns: &[String]) -> Result<Option<SourceValues>> {
-    for table in [shipped::nb201_table()?, shipped::nb201_latency_table()?] {
-        if columns.iter().all(|c| table.has_column(c)) {
-            return Ok(Some(SourceValues::from_table(&table, columns)?));
-        }
+    let accuracy = shipped::nb201_table()?;
+    let latency = shipped::nb201_latency_table()?;
+    if !columns
+        .iter()
+        .all(|c| accuracy.has_column(c) || latency.has_column(c))
+    {
+        return Ok(None);
     }
-    Ok(None)
+    Ok(Some(SourceValues::from_tables(
+        &[&accuracy, &latency],
+        columns,
+    )?))
 }
 
 #[cfg(test)]
