@@ -4,7 +4,7 @@
 //! on shipped data, seeded, and prints a table. Users run them as
 //! `cargo xtask bench-…` (the command line calls this crate), or from this
 //! crate alone as `cargo run --release -p metanas-benches --bin metanas-bench
-//! -- <harness> [args]`. Their latest figures, with dates and commits, are in
+//! -- bench-<harness> [args]`. Their latest figures, with dates and commits, are in
 //! `docs/BENCHMARKS.md`.
 //!
 //! | harness | `cargo xtask …` | measures |
@@ -22,6 +22,7 @@
 
 pub mod aen;
 pub mod aon;
+mod harness;
 pub mod image_search;
 pub mod latency;
 mod layer_breakdown;
@@ -30,3 +31,5 @@ pub mod search;
 pub mod statistics;
 pub mod train_step;
 pub mod transfer;
+
+pub use harness::Harness;

@@ -9,7 +9,7 @@ mod search_command;
 mod test_command;
 
 use clap::{Parser, Subcommand};
-use metanas_benches::{aen, aon, image_search, latency, search, train_step, transfer};
+use metanas_benches::Harness;
 
 /// metanas: neural architecture search that learns from earlier searches.
 #[derive(Debug, Parser)]
@@ -29,20 +29,9 @@ enum Command {
     Latency(latency_command::LatencyArgs),
     /// Run the whole test suite (release build, as CI does). Extra arguments go to `cargo test`.
     Test(test_command::TestArgs),
-    /// Measure the AEN predictor on NAS-Bench-201 (from scratch, transfer baselines, meta-init + few-shot adaptation, latency, scoring speed) and print the table.
-    BenchAen(aen::BenchAenArgs),
-    /// Meta-train the AON (or load one) and compare it with tuned Adam and SGD on 20 held-out (Fashion-MNIST task, unseen cell) pairs; prints the table.
-    BenchAon(aon::BenchAonArgs),
-    /// Search strategies side by side on a NAS-Bench-201 table task over many seeds: queries to the optimum, regret, a PNG.
-    BenchSearch(search::BenchSearchArgs),
-    /// Real-training searches on a shipped image dataset, several strategies and seeds: held-out accuracy and wall time.
-    BenchImageSearch(image_search::BenchImageSearchArgs),
-    /// A new device known by 10 measured cells: leave each latency family out, rank every cell's latency (planned vs random cells), search under its limit.
-    BenchLatency(latency::BenchLatencyArgs),
-    /// Leave one NAS-Bench-201 family out, meta-train without it, and compare searches on it with and without the meta-model.
-    BenchTransfer(transfer::BenchTransferArgs),
-    /// Training-step throughput of a NAS-Bench-201 network on each Burn CPU backend, beside PyTorch.
-    BenchTrainStep(train_step::BenchTrainStepArgs),
+    /// The benchmark harnesses (`bench-…`) of metanas-benches.
+    #[command(flatten)]
+    Bench(Harness),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -52,12 +41,6 @@ fn main() -> anyhow::Result<()> {
         Command::MetaTrain(args) => meta_train_command::run(&args),
         Command::Latency(args) => latency_command::run(&args),
         Command::Test(args) => test_command::run(&args),
-        Command::BenchAen(args) => aen::run(&args),
-        Command::BenchAon(args) => aon::run(&args),
-        Command::BenchSearch(args) => search::run(&args),
-        Command::BenchImageSearch(args) => image_search::run(&args),
-        Command::BenchLatency(args) => latency::run(&args),
-        Command::BenchTransfer(args) => transfer::run(&args),
-        Command::BenchTrainStep(args) => train_step::run(&args),
+        Command::Bench(harness) => harness.run(),
     }
 }
