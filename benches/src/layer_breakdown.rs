@@ -4,14 +4,17 @@
 //! Each case times one block of the NAS-Bench-201 network at the shapes the
 //! C=16 network trains on (batch 64): a 3×3 convolution's forward pass, the
 //! same convolution's forward + backward (gradients of input and weight), and
-//! batch norm's forward + backward. `benches/pytorch/nb201_layers.py` times
-//! the same cases with the same names.
+//! batch norm's forward + backward; each also in metanas's own version
+//! ([`metanas_conv::conv2d`], [`metanas_net::batch_norm`]), compared with
+//! PyTorch's same block. `benches/pytorch/nb201_layers.py` times the same cases
+//! with the same names.
 
 use crate::statistics::median;
 use crate::train_step::run_pytorch_script;
 use anyhow::{Context, bail};
 use burn::nn::conv::Conv2dConfig;
 use burn::nn::{BatchNormConfig, PaddingConfig2d};
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
 use metanas_device::BackendChoice;
 use std::collections::BTreeMap;
@@ -28,6 +31,10 @@ enum Block {
     BatchNormForwardBackward,
     /// The same with [`metanas_net::batch_norm`] (reductions without transposes).
     MetanasBatchNormForwardBackward,
+    /// The 3×3 convolution with [`metanas_conv::conv2d`], forward only.
+    MetanasConvForward,
+    /// The same, forward and backward (its own im2col + GEMM backward on flex).
+    MetanasConvForwardBackward,
 }
 
 /// One timed case: a block at `[batch, channels, size, size]`.
@@ -45,8 +52,25 @@ impl Case {
             Block::ConvForwardBackward => "conv3x3 fwd+bwd",
             Block::BatchNormForwardBackward => "batchnorm fwd+bwd",
             Block::MetanasBatchNormForwardBackward => "batchnorm (metanas) fwd+bwd",
+            Block::MetanasConvForward => "conv3x3 (metanas) fwd",
+            Block::MetanasConvForwardBackward => "conv3x3 (metanas) fwd+bwd",
         };
         format!("{block} {}ch {}×{}", self.channels, self.size, self.size)
+    }
+
+    /// The name of the PyTorch case this one is compared with: metanas's
+    /// versions of a block against PyTorch's same block.
+    fn reference_name(&self) -> String {
+        let block = match self.block {
+            Block::ConvForward | Block::MetanasConvForward => Block::ConvForward,
+            Block::ConvForwardBackward | Block::MetanasConvForwardBackward => {
+                Block::ConvForwardBackward
+            }
+            Block::BatchNormForwardBackward | Block::MetanasBatchNormForwardBackward => {
+                Block::BatchNormForwardBackward
+            }
+        };
+        Case { block, ..*self }.name()
     }
 }
 
@@ -54,7 +78,9 @@ impl Case {
 fn cases() -> Vec<Case> {
     let blocks = [
         Block::ConvForward,
+        Block::MetanasConvForward,
         Block::ConvForwardBackward,
+        Block::MetanasConvForwardBackward,
         Block::BatchNormForwardBackward,
         Block::MetanasBatchNormForwardBackward,
     ];
@@ -128,7 +154,9 @@ pub fn run(
     for case in &cases {
         let name = case.name();
         let ours: Vec<f64> = columns.iter().map(|(_, times)| times[&name]).collect();
-        let theirs = reference.as_ref().and_then(|r| r.get(&name).copied());
+        let theirs = reference
+            .as_ref()
+            .and_then(|r| r.get(&case.reference_name()).copied());
         let cells: Vec<String> = ours.iter().map(|t| format!("{t:.1}")).collect();
         let ratio_cells: Vec<String> = ours
             .iter()
@@ -168,6 +196,8 @@ fn time_case(
             Tensor::<4>::random([batch, c, s, s], Distribution::Normal(0.0, 1.0), device);
         (conv, norm, input, upstream)
     });
+    // The options of `conv` (stride 1, padding 1).
+    let options = || ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
     let mut times = Vec::with_capacity(steps);
     for run in 0..warmup + steps {
         let x = input.clone().detach().require_grad();
@@ -200,6 +230,18 @@ fn time_case(
                     .context("no input gradient")?
                     .sum()
                     .into_scalar()
+            }
+            Block::MetanasConvForward => {
+                metanas_conv::conv2d(input.clone().detach(), conv.weight.val(), None, options())?
+                    .sum()
+                    .into_scalar()
+            }
+            Block::MetanasConvForwardBackward => {
+                let y = metanas_conv::conv2d(x.clone(), conv.weight.val(), None, options())?;
+                let grads = (y * upstream.clone()).sum().backward();
+                let input_grad = x.grad(&grads).context("no input gradient")?;
+                let weight_grad = conv.weight.grad(&grads).context("no weight gradient")?;
+                input_grad.sum().into_scalar::<f32>() + weight_grad.sum().into_scalar::<f32>()
             }
         };
         if !check.is_finite() {

@@ -1,0 +1,39 @@
+//! # metanas-conv
+//!
+//! A 2-D convolution op with its own backward, for training on CPU. Burn 0.22's
+//! flex backend overrides only the convolution's forward; its backward is
+//! burn-backend's generic default (the weight gradient as a convolution of the
+//! batch-swapped tensors, the input gradient as a transposed convolution). This
+//! crate's [`conv2d`] runs, on flex, im2col + GEMM kernels over tiles of the
+//! batch: the weight gradient is one GEMM `dY[C_out, B·H·W] × colᵀ[B·H·W, C_in·k²]`,
+//! the input gradient a GEMM and col2im. On every other backend it is Burn's own
+//! convolution.
+//!
+//! The op is a Burn backend extension ([`ConvOps`], `#[backend_extension]`) with a
+//! hand-written backward on `Autodiff<B>`. The extension has to name the backends
+//! it routes to (`Flex`, `NdArray`, `Cube`, `Autodiff`); that naming stays inside
+//! this crate (`ops.rs`, `flex.rs`, `autodiff.rs`): callers pass tensors on a
+//! runtime `Device`, as everywhere else in metanas.
+//!
+//! ```no_run
+//! use burn::tensor::{Device, Tensor, ops::ConvOptions};
+//! # fn run(device: &Device) -> metanas_conv::Result<()> {
+//! let x = Tensor::<4>::zeros([64, 16, 32, 32], device);
+//! let weight = Tensor::<4>::zeros([16, 16, 3, 3], device);
+//! let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+//! let y = metanas_conv::conv2d(x, weight, None, options)?; // [64, 16, 32, 32]
+//! # Ok(()) }
+//! ```
+
+mod autodiff;
+mod conv2d;
+mod error;
+mod flex;
+// The routing the attribute generates names ndarray, which Burn 0.22 deprecates.
+#[allow(deprecated)]
+mod ops;
+
+pub use conv2d::conv2d;
+pub use error::{ConvError, Result};
+pub use flex::MAX_COLUMN_ELEMENTS;
+pub use ops::ConvOps;

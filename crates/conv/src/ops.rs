@@ -1,0 +1,50 @@
+//! The op trait: one kernel per backend through Burn's `#[backend_extension]`.
+//!
+//! The attribute generates the `Dispatch` routing from a runtime `Device`'s tensors
+//! to the backend that holds them. Every backend the workspace compiles is listed
+//! (an unlisted one panics when called): `Flex` runs this crate's kernels, `NdArray`
+//! and `Cube` (wgpu) take the trait's default bodies, which are Burn's own
+//! convolution and its default backward, and `Autodiff` routes to the hand-written
+//! backward in `autodiff.rs`. The selectors are unconditional because
+//! `workspace-hack` compiles all three backends into every build.
+
+use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
+use burn::tensor::ops::ConvOptions;
+
+/// A 2-D convolution without bias whose backward is its own: the two gradients are
+/// ops of the trait too, so a backend can replace each.
+///
+/// # Shapes
+/// `x`: `[batch, c_in, h, w]`, `weight`: `[c_out, c_in / groups, k_h, k_w]`,
+/// output and `output_grad`: `[batch, c_out, h_out, w_out]`.
+#[backend_extension(Flex, NdArray, Cube, Autodiff)]
+pub trait ConvOps: Backend {
+    /// The convolution's forward pass (Burn's `conv2d` without bias by default).
+    fn metanas_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d(x, weight, None, options)
+    }
+
+    /// The gradient with respect to `x` (Burn's `conv2d_x_backward` by default).
+    fn metanas_conv2d_x_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_x_backward(x, weight, output_grad, options)
+    }
+
+    /// The gradient with respect to `weight` (Burn's `conv2d_weight_backward` by default).
+    fn metanas_conv2d_weight_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_weight_backward(x, weight, output_grad, options)
+    }
+}
