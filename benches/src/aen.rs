@@ -9,9 +9,9 @@ use metanas_aen::{
     Prediction, PriorKind, Propagation, SideModel, TaskValues, TrainingConfig, fit,
     fit_head_with_evidence, kendall_tau, normal_scores, precision_at_k, spearman_rho,
 };
-use metanas_data::{BenchmarkTable, TableTask, TaskCatalog, shipped};
+use metanas_data::{BenchmarkTable, MetricKind, TableTask, TaskCatalog, shipped};
 use metanas_device::BackendChoice;
-use metanas_search::SourceValues;
+use metanas_search::{CellSourceValues, SourceValues};
 use metanas_space::nb201::Nb201Space;
 use metanas_space::{GraphEncoding, SearchSpace};
 use rand::SeedableRng;
@@ -189,25 +189,33 @@ impl Bench {
     }
 
     /// `meta` with the slope prior learned from its source columns, those
-    /// columns for every cell (row-major, `cells × columns`) as a search reads
-    /// them ([`SourceValues`]: normal scores over the table that has them all,
-    /// isomorphic cells averaged), and `cache` with them appended: what its
-    /// heads read when they also read the sources.
+    /// columns for every cell (row-major, `cells × columns`) as a search
+    /// reads them for such a target, and `cache` with them appended: what its
+    /// heads read when they also read the sources. Accuracies are read per
+    /// canonical class ([`SourceValues`]: isomorphic cells averaged, as an
+    /// accuracy search reads them); latencies per cell string
+    /// ([`CellSourceValues`]: a cell's dead operations still run on hardware,
+    /// as `cargo xtask latency` reads them).
     fn with_sources(
         &self,
         meta: MetaAen,
         cache: &FeatureCache,
+        target: MetricKind,
     ) -> anyhow::Result<(MetaAen, Vec<f64>, FeatureCache)> {
         let names = meta.task_names();
         let [accuracy, latency] = &self.tables;
-        let sources = SourceValues::from_tables(&[accuracy, latency], names)?;
-        let values = sources.rows(&self.encodings)?;
+        let (values, slope_prior) = if target == MetricKind::Latency {
+            let sources = CellSourceValues::from_tables(&[accuracy, latency], names)?;
+            (
+                sources.rows(&Nb201Space, accuracy.archs())?,
+                sources.slope_prior()?,
+            )
+        } else {
+            let sources = SourceValues::from_tables(&[accuracy, latency], names)?;
+            (sources.rows(&self.encodings)?, sources.slope_prior()?)
+        };
         let side_cache = cache.with_side_features(&values, names.len())?;
-        Ok((
-            meta.with_slope_prior(sources.slope_prior()?),
-            values,
-            side_cache,
-        ))
+        Ok((meta.with_slope_prior(slope_prior), values, side_cache))
     }
 
     /// For each of `metas` (one meta-model under different head priors): its
@@ -371,7 +379,8 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         let all = meta.encode(&bench.encodings)?;
         let cache = meta.features(&all);
         let isotropic = meta.clone().with_prior(PriorKind::Isotropic)?;
-        let (meta, source_values, side_cache) = bench.with_sources(meta, &cache)?;
+        let (meta, source_values, side_cache) =
+            bench.with_sources(meta, &cache, MetricKind::Accuracy)?;
         let side_metas = [
             meta.clone(),
             meta.clone().with_side_model(SideModel::SourcesAndBody),
@@ -572,7 +581,7 @@ pub fn run(args: &BenchAenArgs) -> anyhow::Result<()> {
         let sources = bench.sources(&task.family)?;
         let truth_all = bench.column(&task.name)?.to_vec();
         let cache = meta.features(&meta.encode(&bench.encodings)?);
-        let (meta, _, side_cache) = bench.with_sources(meta, &cache)?;
+        let (meta, _, side_cache) = bench.with_sources(meta, &cache, MetricKind::Latency)?;
         let side_metas = [
             meta.clone(),
             meta.clone()

@@ -67,19 +67,62 @@ impl CellSourceValues {
         table: &BenchmarkTable<S>,
         columns: &[String],
     ) -> Result<Self> {
-        let scores = columns
-            .iter()
-            .map(|c| Ok(normal_scores(table.column(c)?)?))
-            .collect::<Result<Vec<Vec<f64>>>>()?;
-        let values = (0..table.rows())
-            .flat_map(|row| scores.iter().map(move |column| column[row]))
-            .collect();
-        let rows = table
-            .archs()
-            .iter()
-            .enumerate()
-            .map(|(row, arch)| (table.space().format(arch), row))
-            .collect();
+        Self::from_tables(&[table], columns)
+    }
+
+    /// The `columns`, each read from the first of `tables` that has it (e.g.
+    /// NAS-Bench-201's latency table and its accuracy table), for the cells
+    /// of the first table that every table read has, in its row order. Each
+    /// column's normal scores are taken over its own table.
+    ///
+    /// # Errors
+    /// [`SearchError::InvalidConfig`] for no table; [`SearchError::Data`] for
+    /// a column no table has; [`SearchError::Surrogate`] for a column with a
+    /// non-finite value.
+    pub fn from_tables<S: SearchSpace>(
+        tables: &[&BenchmarkTable<S>],
+        columns: &[String],
+    ) -> Result<Self> {
+        let Some(first) = tables.first() else {
+            return Err(SearchError::InvalidConfig(
+                "source values need at least one table".into(),
+            ));
+        };
+        // Per column: its table's rows by cell string, and its normal scores.
+        let mut by_text: Vec<Option<HashMap<String, usize>>> = vec![None; tables.len()];
+        let mut per_column = Vec::with_capacity(columns.len());
+        for c in columns {
+            let t = tables.iter().position(|t| t.has_column(c)).unwrap_or(0);
+            let table = tables[t];
+            let scores = normal_scores(table.column(c)?)?;
+            by_text[t].get_or_insert_with(|| {
+                table
+                    .archs()
+                    .iter()
+                    .enumerate()
+                    .map(|(row, arch)| (table.space().format(arch), row))
+                    .collect()
+            });
+            per_column.push((t, scores));
+        }
+        let mut values = Vec::new();
+        let mut rows = HashMap::new();
+        for arch in first.archs() {
+            let text = first.space().format(arch);
+            let row: Option<Vec<f64>> = per_column
+                .iter()
+                .map(|(t, scores)| {
+                    by_text[*t]
+                        .as_ref()
+                        .and_then(|index| index.get(&text))
+                        .map(|&r| scores[r])
+                })
+                .collect();
+            if let Some(row) = row {
+                rows.insert(text, rows.len());
+                values.extend(row);
+            }
+        }
         Ok(Self {
             columns: columns.to_vec(),
             values,
@@ -674,5 +717,32 @@ mod tests {
         };
         assert!((probability_within(&p, 10.0) - 0.5).abs() < 1e-6);
         assert!(probability_within(&p, 14.0) > 0.97);
+    }
+
+    #[test]
+    fn cell_values_of_two_tables_are_each_read_from_their_own() {
+        let latency = shipped::nb201_latency_table().expect("latency table");
+        let accuracy = shipped::nb201_table().expect("accuracy table");
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mixed = CellSourceValues::from_tables(
+            &[&latency, &accuracy],
+            &names(&["pixel3", "c10v_valid"]),
+        )
+        .expect("mixed");
+        let alone_latency =
+            CellSourceValues::from_table(&latency, &names(&["pixel3"])).expect("latency");
+        let alone_accuracy =
+            CellSourceValues::from_table(&accuracy, &names(&["c10v_valid"])).expect("accuracy");
+        let archs = &latency.archs()[..500];
+        let rows = mixed.rows(&Nb201Space, archs).expect("rows");
+        let pixel3 = alone_latency.rows(&Nb201Space, archs).expect("pixel3");
+        let c10 = alone_accuracy.rows(&Nb201Space, archs).expect("c10v");
+        for (i, pair) in rows.chunks(2).enumerate() {
+            assert_eq!(pair, [pixel3[i], c10[i]]);
+        }
+        assert!(matches!(
+            CellSourceValues::from_tables(&[&latency, &accuracy], &names(&["no_such_column"])),
+            Err(SearchError::Data(_))
+        ));
     }
 }
