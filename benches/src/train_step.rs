@@ -39,6 +39,10 @@ pub struct BenchTrainStepArgs {
     /// step's time goes, beside PyTorch.
     #[arg(long)]
     layers: bool,
+    /// Also time each backend with `CellNetworkConfig::own_convolution` (every
+    /// convolution computed by `metanas_conv::conv2d`), in a row of its own.
+    #[arg(long)]
+    own_convolution: bool,
 }
 
 struct Timing {
@@ -66,9 +70,14 @@ pub fn run(args: &BenchTrainStepArgs) -> anyhow::Result<()> {
         config.complexity().params
     );
     let mut rows = Vec::new();
+    let own_config = config.clone().with_own_convolution(Some(true));
     for &backend in &args.backends {
         eprintln!("timing {backend} …");
-        rows.push(time_burn(backend, &config, args)?);
+        rows.push(time_burn(backend, &config, args, "")?);
+        if args.own_convolution {
+            eprintln!("timing {backend} with metanas-conv …");
+            rows.push(time_burn(backend, &own_config, args, " + metanas-conv")?);
+        }
     }
     match time_pytorch(args) {
         Ok(row) => rows.push(row),
@@ -96,6 +105,7 @@ fn time_burn(
     backend: BackendChoice,
     config: &CellNetworkConfig,
     args: &BenchTrainStepArgs,
+    label: &str,
 ) -> anyhow::Result<Timing> {
     let device: Device = backend.autodiff_device();
     let mut model = metanas_seeding::seeded_module(&device, 0, || config.init(&device))?;
@@ -125,7 +135,7 @@ fn time_burn(
     }
     let median = median(&times);
     Ok(Timing {
-        name: format!("metanas / burn-{backend}"),
+        name: format!("metanas / burn-{backend}{label}"),
         median_ms: median * 1e3,
         images_per_second: b as f64 / median,
     })

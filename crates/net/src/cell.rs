@@ -94,6 +94,22 @@ impl Cell {
         }
     }
 
+    /// The cell with every convolution computed by [`metanas_conv::conv2d`]
+    /// when `own` is set ([`ConvBn::with_own_convolution`]).
+    pub fn with_own_convolution(self, own: bool) -> Self {
+        let own_convolution = |layers: Vec<CellLayer>| {
+            layers
+                .into_iter()
+                .map(|layer| layer.with_own_convolution(own))
+                .collect()
+        };
+        Self {
+            edge_layers: own_convolution(self.edge_layers),
+            node_layers: own_convolution(self.node_layers),
+            wiring: self.wiring,
+        }
+    }
+
     /// Evaluates the cell; nodes that cannot influence the output are skipped.
     /// Each node's outgoing edges are computed as soon as the node is; the
     /// ReLU-conv-BN edges leaving one node share one stacked convolution

@@ -45,6 +45,16 @@ impl CellLayer {
         }
     }
 
+    /// The layer with its convolution, if any, computed by
+    /// [`metanas_conv::conv2d`] when `own` is set ([`ConvBn::with_own_convolution`]).
+    pub fn with_own_convolution(self, own: bool) -> Self {
+        match self {
+            Self::ReluConvBn(block) => Self::ReluConvBn(block.with_own_convolution(own)),
+            Self::ConvBnRelu(block) => Self::ConvBnRelu(block.with_own_convolution(own)),
+            other => other,
+        }
+    }
+
     /// # Shapes
     /// `[batch, channels, h, w]` → the same.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {

@@ -41,6 +41,13 @@ pub struct CellNetworkConfig {
     /// Cells per stage (`N`).
     #[config(default = 5)]
     pub cells_per_stage: usize,
+    /// Computes every convolution with [`metanas_conv::conv2d`]: on flex, its
+    /// own im2col + GEMM kernels (the backward above all); on the other
+    /// backends, Burn's convolution. The values and gradients are Burn's to
+    /// float rounding, not bit for bit. Off unless `Some(true)` (the default
+    /// `None` keeps the rounding the documented figures were measured with, and
+    /// reads configurations saved before the setting existed).
+    pub own_convolution: Option<bool>,
 }
 
 /// Parameter and FLOP counts of a network.
@@ -123,18 +130,20 @@ impl CellNetworkConfig {
     pub fn init(&self, device: &Device) -> crate::error::Result<CellNetwork> {
         self.check()?;
         let widths = self.stage_widths();
-        let stem = ConvBn::new(self.input_shape[0], widths[0], 3, 1, device);
+        let own = self.own_convolution.unwrap_or(false);
+        let stem =
+            ConvBn::new(self.input_shape[0], widths[0], 3, 1, device).with_own_convolution(own);
         let mut blocks = Vec::new();
         for (stage, &width) in widths.iter().enumerate() {
             if stage > 0 {
-                blocks.push(NetworkBlock::Reduction(ResNetBlock::new(
-                    widths[stage - 1],
-                    width,
-                    device,
-                )));
+                blocks.push(NetworkBlock::Reduction(
+                    ResNetBlock::new(widths[stage - 1], width, device).with_own_convolution(own),
+                ));
             }
             for _ in 0..self.cells_per_stage {
-                blocks.push(NetworkBlock::Cell(Cell::new(&self.plan, width, device)));
+                blocks.push(NetworkBlock::Cell(
+                    Cell::new(&self.plan, width, device).with_own_convolution(own),
+                ));
             }
         }
         Ok(CellNetwork {

@@ -9,13 +9,48 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 
+/// Burn's 2-D convolution, or [`metanas_conv::conv2d`] when `own` is set.
+///
+/// # Panics
+/// As Burn's convolution does, when `x`'s channels are not the weight's.
+pub(crate) fn convolution(
+    own: bool,
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    if own {
+        metanas_conv::conv2d(x, weight, None, options)
+            .unwrap_or_else(|e| panic!("convolution: {e}"))
+    } else {
+        conv2d(x, weight, None, options)
+    }
+}
+
+/// The options of a `Conv2d` without bias that pads explicitly (as every
+/// convolution of the networks does), `None` for another padding.
+pub(crate) fn explicit_options(conv: &Conv2d) -> Option<ConvOptions<2>> {
+    let PaddingConfig2d::Explicit(top, left, bottom, right) = conv.padding else {
+        return None;
+    };
+    Some(ConvOptions::new_with_padding(
+        conv.stride,
+        [(top, bottom), (left, right)],
+        conv.dilation,
+        conv.groups,
+    ))
+}
+
 /// A `k×k` convolution without bias followed by batch norm (PyTorch's defaults:
 /// ε = 1e-5, momentum 0.1; its training pass is [`batch_norm`]'s); the ReLU
-/// comes before or after, as the caller says.
+/// comes before or after, as the caller says. The convolution is Burn's, or
+/// [`metanas_conv::conv2d`] after [`ConvBn::with_own_convolution`].
 #[derive(Module, Debug)]
 pub struct ConvBn {
     conv: Conv2d,
     bn: BatchNorm,
+    #[module(skip)]
+    own_convolution: bool,
 }
 
 impl ConvBn {
@@ -39,7 +74,31 @@ impl ConvBn {
             .with_bias(false)
             .init(device);
         let bn = BatchNormConfig::new(channels_out).init(device);
-        Self { conv, bn }
+        Self {
+            conv,
+            bn,
+            own_convolution: false,
+        }
+    }
+
+    /// Computes the convolution with [`metanas_conv::conv2d`] (its own
+    /// im2col + GEMM backward on flex; Burn's convolution on the other
+    /// backends) when `own` is set, with Burn's otherwise (the default). The
+    /// values and gradients are the same to float rounding.
+    pub fn with_own_convolution(mut self, own: bool) -> Self {
+        self.own_convolution = own;
+        self
+    }
+
+    /// The convolution.
+    ///
+    /// # Shapes
+    /// `[batch, c_in, h, w]` → `[batch, c_out, h / stride, w / stride]`
+    fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
+        match (self.own_convolution, explicit_options(&self.conv)) {
+            (true, Some(options)) => convolution(true, x, self.conv.weight.val(), options),
+            _ => self.conv.forward(x),
+        }
     }
 
     /// ReLU → conv → BN.
@@ -47,7 +106,7 @@ impl ConvBn {
     /// # Shapes
     /// `[batch, c_in, h, w]` → `[batch, c_out, h / stride, w / stride]`
     pub fn forward_relu_first(&self, x: Tensor<4>) -> Tensor<4> {
-        batch_norm(&self.bn, self.conv.forward(relu(x)))
+        batch_norm(&self.bn, self.convolve(relu(x)))
     }
 
     /// [`Self::forward_relu_first`] of several blocks on the same input,
@@ -59,7 +118,7 @@ impl ConvBn {
     ///
     /// # Panics
     /// If `blocks` is empty, or the blocks differ in input channels, kernel,
-    /// stride, padding or groups, or have a bias.
+    /// stride, padding, groups or [`ConvBn::with_own_convolution`], or have a bias.
     ///
     /// # Shapes
     /// `[batch, c_in, h, w]` → one `[batch, c_out_k, h / stride, w / stride]` per block
@@ -69,7 +128,7 @@ impl ConvBn {
         }
         let first = &blocks[0].conv;
         // ConvBn pads explicitly (Burn keeps its other paddings' arithmetic private).
-        let PaddingConfig2d::Explicit(top, left, bottom, right) = first.padding else {
+        let Some(options) = explicit_options(first) else {
             return blocks
                 .iter()
                 .map(|block| block.forward_relu_first(x.clone()))
@@ -89,19 +148,19 @@ impl ConvBn {
                         && conv.dilation == first.dilation
                         && conv.kernel_size == first.kernel_size
                         && conv.padding == first.padding
+                        && block.own_convolution == blocks[0].own_convolution
                         && [c_in, k_h, k_w] == [channels_in, kernel_h, kernel_w],
-                    "stacked convolutions must have the same shape and options and no bias"
+                    "stacked convolutions must have the same shape, options and convolution, and no bias"
                 );
                 weight
             })
             .collect();
-        let options = ConvOptions::new_with_padding(
-            first.stride,
-            [(top, bottom), (left, right)],
-            first.dilation,
-            first.groups,
+        let stacked = convolution(
+            blocks[0].own_convolution,
+            relu(x),
+            Tensor::cat(weights, 0),
+            options,
         );
-        let stacked = conv2d(relu(x), Tensor::cat(weights, 0), None, options);
         let norms: Vec<&BatchNorm> = blocks.iter().map(|block| &block.bn).collect();
         batch_norm_stacked(&norms, stacked)
     }
@@ -111,12 +170,12 @@ impl ConvBn {
     /// # Shapes
     /// `[batch, c_in, h, w]` → `[batch, c_out, h / stride, w / stride]`
     pub fn forward_relu_last(&self, x: Tensor<4>) -> Tensor<4> {
-        relu(batch_norm(&self.bn, self.conv.forward(x)))
+        relu(batch_norm(&self.bn, self.convolve(x)))
     }
 
     /// Conv → BN (no activation), as in the network's stem.
     pub fn forward_plain(&self, x: Tensor<4>) -> Tensor<4> {
-        batch_norm(&self.bn, self.conv.forward(x))
+        batch_norm(&self.bn, self.convolve(x))
     }
 }
 

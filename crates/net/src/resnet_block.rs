@@ -1,9 +1,10 @@
 //! The reduction block between stages: NAS-Bench-201's `ResNetBasicblock`.
 
 use crate::average_pool::AveragePool2x2;
-use crate::conv_bn::ConvBn;
+use crate::conv_bn::{ConvBn, convolution};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Tensor};
 
@@ -19,6 +20,8 @@ pub struct ResNetBlock {
     shortcut_conv: Conv2d,
     conv_a: ConvBn,
     conv_b: ConvBn,
+    #[module(skip)]
+    own_convolution: bool,
 }
 
 impl ResNetBlock {
@@ -31,6 +34,18 @@ impl ResNetBlock {
             shortcut_conv: Conv2dConfig::new([channels_in, channels_out], [1, 1])
                 .with_bias(false)
                 .init(device),
+            own_convolution: false,
+        }
+    }
+
+    /// The block with every convolution computed by [`metanas_conv::conv2d`]
+    /// when `own` is set ([`ConvBn::with_own_convolution`]).
+    pub fn with_own_convolution(self, own: bool) -> Self {
+        Self {
+            conv_a: self.conv_a.with_own_convolution(own),
+            conv_b: self.conv_b.with_own_convolution(own),
+            own_convolution: own,
+            ..self
         }
     }
 
@@ -47,9 +62,18 @@ impl ResNetBlock {
         } else {
             x
         };
-        let residual = self
-            .shortcut_conv
-            .forward(self.shortcut_pool.forward(x.clone()));
+        let pooled = self.shortcut_pool.forward(x.clone()); // [batch, c_in, h / 2, w / 2]
+        let residual = if self.own_convolution {
+            // The shortcut is 1×1, stride 1, unpadded, as `new` builds it.
+            convolution(
+                true,
+                pooled,
+                self.shortcut_conv.weight.val(),
+                ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+            )
+        } else {
+            self.shortcut_conv.forward(pooled)
+        };
         let out = self
             .conv_b
             .forward_relu_first(self.conv_a.forward_relu_first(x));
