@@ -278,6 +278,35 @@ fn a_new_device_gets_a_plan_predictions_clear_errors_and_a_search_under_its_limi
         winner["probability_within_limit"].as_f64().expect("p") >= 0.9 - 1e-9,
         "{r}"
     );
+    // The same search resumed with other measurements is refused, not mixed.
+    let first_cell = rows[0].split(',').next().expect("arch");
+    let changed = format!("arch,pixel3\n{first_cell},99\n{}\n", rows[1..].join("\n"));
+    std::fs::write(&measured, changed).expect("write");
+    let output = xtask(&[
+        "search",
+        "--task",
+        "c100_valid",
+        "--strategy",
+        "random",
+        "--budget",
+        "20",
+        "--latency-measured",
+        path_str(&measured),
+        "--latency-meta-model",
+        path_str(&model),
+        "--max-latency",
+        &format!("pixel3={limit}"),
+        "--quiet",
+        "--resume",
+        "--out",
+        path_str(&out),
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("belongs to another search"),
+        "{}",
+        text(&output)
+    );
     // Another device name than the file's is refused, naming both.
     let output = xtask(&[
         "search",

@@ -26,6 +26,7 @@ pub const MIN_MEASURED_CELLS: usize = 3;
 #[derive(Debug, Clone)]
 pub struct MeasuredLatencies<S: SearchSpace> {
     path: PathBuf,
+    identity: String,
     device: String,
     cells: Vec<S::Arch>,
     latencies: Vec<f64>,
@@ -126,8 +127,12 @@ impl<S: SearchSpace> MeasuredLatencies<S> {
                 needed: MIN_MEASURED_CELLS,
             });
         }
+        let name = path
+            .file_name()
+            .map_or_else(|| "measurements".into(), |n| n.to_string_lossy());
         Ok(Self {
             path: path.to_path_buf(),
+            identity: format!("{name} #{}", CanonicalHash::of_bytes(bytes)),
             device,
             cells,
             latencies,
@@ -137,6 +142,13 @@ impl<S: SearchSpace> MeasuredLatencies<S> {
     /// The file read.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What identifies the measurements wherever the file lies: its name and
+    /// a hash of its text (as [`crate::BenchmarkTable::identity`]), e.g.
+    /// `my_phone.csv #0123456789abcdef`.
+    pub fn identity(&self) -> &str {
+        &self.identity
     }
 
     /// The device: the latency column's name.
@@ -186,6 +198,11 @@ mod tests {
         .expect("valid");
         assert_eq!(m.device(), "my_phone_ms");
         assert_eq!(m.latencies(), &[12.5, 7.0, 1.25]);
+        assert!(
+            m.identity().starts_with("my_device.csv #"),
+            "{}",
+            m.identity()
+        );
         assert_eq!(m.len(), 3);
         let with_index = read(&format!(
             "index,arch,my_phone_ms\n0,{CONV},12.5\n1,{POOL},7\n2,{SKIP},1.25\n"

@@ -315,6 +315,7 @@ pub fn latency_source_values(columns: &[String]) -> Result<Option<CellSourceValu
 #[derive(Debug, Clone)]
 pub struct DeviceLatencyModel {
     device: String,
+    measured: String,
     meta: MetaAen,
     sources: Option<CellSourceValues>,
     predictor: AenPredictor,
@@ -344,6 +345,7 @@ impl DeviceLatencyModel {
         let predictor = meta.adapt_features(&observed, measured.latencies())?;
         Ok(Self {
             device: measured.device().to_string(),
+            measured: measured.identity().to_string(),
             meta,
             sources,
             predictor,
@@ -383,6 +385,7 @@ impl DeviceLatencyModel {
         let predictions = self.predict(space, archs)?;
         Ok(PredictedLatencies {
             device: self.device.clone(),
+            measured: self.measured.clone(),
             by_cell: archs
                 .iter()
                 .map(|a| space.format(a))
@@ -419,6 +422,8 @@ fn standard_normal_quantile(p: f64) -> f64 {
 #[derive(Debug, Clone)]
 pub struct PredictedLatencies {
     device: String,
+    /// The measurements they come from ([`MeasuredLatencies::identity`]).
+    measured: String,
     /// By the cell's text form: strings of one computation differ in latency.
     by_cell: HashMap<String, Prediction>,
 }
@@ -461,9 +466,11 @@ impl PredictedLatencies {
             )));
         }
         let z = standard_normal_quantile(feasibility);
+        // The measurements are part of the name, so a search's trial store
+        // (keyed by its constraints) refuses to continue with other ones.
         let name = format!(
-            "{} predicted latency <= {limit} with probability >= {feasibility}",
-            self.device
+            "{} predicted from {} latency <= {limit} with probability >= {feasibility}",
+            self.device, self.measured
         );
         Ok(Constraint::new(name, limit, move |arch: &S::Arch| {
             self.get(&space, arch).map(|p| p.mean + z * p.std)
