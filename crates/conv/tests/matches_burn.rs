@@ -266,6 +266,7 @@ fn other_backends_equal_burns() {
         devices.push(BackendChoice::Wgpu.autodiff_device());
     }
     for device in devices {
+        eprintln!("comparing on {device:?}");
         for (seed, case) in grid().iter().enumerate().filter(|(_, c)| c.batch == 1) {
             assert_matches(case, &device, seed as u64);
         }
