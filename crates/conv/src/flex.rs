@@ -2,11 +2,11 @@
 //! (strided, parallel) matmul, and the other compiled backends' default bodies.
 //!
 //! For `x` `[B, C_in, H, W]`, `weight` `[C_out, C_in, k_h, k_w]`, with
-//! `K = C_in·k_h·k_w` and `N = H_out·W_out`, over tiles of `T` images
-//! (all of them unless the columns would pass [`MAX_COLUMN_ELEMENTS`]):
+//! `K = C_in·k_h·k_w` and `N = H_out·W_out`, over tiles of `T` images (as many
+//! as [`MAX_COLUMN_ELEMENTS`] allows, at least one):
 //! * forward: `Y_t[C_out, T·N] = W[C_out, K] × col_t[K, T·N]`, scattered to NCHW;
 //! * weight gradient: `dW[C_out, K] = Σ_t dY_t[C_out, T·N] × col_tᵀ[T·N, K]` (one
-//!   GEMM when the batch fits one tile);
+//!   GEMM per tile, summed);
 //! * input gradient: `dcol_t[K, T·N] = Wᵀ[K, C_out] × dY_t[C_out, T·N]`, then col2im.
 //!
 //! Grouped convolutions and other float types take flex's own convolution.
@@ -19,10 +19,12 @@ use burn::backend::{Cube, Flex, NdArray};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Shape, TensorData};
 
-/// The most elements one tile's column matrix may hold (1 MiB of `f32`): larger
-/// buffers are fresh pages from the kernel on every call (page faults and
-/// zeroing cost more than the extra GEMM calls of smaller tiles).
-pub const MAX_COLUMN_ELEMENTS: usize = 1 << 18;
+/// The most elements one tile's column matrix may hold (512 KiB of `f32`; a
+/// tile holds at least one image). Small tiles stay in cache between im2col and
+/// the GEMM, and the allocator reuses their buffers, where buffers of many MiB
+/// are fresh pages from the kernel on every call: one GEMM over the whole batch
+/// measured slower (page faults and zeroing) than a GEMM per tile.
+pub const MAX_COLUMN_ELEMENTS: usize = 1 << 17;
 
 #[allow(deprecated)] // Burn 0.22 deprecates ndarray; the workspace still compiles it.
 impl ConvOps for NdArray {}
@@ -248,9 +250,17 @@ impl Geometry {
         }
     }
 
-    /// `dY` of images `first..first + count` as `[C_out, count·N]`, from `[B, C_out, N]`.
-    fn gather_output_grad(&self, dy: &[f32], first: usize, count: usize) -> FlexTensor {
+    /// `dY` of images `first..first + count` as `[C_out, count·N]`, from
+    /// `[B, C_out, H_out, W_out]` (contiguous): a view of one image's slab, a
+    /// copy for several images.
+    fn gather_output_grad(&self, dy: &FlexTensor, first: usize, count: usize) -> FlexTensor {
         let (n, columns) = (self.positions(), count * self.positions());
+        if count == 1 {
+            return dy
+                .narrow(0, first, 1)
+                .reshape(Shape::from(vec![self.c_out, n]));
+        }
+        let dy = values(dy);
         let mut gathered = vec![0.0f32; self.c_out * columns];
         for o in 0..self.c_out {
             for t in 0..count {
@@ -291,12 +301,11 @@ impl Geometry {
         let x = contiguous(x);
         let x = values(&x);
         let dy = contiguous(output_grad);
-        let dy = values(&dy);
         let n = self.positions();
         let mut sum: Option<FlexTensor> = None;
         for (first, count) in self.tiles() {
             let col = matrix(self.im2col(x, first, count), self.patch(), count * n);
-            let dy_tile = self.gather_output_grad(dy, first, count);
+            let dy_tile = self.gather_output_grad(&dy, first, count);
             // [C_out, count·N] × [count·N, K] (a strided view, no copy)
             let part = matmul(dy_tile, col.transpose(0, 1));
             sum = Some(match sum {
@@ -317,12 +326,11 @@ impl Geometry {
 
     fn x_grad(&self, weight: &FlexTensor, output_grad: &FlexTensor) -> FlexTensor {
         let dy = contiguous(output_grad);
-        let dy = values(&dy);
         // [K, C_out] (a strided view, no copy)
         let weight_t = self.weight_matrix(weight).transpose(0, 1);
         let mut dx = vec![0.0f32; self.batch * self.c_in * self.height * self.width];
         for (first, count) in self.tiles() {
-            let dy_tile = self.gather_output_grad(dy, first, count);
+            let dy_tile = self.gather_output_grad(&dy, first, count);
             // [K, count·N]
             let dcol = matmul(weight_t.clone(), dy_tile);
             self.col2im(values(&dcol), first, count, &mut dx);
