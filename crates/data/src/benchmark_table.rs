@@ -97,14 +97,7 @@ impl<S: SearchSpace> BenchmarkTable<S> {
         {
             let line = record.position().map_or(0, csv::Position::line);
             let text = record.get(arch_at).unwrap_or_default();
-            let arch = space
-                .parse(text)
-                .map_err(|source| DataError::ArchNotInSpace {
-                    path: path.to_path_buf(),
-                    line,
-                    text: clip(text, 200),
-                    source,
-                })?;
+            let arch = parse_arch(&space, path, line, text)?;
             if let Some(&first) = rows_by_arch.get(&arch) {
                 let first_line: u64 = lines.get(first).copied().unwrap_or_default();
                 return Err(DataError::DuplicateArch {
@@ -262,6 +255,26 @@ impl<S: SearchSpace> BenchmarkTable<S> {
                 if v > best.1 { (i, v) } else { best }
             }))
     }
+}
+
+/// The architecture written as `text` on `line` of the CSV file `path`.
+///
+/// # Errors
+/// [`DataError::ArchNotInSpace`] naming the file, the line and the text.
+pub(crate) fn parse_arch<S: SearchSpace>(
+    space: &S,
+    path: &Path,
+    line: u64,
+    text: &str,
+) -> Result<S::Arch> {
+    space
+        .parse(text)
+        .map_err(|source| DataError::ArchNotInSpace {
+            path: path.to_path_buf(),
+            line,
+            text: clip(text, 200),
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! A user's own measurements of a few cells on a new device: the CSV file
 //! that adapts a latency meta-model to that device.
 
-use crate::benchmark_table::{ARCH_COLUMN, INDEX_COLUMN};
+use crate::benchmark_table::{ARCH_COLUMN, INDEX_COLUMN, parse_arch};
 use crate::csv_images::csv_error;
 use crate::error::{DataError, Result, clip};
 use crate::file_bytes::read_file_bytes;
@@ -87,14 +87,7 @@ impl<S: SearchSpace> MeasuredLatencies<S> {
         {
             let line = record.position().map_or(0, csv::Position::line);
             let text = record.get(arch_at).unwrap_or_default();
-            let cell = space
-                .parse(text)
-                .map_err(|source| DataError::ArchNotInSpace {
-                    path: path.to_path_buf(),
-                    line,
-                    text: clip(text, 200),
-                    source,
-                })?;
+            let cell = parse_arch(space, path, line, text)?;
             if let Some((first_line, first)) = seen.get(&space.canonical_hash(&cell)) {
                 return Err(DataError::SameCell {
                     path: path.to_path_buf(),
