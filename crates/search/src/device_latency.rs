@@ -21,9 +21,8 @@
 use crate::acquisition::normal_cdf;
 use crate::constraints::Constraint;
 use crate::error::{Result, SearchError};
-use metanas_aen::{
-    AenPredictor, FeatureCache, MetaAen, Prediction, SourceSlopePrior, normal_scores,
-};
+use crate::source_values::column_scores;
+use metanas_aen::{AenPredictor, FeatureCache, MetaAen, Prediction, SourceSlopePrior};
 use metanas_data::{BenchmarkTable, MIN_MEASURED_CELLS, MeasuredLatencies};
 use metanas_space::{GraphEncoding, SearchSpace};
 use std::collections::{HashMap, HashSet};
@@ -83,18 +82,12 @@ impl CellSourceValues {
         tables: &[&BenchmarkTable<S>],
         columns: &[String],
     ) -> Result<Self> {
-        let Some(first) = tables.first() else {
-            return Err(SearchError::InvalidConfig(
-                "source values need at least one table".into(),
-            ));
-        };
-        // Per column: its table's rows by cell string, and its normal scores.
+        let per_column = column_scores(tables, columns)?;
+        let first = tables[0];
+        // Each table read: its rows by cell string.
         let mut by_text: Vec<Option<HashMap<String, usize>>> = vec![None; tables.len()];
-        let mut per_column = Vec::with_capacity(columns.len());
-        for c in columns {
-            let t = tables.iter().position(|t| t.has_column(c)).unwrap_or(0);
+        for &(t, _) in &per_column {
             let table = tables[t];
-            let scores = normal_scores(table.column(c)?)?;
             by_text[t].get_or_insert_with(|| {
                 table
                     .archs()
@@ -103,7 +96,6 @@ impl CellSourceValues {
                     .map(|(row, arch)| (table.space().format(arch), row))
                     .collect()
             });
-            per_column.push((t, scores));
         }
         let mut values = Vec::new();
         let mut rows = HashMap::new();

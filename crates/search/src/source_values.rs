@@ -49,19 +49,14 @@ impl SourceValues {
         tables: &[&BenchmarkTable<S>],
         columns: &[String],
     ) -> Result<Self> {
-        let Some(first) = tables.first() else {
-            return Err(SearchError::InvalidConfig(
-                "source values need at least one table".into(),
-            ));
-        };
+        let scored = column_scores(tables, columns)?;
+        let first = tables[0];
         let mut encodings: Vec<Option<Vec<GraphEncoding>>> = vec![None; tables.len()];
         // Per column: each cell's mean normal score over its isomorphic rows.
         let mut per_column: Vec<HashMap<GraphEncoding, f64>> = Vec::with_capacity(columns.len());
         let mut order: Option<Vec<GraphEncoding>> = None;
-        for c in columns {
-            let t = tables.iter().position(|t| t.has_column(c)).unwrap_or(0);
+        for (t, scores) in scored {
             let table = tables[t];
-            let scores = normal_scores(table.column(c)?)?;
             let encoded = encodings[t].get_or_insert_with(|| {
                 table
                     .archs()
@@ -153,6 +148,31 @@ impl SourceValues {
         }
         Ok(out)
     }
+}
+
+/// For each of `columns`: the index of the first of `tables` that has it,
+/// and the column's normal scores over that table's rows.
+///
+/// # Errors
+/// [`SearchError::InvalidConfig`] for no table; [`SearchError::Data`] for a
+/// column no table has; [`SearchError::Surrogate`] for a column with a
+/// non-finite value.
+pub(crate) fn column_scores<S: SearchSpace>(
+    tables: &[&BenchmarkTable<S>],
+    columns: &[String],
+) -> Result<Vec<(usize, Vec<f64>)>> {
+    if tables.is_empty() {
+        return Err(SearchError::InvalidConfig(
+            "source values need at least one table".into(),
+        ));
+    }
+    columns
+        .iter()
+        .map(|c| {
+            let t = tables.iter().position(|t| t.has_column(c)).unwrap_or(0);
+            Ok((t, normal_scores(tables[t].column(c)?)?))
+        })
+        .collect()
 }
 
 #[cfg(test)]
