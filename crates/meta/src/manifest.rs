@@ -145,7 +145,7 @@ pub struct Manifest {
     /// Cells measured on it so far.
     #[serde(default)]
     pub image_observations: Vec<ImageObservation>,
-    /// Wall-clock seconds spent, over all sessions.
+    /// Wall-clock seconds spent, over every run into the folder (a resumed run adds its own).
     pub seconds: f64,
 }
 
