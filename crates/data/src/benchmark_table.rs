@@ -54,15 +54,7 @@ impl<S: SearchSpace> BenchmarkTable<S> {
     /// # Errors
     /// As [`BenchmarkTable::from_csv`].
     pub fn from_csv_bytes(space: S, path: &Path, bytes: &[u8]) -> Result<Self> {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(bytes);
-        let header: Vec<String> = reader
-            .headers()
-            .map_err(|e| csv_error(path, &e))?
-            .iter()
-            .map(str::to_string)
-            .collect();
+        let (mut reader, header) = headed_reader(path, bytes)?;
         for (i, name) in header.iter().enumerate() {
             if header[..i].contains(name) {
                 return Err(DataError::DuplicateColumn {
@@ -255,6 +247,27 @@ impl<S: SearchSpace> BenchmarkTable<S> {
                 if v > best.1 { (i, v) } else { best }
             }))
     }
+}
+
+/// A reader of the CSV `bytes` (fields trimmed) and its header's names;
+/// `path` only names the source in errors.
+///
+/// # Errors
+/// [`DataError::CsvFormat`] for an unreadable header.
+pub(crate) fn headed_reader<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+) -> Result<(csv::Reader<&'a [u8]>, Vec<String>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let header = reader
+        .headers()
+        .map_err(|e| csv_error(path, &e))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    Ok((reader, header))
 }
 
 /// The architecture written as `text` on `line` of the CSV file `path`.

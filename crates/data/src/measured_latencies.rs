@@ -1,7 +1,7 @@
 //! A user's own measurements of a few cells on a new device: the CSV file
 //! that adapts a latency meta-model to that device.
 
-use crate::benchmark_table::{ARCH_COLUMN, INDEX_COLUMN, parse_arch};
+use crate::benchmark_table::{ARCH_COLUMN, INDEX_COLUMN, headed_reader, parse_arch};
 use crate::csv_images::csv_error;
 use crate::error::{DataError, Result, clip};
 use crate::file_bytes::read_file_bytes;
@@ -53,15 +53,7 @@ impl<S: SearchSpace> MeasuredLatencies<S> {
     /// # Errors
     /// As [`MeasuredLatencies::from_csv`].
     pub fn from_csv_bytes(space: &S, path: &Path, bytes: &[u8]) -> Result<Self> {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(bytes);
-        let header: Vec<String> = reader
-            .headers()
-            .map_err(|e| csv_error(path, &e))?
-            .iter()
-            .map(str::to_string)
-            .collect();
+        let (mut reader, header) = headed_reader(path, bytes)?;
         let layout_error = || DataError::MeasuredLayout {
             path: path.to_path_buf(),
             found: header.join(", "),
