@@ -234,26 +234,8 @@ pub fn run(args: &BenchSearchArgs) -> anyhow::Result<()> {
             })
         })?);
     }
-    print_table(
-        &args.target,
-        args.budget,
-        args.seeds,
-        &report,
-        optimum,
-        objective,
-        &source,
-        &all,
-    );
-    write_outputs(
-        &args.out,
-        &args.target,
-        args.budget,
-        args.seeds,
-        &report,
-        optimum,
-        objective,
-        &all,
-    )
+    bench.print_table(&source, &all);
+    bench.write_outputs(&args.out, &all)
 }
 
 fn reach_of(curves: &[Vec<Option<f64>>], optimum: f64, objective: Objective) -> Vec<Option<usize>> {
@@ -263,174 +245,162 @@ fn reach_of(curves: &[Vec<Option<f64>>], optimum: f64, objective: Objective) -> 
         .collect()
 }
 
-/// Prints the comparison table in Markdown.
-#[allow(clippy::too_many_arguments)]
-pub fn print_table(
-    target: &str,
-    budget: usize,
-    seeds: u64,
-    report: &str,
-    optimum: f64,
-    objective: Objective,
-    source: &str,
-    all: &[StrategyRuns],
-) {
-    println!();
-    println!(
-        "## {} → {report}, optimum {optimum:.2}, budget {}, {} seeds (transfer follows `{source}`)",
-        target, budget, seeds
-    );
-    println!();
-    println!(
-        "Queries to the optimum: *best-by-validation* is NAS-Bench-201's protocol (the report of the cell with the best"
-    );
-    println!(
-        "validation score so far); *best seen* is the look-up protocol (the best report among the queried cells)."
-    );
-    println!();
-    println!(
-        "| strategy | median queries to optimum (best-by-validation) | reached | median queries (best seen) | reached | median regret @10 | @20 | @50 | @{} | s/run |",
-        budget
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    let fmt = |m: Option<f64>| m.map_or(format!("> {budget}"), |m| format!("{m}"));
-    for runs in all {
-        let reach = reach_of(&runs.curves, optimum, objective);
-        let reach_seen = reach_of(&runs.seen_curves, optimum, objective);
-        let regret = |q: usize| {
-            median(
-                &runs
-                    .curves
-                    .iter()
-                    .filter_map(|c| trajectory::regret_at(c, q, optimum))
-                    .collect::<Vec<_>>(),
-            )
-        };
+impl TableBench {
+    /// Prints the comparison of `all` (runs of this benchmark) in Markdown;
+    /// `source` is the column the transfer baseline follows.
+    pub fn print_table(&self, source: &str, all: &[StrategyRuns]) {
+        let (target, budget, seeds) = (&self.target, self.budget, self.seeds);
+        let (report, optimum, objective) = (&self.report, self.optimum, self.objective);
+        println!();
         println!(
-            "| {} | {} | {}/{} | {} | {}/{} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} |",
-            runs.name,
-            fmt(median_reach(&reach)),
-            reach.iter().flatten().count(),
-            reach.len(),
-            fmt(median_reach(&reach_seen)),
-            reach_seen.iter().flatten().count(),
-            reach_seen.len(),
-            regret(10),
-            regret(20),
-            regret(50),
-            regret(budget),
-            median(&runs.seconds)
+            "## {} → {report}, optimum {optimum:.2}, budget {}, {} seeds (transfer follows `{source}`)",
+            target, budget, seeds
         );
-    }
-    // NAS-Bench-201's protocol: whether the search evaluates the space's best
-    // cell by validation (which can differ from the best by test), and the
-    // test regret of the cell it would choose by validation.
-    let checkpoints: Vec<usize> =
-        [10, 30, 100]
-            .into_iter()
-            .map(|q| q.min(budget))
-            .fold(Vec::new(), |mut v, q| {
-                if !v.contains(&q) {
-                    v.push(q);
-                }
-                v
-            });
-    println!();
-    println!(
-        "| strategy | median queries to evaluate the best-by-validation cell | evaluated | {} |",
-        checkpoints
-            .iter()
-            .enumerate()
-            .map(|(i, q)| if i == 0 {
-                format!("mean test regret of the cell chosen by validation @{q}")
-            } else {
-                format!("@{q}")
-            })
-            .collect::<Vec<_>>()
-            .join(" | ")
-    );
-    println!("|---|---|---|{}", "---|".repeat(checkpoints.len()));
-    for runs in all {
-        let mean_regret = |q: usize| {
-            let regrets: Vec<f64> = runs
-                .curves
-                .iter()
-                .filter_map(|c| trajectory::regret_at(c, q, optimum))
-                .collect();
-            mean_sd(&regrets).0
-        };
+        println!();
         println!(
-            "| {} | {} | {}/{} | {} |",
-            runs.name,
-            fmt(median_reach(&runs.best_cell_found)),
-            runs.best_cell_found.iter().flatten().count(),
-            runs.best_cell_found.len(),
-            checkpoints
-                .iter()
-                .map(|&q| format!("{:.2}", mean_regret(q)))
-                .collect::<Vec<_>>()
-                .join(" | ")
+            "Queries to the optimum: *best-by-validation* is NAS-Bench-201's protocol (the report of the cell with the best"
         );
-    }
-}
-
-/// Writes the runs as JSON and the median regret curves as a PNG into `out`.
-#[allow(clippy::too_many_arguments)]
-pub fn write_outputs(
-    out: &std::path::Path,
-    target: &str,
-    budget: usize,
-    seeds: u64,
-    report: &str,
-    optimum: f64,
-    objective: Objective,
-    all: &[StrategyRuns],
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let stem = format!("{target}-budget{budget}-seeds{seeds}");
-    let json_path = out.join(format!("{stem}.json"));
-    let results = json!({
-        "target": target,
-        "report": report,
-        "optimum": optimum,
-        "budget": budget,
-        "seeds": seeds,
-        "strategies": all.iter().map(|r| json!({
-            "name": r.name,
-            "queries_to_optimum": reach_of(&r.curves, optimum, objective),
-            "queries_to_optimum_best_seen": reach_of(&r.seen_curves, optimum, objective),
-            "queries_to_best_by_objective_cell": r.best_cell_found,
-            "best_report_curves": r.curves,
-            "seconds": r.seconds,
-        })).collect::<Vec<_>>(),
-    });
-    std::fs::write(&json_path, serde_json::to_string_pretty(&results)?)
-        .with_context(|| format!("writing {}", json_path.display()))?;
-    let series: Vec<Series> = all
-        .iter()
-        .map(|r| Series {
-            name: r.name.clone(),
-            points: (1..=budget)
-                .map(|q| {
-                    let regrets: Vec<f64> = r
+        println!(
+            "validation score so far); *best seen* is the look-up protocol (the best report among the queried cells)."
+        );
+        println!();
+        println!(
+            "| strategy | median queries to optimum (best-by-validation) | reached | median queries (best seen) | reached | median regret @10 | @20 | @50 | @{} | s/run |",
+            budget
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|");
+        let fmt = |m: Option<f64>| m.map_or(format!("> {budget}"), |m| format!("{m}"));
+        for runs in all {
+            let reach = reach_of(&runs.curves, optimum, objective);
+            let reach_seen = reach_of(&runs.seen_curves, optimum, objective);
+            let regret = |q: usize| {
+                median(
+                    &runs
                         .curves
                         .iter()
                         .filter_map(|c| trajectory::regret_at(c, q, optimum))
-                        .collect();
-                    (q as f64, median(&regrets))
+                        .collect::<Vec<_>>(),
+                )
+            };
+            println!(
+                "| {} | {} | {}/{} | {} | {}/{} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} |",
+                runs.name,
+                fmt(median_reach(&reach)),
+                reach.iter().flatten().count(),
+                reach.len(),
+                fmt(median_reach(&reach_seen)),
+                reach_seen.iter().flatten().count(),
+                reach_seen.len(),
+                regret(10),
+                regret(20),
+                regret(50),
+                regret(budget),
+                median(&runs.seconds)
+            );
+        }
+        // NAS-Bench-201's protocol: whether the search evaluates the space's best
+        // cell by validation (which can differ from the best by test), and the
+        // test regret of the cell it would choose by validation.
+        let checkpoints: Vec<usize> =
+            [10, 30, 100]
+                .into_iter()
+                .map(|q| q.min(budget))
+                .fold(Vec::new(), |mut v, q| {
+                    if !v.contains(&q) {
+                        v.push(q);
+                    }
+                    v
+                });
+        println!();
+        println!(
+            "| strategy | median queries to evaluate the best-by-validation cell | evaluated | {} |",
+            checkpoints
+                .iter()
+                .enumerate()
+                .map(|(i, q)| if i == 0 {
+                    format!("mean test regret of the cell chosen by validation @{q}")
+                } else {
+                    format!("@{q}")
                 })
-                .collect(),
-        })
-        .collect();
-    let png = out.join(format!("{stem}.png"));
-    line_chart(
-        &png,
-        &format!("median regret of {report}"),
-        "queries",
-        "regret (accuracy points)",
-        &series,
-    )?;
-    println!();
-    println!("results: {}  plot: {}", json_path.display(), png.display());
-    Ok(())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        println!("|---|---|---|{}", "---|".repeat(checkpoints.len()));
+        for runs in all {
+            let mean_regret = |q: usize| {
+                let regrets: Vec<f64> = runs
+                    .curves
+                    .iter()
+                    .filter_map(|c| trajectory::regret_at(c, q, optimum))
+                    .collect();
+                mean_sd(&regrets).0
+            };
+            println!(
+                "| {} | {} | {}/{} | {} |",
+                runs.name,
+                fmt(median_reach(&runs.best_cell_found)),
+                runs.best_cell_found.iter().flatten().count(),
+                runs.best_cell_found.len(),
+                checkpoints
+                    .iter()
+                    .map(|&q| format!("{:.2}", mean_regret(q)))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
+        }
+    }
+
+    /// Writes the runs `all` as JSON and the median regret curves as a PNG
+    /// into `out`.
+    pub fn write_outputs(&self, out: &std::path::Path, all: &[StrategyRuns]) -> anyhow::Result<()> {
+        let (target, budget, seeds) = (&self.target, self.budget, self.seeds);
+        let (report, optimum, objective) = (&self.report, self.optimum, self.objective);
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        let stem = format!("{target}-budget{budget}-seeds{seeds}");
+        let json_path = out.join(format!("{stem}.json"));
+        let results = json!({
+            "target": target,
+            "report": report,
+            "optimum": optimum,
+            "budget": budget,
+            "seeds": seeds,
+            "strategies": all.iter().map(|r| json!({
+                "name": r.name,
+                "queries_to_optimum": reach_of(&r.curves, optimum, objective),
+                "queries_to_optimum_best_seen": reach_of(&r.seen_curves, optimum, objective),
+                "queries_to_best_by_objective_cell": r.best_cell_found,
+                "best_report_curves": r.curves,
+                "seconds": r.seconds,
+            })).collect::<Vec<_>>(),
+        });
+        std::fs::write(&json_path, serde_json::to_string_pretty(&results)?)
+            .with_context(|| format!("writing {}", json_path.display()))?;
+        let series: Vec<Series> = all
+            .iter()
+            .map(|r| Series {
+                name: r.name.clone(),
+                points: (1..=budget)
+                    .map(|q| {
+                        let regrets: Vec<f64> = r
+                            .curves
+                            .iter()
+                            .filter_map(|c| trajectory::regret_at(c, q, optimum))
+                            .collect();
+                        (q as f64, median(&regrets))
+                    })
+                    .collect(),
+            })
+            .collect();
+        let png = out.join(format!("{stem}.png"));
+        line_chart(
+            &png,
+            &format!("median regret of {report}"),
+            "queries",
+            "regret (accuracy points)",
+            &series,
+        )?;
+        println!();
+        println!("results: {}  plot: {}", json_path.display(), png.display());
+        Ok(())
+    }
 }

@@ -2,7 +2,7 @@
 //! without it, and compare searches on it with and without the meta-model.
 
 use crate::product_command::ProductCommand;
-use crate::search::{TableBench, default_transfer_source, print_table, ranking_by, write_outputs};
+use crate::search::{TableBench, default_transfer_source, ranking_by};
 use anyhow::{Context, bail};
 use metanas_data::{TaskCatalog, shipped};
 use metanas_device::BackendChoice;
@@ -170,26 +170,8 @@ pub fn run(args: &BenchTransferArgs) -> anyhow::Result<()> {
                 }
             })?);
         }
-        print_table(
-            target,
-            args.budget,
-            args.seeds,
-            &report,
-            optimum,
-            objective,
-            source,
-            &all,
-        );
-        write_outputs(
-            &results_dir,
-            target,
-            args.budget,
-            args.seeds,
-            &report,
-            optimum,
-            objective,
-            &all,
-        )?;
+        bench.print_table(source, &all);
+        bench.write_outputs(&results_dir, &all)?;
         summaries.push(target.clone());
     }
     println!();
