@@ -5,7 +5,7 @@ use crate::error::{Result, SearchError};
 use metanas_aen::{SourceSlopePrior, normal_scores};
 use metanas_data::BenchmarkTable;
 use metanas_space::{GraphEncoding, SearchSpace};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// For every cell of a benchmark table (or of several, matched by cell), the
 /// values of some columns (the source tasks of a meta-model), each as normal
@@ -38,8 +38,9 @@ impl SourceValues {
 
     /// The `columns`, each read from the first of `tables` that has it (e.g.
     /// NAS-Bench-201's accuracy table and its latency table, for a meta-model
-    /// whose sources are both), for the cells that every table read has. Each
-    /// column's normal scores are taken over its own table.
+    /// whose sources are both), for the cells of the first table that every
+    /// table read has, in its row order. Each column's normal scores are taken
+    /// over its own table.
     ///
     /// # Errors
     /// [`SearchError::InvalidConfig`] for no table; [`SearchError::Data`] for
@@ -50,53 +51,39 @@ impl SourceValues {
         columns: &[String],
     ) -> Result<Self> {
         let scored = column_scores(tables, columns)?;
-        let first = tables[0];
+        let encode = |table: &BenchmarkTable<S>| -> Vec<GraphEncoding> {
+            table
+                .archs()
+                .iter()
+                .map(|a| table.space().encode(a))
+                .collect()
+        };
         let mut encodings: Vec<Option<Vec<GraphEncoding>>> = vec![None; tables.len()];
         // Per column: each cell's mean normal score over its isomorphic rows.
         let mut per_column: Vec<HashMap<GraphEncoding, f64>> = Vec::with_capacity(columns.len());
-        let mut order: Option<Vec<GraphEncoding>> = None;
         for (t, scores) in scored {
-            let table = tables[t];
-            let encoded = encodings[t].get_or_insert_with(|| {
-                table
-                    .archs()
-                    .iter()
-                    .map(|a| table.space().encode(a))
-                    .collect()
-            });
+            let encoded = encodings[t].get_or_insert_with(|| encode(tables[t]));
             let mut sums: HashMap<GraphEncoding, (f64, usize)> = HashMap::new();
-            let mut first_seen = Vec::new();
             for (encoding, score) in encoded.iter().zip(&scores) {
-                let entry = sums.entry(encoding.clone()).or_insert_with(|| {
-                    first_seen.push(encoding.clone());
-                    (0.0, 0)
-                });
+                let entry = sums.entry(encoding.clone()).or_insert((0.0, 0));
                 entry.0 += score;
                 entry.1 += 1;
             }
-            order.get_or_insert(first_seen);
             per_column.push(
                 sums.into_iter()
                     .map(|(e, (sum, n))| (e, sum / n as f64))
                     .collect(),
             );
         }
-        let order: Vec<GraphEncoding> = match order {
-            Some(order) => order,
-            // No columns: every cell of the first table, with no values.
-            None => {
-                let mut seen = std::collections::HashSet::new();
-                first
-                    .archs()
-                    .iter()
-                    .map(|a| first.space().encode(a))
-                    .filter(|e| seen.insert(e.clone()))
-                    .collect()
-            }
-        };
-        let order: Vec<GraphEncoding> = order
-            .into_iter()
-            .filter(|e| per_column.iter().all(|c| c.contains_key(e)))
+        // The cells: the first table's distinct encodings that every column
+        // has, in the table's row order.
+        let mut seen = HashSet::new();
+        let order: Vec<GraphEncoding> = encodings[0]
+            .get_or_insert_with(|| encode(tables[0]))
+            .iter()
+            .filter(|e| per_column.iter().all(|c| c.contains_key(*e)))
+            .filter(|e| seen.insert(*e))
+            .cloned()
             .collect();
         let values = order
             .iter()
