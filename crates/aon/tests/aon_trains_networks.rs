@@ -21,7 +21,7 @@ fn mean(v: &[f32]) -> f32 {
 #[test]
 fn a_fresh_aon_trains_a_cell_network_through_the_training_loop() {
     let device = test_device();
-    let aon = metanas_seeding::seeded(&device, 3, || {
+    let aon = metanas_seeding::seeded_module(&device, 3, || {
         AonConfig::new().with_initial_step(1e-2).init(&device)
     })
     .expect("valid config");

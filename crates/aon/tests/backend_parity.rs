@@ -73,7 +73,7 @@ fn an_aon_loaded_from_disk_trains_the_same_on_ndarray_and_wgpu() {
     let wgpu = BackendChoice::Wgpu.autodiff_device();
     // An AON with non-trivial weights everywhere, saved to disk.
     let plain = ndarray.clone().without_autodiff();
-    let fresh = metanas_seeding::seeded(&plain, 17, || {
+    let fresh = metanas_seeding::seeded_module(&plain, 17, || {
         AonConfig::new()
             .with_hidden(8)
             .with_initial_step(1e-2)

@@ -33,7 +33,7 @@ fn same_seed_same_losses_and_saved_model_predicts_the_same() {
     let normalisation = small.normalisation();
     let run = || {
         let network =
-            metanas_seeding::seeded(&device, 5, || net_config.init(&device)).expect("valid");
+            metanas_seeding::seeded_module(&device, 5, || net_config.init(&device)).expect("valid");
         let data = TrainingData {
             train: &small,
             validation: None,
