@@ -3,9 +3,11 @@
 //! Every subcommand's doc comment is its help text (`cargo xtask help`). The
 //! `bench-…` subcommands run the harnesses of `metanas-benches`.
 
+mod distributed_search;
 mod latency_command;
 mod meta_train_command;
 mod search_command;
+mod study_command;
 mod test_command;
 
 use clap::{Parser, Subcommand};
@@ -22,7 +24,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Search for the best architecture for a task and train it (defaults: a real search on shipped Fashion-MNIST).
-    Search(search_command::SearchArgs),
+    Search(Box<search_command::SearchArgs>),
+    /// The state of a study that several workers search (`search --storage postgres://… --study NAME`).
+    Study(study_command::StudyArgs),
     /// Meta-train the AEN (on benchmark columns) and the AON (on MNIST image tasks) into a meta-model folder; resumable.
     MetaTrain(meta_train_command::MetaTrainArgs),
     /// A new device's latencies: `plan` lists cells to measure on it, `predict` gives every cell's latency from those measured.
@@ -38,6 +42,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Search(args) => search_command::run(&args),
+        Command::Study(args) => study_command::run(&args),
         Command::MetaTrain(args) => meta_train_command::run(&args),
         Command::Latency(args) => latency_command::run(&args),
         Command::Test(args) => test_command::run(&args),

@@ -120,10 +120,16 @@ pub struct SearchArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// One search on many workers (a study in PostgreSQL).
+    #[command(flatten)]
+    distributed: crate::distributed_search::DistributedArgs,
 }
 
 /// Runs the command.
 pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
+    if crate::distributed_search::spawn_workers(&args.distributed)? {
+        return Ok(());
+    }
     let strategy_name = args.strategy.as_str();
     let out = args.out.clone().unwrap_or_else(|| default_out(args));
     let space = Nb201Space;
@@ -216,14 +222,17 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             TableEvaluator::new(table.clone(), &args.task, report.as_deref(), objective)?;
         // A store written before tables were keyed by content names the table's path.
         let former_task = evaluator.describe_by_path();
-        let outcome = run_searcher(
+        let Some(outcome) = run_searcher(
             &searcher,
             strategy.as_mut(),
             &mut evaluator,
             Some(former_task.as_str()),
             args,
             &out,
-        )?;
+        )?
+        else {
+            return Ok(());
+        };
         write_results(
             &out,
             args,
@@ -262,14 +271,17 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     evaluator
         .check()
         .with_context(|| format!("the images of task `{}` cannot be searched", args.task))?;
-    let outcome = run_searcher(
+    let Some(outcome) = run_searcher(
         &searcher,
         strategy.as_mut(),
         &mut evaluator,
         None,
         args,
         &out,
-    )?;
+    )?
+    else {
+        return Ok(());
+    };
     let final_result = match (outcome.best_trial(), args.final_epochs) {
         (Some(best), epochs) if epochs > 0 => {
             let arch = space.parse(&best.architecture)?;
@@ -480,6 +492,8 @@ fn default_out(args: &SearchArgs) -> PathBuf {
 /// Runs the search with its trial store. `former_task` is the evaluator's
 /// description as earlier versions wrote it into the store's key, when it
 /// differs: such a store is taken over (and its key rewritten) instead of refused.
+/// With `--storage postgres://…` this process is one worker of a study: `None`
+/// when another worker runs the final stage.
 fn run_searcher<S: SearchSpace>(
     searcher: &Searcher<S>,
     strategy: &mut dyn Strategy<S>,
@@ -487,7 +501,17 @@ fn run_searcher<S: SearchSpace>(
     former_task: Option<&str>,
     args: &SearchArgs,
     out: &Path,
-) -> anyhow::Result<SearchOutcome> {
+) -> anyhow::Result<Option<SearchOutcome>> {
+    if args.distributed.storage.is_some() {
+        return crate::distributed_search::run_study(
+            &args.distributed,
+            args.time_limit,
+            searcher,
+            strategy,
+            evaluator,
+            out,
+        );
+    }
     let store_path = args
         .store
         .clone()
@@ -532,7 +556,7 @@ fn run_searcher<S: SearchSpace>(
         }
     })?;
     bar.finish_and_clear();
-    Ok(outcome)
+    Ok(Some(outcome))
 }
 
 fn write_results<S: SearchSpace>(
@@ -653,7 +677,7 @@ fn write_results<S: SearchSpace>(
         None => println!("no trial finished"),
     }
     println!("results: {}  plot: {}", path.display(), plot.display());
-    Ok(())
+    crate::distributed_search::final_stage_done()
 }
 
 #[cfg(test)]

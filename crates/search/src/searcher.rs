@@ -133,6 +133,16 @@ impl<S: SearchSpace> Searcher<S> {
         &self.space
     }
 
+    /// The constraints every proposal must respect.
+    pub fn constraints(&self) -> &Constraints<S> {
+        &self.constraints
+    }
+
+    /// The budget and seed.
+    pub fn config(&self) -> &SearchConfig {
+        &self.config
+    }
+
     /// The settings that identify a search (the trial store's key): space,
     /// task, strategy, constraints and seed. The budget is not part of it, so a
     /// resumed search may be given more queries.
