@@ -5,7 +5,7 @@ use crate::error::SearchError;
 use crate::evaluator::Evaluator;
 use crate::measurement::{Trial, TrialOutcome};
 use crate::strategy::{ProposalContext, Strategy};
-use crate::trial_store::TrialStore;
+use crate::trial_storage::TrialStorage;
 use burn::config::Config;
 use metanas_data::Objective;
 use metanas_space::{CanonicalHash, SearchSpace};
@@ -152,7 +152,7 @@ impl<S: SearchSpace> Searcher<S> {
 
     /// The search key with `task` in place of the evaluator's description
     /// (e.g. a description in an earlier version's form, to recognise a store
-    /// written by it: see [`TrialStore::open_migrating`]).
+    /// written by it: see [`crate::TrialStore::open_migrating`]).
     pub fn search_key_for_task(&self, strategy: &dyn Strategy<S>, task: &str) -> String {
         format!(
             "space={}; task={task}; strategy={}; constraints={}; seed={}",
@@ -175,12 +175,12 @@ impl<S: SearchSpace> Searcher<S> {
         &self,
         strategy: &mut dyn Strategy<S>,
         evaluator: &mut dyn Evaluator<S>,
-        mut store: Option<&mut TrialStore>,
+        mut store: Option<&mut dyn TrialStorage>,
         on_progress: &mut dyn FnMut(SearchProgress<'_>),
     ) -> crate::error::Result<SearchOutcome> {
         self.config.check()?;
-        let stored = match store.as_deref() {
-            Some(s) => s.trials()?,
+        let stored = match store.as_deref_mut() {
+            Some(s) => s.finished_trials()?,
             None => Vec::new(),
         };
         let sign = match evaluator.objective() {
@@ -277,7 +277,7 @@ impl<S: SearchSpace> Searcher<S> {
                         seconds: started.elapsed().as_secs_f64(),
                     };
                     if let Some(store) = store.as_deref_mut() {
-                        store.append(&trial)?;
+                        store.record(&trial)?;
                     }
                     (trial, false)
                 }

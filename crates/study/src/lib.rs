@@ -12,6 +12,9 @@
 //! * [`StudyWorker`]: claim, evaluate, propose (one proposer at a time, by an
 //!   advisory lock; each proposal's draw comes from the search seed and the
 //!   trial number), stop at the budget.
+//! * `PostgresStudy` is also a [`metanas_search::TrialStorage`] (as the SQLite
+//!   `TrialStore` is): one process can run the sequential `Searcher`, with its
+//!   exact resume, against PostgreSQL.
 //! * [`StudyStatus`]: what `cargo xtask study` prints.
 //! * [`ReconnectingClient`]: connections that come back with backoff after a
 //!   server restart.
@@ -20,6 +23,7 @@ mod connection;
 mod error;
 mod postgres_study;
 mod schema;
+mod sequential_storage;
 mod status;
 mod worker;
 
