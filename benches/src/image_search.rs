@@ -1,6 +1,8 @@
 //! `cargo xtask bench-image-search`: real-training searches on a shipped
 //! image dataset with several strategies and seeds, each run exactly as
-//! `cargo xtask search` runs it; prints held-out accuracy and wall time.
+//! `cargo xtask search` runs it, with the NAS-Bench-201 ResNet and largest
+//! cells trained by the same final recipe, budget and seed; prints held-out
+//! accuracy of the found model beside the references, and wall time.
 
 use crate::product_command::ProductCommand;
 use anyhow::{Context, bail};
@@ -36,6 +38,32 @@ struct Row {
     test_accuracy: f64,
     best_validation: f64,
     seconds: f64,
+    architecture: String,
+    /// Test accuracy (%) of each reference, and whether it is the found cell.
+    references: Vec<(String, f64, bool)>,
+}
+
+/// The references every run trains beside the found cell.
+const REFERENCES: &str = "resnet,largest";
+
+/// The references of a `results.json`: name, test accuracy (%), whether it is the found cell.
+fn references_of(results: &serde_json::Value) -> Vec<(String, f64, bool)> {
+    results["references"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|r| {
+                    (
+                        r["reference"].as_str().unwrap_or("?").to_string(),
+                        r["result"]["test"]["accuracy"]
+                            .as_f64()
+                            .map_or(f64::NAN, |a| 100.0 * a),
+                        r["is_found"].as_bool().unwrap_or(false),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Accuracy (percent) of the model saved in `dir` on the shipped test split of `task`.
@@ -57,6 +85,70 @@ fn reloaded_accuracy(dir: &std::path::Path, task: &str) -> anyhow::Result<Option
         .filter(|(p, l)| p == l)
         .count();
     Ok(Some(100.0 * correct as f64 / test.len().max(1) as f64))
+}
+
+/// The found model beside the references, per run, and how often it is at
+/// least as good as the better reference and how often the search picked one.
+fn print_references(rows: &[Row]) {
+    let names: Vec<String> = rows
+        .first()
+        .map(|r| r.references.iter().map(|(n, _, _)| n.clone()).collect())
+        .unwrap_or_default();
+    if names.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "| strategy | seed | found cell | found test % | {} | found ≥ better reference |",
+        names
+            .iter()
+            .map(|n| format!("{n} test %"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    println!("|---|---|---|---|{}---|", "---|".repeat(names.len()));
+    let (mut at_least, mut picked_largest) = (0usize, 0usize);
+    for r in rows {
+        let better = r
+            .references
+            .iter()
+            .filter(|(_, _, is_found)| !is_found)
+            .map(|(_, acc, _)| *acc)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let wins = r.test_accuracy >= better;
+        at_least += usize::from(wins);
+        picked_largest += usize::from(
+            r.references
+                .iter()
+                .any(|(name, _, is_found)| name == "largest" && *is_found),
+        );
+        let cells: Vec<String> = r
+            .references
+            .iter()
+            .map(|(_, acc, is_found)| {
+                if *is_found {
+                    format!("{acc:.2} (= found)")
+                } else {
+                    format!("{acc:.2}")
+                }
+            })
+            .collect();
+        println!(
+            "| {} | {} | `{}` | {:.2} | {} | {} |",
+            r.strategy,
+            r.seed,
+            r.architecture,
+            r.test_accuracy,
+            cells.join(" | "),
+            if wins { "yes" } else { "no" }
+        );
+    }
+    println!();
+    println!(
+        "- found ≥ the better reference on {at_least}/{} runs; the search picked the largest cell on {picked_largest}/{} runs",
+        rows.len(),
+        rows.len()
+    );
 }
 
 /// Runs the command.
@@ -82,6 +174,7 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
                 seed.to_string(),
             ]);
             line.extend(["--out".into(), out.display().to_string(), "--quiet".into()]);
+            line.extend(["--reference".into(), REFERENCES.into()]);
             if name.starts_with("meta-") {
                 let Some(dir) = &args.meta_model else {
                     bail!("{name} needs --meta-model")
@@ -122,6 +215,11 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
                 test_accuracy,
                 best_validation,
                 seconds,
+                architecture: results["final"]["architecture"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string(),
+                references: references_of(&results),
             });
         }
     }
@@ -132,7 +230,7 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
     );
     println!();
     println!(
-        "| strategy | seed | best validation % (search) | held-out test % (final model) | wall s (search + final training) |"
+        "| strategy | seed | best validation % (search) | held-out test % (final model) | wall s (search + final stage) |"
     );
     println!("|---|---|---|---|---|");
     for r in &rows {
@@ -141,6 +239,7 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
             r.strategy, r.seed, r.best_validation, r.test_accuracy, r.seconds
         );
     }
+    print_references(&rows);
     println!();
     println!("| strategy | mean test % | mean wall s |");
     println!("|---|---|---|");

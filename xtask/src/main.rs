@@ -4,6 +4,8 @@
 //! `bench-…` subcommands run the harnesses of `metanas-benches`.
 
 mod distributed_search;
+mod final_stage;
+mod final_stage_args;
 mod latency_command;
 mod meta_train_command;
 mod search_command;

@@ -13,7 +13,7 @@ use metanas_plot::{Series, line_chart};
 use metanas_search::{
     Constraint, Constraints, Evaluator, NetworkSize, SearchConfig, SearchOutcome, Searcher,
     Strategy, TableEvaluator, TrainingEvaluator, TrialOutcome, TrialStore, acquisition_by_name,
-    meta_strategy, shipped_source_values, strategy_by_name, train_final, trajectory,
+    meta_strategy, shipped_source_values, strategy_by_name, trajectory,
 };
 use metanas_search::{PredictedLatencies, probability_within};
 use metanas_space::SearchSpace;
@@ -110,9 +110,9 @@ pub struct SearchArgs {
     /// Cells per stage of the candidates (real-training tasks).
     #[arg(long, default_value_t = 1)]
     cells: usize,
-    /// Epochs of final training of the winner (real-training tasks; 0 skips it).
-    #[arg(long, default_value_t = 3)]
-    final_epochs: usize,
+    /// Final training of the winner and of reference cells (real-training tasks).
+    #[command(flatten)]
+    final_stage: crate::final_stage_args::FinalStageArgs,
     /// A meta-model folder from `cargo xtask meta-train`: Bayesian optimization starts
     /// from its AEN (no random start; needs --strategy bo, bo-ucb or bo-ts).
     #[arg(long)]
@@ -282,39 +282,20 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     else {
         return Ok(());
     };
-    let final_result = match (outcome.best_trial(), args.final_epochs) {
-        (Some(best), epochs) if epochs > 0 => {
-            let arch = space.parse(&best.architecture)?;
-            eprintln!(
-                "final training of {} for {epochs} epochs on {} images …",
-                best.architecture,
-                train_all.len()
-            );
-            let final_training =
-                TrainingConfig::new(OptimizerConfig::adam(3e-3), TrainingLength::Epochs(epochs))
-                    .with_batch_size(64)
-                    .with_seed(args.seed)
-                    .with_progress(!args.quiet);
-            let result = train_final(
-                &arch.clone(),
-                space.name(),
-                &best.architecture,
-                &train_all,
-                &test,
-                size,
-                &final_training,
-                &device,
-                &out.join("model"),
-            )?;
-            eprintln!(
-                "test accuracy {:.2}% ({} images); model saved in {}",
-                100.0 * result.test.accuracy,
-                result.test.examples,
-                out.join("model").display()
-            );
-            Some(result)
-        }
-        _ => None,
+    let final_stage = match outcome.best_trial() {
+        Some(best) => crate::final_stage::run_final_stage(
+            &args.final_stage,
+            args.seed,
+            args.quiet,
+            &best.architecture,
+            metanas_search::FinalData {
+                train: &train_all,
+                test: &test,
+            },
+            args.device,
+            &out,
+        )?,
+        None => None,
     };
     let accuracy = TaskDirection {
         objective: Objective::Maximize,
@@ -326,9 +307,12 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         &searcher,
         &outcome,
         &accuracy,
-        final_result.as_ref(),
+        final_stage.as_ref(),
         predicted_latency.as_ref(),
     )?;
+    if let Some(stage) = &final_stage {
+        crate::final_stage::print_comparison(stage);
+    }
     Ok(())
 }
 
@@ -565,7 +549,7 @@ fn write_results<S: SearchSpace>(
     searcher: &Searcher<S>,
     outcome: &SearchOutcome,
     direction: &TaskDirection,
-    final_result: Option<&metanas_search::FinalResult>,
+    final_stage: Option<&crate::final_stage::FinalStageOutcome>,
     predicted: Option<&PredictedLimit>,
 ) -> anyhow::Result<()> {
     let objective = direction.objective;
@@ -617,7 +601,8 @@ fn write_results<S: SearchSpace>(
         })),
         "best_objective_curve": best_curve.iter().map(|p| p.1).collect::<Vec<_>>(),
         "best_report_curve": report_curve,
-        "final": final_result,
+        "final": final_stage.map(|f| &f.found),
+        "references": final_stage.map(crate::final_stage::FinalStageOutcome::references_json),
         "winner_predicted_latency": predicted_latency,
     });
     let path = out.join("results.json");

@@ -62,7 +62,7 @@ impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
 }
 
 /// Builds the tensors of a batch (normalising in place first).
-fn to_batch(
+pub(crate) fn to_batch(
     mut pixels: Vec<f32>,
     targets: Vec<i64>,
     [c, h, w]: [usize; 3],

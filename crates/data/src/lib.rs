@@ -59,6 +59,7 @@
 //! # Ok(()) }
 //! ```
 
+mod augmentation;
 mod batcher;
 mod benchmark_table;
 mod csv_images;
@@ -73,6 +74,7 @@ mod image_folder;
 mod image_task;
 mod latency_sources;
 mod measured_latencies;
+mod mirror_check;
 mod normalisation;
 pub mod shipped;
 mod split;
@@ -82,6 +84,7 @@ mod task_direction;
 mod task_distribution;
 mod transform;
 
+pub use augmentation::{Augmentation, augmentation_rng};
 pub use batcher::{ImageBatch, ImageBatcher, index_batches};
 pub use benchmark_table::{ARCH_COLUMN, BenchmarkTable, INDEX_COLUMN};
 pub use dataset_format::DatasetFormat;
@@ -95,6 +98,7 @@ pub use image_folder::IMAGE_EXTENSIONS;
 pub use image_task::{ImageTask, TaskSampler};
 pub use latency_sources::{latency_and_cost_catalog, nb201_latency_and_cost_table};
 pub use measured_latencies::{MIN_MEASURED_CELLS, MeasuredLatencies};
+pub use mirror_check::{MIRROR_SAFE_RATIO, MirrorCheck};
 pub use normalisation::Normalisation;
 pub use split::{TrainValidationTest, stratified_indices};
 pub use table_task::{MetricKind, Objective, TableTask};

@@ -2,7 +2,7 @@
 
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use serde::{Deserialize, Serialize};
 
 /// A hand-written optimizer and its base learning rate.
@@ -25,6 +25,13 @@ pub enum OptimizerConfig {
         /// Base learning rate.
         learning_rate: f64,
         /// L2 penalty.
+        weight_decay: f32,
+    },
+    /// AdamW (β = 0.9, 0.999): weight decay decoupled from the gradient step.
+    AdamW {
+        /// Base learning rate.
+        learning_rate: f64,
+        /// Decoupled weight decay (multiplied by the learning rate).
         weight_decay: f32,
     },
 }
@@ -51,7 +58,9 @@ impl OptimizerConfig {
     /// The base learning rate.
     pub fn learning_rate(&self) -> f64 {
         match *self {
-            Self::Sgd { learning_rate, .. } | Self::Adam { learning_rate, .. } => learning_rate,
+            Self::Sgd { learning_rate, .. }
+            | Self::Adam { learning_rate, .. }
+            | Self::AdamW { learning_rate, .. } => learning_rate,
         }
     }
 
@@ -76,6 +85,10 @@ impl OptimizerConfig {
             Self::Adam { weight_decay, .. } => AdamConfig::new()
                 .with_epsilon(1e-8)
                 .with_weight_decay(decay(weight_decay))
+                .init(),
+            Self::AdamW { weight_decay, .. } => AdamWConfig::new()
+                .with_epsilon(1e-8)
+                .with_weight_decay(weight_decay)
                 .init(),
         }
     }

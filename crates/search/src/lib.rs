@@ -29,7 +29,10 @@
 //! * [`Searcher`]: the loop, the query and time budget, de-duplication by
 //!   canonical hash (an isomorphic cell costs no query), seeds, the SQLite
 //!   [`TrialStore`], and exact resume after a crash.
-//! * [`train_final`]: the winner trained on all training data, tested once, saved.
+//! * [`train_final`]: the winner at its final size, trained with the full recipe
+//!   ([`FinalTrainingConfig`]: epochs or a time budget, warm-up + cosine, label
+//!   smoothing, crops and safe flips, the best epoch by a validation split), tested
+//!   once; [`ReferenceCell`]s are trained the same way to compare with.
 //! * [`trajectory`]: best-so-far curves, regret and queries-to-target for comparisons.
 
 mod acquisition;
@@ -39,12 +42,15 @@ mod constraints;
 mod device_latency;
 mod error;
 mod evaluator;
+mod final_time_budget;
 mod final_training;
+mod final_training_config;
 mod fixed_order;
 mod local_search;
 mod measurement;
 mod meta_aen_surrogate;
 mod random_search;
+mod reference_cells;
 mod regularized_evolution;
 mod searcher;
 mod source_values;
@@ -54,7 +60,6 @@ mod surrogate;
 mod table_evaluator;
 mod training_evaluator;
 pub mod trajectory;
-mod trial_storage;
 mod trial_store;
 
 pub use acquisition::{Acquisition, expected_improvement};
@@ -68,12 +73,14 @@ pub use device_latency::{
 };
 pub use error::{Result, SearchError};
 pub use evaluator::Evaluator;
-pub use final_training::{FinalResult, train_final};
+pub use final_training::{FinalData, FinalModel, FinalProgress, FinalResult, train_final};
+pub use final_training_config::{FinalLength, FinalTrainingConfig, FlipChoice};
 pub use fixed_order::FixedOrder;
 pub use local_search::LocalSearch;
 pub use measurement::{Measurement, Trial, TrialOutcome};
 pub use meta_aen_surrogate::MetaAenSurrogate;
 pub use random_search::RandomSearch;
+pub use reference_cells::{REFERENCE_NAMES, ReferenceCell};
 pub use regularized_evolution::RegularizedEvolution;
 pub use searcher::{SearchConfig, SearchOutcome, SearchProgress, Searcher, StopReason};
 pub use source_values::SourceValues;
@@ -85,5 +92,4 @@ pub use strategy_by_name::{
 pub use surrogate::{CandidatePool, Surrogate};
 pub use table_evaluator::TableEvaluator;
 pub use training_evaluator::{NetworkSize, TrainingEvaluator};
-pub use trial_storage::TrialStorage;
 pub use trial_store::TrialStore;
