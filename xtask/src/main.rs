@@ -8,6 +8,7 @@ mod final_stage;
 mod final_stage_args;
 mod latency_command;
 mod meta_train_command;
+mod predict_command;
 mod search_command;
 mod study_command;
 mod test_command;
@@ -33,6 +34,8 @@ enum Command {
     MetaTrain(meta_train_command::MetaTrainArgs),
     /// A new device's latencies: `plan` lists cells to measure on it, `predict` gives every cell's latency from those measured.
     Latency(latency_command::LatencyArgs),
+    /// Classify images (a folder, an IDX or a CSV file) with a model saved by `search`; writes a CSV of predictions.
+    Predict(predict_command::PredictArgs),
     /// Run the whole test suite (release build, as CI does). Extra arguments go to `cargo test`.
     Test(test_command::TestArgs),
     /// The benchmark harnesses (`bench-…`) of metanas-benches.
@@ -47,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         Command::Study(args) => study_command::run(&args),
         Command::MetaTrain(args) => meta_train_command::run(&args),
         Command::Latency(args) => latency_command::run(&args),
+        Command::Predict(args) => predict_command::run(&args),
         Command::Test(args) => test_command::run(&args),
         Command::Bench(harness) => harness.run(),
     }

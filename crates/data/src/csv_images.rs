@@ -27,93 +27,164 @@ impl ImageDataset {
     /// [`DataError::Empty`] for a file without rows, and the errors of
     /// [`crate::read_file_bytes`].
     pub fn from_csv(path: &Path, shape: [usize; 3]) -> Result<Self> {
-        let size = shape.iter().product::<usize>();
-        if size == 0 {
-            return Err(DataError::InvalidConfig(format!(
-                "image shape {shape:?} has a zero dimension"
-            )));
+        let rows = read_csv_images(path, shape, LabelColumn::Required)?;
+        let labels = rows.labels.unwrap_or_default();
+        let num_classes = labels.iter().max().map_or(0, |m| m + 1);
+        Ok(Self::from_parts(
+            rows.pixels,
+            labels,
+            shape,
+            num_classes,
+            None,
+        ))
+    }
+}
+
+/// Whether the rows of a CSV file of images start with a label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LabelColumn {
+    /// Every row is `label, values…`.
+    Required,
+    /// Every row is `label, values…` or every row is `values…`: the first
+    /// row's length decides (images to classify may come without labels).
+    Optional,
+}
+
+/// The values (and labels) of a CSV file of images, read by [`ImageDataset::from_csv`]'s rules.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CsvImages {
+    /// `C·H·W` values per row, scaled to `[0, 1]` when every one is a pixel.
+    pub pixels: Vec<f32>,
+    /// One label per row, when the rows have them.
+    pub labels: Option<Vec<usize>>,
+    /// The file line of each row.
+    pub lines: Vec<u64>,
+}
+
+/// Reads the rows of a CSV file of images of `shape` ([`ImageDataset::from_csv`]'s
+/// format; with [`LabelColumn::Optional`], rows may also be values alone).
+///
+/// # Errors
+/// As [`ImageDataset::from_csv`].
+pub(crate) fn read_csv_images(
+    path: &Path,
+    shape: [usize; 3],
+    label_column: LabelColumn,
+) -> Result<CsvImages> {
+    let size = shape.iter().product::<usize>();
+    if size == 0 {
+        return Err(DataError::InvalidConfig(format!(
+            "image shape {shape:?} has a zero dimension"
+        )));
+    }
+    let bytes = read_file_bytes(path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes.as_slice());
+    let mut header: Option<Vec<String>> = None;
+    let mut labels = Vec::new();
+    let mut pixels = Vec::new();
+    let mut lines = Vec::new();
+    // Whether rows start with a label: known up front, or from the first row.
+    let mut labelled = match label_column {
+        LabelColumn::Required => Some(true),
+        LabelColumn::Optional => None,
+    };
+    let mut record = csv::StringRecord::new();
+    let mut first = true;
+    // Whether every value so far is an integer pixel in 0..=255.
+    let mut all_pixels = true;
+    loop {
+        let more = reader
+            .read_record(&mut record)
+            .map_err(|e| csv_error(path, &e))?;
+        if !more {
+            break;
         }
-        let bytes = read_file_bytes(path)?;
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(bytes.as_slice());
-        let mut header: Option<Vec<String>> = None;
-        let mut labels = Vec::new();
-        let mut pixels = Vec::new();
-        let mut record = csv::StringRecord::new();
-        let mut first = true;
-        // Whether every value so far is an integer pixel in 0..=255.
-        let mut all_pixels = true;
-        loop {
-            let more = reader
-                .read_record(&mut record)
-                .map_err(|e| csv_error(path, &e))?;
-            if !more {
-                break;
-            }
-            let line = record.position().map_or(0, csv::Position::line);
-            if first {
-                first = false;
-                if record.get(0).is_some_and(|f| f.parse::<i64>().is_err()) {
-                    header = Some(record.iter().map(str::to_string).collect());
-                    continue;
-                }
-            }
-            if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
-                continue; // blank line
-            }
-            if record.len() != size + 1 {
-                return Err(DataError::CsvFormat {
-                    path: path.to_path_buf(),
-                    line,
-                    reason: format!(
-                        "{} fields, expected 1 label + {size} pixels for images of shape {shape:?}",
-                        record.len()
-                    ),
-                });
-            }
-            let column = |i: usize| -> String {
-                header
-                    .as_ref()
-                    .and_then(|h| h.get(i).cloned())
-                    .unwrap_or_else(|| format!("#{}", i + 1))
+        let line = record.position().map_or(0, csv::Position::line);
+        if first {
+            first = false;
+            // A label is an integer; a row without labels starts with a number.
+            let not_data = |f: &str| match label_column {
+                LabelColumn::Required => f.parse::<i64>().is_err(),
+                LabelColumn::Optional => f.parse::<f32>().is_err(),
             };
-            let bad = |i: usize, value: &str, reason: &'static str| DataError::BadValue {
+            if record.get(0).is_some_and(not_data) {
+                header = Some(record.iter().map(str::to_string).collect());
+                continue;
+            }
+        }
+        if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
+            continue; // blank line
+        }
+        let with_label = *labelled.get_or_insert(record.len() == size + 1);
+        if record.len() != size + usize::from(with_label) {
+            let expected = match label_column {
+                LabelColumn::Required => format!("1 label + {size} pixels"),
+                LabelColumn::Optional if lines.is_empty() => {
+                    format!("{size} pixels, or 1 label + {size} pixels")
+                }
+                LabelColumn::Optional if with_label => {
+                    format!("1 label + {size} pixels, as the first row")
+                }
+                LabelColumn::Optional => format!("{size} pixels, as the first row"),
+            };
+            return Err(DataError::CsvFormat {
                 path: path.to_path_buf(),
                 line,
-                column: column(i),
-                value: clip(value, 80),
-                reason,
-            };
+                reason: format!(
+                    "{} fields, expected {expected} for images of shape {shape:?}",
+                    record.len()
+                ),
+            });
+        }
+        lines.push(line);
+        let column = |i: usize| -> String {
+            header
+                .as_ref()
+                .and_then(|h| h.get(i).cloned())
+                .unwrap_or_else(|| format!("#{}", i + 1))
+        };
+        let bad = |i: usize, value: &str, reason: &'static str| DataError::BadValue {
+            path: path.to_path_buf(),
+            line,
+            column: column(i),
+            value: clip(value, 80),
+            reason,
+        };
+        if with_label {
             let label_text = record.get(0).unwrap_or_default();
             let label = label_text
                 .parse::<usize>()
                 .map_err(|_| bad(0, label_text, "is not a non-negative integer label"))?;
             labels.push(label);
-            for (i, text) in record.iter().enumerate().skip(1) {
-                let v: f32 = text.parse().map_err(|_| bad(i, text, "is not a number"))?;
-                if !v.is_finite() {
-                    return Err(bad(i, text, "is not a finite number"));
-                }
-                all_pixels &= (0.0..=255.0).contains(&v) && v.fract() == 0.0;
-                pixels.push(v);
+        }
+        for (i, text) in record.iter().enumerate().skip(usize::from(with_label)) {
+            let v: f32 = text.parse().map_err(|_| bad(i, text, "is not a number"))?;
+            if !v.is_finite() {
+                return Err(bad(i, text, "is not a finite number"));
             }
+            all_pixels &= (0.0..=255.0).contains(&v) && v.fract() == 0.0;
+            pixels.push(v);
         }
-        if labels.is_empty() {
-            return Err(DataError::Empty {
-                path: path.to_path_buf(),
-            });
-        }
-        if all_pixels {
-            for v in &mut pixels {
-                *v /= 255.0;
-            }
-        }
-        let num_classes = labels.iter().max().map_or(0, |m| m + 1);
-        Ok(Self::from_parts(pixels, labels, shape, num_classes, None))
     }
+    if lines.is_empty() {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    if all_pixels {
+        for v in &mut pixels {
+            *v /= 255.0;
+        }
+    }
+    Ok(CsvImages {
+        pixels,
+        labels: labelled.unwrap_or(false).then_some(labels),
+        lines,
+    })
 }
 
 /// A csv crate error as a [`DataError::CsvFormat`] with its line.

@@ -28,25 +28,9 @@ impl ImageDataset {
         let mut first: Option<(PathBuf, [usize; 3])> = None;
         for (label, class_dir) in classes.iter().enumerate() {
             names.push(file_name(class_dir));
-            let files = sorted_entries(class_dir, |p| p.is_file() && has_image_extension(p))?;
-            for file in files {
-                let image = decode(&file)?;
-                let shape = shape_of(&image);
-                match &first {
-                    None => first = Some((file.clone(), shape)),
-                    Some((first_path, expected)) if *expected != shape => {
-                        return Err(DataError::MixedImageSizes {
-                            path: file,
-                            found: shape,
-                            first: first_path.clone(),
-                            expected: *expected,
-                        });
-                    }
-                    Some(_) => {}
-                }
-                push_chw(&image, shape, &mut pixels);
-                labels.push(label);
-            }
+            let files = image_files(class_dir)?;
+            read_images(&files, &mut first, &mut pixels)?;
+            labels.extend(std::iter::repeat_n(label, files.len()));
         }
         let Some((_, shape)) = first else {
             return Err(DataError::Empty {
@@ -63,8 +47,45 @@ impl ImageDataset {
     }
 }
 
+/// The image files of `dir` (by [`IMAGE_EXTENSIONS`], not hidden), sorted by name.
+pub(crate) fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    sorted_entries(dir, |p| p.is_file() && has_image_extension(p))
+}
+
+/// Decodes `files` and appends their pixels (`[0, 1]`, channel-major) to
+/// `pixels`. Every image must have the shape of `first` (the first image
+/// read, set by the first call).
+///
+/// # Errors
+/// [`DataError::MixedImageSizes`] naming the first image of another shape,
+/// [`DataError::ImageDecode`] and [`DataError::Io`].
+pub(crate) fn read_images(
+    files: &[PathBuf],
+    first: &mut Option<(PathBuf, [usize; 3])>,
+    pixels: &mut Vec<f32>,
+) -> Result<()> {
+    for file in files {
+        let image = decode(file)?;
+        let shape = shape_of(&image);
+        match first {
+            None => *first = Some((file.clone(), shape)),
+            Some((first_path, expected)) if *expected != shape => {
+                return Err(DataError::MixedImageSizes {
+                    path: file.clone(),
+                    found: shape,
+                    first: first_path.clone(),
+                    expected: *expected,
+                });
+            }
+            Some(_) => {}
+        }
+        push_chw(&image, shape, pixels);
+    }
+    Ok(())
+}
+
 /// The non-hidden entries of `dir` that pass `keep`, sorted by name.
-fn sorted_entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
+pub(crate) fn sorted_entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))? {
         let path = entry.map_err(|e| DataError::io(dir, e))?.path();
@@ -76,7 +97,7 @@ fn sorted_entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBu
     Ok(out)
 }
 
-fn file_name(path: &Path) -> String {
+pub(crate) fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()

@@ -11,9 +11,9 @@ use burn::tensor::{Device, Tensor};
 #[derive(Module, Debug)]
 pub struct Cell {
     /// One layer per plan edge, in plan order.
-    edge_layers: Vec<CellLayer>,
+    pub(crate) edge_layers: Vec<CellLayer>,
     /// One layer per node that has an operation, in node order.
-    node_layers: Vec<CellLayer>,
+    pub(crate) node_layers: Vec<CellLayer>,
     #[module(skip)]
     wiring: CellWiring,
 }

@@ -80,10 +80,10 @@ pub enum NetworkBlock {
 /// A Burn network built around one cell (see [`CellNetworkConfig`]).
 #[derive(Module, Debug)]
 pub struct CellNetwork {
-    stem: ConvBn,
-    blocks: Vec<NetworkBlock>,
-    last_bn: BatchNorm,
-    classifier: Linear,
+    pub(crate) stem: ConvBn,
+    pub(crate) blocks: Vec<NetworkBlock>,
+    pub(crate) last_bn: BatchNorm,
+    pub(crate) classifier: Linear,
 }
 
 impl CellNetworkConfig {

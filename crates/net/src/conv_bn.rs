@@ -47,8 +47,8 @@ pub(crate) fn explicit_options(conv: &Conv2d) -> Option<ConvOptions<2>> {
 /// [`metanas_conv::conv2d`] after [`ConvBn::with_own_convolution`].
 #[derive(Module, Debug)]
 pub struct ConvBn {
-    conv: Conv2d,
-    bn: BatchNorm,
+    pub(crate) conv: Conv2d,
+    pub(crate) bn: BatchNorm,
     #[module(skip)]
     own_convolution: bool,
 }

@@ -12,7 +12,10 @@
 //!   (Burn's SGD and Adam via [`OptimizerConfig`], or a learned optimizer), by
 //!   steps or epochs, with a learning-rate schedule, validation, a progress bar,
 //!   and a typed error on divergence; [`evaluate`] reports loss and accuracy.
-//! * [`SavedModel`] saves and loads a trained network and predicts classes.
+//! * [`SavedModel`] saves and loads a trained network and predicts classes
+//!   ([`Prediction`]); it also writes the network as safetensors (through
+//!   `burn::store`) and as an ONNX graph written from the network's own
+//!   structure ([`onnx_model`]: pixels in `[0, 1]` in, normalisation inside).
 //! * Blocks that Burn's CPU backends run slowly are written from cheaper tensor
 //!   operations, with tests that they equal Burn's own (values and gradients):
 //!   [`AveragePool3x3`]/[`AveragePool2x2`] and the training pass of
@@ -51,7 +54,10 @@ mod evaluation;
 mod image_classifier;
 mod learning_rate_schedule;
 mod model_optimizer;
+mod onnx_export;
+mod onnx_protobuf;
 mod optimizer_config;
+mod prediction;
 mod resnet_block;
 mod saved_model;
 #[cfg(test)]
@@ -72,8 +78,15 @@ pub use evaluation::{Evaluation, evaluate};
 pub use image_classifier::ImageClassifier;
 pub use learning_rate_schedule::LearningRateSchedule;
 pub use model_optimizer::{ModelOptimizer, TrainingFeedback};
+pub use onnx_export::{
+    ONNX_INPUT, ONNX_IR_VERSION, ONNX_LOGITS, ONNX_OPSET, ONNX_PROBABILITIES, onnx_model,
+};
 pub use optimizer_config::OptimizerConfig;
+pub use prediction::Prediction;
 pub use resnet_block::ResNetBlock;
-pub use saved_model::{ModelMetadata, SavedModel};
+pub use saved_model::{
+    METADATA_FILE, ModelMetadata, NETWORK_FILE, ONNX_FILE, SAFETENSORS_FILE, SavedModel,
+    WEIGHTS_FILE,
+};
 pub use trainer::{TrainingData, TrainingReport, train};
 pub use training_config::{TrainingConfig, TrainingLength};

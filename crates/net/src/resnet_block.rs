@@ -17,9 +17,9 @@ pub struct ResNetBlock {
     // pass first used them when Burn drew them lazily, so that the seeded
     // weights are those of earlier versions.
     shortcut_pool: AveragePool2x2,
-    shortcut_conv: Conv2d,
-    conv_a: ConvBn,
-    conv_b: ConvBn,
+    pub(crate) shortcut_conv: Conv2d,
+    pub(crate) conv_a: ConvBn,
+    pub(crate) conv_b: ConvBn,
     #[module(skip)]
     own_convolution: bool,
 }

@@ -1,18 +1,29 @@
-//! A trained network on disk: Burn record + settings and architecture as JSON.
+//! A trained network on disk: Burn record + settings and architecture as JSON,
+//! and the same network as safetensors (through `burn::store`) and ONNX.
 
 use crate::cell_network::{CellNetwork, CellNetworkConfig};
 use crate::error::{NetError, Result};
+use crate::onnx_export::onnx_model;
+use crate::prediction::Prediction;
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::store::{ModuleRecord, ModuleSnapshot, RecordError, SafetensorsStore};
+use burn::tensor::{Device, Tensor};
 use metanas_data::{ImageDataset, Normalisation};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// File names inside a saved-model folder.
-const WEIGHTS: &str = "model.bpk";
-const NETWORK: &str = "network.json";
-const METADATA: &str = "model.json";
+/// The network's weights as a Burn record (burnpack), read by [`SavedModel::load`].
+pub const WEIGHTS_FILE: &str = "model.bpk";
+/// The network's settings ([`CellNetworkConfig`] as JSON).
+pub const NETWORK_FILE: &str = "network.json";
+/// Architecture, normalisation and class names ([`ModelMetadata`] as JSON).
+pub const METADATA_FILE: &str = "model.json";
+/// The same weights as safetensors (tensor names are the Burn module paths).
+pub const SAFETENSORS_FILE: &str = "model.safetensors";
+/// The network as an ONNX graph that takes pixels in `[0, 1]`
+/// (see [`crate::onnx_model`]).
+pub const ONNX_FILE: &str = "model.onnx";
 
 /// What is saved beside the weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,18 +49,35 @@ pub struct SavedModel {
     pub metadata: ModelMetadata,
 }
 
+/// The weights file a model is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WeightsFormat {
+    Burnpack,
+    Safetensors,
+}
+
+impl WeightsFormat {
+    fn file(self) -> &'static str {
+        match self {
+            Self::Burnpack => WEIGHTS_FILE,
+            Self::Safetensors => SAFETENSORS_FILE,
+        }
+    }
+}
+
 impl SavedModel {
-    /// Writes `dir/model.bpk`, `dir/network.json` and `dir/model.json`
-    /// (creating `dir`).
+    /// Writes the folder `dir` (creating it): [`WEIGHTS_FILE`],
+    /// [`NETWORK_FILE`], [`METADATA_FILE`], [`SAFETENSORS_FILE`] and [`ONNX_FILE`].
     ///
     /// # Errors
-    /// [`NetError::Io`] or [`NetError::Record`] naming the file.
+    /// [`NetError::Io`] or [`NetError::Record`] naming the file,
+    /// [`NetError::Export`] when the network cannot be written as ONNX.
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|source| NetError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
-        let weights = dir.join(WEIGHTS);
+        let weights = dir.join(WEIGHTS_FILE);
         self.network
             .clone()
             .save_file(&weights)
@@ -57,34 +85,70 @@ impl SavedModel {
                 path: weights,
                 message: e.to_string(),
             })?;
-        let network = dir.join(NETWORK);
+        let network = dir.join(NETWORK_FILE);
         self.config.save(&network).map_err(|source| NetError::Io {
             path: network,
             source,
         })?;
-        let metadata = dir.join(METADATA);
+        let metadata = dir.join(METADATA_FILE);
         let json = serde_json::to_string_pretty(&self.metadata).map_err(|e| NetError::Json {
             path: metadata.clone(),
             message: e.to_string(),
         })?;
-        std::fs::write(&metadata, json).map_err(|source| NetError::Io {
-            path: metadata,
-            source,
-        })
+        write(&metadata, json.as_bytes())?;
+        let safetensors = dir.join(SAFETENSORS_FILE);
+        // `save_into` refuses to replace a file unless told to.
+        let mut store = SafetensorsStore::from_file(&safetensors)
+            .overwrite(true)
+            .metadata("architecture", self.metadata.architecture.as_str())
+            .metadata("space", self.metadata.space.as_str());
+        self.network
+            .save_into(&mut store)
+            .map_err(|e| NetError::Record {
+                path: safetensors,
+                message: e.to_string(),
+            })?;
+        let onnx = onnx_model(&self.network, &self.config, &self.metadata)?;
+        write(&dir.join(ONNX_FILE), &onnx)
     }
 
-    /// Reads a folder written by [`Self::save`] onto `device`.
+    /// Reads a folder written by [`Self::save`] onto `device`, the weights
+    /// from its Burn record ([`WEIGHTS_FILE`]).
     ///
     /// # Errors
-    /// [`NetError::Io`], [`NetError::Json`] or [`NetError::Record`] naming the
-    /// file that is missing or does not match.
+    /// [`NetError::MissingModelFile`] when the folder lacks a file,
+    /// [`NetError::ArchitectureMismatch`] when the weights are of another
+    /// network than [`NETWORK_FILE`] describes, [`NetError::Json`] or
+    /// [`NetError::Record`] naming a file that cannot be read.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let network_path = dir.join(NETWORK);
+        Self::load_weights(dir, WeightsFormat::Burnpack, device)
+    }
+
+    /// [`Self::load`] with the weights read from [`SAFETENSORS_FILE`] instead
+    /// of the Burn record (the same values).
+    ///
+    /// # Errors
+    /// As [`Self::load`].
+    pub fn load_safetensors(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_weights(dir, WeightsFormat::Safetensors, device)
+    }
+
+    fn load_weights(dir: &Path, format: WeightsFormat, device: &Device) -> Result<Self> {
+        for file in [NETWORK_FILE, METADATA_FILE, format.file()] {
+            if !dir.join(file).is_file() {
+                return Err(NetError::MissingModelFile {
+                    dir: dir.to_path_buf(),
+                    file: file.to_string(),
+                    expected: format!("{NETWORK_FILE}, {METADATA_FILE} and {}", format.file()),
+                });
+            }
+        }
+        let network_path = dir.join(NETWORK_FILE);
         let config = CellNetworkConfig::load(&network_path).map_err(|e| NetError::Json {
-            path: network_path,
+            path: network_path.clone(),
             message: e.to_string(),
         })?;
-        let metadata_path = dir.join(METADATA);
+        let metadata_path = dir.join(METADATA_FILE);
         let text = std::fs::read_to_string(&metadata_path).map_err(|source| NetError::Io {
             path: metadata_path.clone(),
             source,
@@ -93,13 +157,53 @@ impl SavedModel {
             path: metadata_path,
             message: e.to_string(),
         })?;
-        let weights: PathBuf = dir.join(WEIGHTS);
-        let network = metanas_seeding::unseeded(|| config.init(device))?
-            .try_load_file(&weights)
-            .map_err(|e| NetError::Record {
-                path: weights,
-                message: e.to_string(),
-            })?;
+        let empty = metanas_seeding::unseeded(|| config.init(device))?;
+        let weights: PathBuf = dir.join(format.file());
+        let mismatch = |message: String| NetError::ArchitectureMismatch {
+            path: weights.clone(),
+            config: network_path.clone(),
+            message,
+        };
+        let network = match format {
+            WeightsFormat::Burnpack => {
+                let record = ModuleRecord::load(&weights).map_err(|e| NetError::Record {
+                    path: weights.clone(),
+                    message: e.to_string(),
+                })?;
+                empty.try_load_record(record).map_err(|e| match e {
+                    RecordError::Validation(message) => mismatch(condense(&message)),
+                    RecordError::Io(message) => NetError::Record {
+                        path: weights.clone(),
+                        message,
+                    },
+                })?
+            }
+            WeightsFormat::Safetensors => {
+                let mut network = empty;
+                // Missing, unused and mismatched tensors come back in the result
+                // (not as one formatted error), so that the message can name them.
+                let mut store = SafetensorsStore::from_file(&weights)
+                    .allow_partial(true)
+                    .validate(false);
+                let applied = network
+                    .load_from(&mut store)
+                    .map_err(|e| NetError::Record {
+                        path: weights.clone(),
+                        message: e.to_string(),
+                    })?;
+                if !applied.errors.is_empty()
+                    || !applied.missing.is_empty()
+                    || !applied.unused.is_empty()
+                {
+                    return Err(mismatch(describe_mismatch(
+                        &applied.missing,
+                        &applied.unused,
+                        applied.errors.len(),
+                    )));
+                }
+                network
+            }
+        };
         Ok(Self {
             network,
             config,
@@ -111,24 +215,61 @@ impl SavedModel {
     /// the saved normalisation is applied).
     ///
     /// # Errors
-    /// [`NetError::InvalidConfig`] when the images' shape is not the model's.
+    /// [`NetError::InputShape`] when the images' shape is not the model's.
     pub fn predict(&self, images: &ImageDataset, device: &Device) -> Result<Vec<usize>> {
-        if images.shape() != self.config.input_shape {
-            return Err(NetError::InvalidConfig(format!(
-                "images of shape {:?}, the model expects {:?}",
-                images.shape(),
-                self.config.input_shape
-            )));
-        }
+        Ok(self
+            .predictions(images, device)?
+            .into_iter()
+            .map(|p| p.class)
+            .collect())
+    }
+
+    /// Class scores, probabilities and the predicted class of each image of
+    /// `images` (pixels in `[0, 1]`; the saved normalisation is applied).
+    ///
+    /// # Errors
+    /// [`NetError::InputShape`] when the images' shape is not the model's.
+    pub fn predictions(&self, images: &ImageDataset, device: &Device) -> Result<Vec<Prediction>> {
+        self.check_input(images.shape())?;
         let device = device.clone().without_autodiff();
         let model = self.network.valid();
-        let mut classes = Vec::with_capacity(images.len());
+        let classes = self.config.num_classes;
+        let mut predictions = Vec::with_capacity(images.len());
         for indices in images.batches(256, None) {
             let batch = images.batch_of(&indices, self.metadata.normalisation.as_ref(), &device)?;
-            let predicted = model.forward(batch.images).argmax(1).flatten::<1>(0, 1);
-            classes.extend(to_classes(predicted.into_data()));
+            let logits = model
+                .forward(batch.images)
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .map_err(|e| NetError::InvalidConfig(format!("class scores: {e:?}")))?;
+            predictions.extend(logits.chunks_exact(classes).map(Prediction::from_logits));
         }
-        Ok(classes)
+        Ok(predictions)
+    }
+
+    /// The name of class `class`: the saved class name, or its number.
+    pub fn class_name(&self, class: usize) -> String {
+        self.metadata
+            .class_names
+            .as_ref()
+            .and_then(|names| names.get(class).cloned())
+            .unwrap_or_else(|| class.to_string())
+    }
+
+    /// Checks that images of `shape` (`[C, H, W]`) are what the model takes.
+    ///
+    /// # Errors
+    /// [`NetError::InputShape`] otherwise.
+    pub fn check_input(&self, shape: [usize; 3]) -> Result<()> {
+        if shape == self.config.input_shape {
+            Ok(())
+        } else {
+            Err(NetError::InputShape {
+                found: shape,
+                expected: self.config.input_shape,
+            })
+        }
     }
 
     /// Class scores for raw image tensors already normalised as the model expects.
@@ -140,11 +281,57 @@ impl SavedModel {
     }
 }
 
-fn to_classes(data: TensorData) -> Vec<usize> {
-    data.convert::<i64>()
-        .try_to_vec::<i64>()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.max(0) as usize)
-        .collect()
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|source| NetError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Burn's record validation message (`What: ["entry", …]`, a list of every
+/// tensor that differs: hundreds for a wider network) as its count and first entry.
+fn condense(message: &str) -> String {
+    let parts = message
+        .split_once(": [")
+        .and_then(|(what, list)| Some((what, list.strip_suffix(']')?)));
+    let Some((what, list)) = parts else {
+        return message.chars().take(600).collect();
+    };
+    let entries: Vec<&str> = list.split("\", \"").collect();
+    let first = entries[0].trim_matches('"');
+    format!("{what}: {} tensor(s), the first: {first}", entries.len())
+}
+
+/// What a safetensors file lacks or has too many of, at most three names each.
+fn describe_mismatch(missing: &[(String, String)], unused: &[String], errors: usize) -> String {
+    let names = |paths: Vec<&str>| {
+        let shown: Vec<&str> = paths.iter().take(3).copied().collect();
+        let more = paths.len().saturating_sub(3);
+        if more > 0 {
+            format!("{} and {more} more", shown.join(", "))
+        } else {
+            shown.join(", ")
+        }
+    };
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        let paths = missing.iter().map(|(path, _)| path.as_str()).collect();
+        parts.push(format!(
+            "{} tensor(s) missing ({})",
+            missing.len(),
+            names(paths)
+        ));
+    }
+    if !unused.is_empty() {
+        let paths = unused.iter().map(String::as_str).collect();
+        parts.push(format!(
+            "{} tensor(s) of another network ({})",
+            unused.len(),
+            names(paths)
+        ));
+    }
+    if errors > 0 {
+        parts.push(format!("{errors} tensor(s) of another shape"));
+    }
+    parts.join("; ")
 }
