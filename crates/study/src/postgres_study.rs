@@ -466,16 +466,17 @@ impl PostgresStudy {
         let id = self.study_id;
         self.client.run(|c| {
             let row = c.query_one(
-                "SELECT
-                     (SELECT count(*) FROM metanas_trials WHERE study_id = $1),
-                     (SELECT count(*) FROM metanas_trials WHERE study_id = $1 AND state = 'waiting'),
-                     (SELECT count(*) FROM metanas_trials WHERE study_id = $1 AND state = 'running'),
-                     (SELECT count(*) FROM metanas_trials WHERE study_id = $1 AND state = 'complete'),
-                     (SELECT count(*) FROM metanas_trials WHERE study_id = $1 AND state = 'failed'),
-                     (SELECT count(*) FROM metanas_workers w, metanas_studies s WHERE w.study_id = $1 AND s.id = $1
-                         AND w.left_at IS NULL AND w.heartbeat > now() - make_interval(secs => s.lease_seconds)),
-                     budget, exhausted
-                 FROM metanas_studies WHERE id = $1",
+                "SELECT t.proposed, t.waiting, t.running, t.complete, t.failed,
+                     (SELECT count(*) FROM metanas_workers w WHERE w.study_id = $1 AND w.left_at IS NULL
+                         AND w.heartbeat > now() - make_interval(secs => s.lease_seconds)),
+                     s.budget, s.exhausted
+                 FROM metanas_studies s, (SELECT count(*) AS proposed,
+                         count(*) FILTER (WHERE state = 'waiting') AS waiting,
+                         count(*) FILTER (WHERE state = 'running') AS running,
+                         count(*) FILTER (WHERE state = 'complete') AS complete,
+                         count(*) FILTER (WHERE state = 'failed') AS failed
+                     FROM metanas_trials WHERE study_id = $1) t
+                 WHERE s.id = $1",
                 &[&id],
             )?;
             let n = |i: usize| row.get::<_, i64>(i) as usize;
@@ -604,12 +605,21 @@ impl PostgresStudy {
     /// # Errors
     /// [`StudyError::Database`]; a damaged stored outcome.
     pub fn trials(&mut self) -> Result<Vec<StoredTrial>> {
+        self.trials_from(0)
+    }
+
+    /// The trials numbered `first` and above, by number.
+    ///
+    /// # Errors
+    /// [`StudyError::Database`]; a damaged stored outcome.
+    pub fn trials_from(&mut self, first: usize) -> Result<Vec<StoredTrial>> {
         let id = self.study_id;
+        let first = first as i32;
         let rows = self.client.run(|c| {
             c.query(
                 "SELECT number, architecture, canonical_hash, state, attempts, worker, outcome, failure, seconds
-                 FROM metanas_trials WHERE study_id = $1 ORDER BY number",
-                &[&id],
+                 FROM metanas_trials WHERE study_id = $1 AND number >= $2 ORDER BY number",
+                &[&id, &first],
             )
         })?;
         rows.iter()

@@ -76,6 +76,9 @@ fn splitmix64(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The shortest and longest idle waits of a worker.
+const IDLE_WAIT: (Duration, Duration) = (Duration::from_millis(10), Duration::from_millis(500));
+
 /// One worker of a study.
 ///
 /// Every worker runs the same loop: put expired leases back, stop when the
@@ -88,9 +91,14 @@ pub struct StudyWorker<'a, S: SearchSpace> {
     study: &'a mut PostgresStudy,
     space: &'a S,
     constraints: &'a Constraints<S>,
-    /// Idle wait between two looks at the study.
+    /// Idle wait between two looks at the study: from 10 ms, doubling up to
+    /// half a second while there is nothing to do (so idle workers cost the
+    /// server little), back to 10 ms after a claim or a proposal.
     poll: Duration,
     observed: HashSet<usize>,
+    /// Every trial below this number is finished and observed: a proposal
+    /// round reads only the trials from here on.
+    settled: usize,
     scores: HashMap<String, Option<f64>>,
     free_repeats: usize,
 }
@@ -106,8 +114,9 @@ impl<'a, S: SearchSpace> StudyWorker<'a, S> {
             study,
             space,
             constraints,
-            poll: Duration::from_millis(50),
+            poll: IDLE_WAIT.0,
             observed: HashSet::new(),
+            settled: 0,
             scores: HashMap::new(),
             free_repeats: 0,
         }
@@ -163,6 +172,7 @@ impl<'a, S: SearchSpace> StudyWorker<'a, S> {
                     *h = None;
                 }
                 heartbeat.take_lost_lease();
+                self.poll = IDLE_WAIT.0;
                 on_event(WorkerEvent::Evaluated {
                     claim: &claim,
                     outcome: &outcome,
@@ -182,11 +192,13 @@ impl<'a, S: SearchSpace> StudyWorker<'a, S> {
                 let unlocked = self.study.unlock_proposer();
                 if proposed? > 0 {
                     unlocked?;
+                    self.poll = IDLE_WAIT.0;
                     continue;
                 }
                 unlocked?;
             }
             std::thread::sleep(self.poll);
+            self.poll = (self.poll * 2).min(IDLE_WAIT.1);
         }
         drop(heartbeat);
         let trials = self.study.trials()?;
@@ -222,7 +234,7 @@ impl<'a, S: SearchSpace> StudyWorker<'a, S> {
         reconnects: usize,
         on_event: &mut dyn FnMut(WorkerEvent<'_>),
     ) -> Result<usize> {
-        let trials = self.study.trials()?;
+        let trials = self.study.trials_from(self.settled)?;
         let seed = self.study.settings().seed;
         let budget = self.study.settings().budget;
         // Bring the strategy up to date: each finished trial observed once, in order.
@@ -240,7 +252,10 @@ impl<'a, S: SearchSpace> StudyWorker<'a, S> {
                 strategy.observe(&arch, score);
             }
         }
-        let mut number = trials.last().map_or(0, |t| t.number + 1);
+        let mut number = trials.last().map_or(self.settled, |t| t.number + 1);
+        while self.observed.contains(&self.settled) {
+            self.settled += 1;
+        }
         let mut added = 0;
         while added < count && number < budget {
             let mut rng = StdRng::seed_from_u64(proposal_seed(seed, number));

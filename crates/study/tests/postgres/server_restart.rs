@@ -3,9 +3,7 @@
 //! of METANAS_TEST_POSTGRES_BIN, or /usr/lib/postgresql/*/bin), so restarting
 //! it disturbs no other test.
 
-mod common;
-
-use common::{Worker, server, stored_trials};
+use super::common::{Worker, server, stored_trials};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;

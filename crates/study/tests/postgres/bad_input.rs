@@ -1,9 +1,7 @@
 //! Bad input against a real PostgreSQL server (METANAS_TEST_POSTGRES): one
 //! clear error each, nothing written.
 
-mod common;
-
-use common::{fresh_database, server};
+use super::common::{fresh_database, server};
 use metanas_study::{PostgresStudy, Reconnect, StudyAddress, StudyError, StudySettings};
 use std::time::Duration;
 

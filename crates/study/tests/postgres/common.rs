@@ -1,7 +1,5 @@
 //! Helpers of the tests against a real PostgreSQL server.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};

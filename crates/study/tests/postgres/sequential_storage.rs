@@ -1,9 +1,7 @@
 //! The sequential searcher on a PostgreSQL study (METANAS_TEST_POSTGRES): the
 //! same trials as on the SQLite store, and the same exact resume.
 
-mod common;
-
-use common::{fresh_database, server};
+use super::common::{fresh_database, server};
 use metanas_data::{Objective, shipped};
 use metanas_search::{
     Constraints, RegularizedEvolution, SearchConfig, Searcher, TableEvaluator, Trial, TrialOutcome,
