@@ -1,6 +1,6 @@
 //! The model a user takes home: the model saved by a real (short) search runs
 //! in onnxruntime with Burn's logits and reloads from its safetensors file;
-//! every NAS-Bench-201 operation exports; `cargo xtask predict` classifies
+//! every NAS-Bench-201 operation (and NAS-Bench-101's) exports; `cargo xtask predict` classifies
 //! images; a bad model folder or bad images are one clear error each.
 //!
 //! The ONNX checks run `scripts/check_onnx.py` with the Python interpreter
@@ -15,6 +15,7 @@ use metanas_data::{ImageDataset, Normalisation};
 use metanas_net::{
     CellNetworkConfig, ModelMetadata, ONNX_FILE, SAFETENSORS_FILE, SavedModel, ToCellPlan,
 };
+use metanas_space::nb101::Nb101Cell;
 use metanas_space::nb201::Nb201Cell;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -276,6 +277,10 @@ fn a_searched_model_runs_in_onnxruntime_and_reloads_from_safetensors() {
 const EVERY_OPERATION: &str =
     "|none~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|";
 
+/// A NAS-Bench-101 cell: 3×3 and 1×1 conv-BN-ReLU and 3×3 max pooling.
+const NB101_CELL: &str =
+    "input,conv3x3-bn-relu,maxpool3x3,conv1x1-bn-relu,output:01100/00011/00010/00001/00000";
+
 #[test]
 fn every_operation_and_odd_image_sizes_export() {
     let Some(python) = onnx_python() else {
@@ -284,64 +289,69 @@ fn every_operation_and_odd_image_sizes_export() {
     let scratch = scratch_folder();
     // Colour images of an odd size: each reduction pads a row or a column.
     let shape = [3, 9, 11];
-    let device = metanas_device::test_device().autodiff();
-    let cell: Nb201Cell = EVERY_OPERATION.parse().expect("valid cell");
-    let config = CellNetworkConfig::new(cell.cell_plan(), shape, 4)
-        .with_channels(4)
-        .with_cells_per_stage(2);
-    let network = metanas_seeding::seeded_module(&device, 11, || config.init(&device))
-        .expect("valid settings");
-    // A training-mode pass moves the batch-norm running statistics.
-    let [c, h, w] = shape;
-    let batch = metanas_seeding::seeded(&device, 12, || {
-        Tensor::<4>::random([8, c, h, w], Distribution::Normal(0.5, 0.3), &device)
-    });
-    let _ = network.forward(batch);
-    let model = SavedModel {
-        network: network.valid(),
-        config,
-        metadata: ModelMetadata {
-            space: "nas-bench-201".into(),
-            architecture: cell.to_string(),
-            normalisation: Some(Normalisation {
-                mean: vec![0.5, 0.4, 0.3],
-                std: vec![0.2, 0.25, 0.3],
-            }),
-            class_names: None,
-        },
-    };
-    let dir = scratch.path().join("model");
-    model.save(&dir).expect("saves");
-    let size = c * h * w;
-    let pixels = (0..16 * size)
-        .map(|i| (i * 37 % 256) as f32 / 255.0)
-        .collect();
-    let images = ImageDataset::new(pixels, vec![0; 16], shape, 1).expect("valid");
-    let probe = scratch.path().join("probe-idx4-ubyte");
-    std::fs::write(&probe, idx_of(&images)).expect("write");
-    let predictions = scratch.path().join("predictions.csv");
-    let predict = xtask(
-        &["predict", "--logits", "--model"],
-        &[&dir, &probe, Path::new("--out"), &predictions],
-    );
-    assert!(predict.status.success(), "{}", stderr(&predict));
-    let report = check_onnx(&python, &dir, &probe, &predictions);
-    assert_same_logits(&report, 16);
-    let ops: Vec<&str> = report["ops"]
-        .as_array()
-        .expect("a list")
-        .iter()
-        .filter_map(|op| op.as_str())
-        .collect();
-    for op in [
-        "AveragePool",
-        "Conv",
-        "BatchNormalization",
-        "Pad",
-        "Mul",
-        "Add",
-    ] {
-        assert!(ops.contains(&op), "{op} in {ops:?}");
+    let nb201: Nb201Cell = EVERY_OPERATION.parse().expect("valid cell");
+    let nb101: Nb101Cell = NB101_CELL.parse().expect("valid cell");
+    let cells = [
+        ("nas-bench-201", nb201.to_string(), nb201.cell_plan(), "Pad"),
+        (
+            "nas-bench-101",
+            nb101.to_string(),
+            nb101.cell_plan(),
+            "MaxPool",
+        ),
+    ];
+    for (space, architecture, plan, op) in cells {
+        let device = metanas_device::test_device().autodiff();
+        let config = CellNetworkConfig::new(plan, shape, 4)
+            .with_channels(4)
+            .with_cells_per_stage(2);
+        let network = metanas_seeding::seeded_module(&device, 11, || config.init(&device))
+            .expect("valid settings");
+        // A training-mode pass moves the batch-norm running statistics.
+        let [c, h, w] = shape;
+        let batch = metanas_seeding::seeded(&device, 12, || {
+            Tensor::<4>::random([8, c, h, w], Distribution::Normal(0.5, 0.3), &device)
+        });
+        let _ = network.forward(batch);
+        let model = SavedModel {
+            network: network.valid(),
+            config,
+            metadata: ModelMetadata {
+                space: space.into(),
+                architecture,
+                normalisation: Some(Normalisation {
+                    mean: vec![0.5, 0.4, 0.3],
+                    std: vec![0.2, 0.25, 0.3],
+                }),
+                class_names: None,
+            },
+        };
+        let dir = scratch.path().join(space);
+        model.save(&dir).expect("saves");
+        let size = c * h * w;
+        let pixels = (0..16 * size)
+            .map(|i| (i * 37 % 256) as f32 / 255.0)
+            .collect();
+        let images = ImageDataset::new(pixels, vec![0; 16], shape, 1).expect("valid");
+        let probe = scratch.path().join("probe-idx4-ubyte");
+        std::fs::write(&probe, idx_of(&images)).expect("write");
+        let predictions = scratch.path().join(format!("{space}.csv"));
+        let predict = xtask(
+            &["predict", "--logits", "--model"],
+            &[&dir, &probe, Path::new("--out"), &predictions],
+        );
+        assert!(predict.status.success(), "{}", stderr(&predict));
+        let report = check_onnx(&python, &dir, &probe, &predictions);
+        assert_same_logits(&report, 16);
+        let ops: Vec<&str> = report["ops"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter_map(|op| op.as_str())
+            .collect();
+        for op in ["AveragePool", "Conv", "BatchNormalization", "Add", op] {
+            assert!(ops.contains(&op), "{op} in {ops:?}");
+        }
     }
 }
 
