@@ -105,9 +105,18 @@ impl SavedModel {
         self.network
             .save_into(&mut store)
             .map_err(|e| NetError::Record {
-                path: safetensors,
+                path: safetensors.clone(),
                 message: e.to_string(),
             })?;
+        // The store writes through a private temporary file: give the
+        // safetensors file the permissions of the other files.
+        let permissions = std::fs::metadata(&metadata).map(|m| m.permissions());
+        if let Ok(permissions) = permissions {
+            std::fs::set_permissions(&safetensors, permissions).map_err(|source| NetError::Io {
+                path: safetensors,
+                source,
+            })?;
+        }
         let onnx = onnx_model(&self.network, &self.config, &self.metadata)?;
         write(&dir.join(ONNX_FILE), &onnx)
     }
