@@ -60,6 +60,7 @@ mod surrogate;
 mod table_evaluator;
 mod training_evaluator;
 pub mod trajectory;
+mod trial_storage;
 mod trial_store;
 
 pub use acquisition::{Acquisition, expected_improvement};
@@ -92,4 +93,5 @@ pub use strategy_by_name::{
 pub use surrogate::{CandidatePool, Surrogate};
 pub use table_evaluator::TableEvaluator;
 pub use training_evaluator::{NetworkSize, TrainingEvaluator};
+pub use trial_storage::TrialStorage;
 pub use trial_store::TrialStore;
