@@ -74,7 +74,19 @@ fn a_wrong_password_is_refused_and_nothing_is_written() {
         .next()
         .expect("a user");
     let wrong = format!("postgres://{user}:not-the-password@{host_part}");
-    let error = join(&wrong, "A").expect_err("refused");
+    let error = match join(&wrong, "A") {
+        Err(error) => error,
+        Ok(_) => {
+            // A server that trusts every TCP login (no password checked): the
+            // cluster of .ci/test-postgres.sh checks them.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "the test server accepted a wrong password"
+            );
+            eprintln!("SKIPPED: the test server does not check passwords");
+            return;
+        }
+    };
     assert!(matches!(error, StudyError::LoginRefused { .. }), "{error}");
     assert!(error.to_string().contains("password"), "{error}");
     assert!(!error.to_string().contains("not-the-password"), "{error}");
