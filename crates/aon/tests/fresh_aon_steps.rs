@@ -44,7 +44,8 @@ fn textbook(adam: f64, nesterov: f64) -> Vec<[f64; 4]> {
 
 fn aon_steps(config: AonConfig) -> Vec<[f64; 4]> {
     let device = test_device();
-    let aon = metanas_seeding::seeded_module(&device, 5, || config.init(&device)).expect("valid config");
+    let aon =
+        metanas_seeding::seeded_module(&device, 5, || config.init(&device)).expect("valid config");
     let rule = AonUpdateRule::new(&aon, FeedbackHandle::new());
     let to_tensor = |values: [f64; 4]| {
         Tensor::<1>::from_data(

@@ -46,7 +46,8 @@ fn an_adam_only_aon_loads_without_a_momentum_direction() {
 /// checks weights, settings and updates; returns the loaded AON.
 fn round_trip(config: AonConfig) -> Aon {
     let device = test_device();
-    let aon = metanas_seeding::seeded_module(&device, 21, || config.init(&device)).expect("valid config");
+    let aon =
+        metanas_seeding::seeded_module(&device, 21, || config.init(&device)).expect("valid config");
     // Make every weight non-trivial (the output layer starts at zero).
     let direction: Vec<f32> = (0..flatten_parameters(&aon).len())
         .map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0)
@@ -94,7 +95,8 @@ fn a_loaded_aon_trains_a_network_as_the_saved_one_did() {
         .with_hidden(8)
         .with_use_feedback(true)
         .with_hypergradient_rate(0.05);
-    let fresh = metanas_seeding::seeded_module(&device, 23, || config.init(&device)).expect("valid");
+    let fresh =
+        metanas_seeding::seeded_module(&device, 23, || config.init(&device)).expect("valid");
     let direction: Vec<f32> = (0..flatten_parameters(&fresh).len())
         .map(|i| ((i * 29 % 13) as f32 - 6.0) / 9.0)
         .collect();

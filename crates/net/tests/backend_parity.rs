@@ -79,7 +79,8 @@ fn ndarray_and_wgpu_agree_on_forward_and_one_training_step() {
         .with_cells_per_stage(1);
     let ndarray = BackendChoice::Ndarray.autodiff_device();
     let wgpu = BackendChoice::Wgpu.autodiff_device();
-    let on_ndarray = metanas_seeding::seeded_module(&ndarray, 9, || config.init(&ndarray)).expect("valid");
+    let on_ndarray =
+        metanas_seeding::seeded_module(&ndarray, 9, || config.init(&ndarray)).expect("valid");
     // Same weights on wgpu, through a record, as a saved model would travel.
     let record = on_ndarray.clone().into_record();
     let on_wgpu = config.init(&wgpu).expect("valid").load_record(record);

@@ -26,8 +26,8 @@ fn losses(own_convolution: Option<bool>, steps: usize) -> Vec<f32> {
         .with_channels(8)
         .with_cells_per_stage(1)
         .with_own_convolution(own_convolution);
-    let network =
-        metanas_seeding::seeded_module(&device, 1, || net_config.init(&device)).expect("valid network");
+    let network = metanas_seeding::seeded_module(&device, 1, || net_config.init(&device))
+        .expect("valid network");
     let config = TrainingConfig::new(
         OptimizerConfig::sgd_nesterov(0.05),
         TrainingLength::Steps(steps),

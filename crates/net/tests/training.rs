@@ -19,8 +19,8 @@ fn train_cell(cell: &str, train_set: &ImageDataset, held_out: &ImageDataset, ste
     let net_config = CellNetworkConfig::new(cell.cell_plan(), [1, 28, 28], 10)
         .with_channels(8)
         .with_cells_per_stage(1);
-    let network =
-        metanas_seeding::seeded_module(&device, 1, || net_config.init(&device)).expect("valid network");
+    let network = metanas_seeding::seeded_module(&device, 1, || net_config.init(&device))
+        .expect("valid network");
     let config = TrainingConfig::new(
         OptimizerConfig::sgd_nesterov(0.1),
         TrainingLength::Steps(steps),
@@ -69,8 +69,8 @@ fn divergence_is_a_typed_error() {
     let net_config = CellNetworkConfig::new(cell.cell_plan(), [1, 28, 28], 10)
         .with_channels(4)
         .with_cells_per_stage(1);
-    let network =
-        metanas_seeding::seeded_module(&device, 1, || net_config.init(&device)).expect("valid network");
+    let network = metanas_seeding::seeded_module(&device, 1, || net_config.init(&device))
+        .expect("valid network");
     let config = TrainingConfig::new(
         OptimizerConfig::sgd_nesterov(1e12),
         TrainingLength::Steps(50),
