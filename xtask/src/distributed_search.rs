@@ -72,11 +72,14 @@ pub fn spawn_workers(args: &DistributedArgs) -> anyhow::Result<bool> {
             command_args.push(arg);
         }
     }
+    // The workers' progress bars would overwrite one another.
+    if !command_args.iter().any(|a| a == "--quiet") {
+        command_args.push("--quiet".into());
+    }
     let mut children = Vec::new();
     for i in 0..args.workers {
         let child = Command::new(&program)
             .args(&command_args)
-            .arg("--quiet")
             .spawn()
             .with_context(|| format!("starting worker {i}"))?;
         children.push(child);

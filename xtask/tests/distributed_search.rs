@@ -61,6 +61,7 @@ fn three_workers_run_one_search_and_its_final_stage_once() {
         "3",
         "--out",
         &out_text,
+        "--quiet",
     ]);
     let stdout = text(&search.stdout);
     assert!(
