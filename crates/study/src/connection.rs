@@ -259,26 +259,3 @@ impl ReconnectingClient {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_hidden_and_other_schemes_refused() {
-        assert_eq!(
-            hide_password("postgres://me:secret@db:5432/nas"),
-            "postgres://me:***@db:5432/nas"
-        );
-        assert_eq!(
-            hide_password("postgres://me@db:5432/nas"),
-            "postgres://me@db:5432/nas"
-        );
-        let address = StudyAddress::parse("postgres://me:secret@db:5432/nas").expect("parses");
-        assert!(!address.to_string().contains("secret"));
-        assert!(matches!(
-            StudyAddress::parse("runs/trials.sqlite"),
-            Err(StudyError::BadAddress { .. })
-        ));
-    }
-}

@@ -34,6 +34,18 @@ fn count(url: &str, query: &str) -> i64 {
 }
 
 #[test]
+fn addresses_hide_their_password() {
+    let shown = StudyAddress::parse("postgres://me:secret@db:5432/nas")
+        .expect("parses")
+        .to_string();
+    assert_eq!(shown, "postgres://me:***@db:5432/nas");
+    let shown = StudyAddress::parse("postgres://me@db:5432/nas")
+        .expect("parses")
+        .to_string();
+    assert_eq!(shown, "postgres://me@db:5432/nas");
+}
+
+#[test]
 fn an_unreachable_server_is_said_at_once() {
     // A port nobody listens on: bound, then released.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
