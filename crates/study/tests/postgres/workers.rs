@@ -245,3 +245,60 @@ fn a_stopped_worker_s_late_result_is_refused() {
         .get(0);
     assert!(refused >= 1, "the late result is counted as refused");
 }
+
+#[test]
+fn a_trial_whose_workers_are_lost_too_often_fails_with_the_reason_and_counts() {
+    let Some(url) = server() else { return };
+    let url = fresh_database(&url, "attempts");
+    let args = worker_args(
+        &url,
+        "6",
+        &["--delay-ms", "300", "--lease-s", "1", "--attempts", "1"],
+    );
+    let mut lost = Worker::start(&args);
+    let line = lost
+        .wait_for(Duration::from_secs(20), |l| l.starts_with("claimed "))
+        .expect("claims");
+    lost.child.kill().expect("SIGKILL");
+    lost.child.wait().expect("reaped");
+    let number: usize = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("a number");
+    let mut survivor = Worker::start(&args);
+    survivor.finish(Duration::from_secs(60));
+    let rows = stored_trials(&url);
+    assert_eq!(rows.len(), 6, "the failed trial counts in the budget");
+    let failed: Vec<_> = rows.iter().filter(|r| r.2 == "failed").collect();
+    assert_eq!(failed.len(), 1, "{rows:?}");
+    assert_eq!(failed[0].0 as usize, number);
+    assert!(rows.iter().filter(|r| r.2 == "complete").count() == 5);
+
+    let address = metanas_study::StudyAddress::parse(&url).expect("parses");
+    let mut study = metanas_study::PostgresStudy::open_existing(&address, "s").expect("opens");
+    let status = metanas_study::StudyStatus::read(&mut study).expect("reads");
+    assert_eq!(status.counts.finished(), 6);
+    assert_eq!(status.failures.len(), 1);
+    assert!(
+        status.failures[0].1.contains("lost its worker 1 times"),
+        "{:?}",
+        status.failures
+    );
+    let report = status.report();
+    assert!(
+        report.contains("6 of 6 finished (5 complete, 1 failed)"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("trial {number}: lost its worker")),
+        "{report}"
+    );
+    let best = status.best.expect("a best trial");
+    let largest = rows.iter().filter_map(|r| r.5).fold(f64::MIN, f64::max);
+    assert_eq!(
+        rows[best.number].5,
+        Some(largest),
+        "the best is the largest objective"
+    );
+}
