@@ -3,12 +3,13 @@
 
 use crate::acquisition::Acquisition;
 use crate::error::{Result, SearchError};
+use crate::pending_belief::PendingBelief;
 use crate::strategy::{BestSoFar, ProposalContext, Strategy, sample_candidate};
 use crate::surrogate::{CandidatePool, Surrogate};
 use metanas_space::{CanonicalHash, GraphEncoding, SearchSpace};
 use rand::RngExt;
 use rand::rngs::StdRng;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 /// Settings of [`BayesianOptimization`].
@@ -34,6 +35,10 @@ pub struct BayesianOptimizationConfig {
     /// cell that refines what a global model ranks only coarsely. `None`
     /// keeps the whole pool.
     pub local_patience: Option<usize>,
+    /// What the surrogate assumes about pending trials
+    /// ([`Strategy::propose_with_pending`]: a distributed search); a
+    /// sequential search has none.
+    pub pending_belief: PendingBelief,
 }
 
 impl Default for BayesianOptimizationConfig {
@@ -46,6 +51,7 @@ impl Default for BayesianOptimizationConfig {
             mutation_candidates: 500,
             random_candidates: 500,
             local_patience: Some(5),
+            pending_belief: PendingBelief::default(),
         }
     }
 }
@@ -66,6 +72,8 @@ pub struct BayesianOptimization<S: SearchSpace> {
     observed: Vec<(S::Arch, GraphEncoding, f64)>,
     observed_hashes: HashSet<CanonicalHash>,
     queue: VecDeque<S::Arch>,
+    /// Trials proposed but not yet scored, during a [`Strategy::propose_with_pending`].
+    pending: Vec<S::Arch>,
     whole_space: Option<Arc<(Vec<S::Arch>, CandidatePool)>>,
     fits: usize,
     since_improvement: usize,
@@ -100,6 +108,7 @@ impl<S: SearchSpace> BayesianOptimization<S> {
             observed: Vec::new(),
             observed_hashes: HashSet::new(),
             queue: VecDeque::new(),
+            pending: Vec::new(),
             whole_space: None,
             fits: 0,
             since_improvement: 0,
@@ -201,6 +210,58 @@ impl<S: SearchSpace> BayesianOptimization<S> {
         })
     }
 
+    /// The pending trials as observations, with the scores the
+    /// [`PendingBelief`] gives them (none when it ignores them). The kriging
+    /// believer fits the surrogate on the scored `observations` first and
+    /// reads its means for the pending cells from `pool` (`archs`' cells)
+    /// when they are all in it, so a surrogate that caches its pool keeps it.
+    fn pending_observations(
+        &mut self,
+        observations: &[(GraphEncoding, f64)],
+        archs: &[S::Arch],
+        pool: &CandidatePool,
+        seed: u64,
+    ) -> Result<Vec<(GraphEncoding, f64)>> {
+        if self.pending.is_empty() || observations.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encodings: Vec<GraphEncoding> =
+            self.pending.iter().map(|a| self.space.encode(a)).collect();
+        let scores: Vec<f64> = match self.config.pending_belief {
+            PendingBelief::Ignored => return Ok(Vec::new()),
+            PendingBelief::ConstantLiar => {
+                let worst = observations
+                    .iter()
+                    .map(|(_, s)| *s)
+                    .fold(f64::INFINITY, f64::min);
+                vec![worst; encodings.len()]
+            }
+            PendingBelief::KrigingBeliever => {
+                self.surrogate
+                    .fit(observations, seed ^ 0x6b72_6967_696e_6721)?;
+                self.fits += 1;
+                let mut rows: HashMap<&S::Arch, Option<usize>> =
+                    self.pending.iter().map(|a| (a, None)).collect();
+                for (i, arch) in archs.iter().enumerate() {
+                    if let Some(row @ None) = rows.get_mut(arch) {
+                        *row = Some(i);
+                    }
+                }
+                let in_pool: Option<Vec<usize>> = self.pending.iter().map(|a| rows[a]).collect();
+                if let Some(in_pool) = in_pool {
+                    let predictions = self.surrogate.predict(pool)?;
+                    in_pool.into_iter().map(|i| predictions[i].mean).collect()
+                } else {
+                    let predictions = self
+                        .surrogate
+                        .predict(&CandidatePool::new(encodings.clone()))?;
+                    predictions.iter().map(|p| p.mean).collect()
+                }
+            }
+        };
+        Ok(encodings.into_iter().zip(scores).collect())
+    }
+
     /// Fits the surrogate and queues the best candidates by acquisition.
     fn refill(&mut self, context: &ProposalContext<'_, S>, rng: &mut StdRng) -> Result<()> {
         let candidates = match self.whole_space_pool() {
@@ -214,6 +275,8 @@ impl<S: SearchSpace> BayesianOptimization<S> {
             .map(|(_, e, s)| (e.clone(), *s))
             .collect();
         let seed = rng.random::<u64>();
+        let pending = self.pending_observations(&observations, archs, pool, seed)?;
+        let observations = [observations, pending].concat();
         self.surrogate.fit(&observations, seed)?;
         self.fits += 1;
         let predictions = self.surrogate.predict(pool)?;
@@ -267,6 +330,21 @@ impl<S: SearchSpace> Strategy<S> for BayesianOptimization<S> {
                 attempts: 0,
             }),
         }
+    }
+
+    /// Proposes as [`Self::propose`], but a refit also fits the `pending`
+    /// cells with the scores the configured [`PendingBelief`] gives them.
+    /// With nothing pending it is exactly [`Self::propose`].
+    fn propose_with_pending(
+        &mut self,
+        context: &ProposalContext<'_, S>,
+        pending: &[S::Arch],
+        rng: &mut StdRng,
+    ) -> Result<S::Arch> {
+        self.pending = pending.to_vec();
+        let proposal = self.propose(context, rng);
+        self.pending.clear();
+        proposal
     }
 
     fn observe(&mut self, arch: &S::Arch, score: Option<f64>) {

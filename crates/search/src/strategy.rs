@@ -36,6 +36,24 @@ pub trait Strategy<S: SearchSpace> {
     /// [`crate::SearchError::SpaceExhausted`] when no candidate is left.
     fn propose(&mut self, context: &ProposalContext<'_, S>, rng: &mut StdRng) -> Result<S::Arch>;
 
+    /// The next architecture to query while `pending` ones (proposed, not yet
+    /// scored: other workers are evaluating them) are outstanding. They are
+    /// seen already ([`ProposalContext::is_seen`]); a strategy with a model
+    /// may also condition on them. The default only avoids them:
+    /// [`Self::propose`]. A sequential search never calls it.
+    ///
+    /// # Errors
+    /// As [`Self::propose`].
+    fn propose_with_pending(
+        &mut self,
+        context: &ProposalContext<'_, S>,
+        pending: &[S::Arch],
+        rng: &mut StdRng,
+    ) -> Result<S::Arch> {
+        let _ = pending;
+        self.propose(context, rng)
+    }
+
     /// The result of a query: `Some(score)`, or `None` when the evaluation failed.
     fn observe(&mut self, arch: &S::Arch, score: Option<f64>);
 

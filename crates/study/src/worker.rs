@@ -238,8 +238,17 @@ impl<'a, S: SearchSpace> StudyWorker<'a, S> {
         let seed = self.study.settings().seed;
         let budget = self.study.settings().budget;
         // Bring the strategy up to date: each finished trial observed once, in order.
+        // The others (waiting or running) are pending: the strategy may condition on them.
+        let mut pending = Vec::new();
         for trial in &trials {
             let score = trial_score(trial, sign);
+            if score.is_none() {
+                pending.push(
+                    self.space
+                        .parse(&trial.architecture)
+                        .map_err(SearchError::from)?,
+                );
+            }
             self.scores
                 .insert(trial.canonical_hash.clone(), score.flatten());
             if let Some(score) = score
@@ -272,7 +281,7 @@ impl<'a, S: SearchSpace> StudyWorker<'a, S> {
                         is_feasible: &is_feasible,
                         is_seen: &is_seen,
                     };
-                    strategy.propose(&context, &mut rng)
+                    strategy.propose_with_pending(&context, &pending, &mut rng)
                 };
                 let arch = match proposal {
                     Ok(arch) => arch,
@@ -306,6 +315,7 @@ impl<'a, S: SearchSpace> StudyWorker<'a, S> {
             }
             // Pending: seen (never proposed again), not yet scored.
             self.scores.insert(hash, None);
+            pending.push(arch);
             on_event(WorkerEvent::Proposed {
                 number,
                 architecture: &architecture,
