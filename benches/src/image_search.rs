@@ -137,7 +137,8 @@ fn print_references(rows: &[Row]) {
             "| {} | {} | `{}` | {:.2} | {} | {} |",
             r.strategy,
             r.seed,
-            r.architecture,
+            // A cell's `|` would end a Markdown table cell.
+            r.architecture.replace('|', "\\|"),
             r.test_accuracy,
             cells.join(" | "),
             if wins { "yes" } else { "no" }
