@@ -11,7 +11,9 @@ pub enum PendingBelief {
     /// Kriging believer: each pending trial is fitted with the score the
     /// surrogate predicts for it (its mean, from a fit on the scored trials),
     /// which shrinks the uncertainty, hence the acquisition, around it. Costs
-    /// one more fit per refit while trials are pending.
+    /// one more fit per refit while trials are pending. The default: with 4
+    /// workers on NAS-Bench-201 `c100_valid` its median matched the others'
+    /// and its slow runs were the least slow (`docs/BENCHMARKS.md`, study section).
     #[default]
     KrigingBeliever,
     /// Constant liar: each pending trial is fitted with the worst score
