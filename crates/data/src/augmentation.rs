@@ -1,8 +1,8 @@
 //! Training-time augmentation: random crops with zero padding and random
 //! horizontal flips, drawn per image from a seeded generator.
 
-use crate::batcher::{ImageBatch, to_batch};
-use crate::error::{DataError, Result};
+use crate::batcher::ImageBatch;
+use crate::error::Result;
 use crate::image_dataset::ImageDataset;
 use crate::normalisation::Normalisation;
 use burn::tensor::Device;
@@ -71,7 +71,8 @@ impl ImageDataset {
     /// batch on `device`, normalised after augmentation (so padding is black).
     ///
     /// # Errors
-    /// [`DataError::IndexOutOfRange`] for an index past the end.
+    /// [`DataError::IndexOutOfRange`](crate::DataError::IndexOutOfRange) for an
+    /// index past the end.
     pub fn augmented_batch_of(
         &self,
         indices: &[usize],
@@ -84,19 +85,9 @@ impl ImageDataset {
             return self.batch_of(indices, normalisation, device);
         }
         let shape = self.shape();
-        let mut pixels = Vec::with_capacity(indices.len() * self.image_size());
-        let mut targets = Vec::with_capacity(indices.len());
-        for &i in indices {
-            let (Some(image), Some(label)) = (self.image(i), self.label(i)) else {
-                return Err(DataError::IndexOutOfRange {
-                    index: i,
-                    len: self.len(),
-                });
-            };
-            augmentation.apply_image(image, shape, rng, &mut pixels);
-            targets.push(label as i64);
-        }
-        Ok(to_batch(pixels, targets, shape, normalisation, device))
+        self.batch_written_by(indices, normalisation, device, |image, pixels| {
+            augmentation.apply_image(image, shape, rng, pixels)
+        })
     }
 }
 

@@ -126,6 +126,24 @@ impl ImageDataset {
         normalisation: Option<&Normalisation>,
         device: &Device,
     ) -> Result<ImageBatch> {
+        self.batch_written_by(indices, normalisation, device, |image, pixels| {
+            pixels.extend_from_slice(image)
+        })
+    }
+
+    /// The images at `indices` as one batch on `device`, each image's pixels
+    /// appended to the batch's buffer by `write` (a copy, or an augmentation),
+    /// then optionally normalised.
+    ///
+    /// # Errors
+    /// [`DataError::IndexOutOfRange`] for an index past the end.
+    pub(crate) fn batch_written_by(
+        &self,
+        indices: &[usize],
+        normalisation: Option<&Normalisation>,
+        device: &Device,
+        mut write: impl FnMut(&[f32], &mut Vec<f32>),
+    ) -> Result<ImageBatch> {
         let mut pixels = Vec::with_capacity(indices.len() * self.image_size());
         let mut targets = Vec::with_capacity(indices.len());
         for &i in indices {
@@ -135,7 +153,7 @@ impl ImageDataset {
                     len: self.len(),
                 });
             };
-            pixels.extend_from_slice(image);
+            write(image, &mut pixels);
             targets.push(label as i64);
         }
         Ok(to_batch(
