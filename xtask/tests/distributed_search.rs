@@ -5,22 +5,7 @@
 
 use std::process::{Command, Output};
 
-/// The test server's URL, or `None` with a printed line (a failure under CI).
-fn server() -> Option<String> {
-    match std::env::var("METANAS_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "METANAS_TEST_POSTGRES is not set under CI: .ci/run starts a PostgreSQL cluster and exports it"
-            );
-            eprintln!(
-                "SKIPPED: METANAS_TEST_POSTGRES is not set (start a throwaway server with `source .ci/test-postgres.sh && start_test_postgres`)"
-            );
-            None
-        }
-    }
-}
+use metanas_study::test_server::test_server as server;
 
 fn xtask(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xtask"))

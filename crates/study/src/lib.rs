@@ -25,6 +25,8 @@ mod postgres_study;
 mod schema;
 mod sequential_storage;
 mod status;
+#[doc(hidden)]
+pub mod test_server;
 mod worker;
 
 pub use connection::{Reconnect, ReconnectingClient, StudyAddress};

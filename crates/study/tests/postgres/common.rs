@@ -5,23 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The test server's URL (METANAS_TEST_POSTGRES), or `None` with a printed
-/// line when it is not set; under CI (`CI` set) a missing server fails the test.
-pub fn server() -> Option<String> {
-    match std::env::var("METANAS_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "METANAS_TEST_POSTGRES is not set under CI: .ci/run starts a PostgreSQL cluster and exports it"
-            );
-            eprintln!(
-                "SKIPPED: METANAS_TEST_POSTGRES is not set (start a throwaway server with `source .ci/test-postgres.sh && start_test_postgres`)"
-            );
-            None
-        }
-    }
-}
+pub use metanas_study::test_server::test_server as server;
 
 /// `url` with its database replaced by `database`.
 pub fn with_database(url: &str, database: &str) -> String {
