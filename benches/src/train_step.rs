@@ -39,10 +39,11 @@ pub struct BenchTrainStepArgs {
     /// step's time goes, beside PyTorch.
     #[arg(long)]
     layers: bool,
-    /// Also time each backend with `CellNetworkConfig::own_convolution` (every
-    /// convolution computed by `metanas_conv::conv2d`), in a row of its own.
+    /// Also time each backend with Burn's own convolution
+    /// (`CellNetworkConfig::own_convolution = Some(false)`) in a row of its
+    /// own, beside the default (`metanas_conv::conv2d`).
     #[arg(long)]
-    own_convolution: bool,
+    burn_convolution: bool,
 }
 
 struct Timing {
@@ -70,13 +71,13 @@ pub fn run(args: &BenchTrainStepArgs) -> anyhow::Result<()> {
         config.complexity().params
     );
     let mut rows = Vec::new();
-    let own_config = config.clone().with_own_convolution(Some(true));
+    let burn_config = config.clone().with_own_convolution(Some(false));
     for &backend in &args.backends {
         eprintln!("timing {backend} …");
         rows.push(time_burn(backend, &config, args, "")?);
-        if args.own_convolution {
-            eprintln!("timing {backend} with metanas-conv …");
-            rows.push(time_burn(backend, &own_config, args, " + metanas-conv")?);
+        if args.burn_convolution {
+            eprintln!("timing {backend} with Burn's convolution …");
+            rows.push(time_burn(backend, &burn_config, args, " (Burn's conv2d)")?);
         }
     }
     match time_pytorch(args) {

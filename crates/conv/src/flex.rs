@@ -1,30 +1,62 @@
-//! The op on burn-flex: im2col + GEMM kernels in safe Rust over flex's own
-//! (strided, parallel) matmul, and the other compiled backends' default bodies.
+//! The op on burn-flex: im2col + GEMM kernels in safe Rust over
+//! [`metanas_gemm`] (the GEMM kernels flex's matmul runs), parallel over tiles
+//! of the batch; and the other compiled backends' default bodies.
 //!
 //! For `x` `[B, C_in, H, W]`, `weight` `[C_out, C_in, k_h, k_w]`, with
 //! `K = C_in·k_h·k_w` and `N = H_out·W_out`, over tiles of `T` images (as many
-//! as [`MAX_COLUMN_ELEMENTS`] allows, at least one):
-//! * forward: `Y_t[C_out, T·N] = W[C_out, K] × col_t[K, T·N]`, scattered to NCHW;
-//! * weight gradient: `dW[C_out, K] = Σ_t dY_t[C_out, T·N] × col_tᵀ[T·N, K]` (one
-//!   GEMM per tile, summed);
-//! * input gradient: `dcol_t[K, T·N] = Wᵀ[K, C_out] × dY_t[C_out, T·N]`, then col2im.
+//! as [`MAX_COLUMN_ELEMENTS`] allows, at least one), the tiles shared among
+//! rayon's threads, each with a column buffer it keeps between calls (each product on one thread; one product on all threads
+//! when the batch is a single tile):
+//! * forward: `col_t[K, T·N]` by im2col, then `Y_i[C_out, N] = W[C_out, K] ×
+//!   col_i[K, N]` for each image `i` of the tile, written in place in the
+//!   NCHW output;
+//! * weight gradient: `dW[C_out, K] = Σ_i dY_i[C_out, N] × col_iᵀ[N, K]`, summed
+//!   over the images in [`WEIGHT_GRADIENT_PARTS`] consecutive groups (a fixed
+//!   number, so the order of the sum, and every bit of the result, does not
+//!   depend on the number of threads), the groups' sums then added in order;
+//! * input gradient at stride 1: the forward kernel on `dY` with the kernel
+//!   flipped and its input and output channels swapped (a "full" convolution:
+//!   depth `C_out·k_h·k_w` instead of `C_out`, no scatter); at other strides
+//!   `dcol_i[K, N] = Wᵀ[K, C_out] × dY_i[C_out, N]`, then col2im.
 //!
 //! Grouped convolutions and other float types take flex's own convolution.
 
 use crate::ops::ConvOps;
-use burn::backend::flex::{FlexTensor, ops::matmul::matmul};
-use burn::backend::ops::{FloatTensorOps, ModuleOps};
+use burn::backend::flex::FlexTensor;
+use burn::backend::ops::ModuleOps;
 #[allow(deprecated)] // Burn 0.22 deprecates ndarray; the workspace still compiles it.
 use burn::backend::{Cube, Flex, NdArray};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, Shape, TensorData};
+use burn::tensor::{DType, TensorData};
+use metanas_gemm::{Matrix, MatrixMut, Threads, gemm};
+use rayon::prelude::*;
+use std::cell::RefCell;
 
 /// The most elements one tile's column matrix may hold (512 KiB of `f32`; a
 /// tile holds at least one image). Small tiles stay in cache between im2col and
-/// the GEMM, and the allocator reuses their buffers, where buffers of many MiB
-/// are fresh pages from the kernel on every call: one GEMM over the whole batch
-/// measured slower (page faults and zeroing) than a GEMM per tile.
+/// the GEMM, and each thread reuses its buffer from tile to tile.
 pub const MAX_COLUMN_ELEMENTS: usize = 1 << 17;
+
+/// The weight gradient is summed in this many groups of consecutive tiles (or
+/// fewer, when there are fewer tiles), whatever the number of threads.
+pub const WEIGHT_GRADIENT_PARTS: usize = 16;
+
+thread_local! {
+    /// Each thread's column buffer, reused from tile to tile and from call to
+    /// call: im2col writes every element, so it is never cleared, and it grows
+    /// to at most [`MAX_COLUMN_ELEMENTS`] (or one image's columns).
+    static COLUMNS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's column buffer (a fresh one if the thread's is in
+/// use further up its stack, as when a pool thread steals another tile while
+/// waiting).
+fn with_columns<R>(f: impl FnOnce(&mut Vec<f32>) -> R) -> R {
+    COLUMNS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut columns) => f(&mut columns),
+        Err(_) => f(&mut Vec::new()),
+    })
+}
 
 #[allow(deprecated)] // Burn 0.22 deprecates ndarray; the workspace still compiles it.
 impl ConvOps for NdArray {}
@@ -34,7 +66,19 @@ impl ConvOps for Cube {}
 impl ConvOps for Flex {
     fn metanas_conv2d(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
         match Geometry::of(&x, &weight, &options) {
-            Some(geometry) => geometry.forward(&x, &weight),
+            Some(geometry) => {
+                let (x, weight) = (contiguous(&x), contiguous(&weight));
+                let y = geometry.forward(values(&x), values(&weight));
+                tensor(
+                    y,
+                    [
+                        geometry.batch,
+                        geometry.c_out,
+                        geometry.out[0],
+                        geometry.out[1],
+                    ],
+                )
+            }
             None => Flex::conv2d(x, weight, None, options),
         }
     }
@@ -46,7 +90,19 @@ impl ConvOps for Flex {
         options: ConvOptions<2>,
     ) -> FlexTensor {
         match Geometry::of(&x, &weight, &options) {
-            Some(geometry) => geometry.x_grad(&weight, &output_grad),
+            Some(geometry) => {
+                let (weight, dy) = (contiguous(&weight), contiguous(&output_grad));
+                let dx = geometry.x_grad(values(&weight), values(&dy));
+                tensor(
+                    dx,
+                    [
+                        geometry.batch,
+                        geometry.c_in,
+                        geometry.height,
+                        geometry.width,
+                    ],
+                )
+            }
             None => Flex::conv2d_x_backward(x, weight, output_grad, options),
         }
     }
@@ -58,7 +114,12 @@ impl ConvOps for Flex {
         options: ConvOptions<2>,
     ) -> FlexTensor {
         match Geometry::of(&x, &weight, &options) {
-            Some(geometry) => geometry.weight_grad(&x, &output_grad),
+            Some(geometry) => {
+                let (x, dy) = (contiguous(&x), contiguous(&output_grad));
+                let dw = geometry.weight_grad(values(&x), values(&dy));
+                let [k_h, k_w] = geometry.kernel;
+                tensor(dw, [geometry.c_out, geometry.c_in, k_h, k_w])
+            }
             None => Flex::conv2d_weight_backward(x, weight, output_grad, options),
         }
     }
@@ -74,7 +135,10 @@ struct Geometry {
     c_out: usize,
     kernel: [usize; 2],
     stride: [usize; 2],
+    /// Padding before the first row / column.
     padding: [usize; 2],
+    /// Padding after the last row / column.
+    padding_end: [usize; 2],
     dilation: [usize; 2],
     out: [usize; 2],
 }
@@ -98,8 +162,11 @@ impl Geometry {
             let (size, kernel) = (xs[2 + axis], ws[2 + axis]);
             let (stride, dilation) = (options.stride[axis], options.dilation[axis]);
             let (begin, end) = options.padding[axis];
+            if stride == 0 || dilation == 0 || kernel == 0 {
+                return None;
+            }
             let extent = dilation * (kernel - 1) + 1;
-            if stride == 0 || dilation == 0 || kernel == 0 || size + begin + end < extent {
+            if size + begin + end < extent {
                 return None;
             }
             out[axis] = (size + begin + end - extent) / stride + 1;
@@ -113,6 +180,7 @@ impl Geometry {
             kernel: [ws[2], ws[3]],
             stride: options.stride,
             padding: [options.padding[0].0, options.padding[1].0],
+            padding_end: [options.padding[0].1, options.padding[1].1],
             dilation: options.dilation,
             out,
         })
@@ -128,6 +196,16 @@ impl Geometry {
         self.out[0] * self.out[1]
     }
 
+    /// Elements of one input image, `C_in·H·W`.
+    fn image_in(&self) -> usize {
+        self.c_in * self.height * self.width
+    }
+
+    /// Elements of one output image, `C_out·H_out·W_out`.
+    fn image_out(&self) -> usize {
+        self.c_out * self.positions()
+    }
+
     /// Images per tile.
     fn tile(&self) -> usize {
         let per_image = (self.patch() * self.positions()).max(1);
@@ -135,11 +213,55 @@ impl Geometry {
     }
 
     /// The tiles, as `(first image, images)`.
-    fn tiles(&self) -> impl Iterator<Item = (usize, usize)> + use<> {
+    fn tiles(&self) -> Vec<(usize, usize)> {
         let (batch, tile) = (self.batch, self.tile());
         (0..batch)
             .step_by(tile)
-            .map(move |first| (first, tile.min(batch - first)))
+            .map(|first| (first, tile.min(batch - first)))
+            .collect()
+    }
+
+    /// Each product on one thread when the tiles run in parallel, on all
+    /// threads when there is a single tile.
+    fn threads(&self, parallel_tasks: usize) -> Threads {
+        if parallel_tasks > 1 {
+            Threads::One
+        } else {
+            Threads::All
+        }
+    }
+
+    /// The convolution that computes this one's input gradient at stride 1: over
+    /// `dY` (`C_out` channels of `H_out × W_out`), the kernel flipped, padded so
+    /// that its output is `H × W`. `None` at other strides, or when the padding
+    /// exceeds the dilated kernel's reach.
+    fn flipped(&self) -> Option<Self> {
+        if self.stride != [1, 1] {
+            return None;
+        }
+        let mut padding = [0; 2];
+        let mut padding_end = [0; 2];
+        for axis in 0..2 {
+            let reach = self.dilation[axis] * (self.kernel[axis] - 1);
+            if self.padding[axis] > reach || self.padding_end[axis] > reach {
+                return None;
+            }
+            padding[axis] = reach - self.padding[axis];
+            padding_end[axis] = reach - self.padding_end[axis];
+        }
+        Some(Self {
+            batch: self.batch,
+            c_in: self.c_out,
+            height: self.out[0],
+            width: self.out[1],
+            c_out: self.c_in,
+            kernel: self.kernel,
+            stride: [1, 1],
+            padding,
+            padding_end,
+            dilation: self.dilation,
+            out: [self.height, self.width],
+        })
     }
 
     /// The outputs `o` along `axis` whose input index `o·stride + offset·dilation −
@@ -161,36 +283,57 @@ impl Geometry {
         (lo.min(hi), hi)
     }
 
-    /// The column matrix `[K, count·N]` of images `first..first + count` of `x`
-    /// (`[B, C_in, H, W]`, contiguous).
-    fn im2col(&self, x: &[f32], first: usize, count: usize) -> Vec<f32> {
+    /// Writes the column matrix `[K, count·N]` of the `count` images in
+    /// `images` (`[count, C_in, H, W]`, contiguous) into `col`, every element.
+    fn im2col(&self, images: &[f32], count: usize, col: &mut Vec<f32>) {
         let (n, columns) = (self.positions(), count * self.positions());
         let [k_h, k_w] = self.kernel;
+        let out_w = self.out[1];
         let plane = self.height * self.width;
-        let mut col = vec![0.0f32; self.patch() * columns];
+        col.resize(self.patch() * columns, 0.0);
         for c in 0..self.c_in {
             for ky in 0..k_h {
                 let (y_lo, y_hi) = self.valid(0, ky);
                 for kx in 0..k_w {
                     let (x_lo, x_hi) = self.valid(1, kx);
-                    if x_lo == x_hi {
-                        continue;
-                    }
                     let row = (c * k_h + ky) * k_w + kx;
                     for t in 0..count {
-                        let image = &x[((first + t) * self.c_in + c) * plane..][..plane];
-                        let base = row * columns + t * n;
+                        let image = &images[(t * self.c_in + c) * plane..][..plane];
+                        let target = &mut col[row * columns + t * n..][..n];
+                        if x_lo == x_hi {
+                            target.fill(0.0);
+                            continue;
+                        }
+                        target[..y_lo * out_w].fill(0.0);
+                        target[y_hi * out_w..].fill(0.0);
+                        let ix0 = x_lo * self.stride[1] + kx * self.dilation[1] - self.padding[1];
+                        if self.stride == [1, 1] && out_w == self.width && y_lo < y_hi {
+                            // Rows as wide as the input, stride 1: the valid block is
+                            // the image shifted by a constant, so one copy from its
+                            // first valid element to its last; then the columns that
+                            // wrapped around from the neighbouring rows are zeroed.
+                            let iy0 = y_lo + ky * self.dilation[0] - self.padding[0];
+                            let begin = y_lo * out_w + x_lo;
+                            let end = (y_hi - 1) * out_w + x_hi;
+                            let source = &image[iy0 * self.width + ix0..][..end - begin];
+                            target[begin..end].copy_from_slice(source);
+                            for oy in y_lo..y_hi {
+                                let line = &mut target[oy * out_w..][..out_w];
+                                line[..x_lo].fill(0.0);
+                                line[x_hi..].fill(0.0);
+                            }
+                            continue;
+                        }
                         for oy in y_lo..y_hi {
                             let iy = oy * self.stride[0] + ky * self.dilation[0] - self.padding[0];
                             let source = &image[iy * self.width..][..self.width];
-                            let target = &mut col[base + oy * self.out[1]..][..self.out[1]];
-                            let ix0 =
-                                x_lo * self.stride[1] + kx * self.dilation[1] - self.padding[1];
+                            let line = &mut target[oy * out_w..][..out_w];
+                            line[..x_lo].fill(0.0);
+                            line[x_hi..].fill(0.0);
                             if self.stride[1] == 1 {
-                                target[x_lo..x_hi]
-                                    .copy_from_slice(&source[ix0..ix0 + (x_hi - x_lo)]);
+                                line[x_lo..x_hi].copy_from_slice(&source[ix0..ix0 + (x_hi - x_lo)]);
                             } else {
-                                for (slot, ix) in target[x_lo..x_hi]
+                                for (slot, ix) in line[x_lo..x_hi]
                                     .iter_mut()
                                     .zip((ix0..).step_by(self.stride[1]))
                                 {
@@ -202,12 +345,11 @@ impl Geometry {
                 }
             }
         }
-        col
     }
 
-    /// Adds the column gradient `[K, count·N]` of images `first..first + count`
-    /// into `dx` (`[B, C_in, H, W]`).
-    fn col2im(&self, dcol: &[f32], first: usize, count: usize, dx: &mut [f32]) {
+    /// Adds the column gradient `[K, count·N]` of `count` images into `dx`
+    /// (`[count, C_in, H, W]`).
+    fn col2im(&self, dcol: &[f32], count: usize, dx: &mut [f32]) {
         let (n, columns) = (self.positions(), count * self.positions());
         let [k_h, k_w] = self.kernel;
         let plane = self.height * self.width;
@@ -220,16 +362,14 @@ impl Geometry {
                         continue;
                     }
                     let row = (c * k_h + ky) * k_w + kx;
+                    let ix0 = x_lo * self.stride[1] + kx * self.dilation[1] - self.padding[1];
                     for t in 0..count {
-                        let image = &mut dx[((first + t) * self.c_in + c) * plane..][..plane];
+                        let image = &mut dx[(t * self.c_in + c) * plane..][..plane];
                         let base = row * columns + t * n;
                         for oy in y_lo..y_hi {
                             let iy = oy * self.stride[0] + ky * self.dilation[0] - self.padding[0];
                             let target = &mut image[iy * self.width..][..self.width];
-                            let source = &dcol[base + oy * self.out[1]..][..self.out[1]];
-                            let ix0 =
-                                x_lo * self.stride[1] + kx * self.dilation[1] - self.padding[1];
-                            let source = &source[x_lo..x_hi];
+                            let source = &dcol[base + oy * self.out[1]..][x_lo..x_hi];
                             if self.stride[1] == 1 {
                                 for (slot, value) in
                                     target[ix0..ix0 + source.len()].iter_mut().zip(source)
@@ -250,92 +390,149 @@ impl Geometry {
         }
     }
 
-    /// `dY` of images `first..first + count` as `[C_out, count·N]`, from
-    /// `[B, C_out, H_out, W_out]` (contiguous): a view of one image's slab, a
-    /// copy for several images.
-    fn gather_output_grad(&self, dy: &FlexTensor, first: usize, count: usize) -> FlexTensor {
-        let (n, columns) = (self.positions(), count * self.positions());
-        if count == 1 {
-            return dy
-                .narrow(0, first, 1)
-                .reshape(Shape::from(vec![self.c_out, n]));
+    /// The output `[B, C_out, H_out, W_out]` of `x` (`[B, C_in, H, W]`) and
+    /// `weight` (`[C_out, C_in, k_h, k_w]`), both contiguous.
+    fn forward(&self, x: &[f32], weight: &[f32]) -> Vec<f32> {
+        let (k, n, image_out) = (self.patch(), self.positions(), self.image_out());
+        let mut y = vec![0.0f32; self.batch * image_out];
+        if y.is_empty() {
+            return y;
         }
-        let dy = values(dy);
-        let mut gathered = vec![0.0f32; self.c_out * columns];
-        for o in 0..self.c_out {
-            for t in 0..count {
-                gathered[o * columns + t * n..][..n]
-                    .copy_from_slice(&dy[((first + t) * self.c_out + o) * n..][..n]);
+        let tile = self.tile();
+        let threads = self.threads(self.batch.div_ceil(tile));
+        let w = Matrix::row_major(weight, self.c_out, k).expect("the weight is [C_out, K]");
+        y.par_chunks_mut(tile * image_out)
+            .enumerate()
+            .for_each(|(index, out)| {
+                with_columns(|col| {
+                    let (first, count) = (index * tile, out.len() / image_out);
+                    let images = &x[first * self.image_in()..][..count * self.image_in()];
+                    self.im2col(images, count, col);
+                    for (t, y_t) in out.chunks_mut(image_out).enumerate() {
+                        let col_t = Matrix::new(&col[t * n..], k, n, count * n, 1)
+                            .expect("image t's columns of the tile");
+                        let y_t = MatrixMut::row_major(y_t, self.c_out, n).expect("[C_out, N]");
+                        gemm(y_t, false, w, col_t, threads).expect("[C_out, K] × [K, N]");
+                    }
+                })
+            });
+        y
+    }
+
+    /// The weight gradient `[C_out, C_in, k_h, k_w]` from `x` and `dy`
+    /// (`[B, C_out, H_out, W_out]`), both contiguous.
+    fn weight_grad(&self, x: &[f32], dy: &[f32]) -> Vec<f32> {
+        let (k, n, image_out) = (self.patch(), self.positions(), self.image_out());
+        let tiles = self.tiles();
+        let parts = WEIGHT_GRADIENT_PARTS.min(tiles.len()).max(1);
+        let per_part = tiles.len().div_ceil(parts).max(1);
+        let threads = self.threads(tiles.len().div_ceil(per_part));
+        let partial_sums: Vec<Vec<f32>> = tiles
+            .par_chunks(per_part)
+            .map(|group| {
+                let mut sum = vec![0.0f32; self.c_out * k];
+                with_columns(|col| {
+                    for &(first, count) in group {
+                        self.add_weight_grad(x, dy, first, count, col, &mut sum, threads);
+                    }
+                });
+                sum
+            })
+            .collect();
+        let mut parts = partial_sums.into_iter();
+        let mut total = parts.next().unwrap_or_else(|| vec![0.0; self.c_out * k]);
+        for part in parts {
+            for (sum, value) in total.iter_mut().zip(part) {
+                *sum += value;
             }
         }
-        matrix(gathered, self.c_out, columns)
+        total
     }
 
-    /// The weight as the matrix `[C_out, K]`.
-    fn weight_matrix(&self, weight: &FlexTensor) -> FlexTensor {
-        contiguous(weight).reshape(Shape::from(vec![self.c_out, self.patch()]))
+    /// Adds the weight gradient of images `first..first + count` to `sum`
+    /// (`[C_out, K]`), with `col` as the tile's column buffer.
+    #[allow(clippy::too_many_arguments)]
+    fn add_weight_grad(
+        &self,
+        x: &[f32],
+        dy: &[f32],
+        first: usize,
+        count: usize,
+        col: &mut Vec<f32>,
+        sum: &mut [f32],
+        threads: Threads,
+    ) {
+        let (k, n, image_out) = (self.patch(), self.positions(), self.image_out());
+        let images = &x[first * self.image_in()..][..count * self.image_in()];
+        self.im2col(images, count, col);
+        for t in 0..count {
+            let dy_t = Matrix::row_major(&dy[(first + t) * image_out..], self.c_out, n)
+                .expect("image's output gradient");
+            let col_t = Matrix::new(&col[t * n..], k, n, count * n, 1)
+                .expect("image t's columns of the tile")
+                .transposed();
+            let sum = MatrixMut::row_major(sum, self.c_out, k).expect("[C_out, K]");
+            gemm(sum, true, dy_t, col_t, threads).expect("[C_out, N] × [N, K]");
+        }
     }
 
-    fn forward(&self, x: &FlexTensor, weight: &FlexTensor) -> FlexTensor {
-        let x = contiguous(x);
-        let x = values(&x);
-        let weight = self.weight_matrix(weight);
-        let n = self.positions();
-        let mut y = vec![0.0f32; self.batch * self.c_out * n];
-        for (first, count) in self.tiles() {
-            let col = matrix(self.im2col(x, first, count), self.patch(), count * n);
-            // [C_out, count·N]
-            let tile = matmul(weight.clone(), col);
-            let tile = values(&tile);
-            for o in 0..self.c_out {
-                for t in 0..count {
-                    y[((first + t) * self.c_out + o) * n..][..n]
-                        .copy_from_slice(&tile[(o * count + t) * n..][..n]);
+    /// The input gradient `[B, C_in, H, W]` from `weight` and `dy`, both contiguous.
+    fn x_grad(&self, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+        if let Some(flipped) = self.flipped() {
+            return flipped.forward(dy, &self.flipped_weight(weight));
+        }
+        let (k, n, image_out, image_in) = (
+            self.patch(),
+            self.positions(),
+            self.image_out(),
+            self.image_in(),
+        );
+        let mut dx = vec![0.0f32; self.batch * image_in];
+        if dx.is_empty() {
+            return dx;
+        }
+        let tile = self.tile();
+        let threads = self.threads(self.batch.div_ceil(tile));
+        // [K, C_out], a view of the [C_out, K] weight
+        let w_t = Matrix::row_major(weight, self.c_out, k)
+            .expect("the weight is [C_out, K]")
+            .transposed();
+        dx.par_chunks_mut(tile * image_in)
+            .enumerate()
+            .for_each(|(index, dx_tile)| {
+                with_columns(|dcol| {
+                    let (first, count) = (index * tile, dx_tile.len() / image_in);
+                    // Every element is written by the products below.
+                    dcol.resize(k * count * n, 0.0);
+                    for t in 0..count {
+                        let dy_t = Matrix::row_major(&dy[(first + t) * image_out..], self.c_out, n)
+                            .expect("image's output gradient");
+                        let dcol_t = MatrixMut::new(&mut dcol[t * n..], k, n, count * n, 1)
+                            .expect("image t's columns of the tile");
+                        gemm(dcol_t, false, w_t, dy_t, threads).expect("[K, C_out] × [C_out, N]");
+                    }
+                    self.col2im(dcol, count, dx_tile);
+                })
+            });
+        dx
+    }
+
+    /// `[C_in, C_out, k_h, k_w]` with `w'[c, o, y, x] = w[o, c, k_h−1−y, k_w−1−x]`:
+    /// the weight of [`Self::flipped`]'s convolution.
+    fn flipped_weight(&self, weight: &[f32]) -> Vec<f32> {
+        let [k_h, k_w] = self.kernel;
+        let mut flipped = vec![0.0f32; weight.len()];
+        for o in 0..self.c_out {
+            for c in 0..self.c_in {
+                for y in 0..k_h {
+                    for x in 0..k_w {
+                        flipped[((c * self.c_out + o) * k_h + y) * k_w + x] = weight
+                            [((o * self.c_in + c) * k_h + (k_h - 1 - y)) * k_w + (k_w - 1 - x)];
+                    }
                 }
             }
         }
-        tensor(y, vec![self.batch, self.c_out, self.out[0], self.out[1]])
-    }
-
-    fn weight_grad(&self, x: &FlexTensor, output_grad: &FlexTensor) -> FlexTensor {
-        let x = contiguous(x);
-        let x = values(&x);
-        let dy = contiguous(output_grad);
-        let n = self.positions();
-        let mut sum: Option<FlexTensor> = None;
-        for (first, count) in self.tiles() {
-            let col = matrix(self.im2col(x, first, count), self.patch(), count * n);
-            let dy_tile = self.gather_output_grad(&dy, first, count);
-            // [C_out, count·N] × [count·N, K] (a strided view, no copy)
-            let part = matmul(dy_tile, col.transpose(0, 1));
-            sum = Some(match sum {
-                None => part,
-                Some(sum) => Flex::float_add(sum, part),
-            });
-        }
-        let sum = sum.unwrap_or_else(|| {
-            FlexTensor::zeros(Shape::from(vec![self.c_out, self.patch()]), DType::F32)
-        });
-        contiguous(&sum).reshape(Shape::from(vec![
-            self.c_out,
-            self.c_in,
-            self.kernel[0],
-            self.kernel[1],
-        ]))
-    }
-
-    fn x_grad(&self, weight: &FlexTensor, output_grad: &FlexTensor) -> FlexTensor {
-        let dy = contiguous(output_grad);
-        // [K, C_out] (a strided view, no copy)
-        let weight_t = self.weight_matrix(weight).transpose(0, 1);
-        let mut dx = vec![0.0f32; self.batch * self.c_in * self.height * self.width];
-        for (first, count) in self.tiles() {
-            let dy_tile = self.gather_output_grad(&dy, first, count);
-            // [K, count·N]
-            let dcol = matmul(weight_t.clone(), dy_tile);
-            self.col2im(values(&dcol), first, count, &mut dx);
-        }
-        tensor(dx, vec![self.batch, self.c_in, self.height, self.width])
+        flipped
     }
 }
 
@@ -353,10 +550,6 @@ fn values(t: &FlexTensor) -> &[f32] {
         .expect("a contiguous f32 tensor (checked by Geometry::of)")
 }
 
-fn matrix(values: Vec<f32>, rows: usize, columns: usize) -> FlexTensor {
-    tensor(values, vec![rows, columns])
-}
-
-fn tensor(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
+fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape.to_vec()))
 }

@@ -35,5 +35,5 @@ mod ops;
 
 pub use conv2d::conv2d;
 pub use error::{ConvError, Result};
-pub use flex::MAX_COLUMN_ELEMENTS;
+pub use flex::{MAX_COLUMN_ELEMENTS, WEIGHT_GRADIENT_PARTS};
 pub use ops::ConvOps;

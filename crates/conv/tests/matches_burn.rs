@@ -183,6 +183,16 @@ fn odd_cases() -> Vec<Case> {
             [3, 3],
             ConvOptions::new([1, 1], [1, 1], [1, 1], 2),
         ),
+        // Stride 1 with dilation and asymmetric padding: the input gradient as
+        // the flipped-kernel convolution, padded per side.
+        case(
+            3,
+            5,
+            7,
+            [10, 9],
+            [3, 2],
+            ConvOptions::new_with_padding([1, 1], [(2, 1), (0, 1)], [2, 1], 1),
+        ),
         case(
             64,
             16,
@@ -271,6 +281,7 @@ fn other_backends_equal_burns() {
             assert_matches(case, &device, seed as u64);
         }
         assert_matches(&odd_cases()[2], &device, 7);
+        assert_matches(&odd_cases()[3], &device, 8);
     }
 }
 
@@ -319,4 +330,29 @@ fn invalid_shapes_are_typed_errors() {
         ),
         Err(ConvError::InvalidOptions(_))
     ));
+}
+
+/// The kernels share tiles of the batch among rayon's threads; the values and
+/// gradients are the same bits with one thread and with several (the weight
+/// gradient is summed in a fixed number of groups, in order).
+#[test]
+fn flex_results_do_not_depend_on_the_thread_count() {
+    let device = BackendChoice::Flex.autodiff_device();
+    let cases = [&odd_cases()[4], &odd_cases()[5], &grid()[13]];
+    for (seed, case) in cases.into_iter().enumerate() {
+        let pool = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool")
+        };
+        let one = pool(1).install(|| run(case, &device, 200 + seed as u64, true));
+        let three = pool(3).install(|| run(case, &device, 200 + seed as u64, true));
+        for ((what, a), (_, b)) in one.iter().zip(&three) {
+            assert!(
+                a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits()),
+                "{what} differs between 1 and 3 threads for {case:?}"
+            );
+        }
+    }
 }

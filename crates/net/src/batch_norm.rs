@@ -1,10 +1,11 @@
-//! Batch norm's training pass written with reductions over the contiguous
-//! `[batch, channels, pixels]` view, instead of Burn's default, which
-//! transposes the activation (a full copy) for every statistic and again in
-//! the backward pass.
+//! Batch norm's training pass as one op with its own backward
+//! ([`metanas_norm::batch_norm_training`]: fused kernels on flex), instead of
+//! Burn's default, which transposes the activation (a full copy) for every
+//! statistic and again in the backward pass.
 
 use burn::nn::BatchNorm;
 use burn::tensor::Tensor;
+use metanas_norm::BatchNormTraining;
 
 /// `norm`'s forward pass on `x` (`[batch, channels, h, w]`): in training
 /// (an autodiff device and a trainable layer) from the batch statistics,
@@ -25,13 +26,14 @@ pub fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
 /// share ε and momentum. Returns one output per layer (its channels).
 ///
 /// # Panics
-/// If the layers' channels do not add up to `x`'s, or ε or momentum differ.
+/// If the layers' channels do not add up to `x`'s, ε or momentum differ, ε is
+/// not positive, or (in training) a channel has no values (an empty batch).
 pub fn batch_norm_stacked(norms: &[&BatchNorm], x: Tensor<4>) -> Vec<Tensor<4>> {
     let channels: Vec<usize> = norms
         .iter()
         .map(|norm| norm.gamma.val().dims()[0])
         .collect();
-    let [b, c, h, w] = x.dims();
+    let c = x.dims()[1];
     assert_eq!(
         channels.iter().sum::<usize>(),
         c,
@@ -56,21 +58,19 @@ pub fn batch_norm_stacked(norms: &[&BatchNorm], x: Tensor<4>) -> Vec<Tensor<4>> 
             .map(|(slice, norm)| norm.forward(slice))
             .collect();
     }
-    let count = (b * h * w) as f64;
-    let x = x.reshape([b, c, h * w]);
-    let mean = x.clone().sum_dim(2).sum_dim(0) / count; // [1, c, 1]
-    let centered = x - mean.clone();
-    let variance = centered.clone().square().sum_dim(2).sum_dim(0) / count; // [1, c, 1], biased
     let stacked = |part: fn(&BatchNorm) -> Tensor<1>| match norms {
         [norm] => part(norm),
         _ => Tensor::cat(norms.iter().map(|norm| part(norm)).collect(), 0),
     };
     let gamma = stacked(|norm| norm.gamma.val());
     let beta = stacked(|norm| norm.beta.val());
-    let scale = (variance.clone() + epsilon).sqrt().recip() * gamma.reshape([1, c, 1]);
-    let out = centered * scale + beta.reshape([1, c, 1]);
+    let BatchNormTraining {
+        output: out,
+        mean,
+        variance,
+    } = metanas_norm::batch_norm_training(x, gamma, beta, epsilon)
+        .unwrap_or_else(|e| panic!("batch norm: {e}"));
     let device = out.device();
-    let (mean, variance) = (mean.detach().reshape([c]), variance.detach().reshape([c]));
     let mut offset = 0;
     for (norm, &channels) in norms.iter().zip(&channels) {
         let batch_mean = mean.clone().narrow(0, offset, channels);
@@ -83,7 +83,6 @@ pub fn batch_norm_stacked(norms: &[&BatchNorm], x: Tensor<4>) -> Vec<Tensor<4>> 
         norm.running_var
             .update((running_var * (1.0 - momentum) + batch_variance * momentum).detach());
     }
-    let out = out.reshape([b, c, h, w]);
     match norms {
         [_] => vec![out],
         _ => out.split_with_sizes(channels, 1),

@@ -41,12 +41,12 @@ pub struct CellNetworkConfig {
     /// Cells per stage (`N`).
     #[config(default = 5)]
     pub cells_per_stage: usize,
-    /// Computes every convolution with [`metanas_conv::conv2d`]: on flex, its
-    /// own im2col + GEMM kernels (the backward above all); on the other
-    /// backends, Burn's convolution. The values and gradients are Burn's to
-    /// float rounding, not bit for bit. Off unless `Some(true)` (the default
-    /// `None` keeps the rounding the documented figures were measured with, and
-    /// reads configurations saved before the setting existed).
+    /// Computes every convolution with [`metanas_conv::conv2d`] (on flex, its
+    /// own parallel im2col + GEMM kernels, forward and backward; on the other
+    /// backends, Burn's convolution) rather than Burn's `conv2d`. The values
+    /// and gradients are Burn's to float rounding, not bit for bit. On unless
+    /// `Some(false)`: the default `None` (also what a configuration saved
+    /// before the setting existed reads as) means on.
     pub own_convolution: Option<bool>,
 }
 
@@ -130,7 +130,7 @@ impl CellNetworkConfig {
     pub fn init(&self, device: &Device) -> crate::error::Result<CellNetwork> {
         self.check()?;
         let widths = self.stage_widths();
-        let own = self.own_convolution.unwrap_or(false);
+        let own = self.own_convolution.unwrap_or(true);
         let stem =
             ConvBn::new(self.input_shape[0], widths[0], 3, 1, device).with_own_convolution(own);
         let mut blocks = Vec::new();

@@ -23,9 +23,10 @@
 //!   A cell computes the ReLU-conv-BN edges that leave one node as one stacked
 //!   convolution and batch norm ([`ConvBn::forward_relu_first_stacked`]): one
 //!   im2col of the shared input instead of one per edge, same values and
-//!   gradients. With [`CellNetworkConfig::own_convolution`] every convolution
-//!   is [`metanas_conv::conv2d`], whose backward on flex is its own (off by
-//!   default: same values to float rounding, not bit for bit).
+//!   gradients. Every convolution is [`metanas_conv::conv2d`], whose kernels
+//!   on flex (forward and backward) are its own; `Some(false)` in
+//!   [`CellNetworkConfig::own_convolution`] takes Burn's `conv2d` instead (same
+//!   values to float rounding, not bit for bit).
 //!
 //! The crate takes a Burn `Device` and never names a backend.
 //!

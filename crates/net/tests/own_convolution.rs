@@ -1,6 +1,6 @@
-//! A network whose convolutions are `metanas_conv::conv2d`
-//! (`CellNetworkConfig::own_convolution`) trains as the same network with Burn's
-//! convolution: the same losses step by step, to float rounding.
+//! A network whose convolutions are `metanas_conv::conv2d` (the default of
+//! `CellNetworkConfig::own_convolution`) trains as the same network with Burn's
+//! convolution (`Some(false)`): the same losses step by step, to float rounding.
 
 use metanas_net::{
     CellNetworkConfig, OptimizerConfig, ToCellPlan, TrainingConfig, TrainingData, TrainingLength,
@@ -53,8 +53,13 @@ fn losses(own_convolution: Option<bool>, steps: usize) -> Vec<f32> {
 #[test]
 fn a_network_with_its_own_convolution_trains_to_the_same_losses() {
     let steps = 40;
-    let burn = losses(None, steps);
-    let own = losses(Some(true), steps);
+    let burn = losses(Some(false), steps);
+    let own = losses(None, steps);
+    assert_eq!(
+        own,
+        losses(Some(true), steps),
+        "the default is the own convolution"
+    );
     assert_eq!((burn.len(), own.len()), (steps, steps));
     eprintln!(
         "loss at steps 1, {steps}: Burn's convolution {:.5} → {:.5}, own {:.5} → {:.5}",
@@ -96,5 +101,7 @@ fn configurations_saved_before_the_setting_still_load() {
         .remove("own_convolution");
     assert_eq!(removed, Some(serde_json::Value::Null));
     let loaded: CellNetworkConfig = serde_json::from_value(json).expect("loads without the field");
+    // Read as the default: the own convolution (same weights, same values to
+    // float rounding).
     assert_eq!(loaded.own_convolution, None);
 }
