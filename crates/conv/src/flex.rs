@@ -5,19 +5,20 @@
 //! For `x` `[B, C_in, H, W]`, `weight` `[C_out, C_in, k_h, k_w]`, with
 //! `K = C_in·k_h·k_w` and `N = H_out·W_out`, over tiles of `T` images (as many
 //! as [`MAX_COLUMN_ELEMENTS`] allows, at least one), the tiles shared among
-//! rayon's threads, each with a column buffer it keeps between calls (each product on one thread; one product on all threads
-//! when the batch is a single tile):
-//! * forward: `col_t[K, T·N]` by im2col, then `Y_i[C_out, N] = W[C_out, K] ×
-//!   col_i[K, N]` for each image `i` of the tile, written in place in the
-//!   NCHW output;
-//! * weight gradient: `dW[C_out, K] = Σ_i dY_i[C_out, N] × col_iᵀ[N, K]`, summed
-//!   over the images in [`WEIGHT_GRADIENT_PARTS`] consecutive groups (a fixed
+//! rayon's threads, each with buffers it keeps between calls (each product on
+//! one thread; one product on all threads when the batch is a single tile):
+//! * forward: `col_t[K, T·N]` by im2col, then `Y_t[C_out, T·N] = W[C_out, K] ×
+//!   col_t[K, T·N]`, one product per tile (`[C_out, T·N]`, then each image's
+//!   rows moved to their NCHW place; a one-image tile is written in place);
+//! * weight gradient: `dW[C_out, K] = Σ_tiles dY_t[C_out, T·N] × col_tᵀ[T·N, K]`
+//!   (the tile's output gradients gathered into one matrix), summed over the
+//!   tiles in [`WEIGHT_GRADIENT_PARTS`] consecutive groups (a fixed
 //!   number, so the order of the sum, and every bit of the result, does not
 //!   depend on the number of threads), the groups' sums then added in order;
 //! * input gradient at stride 1: the forward kernel on `dY` with the kernel
 //!   flipped and its input and output channels swapped (a "full" convolution:
 //!   depth `C_out·k_h·k_w` instead of `C_out`, no scatter); at other strides
-//!   `dcol_i[K, N] = Wᵀ[K, C_out] × dY_i[C_out, N]`, then col2im.
+//!   `dcol_t[K, T·N] = Wᵀ[K, C_out] × dY_t[C_out, T·N]`, then col2im.
 //!
 //! Grouped convolutions and other float types take flex's own convolution.
 
@@ -41,20 +42,31 @@ pub const MAX_COLUMN_ELEMENTS: usize = 1 << 17;
 /// fewer, when there are fewer tiles), whatever the number of threads.
 pub const WEIGHT_GRADIENT_PARTS: usize = 16;
 
-thread_local! {
-    /// Each thread's column buffer, reused from tile to tile and from call to
-    /// call: im2col writes every element, so it is never cleared, and it grows
-    /// to at most [`MAX_COLUMN_ELEMENTS`] (or one image's columns).
-    static COLUMNS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+/// A thread's working memory, reused from tile to tile and from call to call.
+#[derive(Default)]
+struct Buffers {
+    /// The tile's column matrix `[K, T·N]` (im2col writes every element, so it
+    /// is never cleared; it grows to at most [`MAX_COLUMN_ELEMENTS`] or one
+    /// image's columns).
+    columns: Vec<f32>,
+    /// A tile's `[C_out, T·N]` product or output gradient, when the tile holds
+    /// more than one image.
+    staged: Vec<f32>,
 }
 
-/// Runs `f` with this thread's column buffer (a fresh one if the thread's is in
-/// use further up its stack, as when a pool thread steals another tile while
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = const {
+        RefCell::new(Buffers { columns: Vec::new(), staged: Vec::new() })
+    };
+}
+
+/// Runs `f` with this thread's buffers (fresh ones if the thread's are in use
+/// further up its stack, as when a pool thread steals another tile while
 /// waiting).
-fn with_columns<R>(f: impl FnOnce(&mut Vec<f32>) -> R) -> R {
-    COLUMNS.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut columns) => f(&mut columns),
-        Err(_) => f(&mut Vec::new()),
+fn with_buffers<R>(f: impl FnOnce(&mut Buffers) -> R) -> R {
+    BUFFERS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffers) => f(&mut buffers),
+        Err(_) => f(&mut Buffers::default()),
     })
 }
 
@@ -404,25 +416,57 @@ impl Geometry {
         y.par_chunks_mut(tile * image_out)
             .enumerate()
             .for_each(|(index, out)| {
-                with_columns(|col| {
+                with_buffers(|buffers| {
                     let (first, count) = (index * tile, out.len() / image_out);
                     let images = &x[first * self.image_in()..][..count * self.image_in()];
-                    self.im2col(images, count, col);
-                    for (t, y_t) in out.chunks_mut(image_out).enumerate() {
-                        let col_t = Matrix::new(&col[t * n..], k, n, count * n, 1)
-                            .expect("image t's columns of the tile");
-                        let y_t = MatrixMut::row_major(y_t, self.c_out, n).expect("[C_out, N]");
-                        gemm(y_t, false, w, col_t, threads).expect("[C_out, K] × [K, N]");
+                    self.im2col(images, count, &mut buffers.columns);
+                    let col = Matrix::row_major(&buffers.columns, k, count * n)
+                        .expect("the tile's columns");
+                    if count == 1 {
+                        let y = MatrixMut::row_major(out, self.c_out, n).expect("[C_out, N]");
+                        gemm(y, false, w, col, threads).expect("[C_out, K] × [K, N]");
+                        return;
                     }
+                    // One product for the tile, `[C_out, T·N]`, then each image's
+                    // rows moved to their place in the NCHW output.
+                    let staged = &mut buffers.staged;
+                    staged.resize(self.c_out * count * n, 0.0);
+                    let y =
+                        MatrixMut::row_major(staged, self.c_out, count * n).expect("[C_out, T·N]");
+                    gemm(y, false, w, col, threads).expect("[C_out, K] × [K, T·N]");
+                    self.scatter_tile(staged, count, out);
                 })
             });
         y
     }
 
+    /// Moves a tile's product `[C_out, T·N]` into its NCHW place `[T, C_out, N]`.
+    fn scatter_tile(&self, staged: &[f32], count: usize, out: &mut [f32]) {
+        let n = self.positions();
+        for (t, image) in out.chunks_mut(self.image_out()).enumerate() {
+            for (o, row) in image.chunks_mut(n).enumerate() {
+                row.copy_from_slice(&staged[(o * count + t) * n..][..n]);
+            }
+        }
+    }
+
+    /// Gathers the output gradients of images `first..first + count` from
+    /// `dy` (NCHW) into `staged` as one `[C_out, T·N]` matrix.
+    fn gather_tile(&self, dy: &[f32], first: usize, count: usize, staged: &mut Vec<f32>) {
+        let n = self.positions();
+        staged.resize(self.c_out * count * n, 0.0);
+        let images = &dy[first * self.image_out()..][..count * self.image_out()];
+        for (t, image) in images.chunks(self.image_out()).enumerate() {
+            for (o, row) in image.chunks(n).enumerate() {
+                staged[(o * count + t) * n..][..n].copy_from_slice(row);
+            }
+        }
+    }
+
     /// The weight gradient `[C_out, C_in, k_h, k_w]` from `x` and `dy`
     /// (`[B, C_out, H_out, W_out]`), both contiguous.
     fn weight_grad(&self, x: &[f32], dy: &[f32]) -> Vec<f32> {
-        let (k, n, image_out) = (self.patch(), self.positions(), self.image_out());
+        let k = self.patch();
         let tiles = self.tiles();
         let parts = WEIGHT_GRADIENT_PARTS.min(tiles.len()).max(1);
         let per_part = tiles.len().div_ceil(parts).max(1);
@@ -431,9 +475,9 @@ impl Geometry {
             .par_chunks(per_part)
             .map(|group| {
                 let mut sum = vec![0.0f32; self.c_out * k];
-                with_columns(|col| {
+                with_buffers(|buffers| {
                     for &(first, count) in group {
-                        self.add_weight_grad(x, dy, first, count, col, &mut sum, threads);
+                        self.add_weight_grad(x, dy, (first, count), buffers, &mut sum, threads);
                     }
                 });
                 sum
@@ -449,31 +493,32 @@ impl Geometry {
         total
     }
 
-    /// Adds the weight gradient of images `first..first + count` to `sum`
-    /// (`[C_out, K]`), with `col` as the tile's column buffer.
-    #[allow(clippy::too_many_arguments)]
+    /// Adds the weight gradient of the tile `(first, count)` of images to `sum`
+    /// (`[C_out, K]`): `dY_tile[C_out, T·N] × col_tileᵀ[T·N, K]`, one product.
     fn add_weight_grad(
         &self,
         x: &[f32],
         dy: &[f32],
-        first: usize,
-        count: usize,
-        col: &mut Vec<f32>,
+        (first, count): (usize, usize),
+        buffers: &mut Buffers,
         sum: &mut [f32],
         threads: Threads,
     ) {
-        let (k, n, image_out) = (self.patch(), self.positions(), self.image_out());
+        let (k, n) = (self.patch(), self.positions());
         let images = &x[first * self.image_in()..][..count * self.image_in()];
-        self.im2col(images, count, col);
-        for t in 0..count {
-            let dy_t = Matrix::row_major(&dy[(first + t) * image_out..], self.c_out, n)
-                .expect("image's output gradient");
-            let col_t = Matrix::new(&col[t * n..], k, n, count * n, 1)
-                .expect("image t's columns of the tile")
-                .transposed();
-            let sum = MatrixMut::row_major(sum, self.c_out, k).expect("[C_out, K]");
-            gemm(sum, true, dy_t, col_t, threads).expect("[C_out, N] × [N, K]");
-        }
+        self.im2col(images, count, &mut buffers.columns);
+        let col = Matrix::row_major(&buffers.columns, k, count * n)
+            .expect("the tile's columns")
+            .transposed();
+        let dy_tile = if count == 1 {
+            &dy[first * self.image_out()..][..self.image_out()]
+        } else {
+            self.gather_tile(dy, first, count, &mut buffers.staged);
+            &buffers.staged[..]
+        };
+        let dy_tile = Matrix::row_major(dy_tile, self.c_out, count * n).expect("[C_out, T·N]");
+        let sum = MatrixMut::row_major(sum, self.c_out, k).expect("[C_out, K]");
+        gemm(sum, true, dy_tile, col, threads).expect("[C_out, T·N] × [T·N, K]");
     }
 
     /// The input gradient `[B, C_in, H, W]` from `weight` and `dy`, both contiguous.
@@ -481,12 +526,7 @@ impl Geometry {
         if let Some(flipped) = self.flipped() {
             return flipped.forward(dy, &self.flipped_weight(weight));
         }
-        let (k, n, image_out, image_in) = (
-            self.patch(),
-            self.positions(),
-            self.image_out(),
-            self.image_in(),
-        );
+        let (k, n, image_in) = (self.patch(), self.positions(), self.image_in());
         let mut dx = vec![0.0f32; self.batch * image_in];
         if dx.is_empty() {
             return dx;
@@ -500,17 +540,23 @@ impl Geometry {
         dx.par_chunks_mut(tile * image_in)
             .enumerate()
             .for_each(|(index, dx_tile)| {
-                with_columns(|dcol| {
+                with_buffers(|buffers| {
                     let (first, count) = (index * tile, dx_tile.len() / image_in);
-                    // Every element is written by the products below.
+                    let dy_tile = if count == 1 {
+                        &dy[first * self.image_out()..][..self.image_out()]
+                    } else {
+                        self.gather_tile(dy, first, count, &mut buffers.staged);
+                        &buffers.staged[..]
+                    };
+                    let dy_tile =
+                        Matrix::row_major(dy_tile, self.c_out, count * n).expect("[C_out, T·N]");
+                    // Every element is written by the product.
+                    let dcol = &mut buffers.columns;
                     dcol.resize(k * count * n, 0.0);
-                    for t in 0..count {
-                        let dy_t = Matrix::row_major(&dy[(first + t) * image_out..], self.c_out, n)
-                            .expect("image's output gradient");
-                        let dcol_t = MatrixMut::new(&mut dcol[t * n..], k, n, count * n, 1)
-                            .expect("image t's columns of the tile");
-                        gemm(dcol_t, false, w_t, dy_t, threads).expect("[K, C_out] × [C_out, N]");
-                    }
+                    let dcol_tile =
+                        MatrixMut::row_major(dcol, k, count * n).expect("the tile's columns");
+                    gemm(dcol_tile, false, w_t, dy_tile, threads)
+                        .expect("[K, C_out] × [C_out, T·N]");
                     self.col2im(dcol, count, dx_tile);
                 })
             });
