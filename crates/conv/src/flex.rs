@@ -450,17 +450,29 @@ impl Geometry {
         }
     }
 
-    /// Gathers the output gradients of images `first..first + count` from
-    /// `dy` (NCHW) into `staged` as one `[C_out, T·N]` matrix.
-    fn gather_tile(&self, dy: &[f32], first: usize, count: usize, staged: &mut Vec<f32>) {
-        let n = self.positions();
-        staged.resize(self.c_out * count * n, 0.0);
-        let images = &dy[first * self.image_out()..][..count * self.image_out()];
-        for (t, image) in images.chunks(self.image_out()).enumerate() {
-            for (o, row) in image.chunks(n).enumerate() {
-                staged[(o * count + t) * n..][..n].copy_from_slice(row);
+    /// The output gradients of the tile `(first, count)` as one `[C_out, T·N]`
+    /// matrix: the image's own `[C_out, N]` block of `dy` (NCHW) for a
+    /// one-image tile, else the images' rows gathered into `staged`.
+    fn output_grad_tile<'s>(
+        &self,
+        dy: &'s [f32],
+        (first, count): (usize, usize),
+        staged: &'s mut Vec<f32>,
+    ) -> Matrix<'s> {
+        let (n, image_out) = (self.positions(), self.image_out());
+        let images = &dy[first * image_out..][..count * image_out];
+        let values = if count == 1 {
+            images
+        } else {
+            staged.resize(self.c_out * count * n, 0.0);
+            for (t, image) in images.chunks(image_out).enumerate() {
+                for (o, row) in image.chunks(n).enumerate() {
+                    staged[(o * count + t) * n..][..n].copy_from_slice(row);
+                }
             }
-        }
+            &staged[..]
+        };
+        Matrix::row_major(values, self.c_out, count * n).expect("[C_out, T·N]")
     }
 
     /// The weight gradient `[C_out, C_in, k_h, k_w]` from `x` and `dy`
@@ -510,13 +522,7 @@ impl Geometry {
         let col = Matrix::row_major(&buffers.columns, k, count * n)
             .expect("the tile's columns")
             .transposed();
-        let dy_tile = if count == 1 {
-            &dy[first * self.image_out()..][..self.image_out()]
-        } else {
-            self.gather_tile(dy, first, count, &mut buffers.staged);
-            &buffers.staged[..]
-        };
-        let dy_tile = Matrix::row_major(dy_tile, self.c_out, count * n).expect("[C_out, T·N]");
+        let dy_tile = self.output_grad_tile(dy, (first, count), &mut buffers.staged);
         let sum = MatrixMut::row_major(sum, self.c_out, k).expect("[C_out, K]");
         gemm(sum, true, dy_tile, col, threads).expect("[C_out, T·N] × [T·N, K]");
     }
@@ -542,14 +548,7 @@ impl Geometry {
             .for_each(|(index, dx_tile)| {
                 with_buffers(|buffers| {
                     let (first, count) = (index * tile, dx_tile.len() / image_in);
-                    let dy_tile = if count == 1 {
-                        &dy[first * self.image_out()..][..self.image_out()]
-                    } else {
-                        self.gather_tile(dy, first, count, &mut buffers.staged);
-                        &buffers.staged[..]
-                    };
-                    let dy_tile =
-                        Matrix::row_major(dy_tile, self.c_out, count * n).expect("[C_out, T·N]");
+                    let dy_tile = self.output_grad_tile(dy, (first, count), &mut buffers.staged);
                     // Every element is written by the product.
                     let dcol = &mut buffers.columns;
                     dcol.resize(k * count * n, 0.0);
