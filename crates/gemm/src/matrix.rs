@@ -2,36 +2,69 @@
 
 use crate::error::GemmError;
 
-/// Elements a `rows × columns` view with these strides spans (0 when empty).
-fn span(rows: usize, columns: usize, row_stride: usize, column_stride: usize) -> Option<usize> {
-    if rows == 0 || columns == 0 {
-        return Some(0);
-    }
-    (rows - 1)
-        .checked_mul(row_stride)?
-        .checked_add((columns - 1).checked_mul(column_stride)?)?
-        .checked_add(1)
+/// A `rows × columns` matrix's place in a slice: element `(i, j)` is at
+/// `i·row_stride + j·column_stride`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub(crate) rows: usize,
+    pub(crate) columns: usize,
+    pub(crate) row_stride: usize,
+    pub(crate) column_stride: usize,
 }
 
-fn check(
-    available: usize,
-    rows: usize,
-    columns: usize,
-    row_stride: usize,
-    column_stride: usize,
-) -> Result<(), GemmError> {
-    let out_of_bounds = |needed| GemmError::OutOfBounds {
-        rows,
-        columns,
-        row_stride,
-        column_stride,
-        needed,
-        available,
-    };
-    match span(rows, columns, row_stride, column_stride) {
-        Some(needed) if needed <= available => Ok(()),
-        Some(needed) => Err(out_of_bounds(needed)),
-        None => Err(out_of_bounds(usize::MAX)),
+impl Layout {
+    /// Elements the layout spans (0 when empty); `None` when that overflows.
+    fn span(&self) -> Option<usize> {
+        if self.rows == 0 || self.columns == 0 {
+            return Some(0);
+        }
+        (self.rows - 1)
+            .checked_mul(self.row_stride)?
+            .checked_add((self.columns - 1).checked_mul(self.column_stride)?)?
+            .checked_add(1)
+    }
+
+    /// The layout, when every element lies inside a slice of `available` elements.
+    fn within(self, available: usize) -> Result<Self, GemmError> {
+        match self.span() {
+            Some(needed) if needed <= available => Ok(self),
+            needed => Err(GemmError::OutOfBounds {
+                rows: self.rows,
+                columns: self.columns,
+                row_stride: self.row_stride,
+                column_stride: self.column_stride,
+                needed: needed.unwrap_or(usize::MAX),
+                available,
+            }),
+        }
+    }
+
+    /// Whether no two elements share an address (one stride steps over a whole
+    /// row or column of the other).
+    fn distinct(&self) -> bool {
+        let Self {
+            rows,
+            columns,
+            row_stride,
+            column_stride,
+        } = *self;
+        rows <= 1 && (columns <= 1 || column_stride >= 1)
+            || columns <= 1 && row_stride >= 1
+            || column_stride >= 1 && row_stride >= columns.saturating_mul(column_stride)
+            || row_stride >= 1 && column_stride >= rows.saturating_mul(row_stride)
+    }
+
+    fn transposed(self) -> Self {
+        Self {
+            rows: self.columns,
+            columns: self.rows,
+            row_stride: self.column_stride,
+            column_stride: self.row_stride,
+        }
+    }
+
+    fn shape(&self) -> [usize; 2] {
+        [self.rows, self.columns]
     }
 }
 
@@ -40,10 +73,7 @@ fn check(
 #[derive(Debug, Clone, Copy)]
 pub struct Matrix<'a> {
     pub(crate) data: &'a [f32],
-    pub(crate) rows: usize,
-    pub(crate) columns: usize,
-    pub(crate) row_stride: usize,
-    pub(crate) column_stride: usize,
+    pub(crate) layout: Layout,
 }
 
 impl<'a> Matrix<'a> {
@@ -58,14 +88,14 @@ impl<'a> Matrix<'a> {
         row_stride: usize,
         column_stride: usize,
     ) -> Result<Self, GemmError> {
-        check(data.len(), rows, columns, row_stride, column_stride)?;
-        Ok(Self {
-            data,
+        let layout = Layout {
             rows,
             columns,
             row_stride,
             column_stride,
-        })
+        }
+        .within(data.len())?;
+        Ok(Self { data, layout })
     }
 
     /// A contiguous row-major view (row stride `columns`, column stride 1).
@@ -79,17 +109,14 @@ impl<'a> Matrix<'a> {
     /// The transpose (a view of the same elements, no copy).
     pub fn transposed(self) -> Self {
         Self {
-            rows: self.columns,
-            columns: self.rows,
-            row_stride: self.column_stride,
-            column_stride: self.row_stride,
+            layout: self.layout.transposed(),
             ..self
         }
     }
 
     /// `[rows, columns]`.
     pub fn shape(&self) -> [usize; 2] {
-        [self.rows, self.columns]
+        self.layout.shape()
     }
 }
 
@@ -98,10 +125,7 @@ impl<'a> Matrix<'a> {
 #[derive(Debug)]
 pub struct MatrixMut<'a> {
     pub(crate) data: &'a mut [f32],
-    pub(crate) rows: usize,
-    pub(crate) columns: usize,
-    pub(crate) row_stride: usize,
-    pub(crate) column_stride: usize,
+    pub(crate) layout: Layout,
 }
 
 impl<'a> MatrixMut<'a> {
@@ -118,12 +142,14 @@ impl<'a> MatrixMut<'a> {
         row_stride: usize,
         column_stride: usize,
     ) -> Result<Self, GemmError> {
-        check(data.len(), rows, columns, row_stride, column_stride)?;
-        let distinct = rows <= 1 && (columns <= 1 || column_stride >= 1)
-            || columns <= 1 && row_stride >= 1
-            || column_stride >= 1 && row_stride >= columns.saturating_mul(column_stride)
-            || row_stride >= 1 && column_stride >= rows.saturating_mul(row_stride);
-        if !distinct {
+        let layout = Layout {
+            rows,
+            columns,
+            row_stride,
+            column_stride,
+        }
+        .within(data.len())?;
+        if !layout.distinct() {
             return Err(GemmError::Overlapping {
                 rows,
                 columns,
@@ -131,13 +157,7 @@ impl<'a> MatrixMut<'a> {
                 column_stride,
             });
         }
-        Ok(Self {
-            data,
-            rows,
-            columns,
-            row_stride,
-            column_stride,
-        })
+        Ok(Self { data, layout })
     }
 
     /// A contiguous row-major view (row stride `columns`, column stride 1).
@@ -150,6 +170,6 @@ impl<'a> MatrixMut<'a> {
 
     /// `[rows, columns]`.
     pub fn shape(&self) -> [usize; 2] {
-        [self.rows, self.columns]
+        self.layout.shape()
     }
 }

@@ -31,8 +31,8 @@ pub fn gemm(
     threads: Threads,
 ) -> Result<(), GemmError> {
     let [m, n] = dst.shape();
-    let k = lhs.columns;
-    if lhs.rows != m || rhs.rows != k || rhs.columns != n {
+    let [lhs_rows, k] = lhs.shape();
+    if lhs_rows != m || rhs.shape() != [k, n] {
         return Err(GemmError::ShapeMismatch {
             dst: dst.shape(),
             lhs: lhs.shape(),
@@ -46,7 +46,7 @@ pub fn gemm(
         if !accumulate {
             for i in 0..m {
                 for j in 0..n {
-                    dst.data[i * dst.row_stride + j * dst.column_stride] = 0.0;
+                    dst.data[i * dst.layout.row_stride + j * dst.layout.column_stride] = 0.0;
                 }
             }
         }
@@ -73,15 +73,15 @@ pub fn gemm(
             n,
             k,
             dst.data.as_mut_ptr(),
-            stride(dst.column_stride),
-            stride(dst.row_stride),
+            stride(dst.layout.column_stride),
+            stride(dst.layout.row_stride),
             accumulate,
             lhs.data.as_ptr(),
-            stride(lhs.column_stride),
-            stride(lhs.row_stride),
+            stride(lhs.layout.column_stride),
+            stride(lhs.layout.row_stride),
             rhs.data.as_ptr(),
-            stride(rhs.column_stride),
-            stride(rhs.row_stride),
+            stride(rhs.layout.column_stride),
+            stride(rhs.layout.row_stride),
             1.0f32,
             1.0f32,
             false,
