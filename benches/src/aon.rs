@@ -10,8 +10,9 @@ use anyhow::Context;
 use metanas_aon::{
     Aon, AonMetaTrainer, AonMetaTrainerConfig, AonStart, Baseline, CandidateOutcome,
     CandidateTraining, CellPool, InnerProblem, InnerProblemConfig, InnerProblemSampler,
-    LearningRateTuning, MetaGradientMethod, mean_final_loss_with_aon, train_with_aon,
-    train_with_optimizer, tune_blend, tune_learning_rate,
+    LearningRateTuning, MetaGradientMethod, SettingsGrid, SettingsOutcome, best_outcome,
+    mean_final_loss_with_aon, sweep_settings, train_with_aon, train_with_optimizer, tune_blend,
+    tune_learning_rate,
 };
 use metanas_data::shipped;
 use metanas_device::BackendChoice;
@@ -20,6 +21,8 @@ use rand::rngs::StdRng;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
+
+mod oracle;
 
 /// Arguments of `cargo xtask bench-aon`.
 #[derive(Debug, clap::Args)]
@@ -74,6 +77,21 @@ pub struct BenchAonArgs {
     /// Training steps `K` of every compared run.
     #[arg(long, default_value_t = 100)]
     pub steps: usize,
+    /// Longest tuned-Adam run tried when measuring how many steps Adam needs
+    /// to reach a loss (default 10 × `--steps`).
+    #[arg(long)]
+    pub reach_limit: Option<usize>,
+    /// Also measure the ceiling of a per-candidate choice of the update
+    /// rule's settings: train every pair with each setting of a grid (a fresh
+    /// AON: Adam steps 3e-4…3e-2 × SGD-Nesterov off or 0.01…0.3), take each
+    /// pair's best by its own validation loss (the per-pair oracle) and the
+    /// best single setting over the pairs, and how many steps tuned Adam
+    /// needs to reach each.
+    #[arg(long)]
+    pub oracle: bool,
+    /// Warm-up lengths of the oracle's grid (steps; comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub oracle_warmup: Vec<usize>,
     /// Pairs also trained by the AON for 5× the horizon (stability).
     #[arg(long, default_value_t = 5)]
     pub stability_pairs: usize,
@@ -121,6 +139,12 @@ struct PairResult {
     adam_step_within_run: Option<usize>,
     /// AON at 5× the horizon, if measured.
     aon_long: Option<RunSummary>,
+    /// With `--oracle`: every grid setting's run on this pair.
+    sweep: Vec<SettingsOutcome>,
+    /// With `--oracle`: the shortest tuned-Adam run reaching the pair's best setting's loss.
+    adam_steps_to_oracle: Option<usize>,
+    /// With `--oracle`: the shortest tuned-Adam run reaching the best single setting's loss.
+    adam_steps_to_best_single: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -153,6 +177,8 @@ struct Results {
     sgd: LearningRateTuning,
     steps: usize,
     reach_limit: usize,
+    /// With `--oracle`: the setting with the lowest mean loss over the pairs.
+    best_single_setting: Option<metanas_aon::UpdateSettings>,
     pairs: Vec<PairResult>,
     seconds: f64,
 }
@@ -193,8 +219,9 @@ fn tuning(
 /// The length of the shortest Adam run (cosine over its own length; lengths
 /// K ± multiples of 10, up to `limit`) whose final validation loss is at most
 /// `target`, given the final loss of the `K`-step run already made. Assumes
-/// that reaching is monotone in the length: from `K` it shortens the run
-/// while it still reaches, or lengthens it until it does.
+/// that reaching is monotone in the length: it brackets the answer (shorter
+/// than K when the K-step run reaches, else by doubling the length up to
+/// `limit`) and bisects the bracket down to 10 steps.
 fn shortest_reaching_run(
     problem: &InnerProblem,
     rate: f64,
@@ -207,7 +234,7 @@ fn shortest_reaching_run(
     if !target.is_finite() {
         return Ok(None);
     }
-    let final_loss = |steps: usize| -> anyhow::Result<f64> {
+    let reaches = |steps: usize| -> anyhow::Result<bool> {
         let run = CandidateTraining {
             steps,
             eval_every: 0,
@@ -215,23 +242,36 @@ fn shortest_reaching_run(
         };
         Ok(
             train_with_optimizer(problem, Baseline::Adam.optimizer(rate), run, device)?
-                .final_loss(),
+                .final_loss()
+                <= target,
         )
     };
     let k = training.steps;
-    if k_run_loss <= target {
-        let mut shortest = k;
-        while shortest > 10 && final_loss(shortest - 10)? <= target {
-            shortest -= 10;
+    // `low` does not reach (0: nothing shorter to try), `high` reaches.
+    let (mut low, mut high) = if k_run_loss <= target {
+        (k % 10, k)
+    } else {
+        let mut low = k;
+        loop {
+            if low >= limit {
+                return Ok(None);
+            }
+            let next = (2 * low).min(limit);
+            if reaches(next)? {
+                break (low, next);
+            }
+            low = next;
         }
-        return Ok(Some(shortest));
-    }
-    for steps in (k + 10..=limit).step_by(10) {
-        if final_loss(steps)? <= target {
-            return Ok(Some(steps));
+    };
+    while high - low > 10 {
+        let middle = low + 10 * ((high - low) / 20);
+        if reaches(middle)? {
+            high = middle;
+        } else {
+            low = middle;
         }
     }
-    Ok(None)
+    Ok(Some(high))
 }
 
 /// The first evaluated step whose validation loss is at most `target`.
@@ -447,8 +487,20 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
     // 3. Held-out pairs: Fashion-MNIST tasks, cells never seen in meta-training.
     let held_out = InnerProblemSampler::new(problems.clone(), fashion, CellPool::HeldOut)?;
     let mut rng = StdRng::seed_from_u64(args.seed.wrapping_add(3000));
-    let reach_limit = 2 * k;
+    let reach_limit = args.reach_limit.unwrap_or(10 * k);
+    // One Adam run of 2K steps is the looser, within-run measure's limit.
+    let within_run_limit = 2 * k;
+    let oracle_settings = if args.oracle {
+        SettingsGrid {
+            warmup_steps: args.oracle_warmup.clone(),
+            ..SettingsGrid::default()
+        }
+        .settings()?
+    } else {
+        Vec::new()
+    };
     let mut results = Vec::with_capacity(pairs);
+    let mut held_out_problems = Vec::with_capacity(pairs);
     for i in 0..pairs {
         let problem = held_out.sample(&mut rng);
         let aon_run = train_with_aon(&problem, &aon, training, &device)?;
@@ -483,7 +535,7 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
             Some(step) => Some(step),
             None if target.is_finite() => {
                 let long = CandidateTraining {
-                    steps: reach_limit,
+                    steps: within_run_limit,
                     eval_every: 10,
                     ..training
                 };
@@ -512,6 +564,31 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
         } else {
             None
         };
+        let (sweep, adam_steps_to_oracle) = if args.oracle {
+            let sweep = sweep_settings(&problem, &oracle_settings, training, &device)?;
+            let best = best_outcome(&sweep).map_or(f64::INFINITY, |o| o.loss);
+            let steps = shortest_reaching_run(
+                &problem,
+                adam.best_rate,
+                best,
+                adam_run.final_loss(),
+                reach_limit,
+                training,
+                &device,
+            )?;
+            if let Some(o) = best_outcome(&sweep) {
+                eprintln!(
+                    "          best of {} settings: {} at {:.4}; shortest Adam run reaching it {}",
+                    sweep.len(),
+                    o.settings,
+                    o.loss,
+                    steps.map_or(format!(">{reach_limit}"), |s| s.to_string())
+                );
+            }
+            (sweep, steps)
+        } else {
+            (Vec::new(), None)
+        };
         let adam_summary = RunSummary::of(&adam_run);
         let sgd_summary = RunSummary::of(&sgd_run);
         eprintln!(
@@ -522,7 +599,7 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
             adam_summary.loss,
             sgd_summary.loss,
             adam_steps_to_aon.map_or(format!(">{reach_limit}"), |s| s.to_string()),
-            adam_step_within_run.map_or(format!(">{reach_limit}"), |s| s.to_string()),
+            adam_step_within_run.map_or(format!(">{within_run_limit}"), |s| s.to_string()),
             aon_long.map_or(String::new(), |l| format!(
                 ", AON at {}: {:.4}",
                 5 * k,
@@ -538,10 +615,39 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
             adam_steps_to_aon,
             adam_step_within_run,
             aon_long,
+            sweep,
+            adam_steps_to_oracle,
+            adam_steps_to_best_single: None,
         });
+        held_out_problems.push(problem);
+    }
+    // The best single setting is known once every pair is swept.
+    let best_single = oracle::best_single_setting(&results);
+    if let Some((single, mean)) = best_single {
+        eprintln!("best single setting over the pairs: {single} (mean loss {mean:.4})");
+        for (result, problem) in results.iter_mut().zip(&held_out_problems) {
+            result.adam_steps_to_best_single = shortest_reaching_run(
+                problem,
+                adam.best_rate,
+                oracle::loss_of(result, &single),
+                result.adam.loss,
+                reach_limit,
+                training,
+                &device,
+            )?;
+        }
     }
     let seconds = start.elapsed().as_secs_f64();
-    print_table(&results, &adam, &sgd, k, reach_limit, &aon_source, seconds);
+    print_table(
+        &results,
+        &adam,
+        &sgd,
+        k,
+        (reach_limit, within_run_limit),
+        &aon_source,
+        seconds,
+    );
+    oracle::print_ceiling(&results, best_single, k, reach_limit);
     let out = Results {
         aon_source,
         blend,
@@ -550,6 +656,7 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
         sgd,
         steps: k,
         reach_limit,
+        best_single_setting: best_single.map(|(s, _)| s),
         pairs: results,
         seconds,
     };
@@ -566,7 +673,7 @@ fn print_table(
     adam: &LearningRateTuning,
     sgd: &LearningRateTuning,
     k: usize,
-    reach_limit: usize,
+    (reach_limit, within_run_limit): (usize, usize),
     aon_source: &str,
     seconds: f64,
 ) {
@@ -606,9 +713,9 @@ fn print_table(
     row("AON".into(), &|r| r.aon);
     row(format!("Adam (lr {})", adam.best_rate), &|r| r.adam);
     row(format!("SGD-Nesterov (lr {})", sgd.best_rate), &|r| r.sgd);
-    let fmt = |s: usize| {
+    let fmt = |s: usize, limit: usize| {
         if s == usize::MAX {
-            format!(">{reach_limit}")
+            format!(">{limit}")
         } else {
             s.to_string()
         }
@@ -628,17 +735,21 @@ fn print_table(
         .filter(|r| r.aon.loss.is_finite() && r.adam_steps_to_aon.is_none_or(|s| s >= 2 * k))
         .count();
     println!(
-        "\nShortest tuned-Adam run (cosine over its own length; lengths in steps of 10 up to {reach_limit}, scanned from K) whose final validation loss reaches the AON's at K = {k}: median {}, ≥ 2K on {at_least_2k}/{n} pairs; all: [{}]",
-        fmt(reach[n / 2]),
-        reach.iter().map(|&s| fmt(s)).collect::<Vec<_>>().join(", ")
+        "\nShortest tuned-Adam run (cosine over its own length; lengths in steps of 10 up to {reach_limit}, bracketed from K and bisected) whose final validation loss reaches the AON's at K = {k}: median {}, ≥ 2K on {at_least_2k}/{n} pairs; all: [{}]",
+        fmt(reach[n / 2], reach_limit),
+        reach
+            .iter()
+            .map(|&s| fmt(s, reach_limit))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let within = sorted(&|r| r.adam_step_within_run);
     println!(
-        "Within one run: the first step, every 10, at which one Adam run of {k} steps, or of {reach_limit} if that one does not get there, reaches it: median {}; all: [{}] (points of one longer schedule, not runs of that length).",
-        fmt(within[n / 2]),
+        "Within one run: the first step, every 10, at which one Adam run of {k} steps, or of {within_run_limit} if that one does not get there, reaches it: median {}; all: [{}] (points of one longer schedule, not runs of that length).",
+        fmt(within[n / 2], within_run_limit),
         within
             .iter()
-            .map(|&s| fmt(s))
+            .map(|&s| fmt(s, within_run_limit))
             .collect::<Vec<_>>()
             .join(", ")
     );

@@ -1,8 +1,9 @@
 //! `cargo xtask bench-image-search`: real-training searches on a shipped
 //! image dataset with several strategies and seeds, each run exactly as
 //! `cargo xtask search` runs it, with the NAS-Bench-201 ResNet and largest
-//! cells trained by the same final recipe, budget and seed; prints held-out
-//! accuracy of the found model beside the references, and wall time.
+//! cells trained by the same final recipe, budget and seed (unless
+//! `--no-references`); prints held-out accuracy of the found model beside the
+//! references, and wall time.
 
 use crate::product_command::ProductCommand;
 use anyhow::{Context, bail};
@@ -27,6 +28,10 @@ pub struct BenchImageSearchArgs {
     /// Extra arguments for every search (e.g. `--search-args "--budget 3 --steps 100"`), space-separated.
     #[arg(long, default_value = "", allow_hyphen_values = true)]
     search_args: String,
+    /// Skip the reference cells (the default trains NAS-Bench-201's ResNet and
+    /// largest cells beside every run, which triples its time).
+    #[arg(long)]
+    no_references: bool,
     /// Output folder (one sub-folder per run).
     #[arg(long, default_value = "runs/bench-image-search")]
     out: PathBuf,
@@ -43,7 +48,7 @@ struct Row {
     references: Vec<(String, f64, bool)>,
 }
 
-/// The references every run trains beside the found cell.
+/// The references every run trains beside the found cell, unless `--no-references`.
 const REFERENCES: &str = "resnet,largest";
 
 /// The references of a `results.json`: name, test accuracy (%), whether it is the found cell.
@@ -175,7 +180,9 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
                 seed.to_string(),
             ]);
             line.extend(["--out".into(), out.display().to_string(), "--quiet".into()]);
-            line.extend(["--reference".into(), REFERENCES.into()]);
+            if !args.no_references {
+                line.extend(["--reference".into(), REFERENCES.into()]);
+            }
             if name.starts_with("meta-") {
                 let Some(dir) = &args.meta_model else {
                     bail!("{name} needs --meta-model")

@@ -3,6 +3,7 @@
 //! Every subcommand's doc comment is its help text (`cargo xtask help`). The
 //! `bench-…` subcommands run the harnesses of `metanas-benches`.
 
+mod aon_table_command;
 mod distributed_search;
 mod final_stage;
 mod final_stage_args;
@@ -32,6 +33,8 @@ enum Command {
     Study(study_command::StudyArgs),
     /// Meta-train the AEN (on benchmark columns) and the AON (on MNIST image tasks) into a meta-model folder; resumable.
     MetaTrain(meta_train_command::MetaTrainArgs),
+    /// Measure the table an architecture-conditioned AON learns from: MNIST candidates, each trained with every setting of a grid (resumable CSV).
+    AonTable(aon_table_command::AonTableArgs),
     /// A new device's latencies: `plan` lists cells to measure on it, `predict` gives every cell's latency from those measured.
     Latency(latency_command::LatencyArgs),
     /// Classify images (a folder, an IDX or a CSV file) with a model saved by `search`; writes a CSV of predictions.
@@ -49,6 +52,7 @@ fn main() -> anyhow::Result<()> {
         Command::Search(args) => search_command::run(&args),
         Command::Study(args) => study_command::run(&args),
         Command::MetaTrain(args) => meta_train_command::run(&args),
+        Command::AonTable(args) => aon_table_command::run(&args),
         Command::Latency(args) => latency_command::run(&args),
         Command::Predict(args) => predict_command::run(&args),
         Command::Test(args) => test_command::run(&args),

@@ -6,6 +6,7 @@ use crate::aon::Aon;
 use crate::aon_optimizer::AonOptimizer;
 use crate::error::AonError;
 use crate::inner_problem::InnerProblem;
+use crate::update_settings::UpdateSettings;
 use burn::tensor::Device;
 use metanas_net::{
     Evaluation, LearningRateSchedule, ModelOptimizer, NetError, OptimizerConfig, TrainingConfig,
@@ -80,6 +81,7 @@ fn run<O: ModelOptimizer>(
     problem: &InnerProblem,
     optimizer: &mut O,
     base_rate: f64,
+    schedule: LearningRateSchedule,
     training: CandidateTraining,
     device: &Device,
 ) -> crate::error::Result<CandidateOutcome> {
@@ -90,7 +92,7 @@ fn run<O: ModelOptimizer>(
         TrainingLength::Steps(training.steps),
     )
     .with_batch_size(training.batch_size)
-    .with_schedule(LearningRateSchedule::Cosine)
+    .with_schedule(schedule)
     .with_seed(problem.seed)
     .with_eval_every(training.eval_every);
     match train(
@@ -122,7 +124,41 @@ pub fn train_with_aon(
     training: CandidateTraining,
     device: &Device,
 ) -> crate::error::Result<CandidateOutcome> {
-    run(problem, &mut AonOptimizer::new(aon), 1.0, training, device)
+    run(
+        problem,
+        &mut AonOptimizer::new(aon),
+        1.0,
+        LearningRateSchedule::Cosine,
+        training,
+        device,
+    )
+}
+
+/// Trains `problem`'s candidate with a fresh AON at `settings` (their
+/// schedule, base rate 1): the update rule those settings name.
+///
+/// # Errors
+/// [`AonError::InvalidConfig`] for invalid settings; as [`train_with_aon`].
+pub fn train_with_settings(
+    problem: &InnerProblem,
+    settings: &UpdateSettings,
+    training: CandidateTraining,
+    device: &Device,
+) -> crate::error::Result<CandidateOutcome> {
+    settings.check()?;
+    let config = settings.aon_config();
+    // A fresh AON's hidden weights do not change its updates; drawn inside the
+    // seeding lock only so that they cannot land between another thread's seed
+    // and its draws.
+    let aon = metanas_seeding::seeded_module(device, 0, || config.init(device))?;
+    run(
+        problem,
+        &mut AonOptimizer::new(&aon),
+        1.0,
+        settings.schedule(),
+        training,
+        device,
+    )
 }
 
 /// Trains `problem`'s candidate with a hand-written optimizer (cosine schedule from its base rate).
@@ -139,6 +175,7 @@ pub fn train_with_optimizer(
         problem,
         &mut optimizer.init(),
         optimizer.learning_rate(),
+        LearningRateSchedule::Cosine,
         training,
         device,
     )

@@ -40,6 +40,14 @@ pub enum AonError {
         /// serde's message, with line and column.
         message: String,
     },
+    /// A CSV table of measured runs could not be read or written.
+    #[error("{path}: {message}")]
+    Table {
+        /// The file.
+        path: PathBuf,
+        /// The CSV reader's or writer's message, with the line where it has one.
+        message: String,
+    },
     /// The network crate failed (building or training a candidate).
     #[error(transparent)]
     Net(#[from] metanas_net::NetError),

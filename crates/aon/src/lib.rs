@@ -29,6 +29,12 @@
 //!   checkpoints ([`AonMetaTrainer::save`] / [`AonMetaTrainer::load`]).
 //! * [`tune_learning_rate`], [`train_with_aon`], [`train_with_optimizer`]: the
 //!   honest comparison with Adam and SGD-Nesterov under the same schedule.
+//! * [`UpdateSettings`] / [`SettingsGrid`]: the settings of a fresh AON's
+//!   update for one candidate (its two directions' step sizes, warm-up);
+//!   [`sweep_settings`] trains a candidate with each setting of a grid, the
+//!   per-candidate oracle an architecture-conditioned choice aims at;
+//!   [`extend_settings_table`] grows a resumable CSV table of such sweeps on
+//!   the meta-training problems.
 //!
 //! The crate takes a Burn `Device` and never names a backend.
 //!
@@ -62,7 +68,10 @@ mod inner_run;
 mod meta_trainer;
 mod run_feedback;
 mod saved_aon;
+mod settings_sweep;
+mod settings_table;
 mod update_rule;
+mod update_settings;
 
 pub use aon::{Aon, AonConfig, MAX_LOG_STEP_CORRECTION};
 pub use aon_optimizer::AonOptimizer;
@@ -70,7 +79,7 @@ pub use aon_start::{AonStart, UnknownAonStart};
 pub use blend_tuning::{BlendTuning, tune_blend};
 pub use candidate_training::{
     Baseline, CandidateOutcome, CandidateTraining, LearningRateTuning, mean_final_loss_with_aon,
-    train_with_aon, train_with_optimizer, tune_learning_rate,
+    train_with_aon, train_with_optimizer, train_with_settings, tune_learning_rate,
 };
 pub use coordinate_features::{AonState, StepInputs};
 pub use error::{AonError, Result};
@@ -81,4 +90,10 @@ pub use meta_trainer::{
 };
 pub use run_feedback::{FeedbackHandle, FeedbackInputs};
 pub use saved_aon::{CONFIG_FILE, WEIGHTS_FILE, load_config};
+pub use settings_sweep::{SettingsOutcome, best_outcome, sweep_settings};
+pub use settings_table::{
+    SettingsTableConfig, SettingsTableRow, TableProgress, append_settings_rows,
+    extend_settings_table, pair_problem, read_settings_table,
+};
 pub use update_rule::AonUpdateRule;
+pub use update_settings::{SettingsGrid, UpdateSettings};
