@@ -22,6 +22,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
+mod chooser;
 mod oracle;
 
 /// Arguments of `cargo xtask bench-aon`.
@@ -89,6 +90,16 @@ pub struct BenchAonArgs {
     /// needs to reach each.
     #[arg(long)]
     pub oracle: bool,
+    /// With `--oracle`: fit the architecture-conditioned choice of settings on
+    /// this table of measured MNIST runs (`cargo xtask aon-table`) and score it,
+    /// its best single setting and the choice with features shuffled across
+    /// pairs, on the held-out pairs' sweeps.
+    #[arg(long)]
+    pub chooser_table: Option<PathBuf>,
+    /// Meta-model whose AEN embeds the cells for `--chooser-table` (without
+    /// it the choice reads the plain features alone).
+    #[arg(long)]
+    pub meta_model: Option<PathBuf>,
     /// Warm-up lengths of the oracle's grid (steps; comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "0")]
     pub oracle_warmup: Vec<usize>,
@@ -143,8 +154,18 @@ struct PairResult {
     sweep: Vec<SettingsOutcome>,
     /// With `--oracle`: the shortest tuned-Adam run reaching the pair's best setting's loss.
     adam_steps_to_oracle: Option<usize>,
-    /// With `--oracle`: the shortest tuned-Adam run reaching the best single setting's loss.
-    adam_steps_to_best_single: Option<usize>,
+    /// With `--oracle`: other ways of choosing a setting on the grid, each
+    /// with its loss and the shortest tuned-Adam run reaching it.
+    choices: Vec<SettingsChoice>,
+}
+
+/// One way of choosing the update rule's settings, on one pair.
+#[derive(Debug, Clone, Serialize)]
+struct SettingsChoice {
+    name: String,
+    settings: metanas_aon::UpdateSettings,
+    loss: f64,
+    adam_steps: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -312,6 +333,10 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
     };
     let k = args.steps;
     anyhow::ensure!(k > 0 && pairs > 0, "--steps and --pairs must be positive");
+    anyhow::ensure!(
+        args.chooser_table.is_none() || args.oracle,
+        "--chooser-table is scored on the held-out pairs' sweeps: it needs --oracle"
+    );
     anyhow::ensure!(
         !args.blend_grid || (args.start == AonStart::Blend && args.aon.is_none()),
         "--blend-grid chooses where meta-training starts: it needs --start blend and no --aon"
@@ -617,24 +642,74 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
             aon_long,
             sweep,
             adam_steps_to_oracle,
-            adam_steps_to_best_single: None,
+            choices: Vec::new(),
         });
         held_out_problems.push(problem);
     }
-    // The best single setting is known once every pair is swept.
+    // Choices that need every pair swept (or the table) first.
     let best_single = oracle::best_single_setting(&results);
+    let mut choices: Vec<(String, Vec<metanas_aon::UpdateSettings>)> = Vec::new();
     if let Some((single, mean)) = best_single {
         eprintln!("best single setting over the pairs: {single} (mean loss {mean:.4})");
-        for (result, problem) in results.iter_mut().zip(&held_out_problems) {
-            result.adam_steps_to_best_single = shortest_reaching_run(
+        choices.push((
+            format!("best single setting on these pairs ({single}; optimistic)"),
+            vec![single; results.len()],
+        ));
+    }
+    if let Some(table) = &args.chooser_table {
+        let fitted = chooser::fit(
+            table,
+            args.meta_model.as_deref(),
+            &oracle_settings,
+            k,
+            &device,
+        )?;
+        let features = chooser::problem_features(fitted.aen.as_ref(), &held_out_problems)?;
+        let n = features.len();
+        let pick = |i: usize| fitted.chooser.choose(&features[i]);
+        let conditioned = (0..n).map(pick).collect::<Result<Vec<_>, _>>()?;
+        let shuffled = (0..n)
+            .map(|i| pick((i + n / 2) % n))
+            .collect::<Result<Vec<_>, _>>()?;
+        eprintln!(
+            "chooser fitted on {} pairs of {} ({} features): {}",
+            fitted.table_pairs,
+            table.display(),
+            fitted.chooser.feature_count(),
+            conditioned
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        choices.push((
+            format!("best single setting of the table ({})", fitted.table_best),
+            vec![fitted.table_best; n],
+        ));
+        choices.push(("conditioned on the candidate".into(), conditioned));
+        choices.push((
+            "conditioned, features shuffled across pairs".into(),
+            shuffled,
+        ));
+    }
+    for (name, picks) in &choices {
+        for ((result, problem), settings) in results.iter_mut().zip(&held_out_problems).zip(picks) {
+            let loss = oracle::loss_of(result, settings);
+            let adam_steps = shortest_reaching_run(
                 problem,
                 adam.best_rate,
-                oracle::loss_of(result, &single),
+                loss,
                 result.adam.loss,
                 reach_limit,
                 training,
                 &device,
             )?;
+            result.choices.push(SettingsChoice {
+                name: name.clone(),
+                settings: *settings,
+                loss,
+                adam_steps,
+            });
         }
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -647,7 +722,7 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
         &aon_source,
         seconds,
     );
-    oracle::print_ceiling(&results, best_single, k, reach_limit);
+    oracle::print_ceiling(&results, k, reach_limit);
     let out = Results {
         aon_source,
         blend,

@@ -44,12 +44,7 @@ pub(super) fn oracle_loss(result: &PairResult) -> f64 {
 }
 
 /// Prints the ceiling table (markdown) after the main one.
-pub(super) fn print_ceiling(
-    results: &[PairResult],
-    best_single: Option<(UpdateSettings, f64)>,
-    k: usize,
-    reach_limit: usize,
-) {
+pub(super) fn print_ceiling(results: &[PairResult], k: usize, reach_limit: usize) {
     let n = results.len();
     if n == 0 || results[0].sweep.is_empty() {
         return;
@@ -84,11 +79,11 @@ pub(super) fn print_ceiling(
     row("per-pair oracle".into(), &oracle_loss, &|r| {
         r.adam_steps_to_oracle
     });
-    if let Some((single, _)) = best_single {
+    for (c, choice) in results[0].choices.iter().enumerate() {
         row(
-            format!("best single setting ({single}; chosen on these pairs)"),
-            &|r| loss_of(r, &single),
-            &|r| r.adam_steps_to_best_single,
+            choice.name.clone(),
+            &|r| r.choices.get(c).map_or(f64::INFINITY, |x| x.loss),
+            &|r| r.choices.get(c).and_then(|x| x.adam_steps),
         );
     }
     row("AON (above)".into(), &|r| r.aon.loss, &|r| {
@@ -113,18 +108,17 @@ pub(super) fn print_ceiling(
             .collect::<Vec<_>>()
             .join("; ")
     );
-    let regrets: Vec<f64> = best_single.map_or_else(Vec::new, |(single, _)| {
-        results
+    for (c, choice) in results[0].choices.iter().enumerate() {
+        let regrets: Vec<f64> = results
             .iter()
-            .map(|r| loss_of(r, &single) - oracle_loss(r))
+            .filter_map(|r| r.choices.get(c).map(|x| x.loss - oracle_loss(r)))
             .filter(|x| x.is_finite())
-            .collect()
-    });
-    if !regrets.is_empty() {
+            .collect();
         let (mean, _) = mean_sd(&regrets);
         let largest = regrets.iter().copied().fold(0.0, f64::max);
         println!(
-            "The best single setting's loss above each pair's oracle: mean {mean:.4}, largest {largest:.4}."
+            "{}: loss above each pair's oracle, mean {mean:.4}, largest {largest:.4}.",
+            choice.name
         );
     }
 }

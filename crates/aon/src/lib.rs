@@ -34,7 +34,8 @@
 //!   [`sweep_settings`] trains a candidate with each setting of a grid, the
 //!   per-candidate oracle an architecture-conditioned choice aims at;
 //!   [`extend_settings_table`] grows a resumable CSV table of such sweeps on
-//!   the meta-training problems.
+//!   the meta-training problems; [`SettingsChooser`] learns from such a table
+//!   to choose the settings for a candidate from its features.
 //!
 //! The crate takes a Burn `Device` and never names a backend.
 //!
@@ -68,6 +69,7 @@ mod inner_run;
 mod meta_trainer;
 mod run_feedback;
 mod saved_aon;
+mod settings_chooser;
 mod settings_sweep;
 mod settings_table;
 mod update_rule;
@@ -90,10 +92,11 @@ pub use meta_trainer::{
 };
 pub use run_feedback::{FeedbackHandle, FeedbackInputs};
 pub use saved_aon::{CONFIG_FILE, WEIGHTS_FILE, load_config};
+pub use settings_chooser::{ChooserExample, SettingsChooser, SettingsChooserConfig};
 pub use settings_sweep::{SettingsOutcome, best_outcome, sweep_settings};
 pub use settings_table::{
-    SettingsTableConfig, SettingsTableRow, TableProgress, append_settings_rows,
-    extend_settings_table, pair_problem, read_settings_table,
+    SettingsTableConfig, SettingsTableRow, TablePair, TableProgress, append_settings_rows,
+    extend_settings_table, pair_problem, read_settings_table, table_pairs,
 };
 pub use update_rule::AonUpdateRule;
 pub use update_settings::{SettingsGrid, UpdateSettings};

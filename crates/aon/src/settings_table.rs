@@ -295,3 +295,41 @@ pub fn extend_settings_table(
     }
     Ok(TableProgress { kept, measured })
 }
+
+/// One complete pair of a table: its rows' description and each setting's
+/// loss, in the order asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TablePair {
+    /// The first row of the pair (its cell, width and task).
+    pub row: SettingsTableRow,
+    /// Each setting's validation loss (infinite for a diverged run).
+    pub losses: Vec<f64>,
+}
+
+/// The pairs of `rows` that hold every one of `settings`, in pair order, with
+/// their losses in the order of `settings` (of repeated rows, the last).
+pub fn table_pairs(rows: &[SettingsTableRow], settings: &[UpdateSettings]) -> Vec<TablePair> {
+    let mut by_pair: BTreeMap<usize, Vec<&SettingsTableRow>> = BTreeMap::new();
+    for row in rows {
+        by_pair.entry(row.pair).or_default().push(row);
+    }
+    by_pair
+        .into_values()
+        .filter_map(|pair_rows| {
+            let losses: Option<Vec<f64>> = settings
+                .iter()
+                .map(|s| {
+                    pair_rows
+                        .iter()
+                        .rev()
+                        .find(|r| r.settings() == *s)
+                        .map(|r| r.loss())
+                })
+                .collect();
+            Some(TablePair {
+                row: (*pair_rows.first()?).clone(),
+                losses: losses?,
+            })
+        })
+        .collect()
+}

@@ -6,7 +6,7 @@ mod common;
 use metanas_aon::{
     AonError, CandidateTraining, CellPool, InnerProblemSampler, MetaGradientMethod, SettingsGrid,
     SettingsTableConfig, TableProgress, extend_settings_table, pair_problem, read_settings_table,
-    sweep_settings,
+    sweep_settings, table_pairs,
 };
 use metanas_device::test_device;
 
@@ -94,6 +94,17 @@ fn a_table_grows_resumably_and_its_rows_are_the_runs_they_name() {
             outcome.loss
         );
     }
+
+    // Grouped by pair in the grid's order; a pair missing a setting is left out.
+    let grid = more.grid.settings().expect("valid grid");
+    let pairs = table_pairs(&rows, &grid);
+    assert_eq!(pairs.len(), 2);
+    assert_eq!(pairs[1].row.pair, 1);
+    assert_eq!(pairs[1].losses[1], pair_rows[1].loss());
+    assert!(
+        table_pairs(&rows[..3], &grid).len() == 1,
+        "pair 1 lacks a setting"
+    );
 
     // Another seed, run length or grid would mix two tables: refused, file untouched.
     let before = std::fs::read(&config.path).expect("reads");

@@ -23,10 +23,14 @@
 //!   the same settings, and refuses a folder of other settings.
 //! * [`MetaModel`]: a finished folder loaded for a search, with
 //!   [`MetaModel::saw`] to warn when the target was seen in meta-training.
+//! * [`candidate_features`]: what a choice of the AON's settings per candidate
+//!   reads of it before training (the AEN's embedding of its cell, its size,
+//!   the task's plain statistics).
 //!
 //! Nothing here names a backend; errors are one [`MetaError`].
 
 mod aon_selection;
+mod candidate_features;
 mod error;
 mod manifest;
 mod meta_model;
@@ -35,6 +39,7 @@ mod meta_trainer;
 mod source_tasks;
 
 pub use aon_selection::AonSelection;
+pub use candidate_features::{CandidateDescription, PLAIN_FEATURES, candidate_features};
 pub use error::{MetaError, Result};
 pub use manifest::{
     AEN_DIR, AON_BEST_PREFIX, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation,
