@@ -43,6 +43,10 @@ struct Row {
     test_accuracy: f64,
     best_validation: f64,
     seconds: f64,
+    /// Wall seconds of the search alone (the run's, less its final stages).
+    search_seconds: f64,
+    /// Epochs the final stage trained the found cell for.
+    final_epochs: f64,
     architecture: String,
     /// Test accuracy (%) of each reference, and whether it is the found cell.
     references: Vec<(String, f64, bool)>,
@@ -217,12 +221,24 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
             eprintln!(
                 "   test {test_accuracy:.2}%, best validation {best_validation:.2}%, {seconds:.0} s"
             );
+            let stage_seconds = |result: &serde_json::Value| result["seconds"].as_f64();
+            let final_seconds = stage_seconds(&results["final"]).unwrap_or(0.0);
+            let reference_seconds: f64 = results["references"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|r| stage_seconds(&r["result"]))
+                        .sum()
+                })
+                .unwrap_or(0.0);
             rows.push(Row {
                 strategy: name.clone(),
                 seed,
                 test_accuracy,
                 best_validation,
                 seconds,
+                search_seconds: seconds - final_seconds - reference_seconds,
+                final_epochs: results["final"]["epochs"].as_f64().unwrap_or(f64::NAN),
                 architecture: results["final"]["architecture"]
                     .as_str()
                     .unwrap_or("?")
@@ -238,13 +254,19 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
     );
     println!();
     println!(
-        "| strategy | seed | best validation % (search) | held-out test % (final model) | wall s (search + final stage) |"
+        "| strategy | seed | best validation % (search) | held-out test % (final model) | final-stage epochs | search s | wall s (search + final stages) |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {} | {:.2} | {:.2} | {:.0} |",
-            r.strategy, r.seed, r.best_validation, r.test_accuracy, r.seconds
+            "| {} | {} | {:.2} | {:.2} | {:.1} | {:.0} | {:.0} |",
+            r.strategy,
+            r.seed,
+            r.best_validation,
+            r.test_accuracy,
+            r.final_epochs,
+            r.search_seconds,
+            r.seconds
         );
     }
     print_references(&rows);
