@@ -92,12 +92,19 @@ pub fn run(args: &AonTableArgs) -> anyhow::Result<()> {
         |so_far, pair, problem, outcomes| {
             bar.set_position((so_far.kept + so_far.measured) as u64);
             if let Some(best) = best_outcome(outcomes) {
-                bar.println(format!(
+                let line = format!(
                     "pair {pair}: best {} (loss {:.4}) — {}",
                     best.settings,
                     best.loss,
                     problem.describe()
-                ));
+                );
+                // A bar that is not drawn (not a terminal, or --quiet) prints
+                // nothing: a long run into a log still says where it is.
+                if !bar.is_hidden() {
+                    bar.println(line);
+                } else if !args.quiet {
+                    eprintln!("{line}");
+                }
             }
         },
     )
