@@ -6,7 +6,7 @@ use anyhow::Context;
 use metanas_aen::MetaAen;
 use metanas_aon::{
     ChooserExample, InnerProblem, SettingsChooser, SettingsChooserConfig, UpdateSettings,
-    read_settings_table, table_pairs,
+    best_single_setting, read_settings_table, table_pairs,
 };
 use metanas_meta::{CandidateDescription, MetaModel, candidate_features};
 use std::path::Path;
@@ -88,14 +88,8 @@ pub(super) fn fit(
         })
         .collect();
     let chooser = SettingsChooser::fit(settings, &examples, SettingsChooserConfig::default())?;
-    let n = pairs.len() as f64;
-    let table_best = settings
-        .iter()
-        .enumerate()
-        .map(|(k, s)| (s, pairs.iter().map(|p| p.losses[k]).sum::<f64>() / n))
-        .filter(|(_, mean)| mean.is_finite())
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(s, _)| *s)
+    let losses: Vec<Vec<f64>> = pairs.iter().map(|p| p.losses.clone()).collect();
+    let (table_best, _) = best_single_setting(settings, &losses)
         .context("every setting diverged on some pair of the table")?;
     Ok(FittedChooser {
         chooser,

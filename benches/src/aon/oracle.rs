@@ -13,20 +13,12 @@ use metanas_aon::{UpdateSettings, best_outcome};
 /// setting diverged somewhere. Chosen on the held-out pairs themselves, so an
 /// optimistic figure for a single setting.
 pub(super) fn best_single_setting(results: &[PairResult]) -> Option<(UpdateSettings, f64)> {
-    let first = results.first()?;
-    first
-        .sweep
+    let settings: Vec<UpdateSettings> = results.first()?.sweep.iter().map(|o| o.settings).collect();
+    let losses: Vec<Vec<f64>> = results
         .iter()
-        .enumerate()
-        .map(|(i, outcome)| {
-            let total: f64 = results
-                .iter()
-                .map(|r| r.sweep.get(i).map_or(f64::INFINITY, |o| o.loss))
-                .sum();
-            (outcome.settings, total / results.len() as f64)
-        })
-        .filter(|(_, mean)| mean.is_finite())
-        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|r| r.sweep.iter().map(|o| o.loss).collect())
+        .collect();
+    metanas_aon::best_single_setting(&settings, &losses)
 }
 
 /// The loss of `settings` on one pair (infinite when absent or diverged).

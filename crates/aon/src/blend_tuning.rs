@@ -3,9 +3,10 @@
 //! problems, as the baselines' learning rates are.
 
 use crate::aon::AonConfig;
-use crate::candidate_training::{CandidateTraining, mean_final_loss_with_aon};
+use crate::candidate_training::{CandidateTraining, train_with_settings};
 use crate::error::AonError;
 use crate::inner_problem::InnerProblem;
+use crate::update_settings::UpdateSettings;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
@@ -66,13 +67,16 @@ pub fn tune_blend(
     for &a in fractions {
         for &s in fractions {
             let (adam_step, sgd_nesterov_step) = (a * adam_rate, s * sgd_nesterov_rate);
-            let config = AonConfig::adam_plus_sgd_nesterov(adam_step, sgd_nesterov_step);
-            // The hidden layers' random weights do not change a fresh AON's
-            // updates; drawn inside the seeding lock only so that they cannot
-            // land between another thread's seed and its draws.
-            let aon = metanas_seeding::seeded_module(device, 0, || config.init(device))?;
-            let loss = mean_final_loss_with_aon(&aon, problems, training, device)?;
-            mean_losses.push((adam_step, sgd_nesterov_step, loss));
+            let settings = UpdateSettings {
+                adam_step,
+                sgd_nesterov_step: Some(sgd_nesterov_step),
+                warmup_steps: 0,
+            };
+            let mut total = 0.0;
+            for problem in problems {
+                total += train_with_settings(problem, &settings, training, device)?.final_loss();
+            }
+            mean_losses.push((adam_step, sgd_nesterov_step, total / problems.len() as f64));
         }
     }
     let (adam_step, sgd_nesterov_step, _) = mean_losses

@@ -93,7 +93,7 @@ pub use meta_trainer::{
 pub use run_feedback::{FeedbackHandle, FeedbackInputs};
 pub use saved_aon::{CONFIG_FILE, WEIGHTS_FILE, load_config};
 pub use settings_chooser::{ChooserExample, SettingsChooser, SettingsChooserConfig};
-pub use settings_sweep::{SettingsOutcome, best_outcome, sweep_settings};
+pub use settings_sweep::{SettingsOutcome, best_outcome, best_single_setting, sweep_settings};
 pub use settings_table::{
     SettingsTableConfig, SettingsTableRow, TablePair, TableProgress, append_settings_rows,
     extend_settings_table, pair_problem, read_settings_table, table_pairs,

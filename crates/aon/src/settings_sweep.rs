@@ -58,6 +58,31 @@ pub fn best_outcome(outcomes: &[SettingsOutcome]) -> Option<&SettingsOutcome> {
         .min_by(|a, b| a.loss.total_cmp(&b.loss))
 }
 
+/// The one setting with the lowest mean loss over several pairs, and that
+/// mean: `losses[p][k]` is the loss of `settings[k]` on pair `p` (infinite
+/// for a diverged run, or missing, so a setting that diverged on any pair is
+/// never chosen). `None` when no setting is finite on every pair.
+pub fn best_single_setting(
+    settings: &[UpdateSettings],
+    losses: &[Vec<f64>],
+) -> Option<(UpdateSettings, f64)> {
+    if losses.is_empty() {
+        return None;
+    }
+    settings
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let total: f64 = losses
+                .iter()
+                .map(|pair| pair.get(k).copied().unwrap_or(f64::INFINITY))
+                .sum();
+            (*s, total / losses.len() as f64)
+        })
+        .filter(|(_, mean)| mean.is_finite())
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +115,22 @@ mod tests {
         );
         assert!(best_outcome(&[outcome(0.1, f64::INFINITY)]).is_none());
         assert!(best_outcome(&[]).is_none());
+    }
+
+    #[test]
+    fn the_best_single_setting_has_the_lowest_mean_and_never_diverged() {
+        let settings: Vec<UpdateSettings> = [0.1, 0.01, 0.001]
+            .iter()
+            .map(|&a| outcome(a, 0.0).settings)
+            .collect();
+        let losses = vec![vec![0.1, 0.3, 0.5], vec![f64::INFINITY, 0.3, 0.2]];
+        let (best, mean) = best_single_setting(&settings, &losses).expect("a finite setting");
+        assert_eq!(
+            best.adam_step, 0.01,
+            "0.1 diverged once, 0.001 has mean 0.35"
+        );
+        assert!((mean - 0.3).abs() < 1e-12);
+        assert!(best_single_setting(&settings, &[]).is_none());
+        assert!(best_single_setting(&settings, &[vec![f64::INFINITY; 3]]).is_none());
     }
 }
