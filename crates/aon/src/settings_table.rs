@@ -75,13 +75,7 @@ impl SettingsTableRow {
             cell: Nb201Space.format(&problem.cell),
             channels: problem.channels,
             cells_per_stage: problem.cells_per_stage,
-            classes: problem
-                .task
-                .classes
-                .iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join(" "),
+            classes: classes_field(problem),
             train_images: problem.task.train.len(),
             image_shape: format!("{c}x{h}x{w}"),
             steps: training.steps,
@@ -108,6 +102,17 @@ impl SettingsTableRow {
     pub fn loss(&self) -> f64 {
         self.validation_loss.unwrap_or(f64::INFINITY)
     }
+}
+
+/// The task's classes as a row stores them: space-separated.
+fn classes_field(problem: &InnerProblem) -> String {
+    problem
+        .task
+        .classes
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Pair `pair` of a table seeded `table_seed`: drawn by `sampler` from a
@@ -235,40 +240,30 @@ pub fn extend_settings_table(
     }
     if let Some(first) = existing.first() {
         let problem = pair_problem(sampler, config.seed, first.pair);
-        let again = SettingsTableRow::new(
-            first.pair,
-            config.seed,
-            &problem,
-            config.training,
-            &SettingsOutcome {
-                settings: first.settings(),
-                loss: f64::NAN,
-                accuracy: f64::NAN,
-                diverged: true,
-                seconds: 0.0,
-            },
+        let again = (
+            Nb201Space.format(&problem.cell),
+            problem.channels,
+            classes_field(&problem),
+            problem.task.train.len(),
         );
-        if (
-            &again.cell,
-            again.channels,
-            &again.classes,
-            again.train_images,
-        ) != (
-            &first.cell,
+        let stored = (
+            first.cell.clone(),
             first.channels,
-            &first.classes,
+            first.classes.clone(),
             first.train_images,
-        ) {
+        );
+        if again != stored {
             return Err(AonError::InvalidConfig(format!(
-                "{} was made from another problem distribution (its pair {} is {} C={} on classes {},                  this sampler draws {} C={} on classes {}); use the same problem settings or another file",
+                "{} was made from another problem distribution (its pair {} is {} C={} on classes {}, \
+                 this sampler draws {} C={} on classes {}); use the same problem settings or another file",
                 config.path.display(),
                 first.pair,
                 first.cell,
                 first.channels,
                 first.classes,
-                again.cell,
-                again.channels,
-                again.classes
+                again.0,
+                again.1,
+                again.2
             )));
         }
     }
