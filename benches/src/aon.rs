@@ -11,19 +11,23 @@ use metanas_aon::{
     Aon, AonMetaTrainer, AonMetaTrainerConfig, AonStart, Baseline, CandidateOutcome,
     CandidateTraining, CellPool, InnerProblem, InnerProblemConfig, InnerProblemSampler,
     LearningRateTuning, MetaGradientMethod, SettingsGrid, SettingsOutcome, best_outcome,
-    mean_final_loss_with_aon, sweep_settings, train_with_aon, train_with_optimizer, tune_blend,
-    tune_learning_rate,
+    mean_final_loss_with_aon, sweep_settings, train_with_aon, train_with_optimizer,
+    train_with_settings, tune_blend, tune_learning_rate,
 };
 use metanas_data::shipped;
 use metanas_device::BackendChoice;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Instant;
 
 mod chooser;
 mod oracle;
+mod reach;
+mod reuse;
+
+use reach::{ReachCache, shortest_reaching_run};
 
 /// Arguments of `cargo xtask bench-aon`.
 #[derive(Debug, clap::Args)]
@@ -100,6 +104,13 @@ pub struct BenchAonArgs {
     /// it the choice reads the plain features alone).
     #[arg(long)]
     pub meta_model: Option<PathBuf>,
+    /// Reuse the held-out pairs' measurements (baselines, sweeps, Adam runs
+    /// reaching them) of an earlier run's results.json with the same AON,
+    /// Adam rate, `--steps`, `--seed` and grid, and measure only what it lacks
+    /// (new choices, further pairs). Every run is seeded, so the numbers are
+    /// those a full run would measure.
+    #[arg(long)]
+    pub reuse_pairs: Option<PathBuf>,
     /// Warm-up lengths of the oracle's grid (steps; comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "0")]
     pub oracle_warmup: Vec<usize>,
@@ -133,7 +144,7 @@ pub struct BenchAonArgs {
 }
 
 /// One held-out pair's measurements.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct PairResult {
     problem: String,
     aon: RunSummary,
@@ -156,11 +167,19 @@ struct PairResult {
     adam_steps_to_oracle: Option<usize>,
     /// With `--oracle`: other ways of choosing a setting on the grid, each
     /// with its loss and the shortest tuned-Adam run reaching it.
+    #[serde(default)]
     choices: Vec<SettingsChoice>,
+    /// With `--chooser-table`, on the first `--stability-pairs` pairs: the
+    /// conditioned choice's settings trained for 5× the horizon.
+    #[serde(default)]
+    conditioned_long: Option<RunSummary>,
 }
 
+/// The name of the architecture-conditioned choice among the choices.
+const CONDITIONED_CHOICE: &str = "conditioned on the candidate";
+
 /// One way of choosing the update rule's settings, on one pair.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct SettingsChoice {
     name: String,
     settings: metanas_aon::UpdateSettings,
@@ -168,7 +187,7 @@ struct SettingsChoice {
     adam_steps: Option<usize>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct RunSummary {
     loss: f64,
     accuracy: f64,
@@ -200,6 +219,8 @@ struct Results {
     reach_limit: usize,
     /// With `--oracle`: the setting with the lowest mean loss over the pairs.
     best_single_setting: Option<metanas_aon::UpdateSettings>,
+    /// With `--chooser-table`: what the chooser was fitted on, and its cross-validation.
+    chooser: Option<metanas_meta::SettingsChooserRecord>,
     pairs: Vec<PairResult>,
     seconds: f64,
 }
@@ -237,62 +258,160 @@ fn tuning(
     Ok(result)
 }
 
-/// The length of the shortest Adam run (cosine over its own length; lengths
-/// K ± multiples of 10, up to `limit`) whose final validation loss is at most
-/// `target`, given the final loss of the `K`-step run already made. Assumes
-/// that reaching is monotone in the length: it brackets the answer (shorter
-/// than K when the K-step run reaches, else by doubling the length up to
-/// `limit`) and bisects the bracket down to 10 steps.
-fn shortest_reaching_run(
-    problem: &InnerProblem,
-    rate: f64,
-    target: f64,
-    k_run_loss: f64,
-    limit: usize,
+/// What every held-out pair is measured with.
+struct PairSetup<'a> {
+    aon: &'a Aon,
+    adam_rate: f64,
+    sgd_rate: f64,
     training: CandidateTraining,
-    device: &burn::tensor::Device,
-) -> anyhow::Result<Option<usize>> {
-    if !target.is_finite() {
-        return Ok(None);
+    reach_limit: usize,
+    within_run_limit: usize,
+    /// The oracle's grid (empty without `--oracle`).
+    oracle_settings: &'a [metanas_aon::UpdateSettings],
+    device: &'a burn::tensor::Device,
+}
+
+/// Records the Adam runs an earlier run measured on pair `i`.
+fn record_known_reaches(cache: &mut ReachCache, i: usize, pair: &PairResult) {
+    cache.record(i, pair.aon.loss, pair.adam_steps_to_aon);
+    if let Some(best) = best_outcome(&pair.sweep) {
+        cache.record(i, best.loss, pair.adam_steps_to_oracle);
     }
-    let reaches = |steps: usize| -> anyhow::Result<bool> {
-        let run = CandidateTraining {
-            steps,
-            eval_every: 0,
-            ..training
-        };
-        Ok(
-            train_with_optimizer(problem, Baseline::Adam.optimizer(rate), run, device)?
-                .final_loss()
-                <= target,
+    for choice in &pair.choices {
+        cache.record(i, choice.loss, choice.adam_steps);
+    }
+}
+
+/// Trains held-out pair `i` of `pairs` with the AON and the baselines (and,
+/// with the oracle's grid, every setting of it), and measures how many steps
+/// tuned Adam needs to reach each; `stability` adds the AON at 5× the horizon.
+fn measure_pair(
+    setup: &PairSetup,
+    problem: &InnerProblem,
+    (i, pairs): (usize, usize),
+    stability: bool,
+    cache: &mut ReachCache,
+) -> anyhow::Result<PairResult> {
+    let PairSetup {
+        training,
+        reach_limit,
+        within_run_limit,
+        device,
+        ..
+    } = *setup;
+    let k = training.steps;
+    let aon_run = train_with_aon(problem, setup.aon, training, device)?;
+    let adam_training = CandidateTraining {
+        eval_every: 10,
+        ..training
+    };
+    let adam_run = train_with_optimizer(
+        problem,
+        Baseline::Adam.optimizer(setup.adam_rate),
+        adam_training,
+        device,
+    )?;
+    let sgd_run = train_with_optimizer(
+        problem,
+        Baseline::SgdNesterov.optimizer(setup.sgd_rate),
+        training,
+        device,
+    )?;
+    let aon_summary = RunSummary::of(&aon_run);
+    let target = aon_summary.loss;
+    let reach = |target: f64| {
+        shortest_reaching_run(
+            problem,
+            setup.adam_rate,
+            target,
+            adam_run.final_loss(),
+            reach_limit,
+            training,
+            device,
         )
     };
-    let k = training.steps;
-    // `low` does not reach (0: nothing shorter to try), `high` reaches.
-    let (mut low, mut high) = if k_run_loss <= target {
-        (k % 10, k)
-    } else {
-        let mut low = k;
-        loop {
-            if low >= limit {
-                return Ok(None);
-            }
-            let next = (2 * low).min(limit);
-            if reaches(next)? {
-                break (low, next);
-            }
-            low = next;
+    let adam_steps_to_aon = cache.get_or_measure(i, target, || reach(target))?;
+    let adam_step_within_run = match first_reaching(&adam_run, target) {
+        Some(step) => Some(step),
+        None if target.is_finite() => {
+            let long = CandidateTraining {
+                steps: within_run_limit,
+                eval_every: 10,
+                ..training
+            };
+            let long_run = train_with_optimizer(
+                problem,
+                Baseline::Adam.optimizer(setup.adam_rate),
+                long,
+                device,
+            )?;
+            first_reaching(&long_run, target)
         }
+        None => None,
     };
-    while high - low > 10 {
-        let middle = low + 10 * ((high - low) / 20);
-        if reaches(middle)? {
-            high = middle;
-        } else {
-            low = middle;
+    let aon_long = if stability {
+        let long = CandidateTraining {
+            steps: 5 * k,
+            ..training
+        };
+        let long_problem = problem.clone();
+        Some(RunSummary::of(&train_with_aon(
+            &long_problem,
+            setup.aon,
+            long,
+            device,
+        )?))
+    } else {
+        None
+    };
+    let (sweep, adam_steps_to_oracle) = if !setup.oracle_settings.is_empty() {
+        let sweep = sweep_settings(problem, setup.oracle_settings, training, device)?;
+        let best = best_outcome(&sweep).map_or(f64::INFINITY, |o| o.loss);
+        let steps = cache.get_or_measure(i, best, || reach(best))?;
+        if let Some(o) = best_outcome(&sweep) {
+            eprintln!(
+                "          best of {} settings: {} at {:.4}; shortest Adam run reaching it {}",
+                sweep.len(),
+                o.settings,
+                o.loss,
+                steps.map_or(format!(">{reach_limit}"), |s| s.to_string())
+            );
         }
-    }
-    Ok(Some(high))
+        (sweep, steps)
+    } else {
+        (Vec::new(), None)
+    };
+    let adam_summary = RunSummary::of(&adam_run);
+    let sgd_summary = RunSummary::of(&sgd_run);
+    eprintln!(
+        "pair {:>2}/{pairs}: AON {:.4} ({:.1}%)  Adam {:.4}  SGD {:.4}  shortest Adam run reaching the AON {} (within one run {}){}  — {}",
+        i + 1,
+        aon_summary.loss,
+        100.0 * aon_summary.accuracy,
+        adam_summary.loss,
+        sgd_summary.loss,
+        adam_steps_to_aon.map_or(format!(">{reach_limit}"), |s| s.to_string()),
+        adam_step_within_run.map_or(format!(">{within_run_limit}"), |s| s.to_string()),
+        aon_long.map_or(String::new(), |l| format!(
+            ", AON at {}: {:.4}",
+            5 * k,
+            l.loss
+        )),
+        problem.describe()
+    );
+    Ok(PairResult {
+        problem: problem.describe(),
+        aon: aon_summary,
+        adam: adam_summary,
+        sgd: sgd_summary,
+        adam_steps_to_aon,
+        adam_step_within_run,
+        aon_long,
+        sweep,
+        adam_steps_to_oracle,
+        choices: Vec::new(),
+        conditioned_long: None,
+    })
 }
 
 /// The first evaluated step whose validation loss is at most `target`.
@@ -524,131 +643,63 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
     } else {
         Vec::new()
     };
+    let reused = match &args.reuse_pairs {
+        Some(path) => Some(reuse::ReusedPairs::load(
+            path,
+            &aon_source,
+            adam.best_rate,
+            k,
+            reach_limit,
+        )?),
+        None => None,
+    };
+    let mut reach_cache = ReachCache::default();
+    let setup = PairSetup {
+        aon: &aon,
+        adam_rate: adam.best_rate,
+        sgd_rate: sgd.best_rate,
+        training,
+        reach_limit,
+        within_run_limit,
+        oracle_settings: &oracle_settings,
+        device: &device,
+    };
     let mut results = Vec::with_capacity(pairs);
     let mut held_out_problems = Vec::with_capacity(pairs);
     for i in 0..pairs {
         let problem = held_out.sample(&mut rng);
-        let aon_run = train_with_aon(&problem, &aon, training, &device)?;
-        let adam_training = CandidateTraining {
-            eval_every: 10,
-            ..training
-        };
-        let adam_run = train_with_optimizer(
-            &problem,
-            Baseline::Adam.optimizer(adam.best_rate),
-            adam_training,
-            &device,
-        )?;
-        let sgd_run = train_with_optimizer(
-            &problem,
-            Baseline::SgdNesterov.optimizer(sgd.best_rate),
-            training,
-            &device,
-        )?;
-        let aon_summary = RunSummary::of(&aon_run);
-        let target = aon_summary.loss;
-        let adam_steps_to_aon = shortest_reaching_run(
-            &problem,
-            adam.best_rate,
-            target,
-            adam_run.final_loss(),
-            reach_limit,
-            training,
-            &device,
-        )?;
-        let adam_step_within_run = match first_reaching(&adam_run, target) {
-            Some(step) => Some(step),
-            None if target.is_finite() => {
-                let long = CandidateTraining {
-                    steps: within_run_limit,
-                    eval_every: 10,
-                    ..training
-                };
-                let long_run = train_with_optimizer(
-                    &problem,
-                    Baseline::Adam.optimizer(adam.best_rate),
-                    long,
-                    &device,
-                )?;
-                first_reaching(&long_run, target)
-            }
+        let stored = match &reused {
+            Some(reused) => reused.pair(i, &problem, &oracle_settings)?,
             None => None,
         };
-        let aon_long = if i < stability_pairs {
-            let long = CandidateTraining {
-                steps: 5 * k,
-                ..training
-            };
-            let long_problem = problem.clone();
-            Some(RunSummary::of(&train_with_aon(
-                &long_problem,
-                &aon,
-                long,
-                &device,
-            )?))
-        } else {
-            None
-        };
-        let (sweep, adam_steps_to_oracle) = if args.oracle {
-            let sweep = sweep_settings(&problem, &oracle_settings, training, &device)?;
-            let best = best_outcome(&sweep).map_or(f64::INFINITY, |o| o.loss);
-            let steps = shortest_reaching_run(
-                &problem,
-                adam.best_rate,
-                best,
-                adam_run.final_loss(),
-                reach_limit,
-                training,
-                &device,
-            )?;
-            if let Some(o) = best_outcome(&sweep) {
+        let result = match stored {
+            Some(mut stored) => {
+                record_known_reaches(&mut reach_cache, i, &stored);
+                stored.choices.clear();
+                stored.conditioned_long = None;
                 eprintln!(
-                    "          best of {} settings: {} at {:.4}; shortest Adam run reaching it {}",
-                    sweep.len(),
-                    o.settings,
-                    o.loss,
-                    steps.map_or(format!(">{reach_limit}"), |s| s.to_string())
+                    "pair {:>2}/{pairs}: measured earlier  — {}",
+                    i + 1,
+                    stored.problem
                 );
+                stored
             }
-            (sweep, steps)
-        } else {
-            (Vec::new(), None)
+            None => measure_pair(
+                &setup,
+                &problem,
+                (i, pairs),
+                i < stability_pairs,
+                &mut reach_cache,
+            )?,
         };
-        let adam_summary = RunSummary::of(&adam_run);
-        let sgd_summary = RunSummary::of(&sgd_run);
-        eprintln!(
-            "pair {:>2}/{pairs}: AON {:.4} ({:.1}%)  Adam {:.4}  SGD {:.4}  shortest Adam run reaching the AON {} (within one run {}){}  — {}",
-            i + 1,
-            aon_summary.loss,
-            100.0 * aon_summary.accuracy,
-            adam_summary.loss,
-            sgd_summary.loss,
-            adam_steps_to_aon.map_or(format!(">{reach_limit}"), |s| s.to_string()),
-            adam_step_within_run.map_or(format!(">{within_run_limit}"), |s| s.to_string()),
-            aon_long.map_or(String::new(), |l| format!(
-                ", AON at {}: {:.4}",
-                5 * k,
-                l.loss
-            )),
-            problem.describe()
-        );
-        results.push(PairResult {
-            problem: problem.describe(),
-            aon: aon_summary,
-            adam: adam_summary,
-            sgd: sgd_summary,
-            adam_steps_to_aon,
-            adam_step_within_run,
-            aon_long,
-            sweep,
-            adam_steps_to_oracle,
-            choices: Vec::new(),
-        });
+        results.push(result);
         held_out_problems.push(problem);
     }
     // Choices that need every pair swept (or the table) first.
     let best_single = oracle::best_single_setting(&results);
     let mut choices: Vec<(String, Vec<metanas_aon::UpdateSettings>)> = Vec::new();
+    let mut conditioned_picks: Option<Vec<metanas_aon::UpdateSettings>> = None;
+    let mut chooser_record = None;
     if let Some((single, mean)) = best_single {
         eprintln!("best single setting over the pairs: {single} (mean loss {mean:.4})");
         choices.push((
@@ -671,45 +722,88 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
         let shuffled = (0..n)
             .map(|i| pick((i + n / 2) % n))
             .collect::<Result<Vec<_>, _>>()?;
+        let validation = &fitted.record.validation;
         eprintln!(
-            "chooser fitted on {} pairs of {} ({} features): {}",
-            fitted.table_pairs,
+            "chooser fitted on {} pairs of {} ({} features; L2 {} by {}-fold cross-validation over the table's pairs, loss above each pair's best by L2: {}; one setting for all: {:.4}): {}",
+            fitted.record.pairs,
             table.display(),
             fitted.chooser.feature_count(),
+            validation.l2,
+            validation.folds,
+            validation
+                .regrets
+                .iter()
+                .map(|(l2, r)| format!("{l2}: {r:.4}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            validation.single_setting_regret,
             conditioned
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; ")
         );
+        let table_best = fitted.record.table_best;
         choices.push((
-            format!("best single setting of the table ({})", fitted.table_best),
-            vec![fitted.table_best; n],
+            format!("best single setting of the table ({table_best})"),
+            vec![table_best; n],
         ));
-        choices.push(("conditioned on the candidate".into(), conditioned));
+        chooser_record = Some(fitted.record.clone());
+        conditioned_picks = Some(conditioned.clone());
+        choices.push((CONDITIONED_CHOICE.into(), conditioned));
         choices.push((
             "conditioned, features shuffled across pairs".into(),
             shuffled,
         ));
     }
     for (name, picks) in &choices {
-        for ((result, problem), settings) in results.iter_mut().zip(&held_out_problems).zip(picks) {
+        for (i, ((result, problem), settings)) in results
+            .iter_mut()
+            .zip(&held_out_problems)
+            .zip(picks)
+            .enumerate()
+        {
             let loss = oracle::loss_of(result, settings);
-            let adam_steps = shortest_reaching_run(
-                problem,
-                adam.best_rate,
-                loss,
-                result.adam.loss,
-                reach_limit,
-                training,
-                &device,
-            )?;
+            let adam_steps = reach_cache.get_or_measure(i, loss, || {
+                shortest_reaching_run(
+                    problem,
+                    adam.best_rate,
+                    loss,
+                    result.adam.loss,
+                    reach_limit,
+                    training,
+                    &device,
+                )
+            })?;
             result.choices.push(SettingsChoice {
                 name: name.clone(),
                 settings: *settings,
                 loss,
                 adam_steps,
             });
+        }
+    }
+    // The conditioned choice must not diverge over a longer run than it was chosen for.
+    if let Some(picks) = &conditioned_picks {
+        let long = CandidateTraining {
+            steps: 5 * k,
+            ..training
+        };
+        for ((result, problem), settings) in results
+            .iter_mut()
+            .zip(&held_out_problems)
+            .zip(picks)
+            .take(stability_pairs)
+        {
+            let run = RunSummary::of(&train_with_settings(problem, settings, long, &device)?);
+            eprintln!(
+                "conditioned choice ({settings}) at {} steps: {:.4}{}  — {}",
+                5 * k,
+                run.loss,
+                if run.diverged { " (diverged)" } else { "" },
+                result.problem
+            );
+            result.conditioned_long = Some(run);
         }
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -723,6 +817,36 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
         seconds,
     );
     oracle::print_ceiling(&results, k, reach_limit);
+    if let Some(record) = &chooser_record {
+        let v = &record.validation;
+        println!(
+            "The chooser: fitted on {} MNIST pairs of {} ({} features{}); L2 {} chosen by {}-fold cross-validation over the table's pairs, where its loss above each pair's best is {} (by L2; the other feature set: {}), against {:.4} for the best single setting of the other folds.",
+            record.pairs,
+            record.table,
+            record.features,
+            if record.reads_aen {
+                ", the AEN's embedding included"
+            } else {
+                ", plain features only"
+            },
+            v.l2,
+            v.folds,
+            v.regrets
+                .iter()
+                .map(|(l2, r)| format!("{l2}: {r:.4}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            v.other_features_regret
+                .map_or("none tried".to_string(), |r| format!("{r:.4}")),
+            v.single_setting_regret
+        );
+        if v.prefers_single_setting {
+            println!(
+                "Cross-validation prefers the single setting: a meta-model fitted on this table trains every candidate with {} (the rows above score the fitted chooser all the same).",
+                record.table_best
+            );
+        }
+    }
     let out = Results {
         aon_source,
         blend,
@@ -732,6 +856,7 @@ pub fn run(args: &BenchAonArgs) -> anyhow::Result<()> {
         steps: k,
         reach_limit,
         best_single_setting: best_single.map(|(s, _)| s),
+        chooser: chooser_record,
         pairs: results,
         seconds,
     };

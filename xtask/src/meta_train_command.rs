@@ -3,7 +3,7 @@
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use metanas_aen::{AenConfig, MetaAenConfig, PriorKind, TrainingConfig};
-use metanas_aon::{AonMetaTrainerConfig, AonStart, InnerProblemConfig};
+use metanas_aon::{AonMetaTrainerConfig, AonStart, InnerProblemConfig, read_settings_table};
 use metanas_data::{
     BenchmarkTable, MetricKind, TableTasks, TaskCatalog, latency_and_cost_catalog,
     nb201_latency_and_cost_table, shipped,
@@ -67,6 +67,13 @@ pub struct MetaTrainArgs {
     /// Default: 24 when the sources hold accuracies, 0 for latency or cost sources.
     #[arg(long)]
     pub image_cells: Option<usize>,
+    /// Table of measured AON runs (`cargo xtask aon-table`) to fit the choice
+    /// of the AON's settings per candidate on, with the AEN's embeddings
+    /// (the architecture-conditioned AON). Default: the shipped
+    /// `datasets/aon-settings/table.csv` when the sources hold accuracies;
+    /// `none` skips it.
+    #[arg(long)]
+    pub aon_settings_table: Option<String>,
     /// Stop starting new work after this many seconds; run again to resume.
     #[arg(long)]
     pub time_limit: Option<f64>,
@@ -221,7 +228,13 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
         None
     };
     let device = args.device.device();
-    let trainer = MetaTrainer::new(config, &args.out, &device)?.with_time_limit(args.time_limit);
+    let mut trainer =
+        MetaTrainer::new(config, &args.out, &device)?.with_time_limit(args.time_limit);
+    if let Some(table) = aon_settings_table(args.aon_settings_table.as_deref(), image_stages)? {
+        let rows = read_settings_table(&table)
+            .with_context(|| format!("reading the AON settings table {}", table.display()))?;
+        trainer = trainer.with_aon_settings_table(rows, table.display().to_string());
+    }
     let spinner = if args.quiet {
         ProgressBar::hidden()
     } else {
@@ -261,6 +274,22 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
         }
         MetaProgress::ImageCell { done, total, arch, accuracy } => {
             bar.suspend(|| eprintln!("MNIST cell {done}/{total}: {accuracy:.2}%  {arch}"));
+        }
+        MetaProgress::AonSettingsChooserFitted { record } => {
+            let v = &record.validation;
+            bar.suspend(|| eprintln!(
+                "AON settings chooser: fitted on {} measured pairs, {} settings, {} features per candidate ({}); by {}-fold cross-validation over the pairs (L2 {}): loss above each pair's best {:.4}, one setting for all {:.4}{}",
+                record.pairs, record.settings, record.features,
+                if record.reads_aen { "plain and the AEN's embedding" } else { "plain" },
+                v.folds, v.l2, v.regret(), v.single_setting_regret,
+                v.other_features_regret.map_or(String::new(), |r| format!(", the other feature set {r:.4}"))
+            ));
+            if v.prefers_single_setting {
+                bar.suspend(|| eprintln!(
+                    "reading the candidate did not pay on the table's pairs: image searches train every candidate with its best single setting, {}",
+                    record.table_best
+                ));
+            }
         }
         MetaProgress::Paused => {
             bar.abandon();
@@ -305,6 +334,19 @@ pub fn meta_train(args: &MetaTrainArgs) -> anyhow::Result<Option<MetaModel>> {
         }
     }
     Ok(model)
+}
+
+/// The table the AON settings chooser is fitted on: `asked` (`none`: no
+/// chooser), else the shipped one when the image stages serve the sources.
+fn aon_settings_table(asked: Option<&str>, image_stages: bool) -> anyhow::Result<Option<PathBuf>> {
+    match asked {
+        Some("none") => Ok(None),
+        Some(path) => Ok(Some(PathBuf::from(path))),
+        None if image_stages => Ok(Some(
+            shipped::aon_settings_table_path().context("the shipped AON settings table")?,
+        )),
+        None => Ok(None),
+    }
 }
 
 /// Runs the command.

@@ -7,7 +7,7 @@ use metanas_data::{
     TaskCatalog, TaskDirection, shipped,
 };
 use metanas_device::BackendChoice;
-use metanas_meta::MetaModel;
+use metanas_meta::{ConditionedSettings, MetaModel, SearchedNetworks};
 use metanas_net::{OptimizerConfig, TrainingConfig, TrainingLength};
 use metanas_plot::{Series, line_chart};
 use metanas_search::{
@@ -117,12 +117,37 @@ pub struct SearchArgs {
     /// from its AEN (no random start; needs --strategy bo, bo-ucb or bo-ts).
     #[arg(long)]
     meta_model: Option<PathBuf>,
+    /// With --meta-model on an image task, what trains the candidates: `aon`
+    /// (the meta-model's meta-trained AON, the same for every candidate; the
+    /// default when the meta-model has one) or `conditioned` (a fresh AON
+    /// whose settings the meta-model's chooser picks for each candidate; see
+    /// docs/BENCHMARKS.md for how the two compare).
+    #[arg(long)]
+    candidate_optimizer: Option<CandidateOptimizerChoice>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
     /// One search on many workers (a study in PostgreSQL).
     #[command(flatten)]
     distributed: crate::distributed_search::DistributedArgs,
+}
+
+/// What trains a meta-model search's candidates (`--candidate-optimizer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CandidateOptimizerChoice {
+    /// A fresh AON with the settings the meta-model's chooser picks per candidate.
+    Conditioned,
+    /// The meta-model's meta-trained AON.
+    Aon,
+}
+
+/// What the meta-model gives the training of an image search's candidates.
+enum CandidateTrainer {
+    Aon(Box<metanas_aon::Aon>, String),
+    Conditioned(
+        Box<(metanas_aon::SettingsChooser, metanas_aen::MetaAen)>,
+        String,
+    ),
 }
 
 /// Runs the command.
@@ -152,7 +177,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     config.check()?;
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let searcher = Searcher::new(space, constraints, config.clone());
-    let mut aon = None;
+    let mut candidate_trainer = None;
     let mut strategy = match &args.meta_model {
         None => strategy_by_name(
             strategy_name,
@@ -200,7 +225,12 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
                 );
             }
             if !is_table_task {
-                aon = meta.aon.clone().map(|a| (a, dir.display().to_string()));
+                candidate_trainer = candidate_trainer_of(&meta, dir, args.candidate_optimizer)?;
+            } else if args.candidate_optimizer.is_some() {
+                bail!(
+                    "--candidate-optimizer chooses how an image search trains its candidates; `{}` is searched by table lookup",
+                    args.task
+                );
             }
             let sources = shipped_source_values(meta.aen.task_names())?;
             if sources.is_none() {
@@ -263,10 +293,31 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         TrainingLength::Steps(args.steps),
     )
     .with_batch_size(64);
+    let (evaluator_task_classes, evaluator_train_images, evaluator_image_shape) =
+        (task.ways(), task.train.len(), task.train.shape());
     let mut evaluator = TrainingEvaluator::<Nb201Space>::new(task, size, training, device.clone());
-    if let Some((aon, label)) = aon {
-        eprintln!("candidates are trained by the meta-model's AON");
-        evaluator = evaluator.with_aon(aon, label);
+    match candidate_trainer {
+        Some(CandidateTrainer::Aon(aon, label)) => {
+            eprintln!("candidates are trained by the meta-model's AON");
+            evaluator = evaluator.with_aon(*aon, label);
+        }
+        Some(CandidateTrainer::Conditioned(chooser_and_aen, label)) => {
+            let (chooser, aen) = *chooser_and_aen;
+            eprintln!(
+                "candidates are trained by a fresh AON whose settings the meta-model's chooser picks for each"
+            );
+            let networks = SearchedNetworks {
+                channels: size.channels,
+                cells_per_stage: size.cells_per_stage,
+                classes: evaluator_task_classes,
+                train_images: evaluator_train_images,
+                image_shape: evaluator_image_shape,
+            };
+            let settings = ConditionedSettings::new(chooser, Some(aen), networks, label)
+                .context("the meta-model's AON settings chooser")?;
+            evaluator = evaluator.with_candidate_settings(Box::new(settings));
+        }
+        None => {}
     }
     evaluator
         .check()
@@ -663,6 +714,44 @@ fn write_results<S: SearchSpace>(
     }
     println!("results: {}  plot: {}", path.display(), plot.display());
     crate::distributed_search::final_stage_done()
+}
+
+/// What trains an image search's candidates, from the meta-model at `dir`
+/// and `--candidate-optimizer` (`None`: the meta-model's AON when it has one,
+/// else its chooser, else the search's own optimizer). The AON is the
+/// default because on the held-out pairs of `bench-aon` it trains better
+/// than the chooser fitted on the shipped table (docs/BENCHMARKS.md).
+fn candidate_trainer_of(
+    meta: &MetaModel,
+    dir: &Path,
+    asked: Option<CandidateOptimizerChoice>,
+) -> anyhow::Result<Option<CandidateTrainer>> {
+    let label = dir.display().to_string();
+    let conditioned = || {
+        meta.aon_settings
+            .clone()
+            .map(|c| CandidateTrainer::Conditioned(Box::new((c, meta.aen.clone())), label.clone()))
+    };
+    let aon = || {
+        meta.aon
+            .clone()
+            .map(|a| CandidateTrainer::Aon(Box::new(a), label.clone()))
+    };
+    Ok(match asked {
+        None => aon().or_else(conditioned),
+        Some(CandidateOptimizerChoice::Conditioned) => Some(conditioned().with_context(|| {
+            format!(
+                "the meta-model {} has no AON settings chooser: make it with `cargo xtask meta-train` (it fits one on the shipped AON settings table), or pass --candidate-optimizer aon",
+                dir.display()
+            )
+        })?),
+        Some(CandidateOptimizerChoice::Aon) => Some(aon().with_context(|| {
+            format!(
+                "the meta-model {} has no AON (it was meta-trained with --aon-steps 0)",
+                dir.display()
+            )
+        })?),
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! What a new user meets first, run through the command line: a zero budget is
 //! refused as a setting, a gzipped CSV of float signals of any length is
-//! searched, and a trial store follows its table's content, not its folder.
+//! searched, a trial store follows its table's content, not its folder, and
+//! a meta-model's search trains each candidate with the AON settings chosen
+//! for it.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -141,4 +143,79 @@ fn a_store_follows_its_table_when_the_folder_moves() {
     let results = results(&out);
     assert_eq!(results["queries"].as_u64(), Some(5));
     assert_eq!(results["replayed_from_store"].as_u64(), Some(3));
+}
+
+#[test]
+fn a_meta_model_search_trains_each_candidate_with_the_settings_chosen_for_it() {
+    let scratch = scratch_folder();
+    let model = scratch.path().join("model");
+    // A quick meta-model: a one-epoch AEN and the chooser fitted on the
+    // shipped AON settings table (no meta-trained AON, no MNIST cells).
+    let trained = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "meta-train",
+            "--aon-steps",
+            "0",
+            "--image-cells",
+            "0",
+            "--ensemble",
+            "1",
+            "--aen-epochs",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&model)
+        .output()
+        .expect("runs");
+    assert!(trained.status.success(), "{}", stderr(&trained));
+    assert!(
+        stderr(&trained).contains("AON settings chooser: fitted on"),
+        "{}",
+        stderr(&trained)
+    );
+    let out = scratch.path().join("out");
+    let quick = [
+        "--task",
+        "mnist",
+        "--strategy",
+        "bo",
+        "--budget",
+        "2",
+        "--steps",
+        "5",
+        "--final-epochs",
+        "1",
+        "--final-channels",
+        "4",
+    ];
+    let output = search(&quick, &[("--meta-model", &model), ("--out", &out)]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("settings the meta-model's chooser picks"),
+        "{}",
+        stderr(&output)
+    );
+    let details = &results(&out)["best"]["measurement"]["details"];
+    let adam_step = details["adam_step"].as_f64().expect("the chosen Adam step");
+    assert!(
+        [3e-4, 1e-3, 3e-3, 1e-2, 3e-2].contains(&adam_step),
+        "{adam_step} is a step of the table's grid"
+    );
+    assert!(details["sgd_nesterov_step"].as_f64().is_some());
+
+    // This meta-model has no meta-trained AON to ask for.
+    let output = search(
+        &[&quick[..], &["--candidate-optimizer", "aon"]].concat(),
+        &[
+            ("--meta-model", &model),
+            ("--out", &scratch.path().join("other")),
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("has no AON"),
+        "{}",
+        stderr(&output)
+    );
 }

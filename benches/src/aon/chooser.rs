@@ -5,18 +5,19 @@
 use anyhow::Context;
 use metanas_aen::MetaAen;
 use metanas_aon::{
-    ChooserExample, InnerProblem, SettingsChooser, SettingsChooserConfig, UpdateSettings,
-    best_single_setting, read_settings_table, table_pairs,
+    InnerProblem, SettingsChooser, SettingsChooserConfig, UpdateSettings, read_settings_table,
 };
-use metanas_meta::{CandidateDescription, MetaModel, candidate_features};
+use metanas_meta::{
+    CandidateDescription, MetaModel, SettingsChooserRecord, candidate_features,
+    fit_settings_chooser,
+};
 use std::path::Path;
 
-/// A chooser fitted on a table, the table's best single setting, and the AEN
-/// whose embeddings it reads (if any).
+/// A chooser fitted on a table, what it was fitted on, and the AEN whose
+/// embeddings it reads (if it reads any).
 pub(super) struct FittedChooser {
     pub chooser: SettingsChooser,
-    pub table_best: UpdateSettings,
-    pub table_pairs: usize,
+    pub record: SettingsChooserRecord,
     pub aen: Option<MetaAen>,
 }
 
@@ -58,14 +59,6 @@ pub(super) fn fit(
             other.steps
         );
     }
-    let pairs = table_pairs(&rows, settings);
-    anyhow::ensure!(
-        !pairs.is_empty(),
-        "{} holds no pair measured with every setting of the oracle grid ({} settings); \
-         make it with `cargo xtask aon-table` and the same --warmup",
-        table.display(),
-        settings.len()
-    );
     let aen = match meta_model {
         Some(dir) => Some(
             MetaModel::load(dir, device)
@@ -74,27 +67,19 @@ pub(super) fn fit(
         ),
         None => None,
     };
-    let descriptions: Vec<CandidateDescription> = pairs
-        .iter()
-        .map(|p| CandidateDescription::of_table_row(&p.row))
-        .collect::<Result<_, _>>()?;
-    let features = candidate_features(aen.as_ref(), &descriptions)?;
-    let examples: Vec<ChooserExample> = features
-        .into_iter()
-        .zip(&pairs)
-        .map(|(features, pair)| ChooserExample {
-            features,
-            losses: pair.losses.clone(),
-        })
-        .collect();
-    let chooser = SettingsChooser::fit(settings, &examples, SettingsChooserConfig::default())?;
-    let losses: Vec<Vec<f64>> = pairs.iter().map(|p| p.losses.clone()).collect();
-    let (table_best, _) = best_single_setting(settings, &losses)
-        .context("every setting diverged on some pair of the table")?;
+    let fitted = fit_settings_chooser(
+        aen.as_ref(),
+        &rows,
+        settings,
+        &table.display().to_string(),
+        SettingsChooserConfig::default(),
+    )?;
+    // Cross-validation may have preferred the plain features: then the
+    // chooser reads no embedding.
+    let aen = if fitted.record.reads_aen { aen } else { None };
     Ok(FittedChooser {
-        chooser,
-        table_best,
-        table_pairs: pairs.len(),
+        chooser: fitted.chooser,
+        record: fitted.record,
         aen,
     })
 }

@@ -240,6 +240,36 @@ impl SettingsChooser {
         Ok(chooser)
     }
 
+    /// A chooser that takes `choice` whatever the candidate, reading
+    /// `features` features (so that it stands where a fitted one would):
+    /// the fallback when reading the candidate does not beat one setting for
+    /// all. `choice` gets nearly all the probability.
+    ///
+    /// # Errors
+    /// [`AonError::InvalidConfig`] when `choice` is not one of `settings`.
+    pub fn constant(
+        settings: &[UpdateSettings],
+        choice: UpdateSettings,
+        features: usize,
+    ) -> crate::error::Result<Self> {
+        let Some(k) = settings.iter().position(|s| *s == choice) else {
+            return Err(AonError::InvalidConfig(format!(
+                "{choice} is not one of the {} settings to choose among",
+                settings.len()
+            )));
+        };
+        let mut bias = vec![0.0; settings.len()];
+        bias[k] = 20.0;
+        Ok(Self {
+            settings: settings.to_vec(),
+            means: vec![0.0; features],
+            scales: vec![1.0; features],
+            weights: vec![vec![0.0; features]; settings.len()],
+            bias,
+            config: SettingsChooserConfig::default(),
+        })
+    }
+
     /// The settings it chooses among, in order.
     pub fn settings(&self) -> &[UpdateSettings] {
         &self.settings
@@ -342,6 +372,22 @@ impl SettingsChooser {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_constant_chooser_takes_its_setting_for_any_candidate() {
+        let settings = crate::SettingsGrid::default().settings().expect("grid");
+        let chooser = SettingsChooser::constant(&settings, settings[7], 3).expect("one of them");
+        for features in [[0.0, 0.0, 0.0], [5.0, -2.0, 1e3]] {
+            assert_eq!(chooser.choose(&features).expect("chooses"), settings[7]);
+            assert!(chooser.probabilities(&features).expect("p")[7] > 0.999);
+        }
+        assert!(chooser.choose(&[1.0]).is_err(), "reads 3 features");
+        let other = UpdateSettings {
+            adam_step: 0.5,
+            ..settings[0]
+        };
+        assert!(SettingsChooser::constant(&settings, other, 3).is_err());
+    }
+
     use super::*;
     use rand::rngs::StdRng;
     use rand::{RngExt, SeedableRng};

@@ -82,6 +82,23 @@ pub fn nb201_table() -> Result<BenchmarkTable<Nb201Space>> {
     BenchmarkTable::from_csv(Nb201Space, &datasets_dir()?.join("nb201.csv.gz"))
 }
 
+/// The path of the AON settings table (`aon-settings/table.csv`: short
+/// training runs of MNIST pairs with each setting of the AON's update rule,
+/// read by `metanas_aon::read_settings_table`).
+///
+/// # Errors
+/// When the folder is missing, or the file is not in it.
+pub fn aon_settings_table_path() -> Result<std::path::PathBuf> {
+    let path = datasets_dir()?.join("aon-settings").join("table.csv");
+    if !path.is_file() {
+        return Err(crate::DataError::Io {
+            path: path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    Ok(path)
+}
+
 /// Latencies of every NAS-Bench-201 cell on 18 devices (15,625 rows).
 ///
 /// # Errors

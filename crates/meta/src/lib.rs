@@ -25,12 +25,17 @@
 //!   [`MetaModel::saw`] to warn when the target was seen in meta-training.
 //! * [`candidate_features`]: what a choice of the AON's settings per candidate
 //!   reads of it before training (the AEN's embedding of its cell, its size,
-//!   the task's plain statistics).
+//!   the task's plain statistics); [`fit_settings_chooser`] fits that choice
+//!   on a table of measured runs (stage 1b of [`MetaTrainer`], with
+//!   [`MetaTrainer::with_aon_settings_table`]), and [`ConditionedSettings`]
+//!   applies it to a search's candidates (the architecture-conditioned AON).
 //!
 //! Nothing here names a backend; errors are one [`MetaError`].
 
 mod aon_selection;
+mod aon_settings_choice;
 mod candidate_features;
+mod conditioned_settings;
 mod error;
 mod manifest;
 mod meta_model;
@@ -39,11 +44,17 @@ mod meta_trainer;
 mod source_tasks;
 
 pub use aon_selection::AonSelection;
+pub use aon_settings_choice::{
+    CHOOSER_FOLDS, CHOOSER_L2_GRID, ChooserValidation, FittedSettingsChooser,
+    SettingsChooserRecord, fit_settings_chooser, table_settings,
+};
 pub use candidate_features::{CandidateDescription, PLAIN_FEATURES, candidate_features};
+pub use conditioned_settings::{ConditionedSettings, SearchedNetworks};
 pub use error::{MetaError, Result};
 pub use manifest::{
-    AEN_DIR, AON_BEST_PREFIX, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation,
-    ImageObservation, MANIFEST_FILE, Manifest, MetaModelPart, aon_best_dir,
+    AEN_DIR, AON_BEST_PREFIX, AON_CHECKPOINT_DIR, AON_DIR, AON_SETTINGS_CHOOSER_FILE, AenCurve,
+    AonPoint, AonValidation, ImageObservation, MANIFEST_FILE, Manifest, MetaModelPart,
+    aon_best_dir,
 };
 pub use meta_model::MetaModel;
 pub use meta_train_config::MetaTrainConfig;

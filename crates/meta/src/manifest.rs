@@ -14,6 +14,8 @@ pub const AEN_DIR: &str = "aen";
 pub const AON_DIR: &str = "aon";
 /// Sub-folder of the AON meta-trainer's last checkpoint.
 pub const AON_CHECKPOINT_DIR: &str = "aon-checkpoint";
+/// File of the AON settings chooser.
+pub const AON_SETTINGS_CHOOSER_FILE: &str = "aon-settings-chooser.json";
 /// Prefix of the sub-folder of the best AON so far by meta-validation,
 /// named by its meta-step (`aon-best-40`); [`Manifest::aon_best_step`] says
 /// which one counts, so a crash between writing it and the manifest leaves
@@ -97,6 +99,9 @@ pub enum MetaModelPart {
     Aon,
     /// Cells measured on an image task: the prior of image searches.
     ImageCells,
+    /// The choice of the AON's settings per candidate
+    /// (`aon-settings-chooser.json`): the architecture-conditioned AON.
+    AonSettingsChooser,
 }
 
 impl MetaModelPart {
@@ -145,6 +150,9 @@ pub struct Manifest {
     /// Cells measured on it so far.
     #[serde(default)]
     pub image_observations: Vec<ImageObservation>,
+    /// The AON settings chooser, once fitted (`aon-settings-chooser.json`).
+    #[serde(default)]
+    pub aon_settings_chooser: Option<crate::aon_settings_choice::SettingsChooserRecord>,
     /// Wall-clock seconds spent, over every run into the folder (a resumed run adds its own).
     pub seconds: f64,
 }
@@ -169,6 +177,7 @@ impl Manifest {
             aon_best_step: None,
             image_task: None,
             image_observations: Vec::new(),
+            aon_settings_chooser: None,
             seconds: 0.0,
         }
     }
@@ -222,6 +231,9 @@ impl Manifest {
         }
         // Folders of earlier versions did not say what they hold.
         manifest.holds = MetaModelPart::of(&manifest.config);
+        if manifest.aon_settings_chooser.is_some() {
+            manifest.holds.push(MetaModelPart::AonSettingsChooser);
+        }
         Ok(Some(manifest))
     }
 

@@ -1,10 +1,10 @@
 //! A finished meta-model, loaded for a search.
 
 use crate::error::{MetaError, Result};
-use crate::manifest::{AEN_DIR, AON_DIR, Manifest};
+use crate::manifest::{AEN_DIR, AON_DIR, AON_SETTINGS_CHOOSER_FILE, Manifest};
 use burn::tensor::Device;
 use metanas_aen::MetaAen;
-use metanas_aon::Aon;
+use metanas_aon::{Aon, SettingsChooser};
 use std::path::Path;
 
 /// What a search uses from meta-training: the meta-learned AEN (surrogate
@@ -17,6 +17,9 @@ pub struct MetaModel {
     pub aen: MetaAen,
     /// The learned optimizer, when the meta-model has one.
     pub aon: Option<Aon>,
+    /// The choice of the AON's settings per candidate, when fitted
+    /// (`cargo xtask meta-train` fits it on the shipped AON settings table).
+    pub aon_settings: Option<SettingsChooser>,
 }
 
 impl MetaModel {
@@ -43,7 +46,17 @@ impl MetaModel {
         } else {
             None
         };
-        Ok(Self { manifest, aen, aon })
+        let aon_settings = if manifest.aon_settings_chooser.is_some() {
+            Some(SettingsChooser::load(&dir.join(AON_SETTINGS_CHOOSER_FILE))?)
+        } else {
+            None
+        };
+        Ok(Self {
+            manifest,
+            aen,
+            aon,
+            aon_settings,
+        })
     }
 
     /// The cells measured on the image task of meta-training, with their accuracies.

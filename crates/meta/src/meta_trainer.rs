@@ -1,16 +1,17 @@
 //! The meta-training loop: resumable, checkpointed, with progress.
 
+use crate::aon_settings_choice::{fit_settings_chooser, table_settings};
 use crate::error::{MetaError, Result, io_error};
 use crate::manifest::{
-    AEN_DIR, AON_BEST_PREFIX, AON_CHECKPOINT_DIR, AON_DIR, AenCurve, AonPoint, AonValidation,
-    ImageObservation, Manifest, aon_best_dir,
+    AEN_DIR, AON_BEST_PREFIX, AON_CHECKPOINT_DIR, AON_DIR, AON_SETTINGS_CHOOSER_FILE, AenCurve,
+    AonPoint, AonValidation, ImageObservation, Manifest, aon_best_dir,
 };
 use crate::meta_model::MetaModel;
 use crate::meta_train_config::MetaTrainConfig;
 use crate::source_tasks::SourceTasks;
 use burn::tensor::Device;
 use metanas_aen::MetaAen;
-use metanas_aon::{Aon, AonMetaTrainer, InnerProblem};
+use metanas_aon::{Aon, AonMetaTrainer, InnerProblem, SettingsChooserConfig, SettingsTableRow};
 use metanas_data::{FixedTask, ImageDataset};
 use metanas_net::{OptimizerConfig, TrainingConfig as NetTrainingConfig, TrainingLength};
 use metanas_search::{Evaluator, NetworkSize, TrainingEvaluator};
@@ -73,6 +74,11 @@ pub enum MetaProgress {
         /// Its validation accuracy (percent).
         accuracy: f64,
     },
+    /// The choice of the AON's settings per candidate was fitted.
+    AonSettingsChooserFitted {
+        /// What it was fitted on, and its cross-validation.
+        record: Box<crate::aon_settings_choice::SettingsChooserRecord>,
+    },
     /// The time limit stopped the run; running again resumes.
     Paused,
 }
@@ -100,6 +106,7 @@ pub struct MetaTrainer {
     device: Device,
     max_seconds: Option<f64>,
     max_new_aon_steps: Option<usize>,
+    aon_settings_table: Option<(Vec<SettingsTableRow>, String)>,
 }
 
 impl MetaTrainer {
@@ -130,12 +137,29 @@ impl MetaTrainer {
             device: device.clone(),
             max_seconds: None,
             max_new_aon_steps: None,
+            aon_settings_table: None,
         })
     }
 
     /// Stops starting new work after `seconds` (the run can be resumed).
     pub fn with_time_limit(mut self, seconds: Option<f64>) -> Self {
         self.max_seconds = seconds;
+        self
+    }
+
+    /// Also fits the choice of the AON's settings per candidate on `rows`, a
+    /// table of measured runs ([`metanas_aon::extend_settings_table`]) named
+    /// `table` in the manifest, with the meta-trained AEN's embeddings: stage
+    /// 1b, after the AEN, in seconds to a minute. The meta-model keeps
+    /// [`crate::FittedSettingsChooser::for_search`]: the table's best single
+    /// setting when cross-validation finds that reading the candidate does
+    /// not pay. A folder that already holds a chooser keeps it.
+    pub fn with_aon_settings_table(
+        mut self,
+        rows: Vec<SettingsTableRow>,
+        table: impl Into<String>,
+    ) -> Self {
+        self.aon_settings_table = Some((rows, table.into()));
         self
     }
 
@@ -274,6 +298,34 @@ impl MetaTrainer {
             manifest.seconds = seconds_before + started.elapsed().as_secs_f64();
             manifest.write(&self.out)?;
             progress(MetaProgress::AenDone { resumed: false });
+        }
+
+        // Stage 1b: the choice of the AON's settings per candidate.
+        if let Some((rows, table)) = &self.aon_settings_table
+            && manifest.aon_settings_chooser.is_none()
+        {
+            let aen = MetaAen::load(&self.out.join(AEN_DIR), &self.device)?;
+            let fitted = fit_settings_chooser(
+                Some(&aen),
+                rows,
+                &table_settings(rows),
+                table,
+                SettingsChooserConfig::default(),
+            )?;
+            // The file first, then the manifest that names it (the commit point).
+            fitted
+                .for_search()?
+                .save(&self.out.join(AON_SETTINGS_CHOOSER_FILE))?;
+            let record = fitted.record;
+            progress(MetaProgress::AonSettingsChooserFitted {
+                record: Box::new(record.clone()),
+            });
+            manifest.aon_settings_chooser = Some(record);
+            manifest
+                .holds
+                .push(crate::manifest::MetaModelPart::AonSettingsChooser);
+            manifest.seconds = seconds_before + started.elapsed().as_secs_f64();
+            manifest.write(&self.out)?;
         }
 
         // Stage 2: the AON.

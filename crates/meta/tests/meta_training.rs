@@ -279,3 +279,188 @@ fn an_interrupted_meta_training_resumes_from_its_checkpoint() {
     let loaded = MetaModel::load(&parts, &device).expect("loads");
     assert_eq!(loaded.aen.task_names(), resumed.aen.task_names());
 }
+
+#[test]
+fn meta_training_fits_the_aon_settings_chooser_that_a_search_applies() {
+    use metanas_aon::{ChooserExample, SettingsChooser, SettingsTableRow, UpdateSettings};
+    use metanas_meta::{
+        CandidateDescription, ConditionedSettings, MetaModelPart, PLAIN_FEATURES, SearchedNetworks,
+        candidate_features,
+    };
+    use metanas_search::CandidateSettings;
+    use metanas_space::nb201::{Nb201Cell, Nb201Operation};
+
+    let device = metanas_device::test_device();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let table = table(dir.path());
+    let catalog = TaskCatalog::generic(table.column_names());
+    let sources =
+        SourceTasks::from_table(&table, &catalog, &[MetricKind::Accuracy], &[]).expect("sources");
+    let small = UpdateSettings {
+        adam_step: 1e-3,
+        sgd_nesterov_step: None,
+        warmup_steps: 0,
+    };
+    let large = UpdateSettings {
+        adam_step: 3e-2,
+        sgd_nesterov_step: Some(0.1),
+        warmup_steps: 0,
+    };
+    // Measured pairs where convolution-heavy cells train best with the small
+    // steps and the others with the large ones.
+    let best_for = |cell: &Nb201Cell| {
+        let convs = cell
+            .ops()
+            .iter()
+            .filter(|o| **o == Nb201Operation::Conv3x3)
+            .count();
+        if convs >= 2 { small } else { large }
+    };
+    let cells: Vec<Nb201Cell> = Nb201Space
+        .enumerate()
+        .expect("finite")
+        .step_by(391)
+        .take(40)
+        .collect();
+    let mut rows = Vec::new();
+    for (pair, cell) in cells.iter().enumerate() {
+        for settings in [small, large] {
+            let loss = if settings == best_for(cell) { 0.3 } else { 0.6 };
+            rows.push(SettingsTableRow {
+                pair,
+                table_seed: 0,
+                cell: Nb201Space.format(cell),
+                channels: 4,
+                cells_per_stage: 1,
+                classes: "0 1 2".into(),
+                train_images: 500,
+                image_shape: "1x28x28".into(),
+                steps: 100,
+                batch_size: 16,
+                adam_step: settings.adam_step,
+                sgd_nesterov_step: settings.sgd_nesterov_step,
+                warmup_steps: 0,
+                validation_loss: Some(loss),
+                validation_accuracy: Some(0.9),
+                seconds: 1.0,
+            });
+        }
+    }
+    let config = config(2).with_aon(None).with_image_cells(0);
+    let out = dir.path().join("model");
+    let mut events = Vec::new();
+    let model = MetaTrainer::new(config.clone(), &out, &device)
+        .expect("valid")
+        .with_aon_settings_table(rows.clone(), "synthetic")
+        .run(&sources, None, &mut |p| events.push(p))
+        .expect("trains")
+        .expect("complete");
+    let record = model
+        .manifest
+        .aon_settings_chooser
+        .clone()
+        .expect("recorded");
+    assert_eq!((record.pairs, record.settings), (40, 2));
+    // Cross-validation chose between the plain features and the AEN's.
+    assert!(record.validation.other_features_regret.is_some());
+    assert_eq!(
+        record.features > PLAIN_FEATURES,
+        record.reads_aen,
+        "{record:?}"
+    );
+    let reported = events
+        .iter()
+        .find_map(|p| match p {
+            MetaProgress::AonSettingsChooserFitted { record } => Some(record),
+            _ => None,
+        })
+        .expect("the fit is reported");
+    assert_eq!(
+        (reported.pairs, reported.features, reported.validation.l2),
+        (record.pairs, record.features, record.validation.l2)
+    );
+    // The choice reads the candidate: on pairs it was not fitted on, it
+    // loses less than one setting for all (which loses 0.3 on every pair it
+    // does not suit).
+    let validation = &record.validation;
+    assert!(
+        validation.regret() < 0.5 * validation.single_setting_regret,
+        "{validation:?}"
+    );
+    assert!(!validation.prefers_single_setting);
+    assert!(
+        model
+            .manifest
+            .holds
+            .contains(&MetaModelPart::AonSettingsChooser)
+    );
+    let chooser = model.aon_settings.clone().expect("loaded with the model");
+
+    // A search over networks like the table's applies it to each candidate.
+    let networks = SearchedNetworks {
+        channels: 4,
+        cells_per_stage: 1,
+        classes: 3,
+        train_images: 500,
+        image_shape: [1, 28, 28],
+    };
+    let applied =
+        ConditionedSettings::new(chooser.clone(), Some(model.aen.clone()), networks, "model")
+            .expect("the AEN gives the features the chooser reads");
+    let right = cells
+        .iter()
+        .filter(|c| applied.settings_for(c).expect("chooses") == best_for(c))
+        .count();
+    assert!(right >= 36, "{right}/40 pairs get their best setting");
+    assert!(applied.describe().contains("model"));
+    // A chooser that reads the AEN's embedding, applied without the AEN.
+    let description = |cell: &Nb201Cell| CandidateDescription {
+        cell: *cell,
+        channels: 4,
+        cells_per_stage: 1,
+        classes: 3,
+        train_images: 500,
+        image_shape: [1, 28, 28],
+    };
+    let descriptions: Vec<CandidateDescription> = cells.iter().map(description).collect();
+    let examples: Vec<ChooserExample> = candidate_features(Some(&model.aen), &descriptions)
+        .expect("features")
+        .into_iter()
+        .zip(&cells)
+        .map(|(features, cell)| ChooserExample {
+            features,
+            losses: [small, large]
+                .iter()
+                .map(|s| if *s == best_for(cell) { 0.3 } else { 0.6 })
+                .collect(),
+        })
+        .collect();
+    let reads_aen =
+        SettingsChooser::fit(&[small, large], &examples, Default::default()).expect("fits");
+    assert!(reads_aen.feature_count() > PLAIN_FEATURES);
+    match ConditionedSettings::new(reads_aen, None, networks, "model") {
+        Err(MetaError::InvalidConfig(message)) => {
+            assert!(message.contains("features"), "{message}");
+        }
+        other => panic!("expected a feature-count error, got {:?}", other.err()),
+    }
+
+    // Running again keeps the fitted chooser.
+    let file = out.join(metanas_meta::AON_SETTINGS_CHOOSER_FILE);
+    let before = std::fs::read(&file).expect("saved");
+    let mut again = Vec::new();
+    let reloaded = MetaTrainer::new(config, &out, &device)
+        .expect("valid")
+        .with_aon_settings_table(rows, "synthetic")
+        .run(&sources, None, &mut |p| again.push(p))
+        .expect("runs")
+        .expect("complete");
+    assert!(
+        !again
+            .iter()
+            .any(|p| matches!(p, MetaProgress::AonSettingsChooserFitted { .. })),
+        "{again:?}"
+    );
+    assert_eq!(std::fs::read(&file).expect("kept"), before);
+    assert_eq!(reloaded.aon_settings, Some(chooser));
+}

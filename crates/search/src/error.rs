@@ -71,6 +71,12 @@ pub enum SearchError {
     /// Building or training a network failed.
     #[error(transparent)]
     Net(#[from] metanas_net::NetError),
+    /// A learned optimizer could not be built.
+    #[error(transparent)]
+    Aon(#[from] metanas_aon::AonError),
+    /// The settings of a candidate's AON could not be chosen.
+    #[error("choosing the AON settings of a candidate: {0}")]
+    SettingsChoice(String),
     /// The surrogate model failed to fit or predict.
     #[error("surrogate: {0}")]
     Surrogate(#[from] metanas_aen::AenError),

@@ -18,8 +18,11 @@
 //!   offers, by name, with their settings.
 //! * [`Evaluator`]: [`TableEvaluator`] (benchmark lookup: the strategy sees the
 //!   validation column only, the test column is stored beside it) and
-//!   [`TrainingEvaluator`] (real training on an image task). An evaluator never
-//!   chooses anything.
+//!   [`TrainingEvaluator`] (real training on an image task; its candidates
+//!   trained by the config's optimizer, a learned optimizer, or a fresh AON
+//!   whose settings a [`CandidateSettings`] picks for each candidate: the
+//!   architecture-conditioned AON). An evaluator never chooses which
+//!   architectures are measured.
 //! * [`Constraints`]: upper bounds (parameters, FLOPs, latency on a device)
 //!   that every proposal must respect: hardware-aware search.
 //! * A new device ([`DeviceLatencyModel`]): a latency meta-model adapted to a
@@ -38,6 +41,7 @@
 mod acquisition;
 mod aen_surrogate;
 mod bayesian_optimization;
+mod candidate_settings;
 mod constraints;
 mod device_latency;
 mod error;
@@ -67,6 +71,7 @@ mod trial_store;
 pub use acquisition::{Acquisition, expected_improvement};
 pub use aen_surrogate::AenSurrogate;
 pub use bayesian_optimization::{BayesianOptimization, BayesianOptimizationConfig};
+pub use candidate_settings::CandidateSettings;
 pub use constraints::{Constraint, Constraints};
 pub use device_latency::{
     CellSourceValues, DEFAULT_FEASIBILITY, DeviceLatencyModel, PredictedLatencies, distinct_cells,

@@ -1,5 +1,6 @@
 //! Evaluation by real training: build the cell's network, train it briefly, score it on validation.
 
+use crate::candidate_settings::CandidateSettings;
 use crate::error::Result;
 use crate::evaluator::Evaluator;
 use crate::measurement::Measurement;
@@ -23,6 +24,16 @@ pub struct NetworkSize {
     pub cells_per_stage: usize,
 }
 
+/// What trains the candidates.
+enum CandidateOptimizer<A> {
+    /// The training config's optimizer.
+    Configured,
+    /// A learned optimizer, and the label naming it in the search key.
+    Aon(Box<Aon>, String),
+    /// A fresh AON whose settings are chosen for each candidate.
+    Conditioned(Box<dyn CandidateSettings<A>>),
+}
+
 /// Trains each candidate on a task's training images for a fixed budget and
 /// measures validation accuracy. The test images of the user's data are never
 /// seen here: they belong to final training's report.
@@ -31,7 +42,7 @@ pub struct TrainingEvaluator<S: SearchSpace> {
     normalisation: Normalisation,
     size: NetworkSize,
     training: TrainingConfig,
-    aon: Option<(Aon, String)>,
+    optimizer: CandidateOptimizer<S::Arch>,
     device: Device,
     space: PhantomData<S>,
 }
@@ -55,7 +66,7 @@ where
             normalisation,
             size,
             training,
-            aon: None,
+            optimizer: CandidateOptimizer::Configured,
             device,
             space: PhantomData,
         }
@@ -69,7 +80,20 @@ where
     pub fn with_aon(mut self, aon: Aon, label: impl Into<String>) -> Self {
         self.training.optimizer = OptimizerConfig::adam(1.0);
         self.training.schedule = LearningRateSchedule::Cosine;
-        self.aon = Some((aon, label.into()));
+        self.optimizer = CandidateOptimizer::Aon(Box::new(aon), label.into());
+        self
+    }
+
+    /// Trains each candidate with a fresh AON whose settings `settings`
+    /// chooses for it (the architecture-conditioned AON): the chosen Adam and
+    /// SGD-Nesterov steps as learning rates under a cosine schedule with the
+    /// chosen warm-up; same steps, batches and seeds. Each measurement records
+    /// the settings used (`adam_step`, `sgd_nesterov_step`, `warmup_steps`).
+    pub fn with_candidate_settings(
+        mut self,
+        settings: Box<dyn CandidateSettings<S::Arch>>,
+    ) -> Self {
+        self.optimizer = CandidateOptimizer::Conditioned(settings);
         self
     }
 
@@ -109,9 +133,13 @@ where
             self.size.cells_per_stage,
             self.training.length,
             self.training.batch_size,
-            match &self.aon {
-                Some((_, label)) => format!("AON {label}"),
-                None => format!("{:?}", self.training.optimizer),
+            match &self.optimizer {
+                CandidateOptimizer::Aon(_, label) => format!("AON {label}"),
+                CandidateOptimizer::Conditioned(settings) => format!(
+                    "AON with settings chosen per candidate by {}",
+                    settings.describe()
+                ),
+                CandidateOptimizer::Configured => format!("{:?}", self.training.optimizer),
             }
         )
     }
@@ -130,15 +158,37 @@ where
             validation: Some(&self.task.validation),
             normalisation: Some(&self.normalisation),
         };
-        let (_, report) = match &self.aon {
-            Some((aon, _)) => train(
+        let mut chosen = None;
+        let (_, report) = match &self.optimizer {
+            CandidateOptimizer::Aon(aon, _) => train(
                 network,
                 &mut AonOptimizer::new(aon),
                 data,
                 &training,
                 &self.device,
             )?,
-            None => train(
+            CandidateOptimizer::Conditioned(choice) => {
+                let settings = choice.settings_for(arch)?;
+                settings.check()?;
+                chosen = Some(settings);
+                // A fresh AON: its updates are the settings' alone, whatever its
+                // hidden weights (drawn under the seeding lock all the same).
+                let plain = self.device.clone().without_autodiff();
+                let aon = metanas_seeding::seeded_module(&plain, 0, || {
+                    settings.aon_config().init(&plain)
+                })?;
+                let mut training = training.clone();
+                training.optimizer = OptimizerConfig::adam(1.0);
+                training.schedule = settings.schedule();
+                train(
+                    network,
+                    &mut AonOptimizer::new(&aon),
+                    data,
+                    &training,
+                    &self.device,
+                )?
+            }
+            CandidateOptimizer::Configured => train(
                 network,
                 &mut training.optimizer.init(),
                 data,
@@ -159,6 +209,14 @@ where
         details.insert("params".into(), complexity.params as f64);
         details.insert("flops".into(), complexity.flops as f64);
         details.insert("steps".into(), report.steps as f64);
+        if let Some(settings) = chosen {
+            details.insert("adam_step".into(), settings.adam_step);
+            details.insert(
+                "sgd_nesterov_step".into(),
+                settings.sgd_nesterov_step.unwrap_or(0.0),
+            );
+            details.insert("warmup_steps".into(), settings.warmup_steps as f64);
+        }
         Ok(Measurement {
             objective: 100.0 * validation.accuracy,
             report: None,
