@@ -354,21 +354,18 @@ fn measure_pair(
             steps: 5 * k,
             ..training
         };
-        let long_problem = problem.clone();
         Some(RunSummary::of(&train_with_aon(
-            &long_problem,
-            setup.aon,
-            long,
-            device,
+            problem, setup.aon, long, device,
         )?))
     } else {
         None
     };
     let (sweep, adam_steps_to_oracle) = if !setup.oracle_settings.is_empty() {
         let sweep = sweep_settings(problem, setup.oracle_settings, training, device)?;
-        let best = best_outcome(&sweep).map_or(f64::INFINITY, |o| o.loss);
-        let steps = cache.get_or_measure(i, best, || reach(best))?;
-        if let Some(o) = best_outcome(&sweep) {
+        let best = best_outcome(&sweep);
+        let best_loss = best.map_or(f64::INFINITY, |o| o.loss);
+        let steps = cache.get_or_measure(i, best_loss, || reach(best_loss))?;
+        if let Some(o) = best {
             eprintln!(
                 "          best of {} settings: {} at {:.4}; shortest Adam run reaching it {}",
                 sweep.len(),
@@ -412,6 +409,21 @@ fn measure_pair(
         choices: Vec::new(),
         conditioned_long: None,
     })
+}
+
+/// Of runs at K paired with the same runs at 5× K (their K-step loss and the
+/// long run): how many long runs diverged, their mean finite loss, and the
+/// mean K-step loss.
+fn stability(runs: &[(f64, RunSummary)]) -> (usize, f64, f64) {
+    let diverged = runs.iter().filter(|(_, l)| l.diverged).count();
+    let finite: Vec<f64> = runs
+        .iter()
+        .map(|(_, l)| l.loss)
+        .filter(|l| l.is_finite())
+        .collect();
+    let (long_mean, _) = mean_sd(&finite);
+    let (short_mean, _) = mean_sd(&runs.iter().map(|(s, _)| *s).collect::<Vec<_>>());
+    (diverged, long_mean, short_mean)
 }
 
 /// The first evaluated step whose validation loss is at most `target`.
@@ -953,19 +965,12 @@ fn print_table(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let long: Vec<(RunSummary, RunSummary)> = results
+    let long: Vec<(f64, RunSummary)> = results
         .iter()
-        .filter_map(|r| r.aon_long.map(|l| (r.aon, l)))
+        .filter_map(|r| r.aon_long.map(|l| (r.aon.loss, l)))
         .collect();
     if !long.is_empty() {
-        let diverged = long.iter().filter(|(_, l)| l.diverged).count();
-        let (short_m, _) = mean_sd(&long.iter().map(|(s, _)| s.loss).collect::<Vec<_>>());
-        let finite: Vec<f64> = long
-            .iter()
-            .map(|(_, l)| l.loss)
-            .filter(|l| l.is_finite())
-            .collect();
-        let (long_m, _) = mean_sd(&finite);
+        let (diverged, long_m, short_m) = stability(&long);
         println!(
             "\nStability: AON trained {} steps (5× the meta-training horizon) on {} pairs: {diverged} divergences; mean validation loss {long_m:.4} (vs {short_m:.4} at {k} steps)",
             5 * k,

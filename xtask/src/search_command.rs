@@ -293,8 +293,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         TrainingLength::Steps(args.steps),
     )
     .with_batch_size(64);
-    let (evaluator_task_classes, evaluator_train_images, evaluator_image_shape) =
-        (task.ways(), task.train.len(), task.train.shape());
+    let networks = SearchedNetworks::new(size, &task);
     let mut evaluator = TrainingEvaluator::<Nb201Space>::new(task, size, training, device.clone());
     match candidate_trainer {
         Some(CandidateTrainer::Aon(aon, label)) => {
@@ -306,13 +305,6 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             eprintln!(
                 "candidates are trained by a fresh AON whose settings the meta-model's chooser picks for each"
             );
-            let networks = SearchedNetworks {
-                channels: size.channels,
-                cells_per_stage: size.cells_per_stage,
-                classes: evaluator_task_classes,
-                train_images: evaluator_train_images,
-                image_shape: evaluator_image_shape,
-            };
             let settings = ConditionedSettings::new(chooser, Some(aen), networks, label)
                 .context("the meta-model's AON settings chooser")?;
             evaluator = evaluator.with_candidate_settings(Box::new(settings));

@@ -8,9 +8,10 @@ use metanas_aon::{
     InnerProblem, SettingsChooser, SettingsChooserConfig, UpdateSettings, read_settings_table,
 };
 use metanas_meta::{
-    CandidateDescription, MetaModel, SettingsChooserRecord, candidate_features,
+    CandidateDescription, MetaModel, SearchedNetworks, SettingsChooserRecord, candidate_features,
     fit_settings_chooser,
 };
+use metanas_search::NetworkSize;
 use std::path::Path;
 
 /// A chooser fitted on a table, what it was fitted on, and the AEN whose
@@ -28,13 +29,12 @@ pub(super) fn problem_features(
 ) -> anyhow::Result<Vec<Vec<f64>>> {
     let descriptions: Vec<CandidateDescription> = problems
         .iter()
-        .map(|p| CandidateDescription {
-            cell: p.cell,
-            channels: p.channels,
-            cells_per_stage: p.cells_per_stage,
-            classes: p.task.ways(),
-            train_images: p.task.train.len(),
-            image_shape: p.task.train.shape(),
+        .map(|p| {
+            let size = NetworkSize {
+                channels: p.channels,
+                cells_per_stage: p.cells_per_stage,
+            };
+            SearchedNetworks::new(size, &p.task).candidate(p.cell)
         })
         .collect();
     Ok(candidate_features(aen, &descriptions)?)

@@ -113,25 +113,18 @@ pub(super) fn print_ceiling(results: &[PairResult], k: usize, reach_limit: usize
             choice.name
         );
     }
-    let long: Vec<(f64, &super::RunSummary)> = results
+    let long: Vec<(f64, super::RunSummary)> = results
         .iter()
         .filter_map(|r| {
             let chosen = r
                 .choices
                 .iter()
                 .find(|c| c.name == super::CONDITIONED_CHOICE)?;
-            Some((chosen.loss, r.conditioned_long.as_ref()?))
+            Some((chosen.loss, r.conditioned_long?))
         })
         .collect();
     if !long.is_empty() {
-        let diverged = long.iter().filter(|(_, l)| l.diverged).count();
-        let finite: Vec<f64> = long
-            .iter()
-            .map(|(_, l)| l.loss)
-            .filter(|l| l.is_finite())
-            .collect();
-        let (long_mean, _) = mean_sd(&finite);
-        let (short_mean, _) = mean_sd(&long.iter().map(|(s, _)| *s).collect::<Vec<_>>());
+        let (diverged, long_mean, short_mean) = super::stability(&long);
         println!(
             "Stability: the conditioned choice's settings trained {} steps (5× K) on {} pairs: {diverged} divergences; mean validation loss {long_mean:.4} (vs {short_mean:.4} at K).",
             5 * k,

@@ -145,12 +145,7 @@ pub fn train_with_settings(
     training: CandidateTraining,
     device: &Device,
 ) -> crate::error::Result<CandidateOutcome> {
-    settings.check()?;
-    let config = settings.aon_config();
-    // A fresh AON's hidden weights do not change its updates; drawn inside the
-    // seeding lock only so that they cannot land between another thread's seed
-    // and its draws.
-    let aon = metanas_seeding::seeded_module(device, 0, || config.init(device))?;
+    let aon = settings.fresh_aon(device)?;
     run(
         problem,
         &mut AonOptimizer::new(&aon),

@@ -372,6 +372,10 @@ impl SettingsChooser {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+
     #[test]
     fn a_constant_chooser_takes_its_setting_for_any_candidate() {
         let settings = crate::SettingsGrid::default().settings().expect("grid");
@@ -387,10 +391,6 @@ mod tests {
         };
         assert!(SettingsChooser::constant(&settings, other, 3).is_err());
     }
-
-    use super::*;
-    use rand::rngs::StdRng;
-    use rand::{RngExt, SeedableRng};
 
     fn grid() -> Vec<UpdateSettings> {
         [1e-3, 1e-2, 3e-2]

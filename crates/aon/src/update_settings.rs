@@ -2,8 +2,9 @@
 //! of its Adam and SGD-Nesterov directions and the warm-up length — and grids
 //! of them, the space an architecture-conditioned choice picks from.
 
-use crate::aon::AonConfig;
+use crate::aon::{Aon, AonConfig};
 use crate::error::AonError;
+use burn::tensor::Device;
 use metanas_net::LearningRateSchedule;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -53,6 +54,19 @@ impl UpdateSettings {
         AonConfig::new()
             .with_initial_step(self.adam_step)
             .with_initial_momentum_step(self.sgd_nesterov_step)
+    }
+
+    /// A fresh AON on `device` that updates exactly this way (after checking
+    /// the settings). Its hidden weights do not change its updates; they are
+    /// drawn inside the seeding lock only so that they cannot land between
+    /// another thread's seed and its draws.
+    ///
+    /// # Errors
+    /// [`AonError::InvalidConfig`] for invalid settings.
+    pub fn fresh_aon(&self, device: &Device) -> crate::error::Result<Aon> {
+        self.check()?;
+        let config = self.aon_config();
+        metanas_seeding::seeded_module(device, 0, || config.init(device))
     }
 
     /// The learning-rate schedule (base rate 1: the steps above are the rates).

@@ -91,10 +91,8 @@ pub fn nb201_table() -> Result<BenchmarkTable<Nb201Space>> {
 pub fn aon_settings_table_path() -> Result<std::path::PathBuf> {
     let path = datasets_dir()?.join("aon-settings").join("table.csv");
     if !path.is_file() {
-        return Err(crate::DataError::Io {
-            path: path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-        });
+        let missing = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        return Err(crate::DataError::io(path, missing));
     }
     Ok(path)
 }

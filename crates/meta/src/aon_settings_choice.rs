@@ -82,8 +82,6 @@ pub struct ChooserValidation {
     /// The mean regret of the best single setting of the other folds: what
     /// the choice must beat to be worth reading the candidate.
     pub single_setting_regret: f64,
-    /// Whether these are the features with the AEN's embedding.
-    pub reads_aen: bool,
     /// Whether the best single setting of the other folds lost no more than
     /// the chooser: reading the candidate did not pay on the table's pairs.
     pub prefers_single_setting: bool,
@@ -168,30 +166,25 @@ pub fn fit_settings_chooser(
             })
             .collect()
     };
-    let losses: Vec<Vec<f64>> = pairs.iter().map(|p| p.losses.clone()).collect();
     // The plain features alone, and with the AEN's embedding when there is an
     // AEN: the one cross-validation prefers (the plain ones on a tie).
     let plain = examples_of(candidate_features(None, &descriptions)?);
-    let plain_validation = cross_validate(settings, &plain, &losses, config)?;
+    let plain_validation = cross_validate(settings, &plain, config)?;
     let (examples, mut validation, reads_aen) = match aen {
         None => (plain, plain_validation, false),
         Some(aen) => {
             let with_aen = examples_of(candidate_features(Some(aen), &descriptions)?);
-            let aen_validation = cross_validate(settings, &with_aen, &losses, config)?;
-            if aen_validation.regret() < plain_validation.regret() {
-                let other = plain_validation.regret();
-                let mut v = aen_validation;
-                v.other_features_regret = Some(other);
-                (with_aen, v, true)
+            let aen_validation = cross_validate(settings, &with_aen, config)?;
+            let reads_aen = aen_validation.regret() < plain_validation.regret();
+            let (mut kept, other, examples) = if reads_aen {
+                (aen_validation, plain_validation, with_aen)
             } else {
-                let other = aen_validation.regret();
-                let mut v = plain_validation;
-                v.other_features_regret = Some(other);
-                (plain, v, false)
-            }
+                (plain_validation, aen_validation, plain)
+            };
+            kept.other_features_regret = Some(other.regret());
+            (examples, kept, reads_aen)
         }
     };
-    validation.reads_aen = reads_aen;
     validation.prefers_single_setting = validation.single_setting_regret <= validation.regret();
     let chooser = SettingsChooser::fit(
         settings,
@@ -201,6 +194,7 @@ pub fn fit_settings_chooser(
             ..config
         },
     )?;
+    let losses: Vec<Vec<f64>> = pairs.iter().map(|p| p.losses.clone()).collect();
     let (table_best, _) = best_single_setting(settings, &losses).ok_or_else(|| {
         MetaError::InvalidConfig(format!(
             "every setting of the AON settings table {table} diverged on some pair"
@@ -211,7 +205,7 @@ pub fn fit_settings_chooser(
         pairs: pairs.len(),
         settings: settings.len(),
         features: chooser.feature_count(),
-        reads_aen: validation.reads_aen,
+        reads_aen,
         table_best,
         validation,
     };
@@ -222,7 +216,6 @@ pub fn fit_settings_chooser(
 fn cross_validate(
     settings: &[UpdateSettings],
     examples: &[ChooserExample],
-    losses: &[Vec<f64>],
     config: SettingsChooserConfig,
 ) -> Result<ChooserValidation> {
     let n = examples.len();
@@ -244,14 +237,14 @@ fn cross_validate(
         let single = best_single_setting(settings, &train_losses).map_or(0, |(s, _)| index_of(&s));
         single_total += test
             .iter()
-            .map(|&i| regret(&losses[i], single))
+            .map(|&i| regret(&examples[i].losses, single))
             .sum::<f64>();
         for (total, &l2) in totals.iter_mut().zip(&CHOOSER_L2_GRID) {
             let chooser =
                 SettingsChooser::fit(settings, &train, SettingsChooserConfig { l2, ..config })?;
             for &i in &test {
                 let chosen = chooser.choose(&examples[i].features)?;
-                *total += regret(&losses[i], index_of(&chosen));
+                *total += regret(&examples[i].losses, index_of(&chosen));
             }
         }
     }
@@ -274,7 +267,6 @@ fn cross_validate(
         l2,
         regrets,
         single_setting_regret: mean(single_total),
-        reads_aen: false,
         prefers_single_setting: false,
         other_features_regret: None,
     })

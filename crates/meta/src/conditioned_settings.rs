@@ -6,7 +6,8 @@ use crate::candidate_features::{CandidateDescription, PLAIN_FEATURES, candidate_
 use crate::error::{MetaError, Result};
 use metanas_aen::MetaAen;
 use metanas_aon::{SettingsChooser, UpdateSettings};
-use metanas_search::{CandidateSettings, SearchError};
+use metanas_data::ImageTask;
+use metanas_search::{CandidateSettings, NetworkSize, SearchError};
 use metanas_space::nb201::{Nb201Cell, Nb201Operation};
 
 /// The task and network size every candidate of one search shares.
@@ -22,6 +23,31 @@ pub struct SearchedNetworks {
     pub train_images: usize,
     /// Image channels, height and width.
     pub image_shape: [usize; 3],
+}
+
+impl SearchedNetworks {
+    /// Networks of `size` trained on `task`'s training images.
+    pub fn new(size: NetworkSize, task: &ImageTask) -> Self {
+        Self {
+            channels: size.channels,
+            cells_per_stage: size.cells_per_stage,
+            classes: task.ways(),
+            train_images: task.train.len(),
+            image_shape: task.train.shape(),
+        }
+    }
+
+    /// The candidate with `cell`.
+    pub fn candidate(&self, cell: Nb201Cell) -> CandidateDescription {
+        CandidateDescription {
+            cell,
+            channels: self.channels,
+            cells_per_stage: self.cells_per_stage,
+            classes: self.classes,
+            train_images: self.train_images,
+            image_shape: self.image_shape,
+        }
+    }
 }
 
 /// The settings a fitted chooser picks for each candidate of a search.
@@ -51,14 +77,7 @@ impl ConditionedSettings {
         } else {
             aen
         };
-        let probe = CandidateDescription {
-            cell: Nb201Cell::new([Nb201Operation::Conv3x3; 6]),
-            channels: networks.channels,
-            cells_per_stage: networks.cells_per_stage,
-            classes: networks.classes,
-            train_images: networks.train_images,
-            image_shape: networks.image_shape,
-        };
+        let probe = networks.candidate(Nb201Cell::new([Nb201Operation::Conv3x3; 6]));
         let given = candidate_features(aen.as_ref(), &[probe])?
             .first()
             .map_or(0, Vec::len);
@@ -77,16 +96,7 @@ impl ConditionedSettings {
     }
 
     fn choose(&self, cell: &Nb201Cell) -> Result<UpdateSettings> {
-        let n = self.networks;
-        let candidate = CandidateDescription {
-            cell: *cell,
-            channels: n.channels,
-            cells_per_stage: n.cells_per_stage,
-            classes: n.classes,
-            train_images: n.train_images,
-            image_shape: n.image_shape,
-        };
-        let features = candidate_features(self.aen.as_ref(), &[candidate])?;
+        let features = candidate_features(self.aen.as_ref(), &[self.networks.candidate(*cell)])?;
         let features = features
             .first()
             .ok_or_else(|| MetaError::InvalidConfig("no features for the candidate".into()))?;

@@ -182,6 +182,16 @@ impl Manifest {
         }
     }
 
+    /// What the folder holds when complete: the parts of its settings
+    /// ([`MetaModelPart::of`]) and the AON settings chooser once fitted.
+    pub fn parts(&self) -> Vec<MetaModelPart> {
+        let mut parts = MetaModelPart::of(&self.config);
+        if self.aon_settings_chooser.is_some() {
+            parts.push(MetaModelPart::AonSettingsChooser);
+        }
+        parts
+    }
+
     /// The best validation so far (lowest loss; the earliest of ties).
     pub fn best_aon_validation(&self) -> Option<&AonValidation> {
         self.aon_validation
@@ -230,10 +240,7 @@ impl Manifest {
             });
         }
         // Folders of earlier versions did not say what they hold.
-        manifest.holds = MetaModelPart::of(&manifest.config);
-        if manifest.aon_settings_chooser.is_some() {
-            manifest.holds.push(MetaModelPart::AonSettingsChooser);
-        }
+        manifest.holds = manifest.parts();
         Ok(Some(manifest))
     }
 

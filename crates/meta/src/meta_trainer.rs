@@ -321,9 +321,7 @@ impl MetaTrainer {
                 record: Box::new(record.clone()),
             });
             manifest.aon_settings_chooser = Some(record);
-            manifest
-                .holds
-                .push(crate::manifest::MetaModelPart::AonSettingsChooser);
+            manifest.holds = manifest.parts();
             manifest.seconds = seconds_before + started.elapsed().as_secs_f64();
             manifest.write(&self.out)?;
         }

@@ -169,14 +169,8 @@ where
             )?,
             CandidateOptimizer::Conditioned(choice) => {
                 let settings = choice.settings_for(arch)?;
-                settings.check()?;
+                let aon = settings.fresh_aon(&self.device.clone().without_autodiff())?;
                 chosen = Some(settings);
-                // A fresh AON: its updates are the settings' alone, whatever its
-                // hidden weights (drawn under the seeding lock all the same).
-                let plain = self.device.clone().without_autodiff();
-                let aon = metanas_seeding::seeded_module(&plain, 0, || {
-                    settings.aon_config().init(&plain)
-                })?;
                 let mut training = training.clone();
                 training.optimizer = OptimizerConfig::adam(1.0);
                 training.schedule = settings.schedule();
