@@ -122,7 +122,7 @@ pub struct SearchArgs {
     /// default when the meta-model has one) or `conditioned` (a fresh AON
     /// whose settings the meta-model's chooser picks for each candidate; see
     /// docs/BENCHMARKS.md for how the two compare).
-    #[arg(long)]
+    #[arg(long, requires = "meta_model")]
     candidate_optimizer: Option<CandidateOptimizerChoice>,
     /// No progress bar.
     #[arg(long)]

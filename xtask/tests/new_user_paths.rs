@@ -218,4 +218,16 @@ fn a_meta_model_search_trains_each_candidate_with_the_settings_chosen_for_it() {
         "{}",
         stderr(&output)
     );
+
+    // Without a meta-model there is no AON or chooser to pick: refused, not ignored.
+    let output = search(
+        &[&quick[..], &["--candidate-optimizer", "conditioned"]].concat(),
+        &[("--out", &scratch.path().join("none"))],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("--meta-model"),
+        "{}",
+        stderr(&output)
+    );
 }
