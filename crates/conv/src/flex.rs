@@ -1,23 +1,28 @@
-//! The op on burn-flex: im2col + GEMM kernels in safe Rust over
-//! [`metanas_gemm`] (the GEMM kernels flex's matmul runs), parallel over tiles
-//! of the batch; and the other compiled backends' default bodies.
+//! The op on burn-flex: GEMM kernels in safe Rust over [`metanas_gemm`] (the
+//! GEMM kernels flex's matmul runs), parallel over tiles of the batch; and the
+//! other compiled backends' default bodies.
 //!
 //! For `x` `[B, C_in, H, W]`, `weight` `[C_out, C_in, k_h, k_w]`, with
-//! `K = C_in·k_h·k_w` and `N = H_out·W_out`, over tiles of `T` images (as many
-//! as [`MAX_COLUMN_ELEMENTS`] allows, at least one), the tiles shared among
-//! rayon's threads, each with buffers it keeps between calls (each product on
-//! one thread; one product on all threads when the batch is a single tile):
-//! * forward: `col_t[K, T·N]` by im2col, then `Y_t[C_out, T·N] = W[C_out, K] ×
+//! `K = C_in·k_h·k_w` and `N = H_out·W_out`, over tiles of `T` images, the
+//! tiles shared among rayon's threads, each with buffers it keeps between calls
+//! (each product on one thread; one product on all threads when the batch is a
+//! single tile):
+//! * forward, by im2col: `col_t[K, T·N]`, then `Y_t[C_out, T·N] = W[C_out, K] ×
 //!   col_t[K, T·N]`, one product per tile (`[C_out, T·N]`, then each image's
 //!   rows moved to their NCHW place; a one-image tile is written in place);
-//! * weight gradient: `dW[C_out, K] = Σ_tiles dY_t[C_out, T·N] × col_tᵀ[T·N, K]`
-//!   (the tile's output gradients gathered into one matrix), summed over the
-//!   tiles in [`WEIGHT_GRADIENT_PARTS`] consecutive groups (a fixed
-//!   number, so the order of the sum, and every bit of the result, does not
-//!   depend on the number of threads), the groups' sums then added in order;
-//! * input gradient at stride 1: the forward kernel on `dY` with the kernel
-//!   flipped and its input and output channels swapped (a "full" convolution:
-//!   depth `C_out·k_h·k_w` instead of `C_out`, no scatter); at other strides
+//!   tiles of as many images as [`MAX_COLUMN_ELEMENTS`] allows;
+//! * forward at stride 1 with more input than output channels, and the weight
+//!   gradient at stride 1: one GEMM per kernel tap over a shifted window of the
+//!   padded input, no column matrix (the [`shifted`] module);
+//! * weight gradient at other strides: `dW[C_out, K] = Σ_tiles dY_t[C_out, T·N]
+//!   × col_tᵀ[T·N, K]` (the tile's output gradients gathered into one matrix);
+//!   every weight gradient is summed over the tiles in [`WEIGHT_GRADIENT_PARTS`]
+//!   consecutive groups (a fixed number, so the order of the sum, and every bit
+//!   of the result, does not depend on the number of threads), the groups' sums
+//!   then added in order;
+//! * input gradient at stride 1: the forward on `dY` with the kernel flipped
+//!   and its input and output channels swapped (a "full" convolution: depth
+//!   `C_out·k_h·k_w` instead of `C_out`, no scatter); at other strides
 //!   `dcol_t[K, T·N] = Wᵀ[K, C_out] × dY_t[C_out, T·N]`, then col2im.
 //!
 //! Grouped convolutions and other float types take flex's own convolution.
@@ -32,6 +37,10 @@ use burn::tensor::{DType, TensorData};
 use metanas_gemm::{Matrix, MatrixMut, Threads, gemm};
 use rayon::prelude::*;
 use std::cell::RefCell;
+
+mod shifted;
+
+pub use shifted::{MAX_TILE_ELEMENTS, MIN_TILES};
 
 /// The most elements one tile's column matrix may hold (512 KiB of `f32`; a
 /// tile holds at least one image). Small tiles stay in cache between im2col and
@@ -405,6 +414,14 @@ impl Geometry {
     /// The output `[B, C_out, H_out, W_out]` of `x` (`[B, C_in, H, W]`) and
     /// `weight` (`[C_out, C_in, k_h, k_w]`), both contiguous.
     fn forward(&self, x: &[f32], weight: &[f32]) -> Vec<f32> {
+        if self.c_in > self.c_out
+            && let Some(layout) = shifted::Layout::of(self)
+        {
+            // One GEMM per tap, each `C_in` deep: worth it when the input is the
+            // wider side (the column matrix would copy it `k_h·k_w` times); with
+            // few input channels the column matrix's one deep GEMM is faster.
+            return layout.forward(self, x, weight);
+        }
         let (k, n, image_out) = (self.patch(), self.positions(), self.image_out());
         let mut y = vec![0.0f32; self.batch * image_out];
         if y.is_empty() {
@@ -478,6 +495,9 @@ impl Geometry {
     /// The weight gradient `[C_out, C_in, k_h, k_w]` from `x` and `dy`
     /// (`[B, C_out, H_out, W_out]`), both contiguous.
     fn weight_grad(&self, x: &[f32], dy: &[f32]) -> Vec<f32> {
+        if let Some(layout) = shifted::Layout::of(self) {
+            return layout.weight_grad(self, x, dy);
+        }
         let k = self.patch();
         let tiles = self.tiles();
         let parts = WEIGHT_GRADIENT_PARTS.min(tiles.len()).max(1);

@@ -4,9 +4,11 @@
 //! flex backend overrides only the convolution's forward; its backward is
 //! burn-backend's generic default (the weight gradient as a convolution of the
 //! batch-swapped tensors, the input gradient as a transposed convolution). This
-//! crate's [`conv2d`] runs, on flex, im2col + GEMM kernels over tiles of the
-//! batch: the weight gradient is one GEMM `dY[C_out, B·H·W] × colᵀ[B·H·W, C_in·k²]`,
-//! the input gradient a GEMM and col2im. On every other backend it is Burn's own
+//! crate's [`conv2d`] runs, on flex, GEMM kernels over tiles of the batch: at
+//! stride 1 the weight gradient is one GEMM per kernel tap over a shifted window
+//! of the padded input (`dY[C_out, B·H·W] × X_shiftedᵀ[B·H·W, C_in]`, no column
+//! matrix), the input gradient the forward of the flipped kernel; elsewhere
+//! im2col + GEMM, and col2im. On every other backend it is Burn's own
 //! convolution.
 //!
 //! The op is a Burn backend extension ([`ConvOps`], `#[backend_extension]`) with a
@@ -35,5 +37,5 @@ mod ops;
 
 pub use conv2d::conv2d;
 pub use error::{ConvError, Result};
-pub use flex::{MAX_COLUMN_ELEMENTS, WEIGHT_GRADIENT_PARTS};
+pub use flex::{MAX_COLUMN_ELEMENTS, MAX_TILE_ELEMENTS, MIN_TILES, WEIGHT_GRADIENT_PARTS};
 pub use ops::ConvOps;

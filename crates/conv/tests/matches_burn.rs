@@ -1,7 +1,8 @@
 //! `metanas_conv::conv2d` against Burn's own `conv2d`: values and the gradients of
 //! the input, the weight and the bias, over a grid of shapes (stride 1 and 2,
 //! padding 0 and 1, 1×1 and 3×3 kernels, batch 1 and 64, few and many channels)
-//! and a few odd ones (asymmetric padding, dilation, groups, non-square kernels).
+//! and a few odd ones (asymmetric padding, padding beyond the kernel's reach,
+//! dilation, groups, non-square kernels, more input than output channels).
 //!
 //! Tolerance: the largest elementwise difference is at most 1e-4 of the largest
 //! magnitude of Burn's tensor (the sums run in another order, so the last bits
@@ -217,6 +218,34 @@ fn odd_cases() -> Vec<Case> {
             [3, 3],
             ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
         ),
+        // More input than output channels at stride 1: the shifted-window
+        // forward, over several tiles.
+        case(
+            64,
+            48,
+            16,
+            [32, 32],
+            [3, 3],
+            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+        ),
+        // Padding beyond the dilated kernel's reach, asymmetric, at stride 1.
+        case(
+            5,
+            12,
+            4,
+            [7, 9],
+            [3, 3],
+            ConvOptions::new_with_padding([1, 1], [(5, 0), (2, 1)], [2, 1], 1),
+        ),
+        // A padded 1×1 kernel: output rows wider than the input's.
+        case(
+            3,
+            8,
+            2,
+            [4, 5],
+            [1, 1],
+            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+        ),
     ]
 }
 
@@ -338,7 +367,12 @@ fn invalid_shapes_are_typed_errors() {
 #[test]
 fn flex_results_do_not_depend_on_the_thread_count() {
     let device = BackendChoice::Flex.autodiff_device();
-    let cases = [&odd_cases()[4], &odd_cases()[5], &grid()[13]];
+    let cases = [
+        &odd_cases()[4],
+        &odd_cases()[5],
+        &odd_cases()[7],
+        &grid()[13],
+    ];
     for (seed, case) in cases.into_iter().enumerate() {
         let pool = |threads| {
             rayon::ThreadPoolBuilder::new()
