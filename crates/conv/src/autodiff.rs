@@ -17,7 +17,7 @@ use burn::tensor::ops::ConvOptions;
 struct Conv2dBackward;
 
 impl<B: Backend + ConvOps> Backward<B, 2> for Conv2dBackward {
-    type State = (NodeId, NodeId, ConvOptions<2>);
+    type State = (NodeId, NodeId, ConvOptions<2>, bool);
 
     fn backward(
         self,
@@ -27,16 +27,21 @@ impl<B: Backend + ConvOps> Backward<B, 2> for Conv2dBackward {
     ) {
         let [node_x, node_weight] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (x_state, weight_state, options) = ops.state;
+        let (x_state, weight_state, options, relu_input) = ops.state;
         let x = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(x_state);
         let weight = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(weight_state);
         if let Some(node) = node_x {
-            let grad_x =
-                B::metanas_conv2d_x_grad(x.clone(), weight.clone(), grad.clone(), options.clone());
+            let grad_x = B::metanas_conv2d_x_grad(
+                x.clone(),
+                weight.clone(),
+                grad.clone(),
+                options.clone(),
+                relu_input,
+            );
             grads.register::<B>(node.id, grad_x);
         }
         if let Some(node) = node_weight {
-            let grad_weight = B::metanas_conv2d_weight_grad(x, weight, grad, options);
+            let grad_weight = B::metanas_conv2d_weight_grad(x, weight, grad, options, relu_input);
             grads.register::<B>(node.id, grad_weight);
         }
     }
@@ -47,6 +52,7 @@ impl<B: Backend + ConvOps, C: CheckpointStrategy> ConvOps for Autodiff<B, C> {
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         options: ConvOptions<2>,
+        relu_input: bool,
     ) -> FloatTensor<Self> {
         match Conv2dBackward
             .prepare::<C>([x.node(), weight.node()])
@@ -57,14 +63,20 @@ impl<B: Backend + ConvOps, C: CheckpointStrategy> ConvOps for Autodiff<B, C> {
                 let x_state = prep.checkpoint(&x);
                 let weight_state = prep.checkpoint(&weight);
                 prep.finish(
-                    (x_state, weight_state, options.clone()),
-                    B::metanas_conv2d(x.into_primitive(), weight.into_primitive(), options),
+                    (x_state, weight_state, options.clone(), relu_input),
+                    B::metanas_conv2d(
+                        x.into_primitive(),
+                        weight.into_primitive(),
+                        options,
+                        relu_input,
+                    ),
                 )
             }
             OpsKind::UnTracked(prep) => prep.finish(B::metanas_conv2d(
                 x.into_primitive(),
                 weight.into_primitive(),
                 options,
+                relu_input,
             )),
         }
     }

@@ -7,10 +7,11 @@ use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
 
 /// A 2-D convolution, Burn's `burn::tensor::module::conv2d` with this crate's
-/// backward: on flex, im2col + GEMM kernels (the weight gradient as one GEMM over
-/// the batch); on every other backend, Burn's own convolution. Values and
-/// gradients equal Burn's to float rounding (relative 1e-4; the sums run in
-/// another order). The bias, if any, is added as an ordinary tensor operation.
+/// backward: on flex, this crate's GEMM kernels (the weight gradient summed over
+/// the batch in the kernels); on every other backend, Burn's own convolution.
+/// Values and gradients equal Burn's to float rounding (relative 1e-4; the sums
+/// run in another order). The bias, if any, is added as an ordinary tensor
+/// operation.
 ///
 /// # Errors
 /// [`ConvError`] when the shapes or options do not describe a convolution.
@@ -24,12 +25,43 @@ pub fn conv2d(
     bias: Option<Tensor<1>>,
     options: ConvOptions<2>,
 ) -> Result<Tensor<4>> {
+    convolve(x, weight, bias, options, false)
+}
+
+/// [`conv2d`] of `relu(x)`, with the ReLU fused into the op: on flex it is
+/// applied while the input is laid out for the GEMMs, and its gradient as a
+/// mask on the input gradient, so neither `relu(x)` nor its gradient is a
+/// tensor of its own (the backward keeps `x`). Values and gradients equal
+/// Burn's `relu` then `conv2d` to float rounding.
+///
+/// # Errors
+/// As [`conv2d`].
+///
+/// # Shapes
+/// As [`conv2d`].
+pub fn relu_conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+) -> Result<Tensor<4>> {
+    convolve(x, weight, bias, options, true)
+}
+
+fn convolve(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+    relu_input: bool,
+) -> Result<Tensor<4>> {
     check(&x, &weight, bias.as_ref(), &options)?;
     let channels_out = weight.dims()[0];
     let y = Tensor::from_dispatch(<Dispatch as ConvOps>::metanas_conv2d(
         x.into_dispatch(),
         weight.into_dispatch(),
         options,
+        relu_input,
     ));
     Ok(match bias {
         Some(bias) => y + bias.reshape([1, channels_out, 1, 1]),

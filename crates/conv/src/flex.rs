@@ -25,11 +25,16 @@
 //!   `C_out·k_h·k_w` instead of `C_out`, no scatter); at other strides
 //!   `dcol_t[K, T·N] = Wᵀ[K, C_out] × dY_t[C_out, T·N]`, then col2im.
 //!
-//! Grouped convolutions and other float types take flex's own convolution.
+//! With the ReLU fused ([`crate::relu_conv2d`]), the input is read through
+//! `max(x, 0)` as it is laid out for the GEMMs (im2col or padding), and the
+//! input gradient is zeroed where `x ≤ 0`, in parallel, after it is computed.
+//!
+//! Grouped convolutions and other float types take flex's own convolution
+//! (after Burn's ReLU, when fused).
 
 use crate::ops::ConvOps;
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::ModuleOps;
+use burn::backend::ops::{ActivationOps, ModuleOps};
 #[allow(deprecated)] // Burn 0.22 deprecates ndarray; the workspace still compiles it.
 use burn::backend::{Cube, Flex, NdArray};
 use burn::tensor::ops::ConvOptions;
@@ -85,8 +90,13 @@ impl ConvOps for NdArray {}
 impl ConvOps for Cube {}
 
 impl ConvOps for Flex {
-    fn metanas_conv2d(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
-        match Geometry::of(&x, &weight, &options) {
+    fn metanas_conv2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        options: ConvOptions<2>,
+        relu_input: bool,
+    ) -> FlexTensor {
+        match Geometry::of(&x, &weight, &options, relu_input) {
             Some(geometry) => {
                 let (x, weight) = (contiguous(&x), contiguous(&weight));
                 let y = geometry.forward(values(&x), values(&weight));
@@ -100,7 +110,7 @@ impl ConvOps for Flex {
                     ],
                 )
             }
-            None => Flex::conv2d(x, weight, None, options),
+            None => Flex::conv2d(activated(x, relu_input), weight, None, options),
         }
     }
 
@@ -109,11 +119,15 @@ impl ConvOps for Flex {
         weight: FlexTensor,
         output_grad: FlexTensor,
         options: ConvOptions<2>,
+        relu_input: bool,
     ) -> FlexTensor {
-        match Geometry::of(&x, &weight, &options) {
+        match Geometry::of(&x, &weight, &options, relu_input) {
             Some(geometry) => {
                 let (weight, dy) = (contiguous(&weight), contiguous(&output_grad));
-                let dx = geometry.x_grad(values(&weight), values(&dy));
+                let mut dx = geometry.x_grad(values(&weight), values(&dy));
+                if relu_input {
+                    relu_mask(&mut dx, values(&contiguous(&x)));
+                }
                 tensor(
                     dx,
                     [
@@ -124,6 +138,11 @@ impl ConvOps for Flex {
                     ],
                 )
             }
+            None if relu_input => {
+                let activated = Flex::relu(x);
+                let grad = Flex::conv2d_x_backward(activated.clone(), weight, output_grad, options);
+                Flex::relu_backward(activated, grad)
+            }
             None => Flex::conv2d_x_backward(x, weight, output_grad, options),
         }
     }
@@ -133,17 +152,39 @@ impl ConvOps for Flex {
         weight: FlexTensor,
         output_grad: FlexTensor,
         options: ConvOptions<2>,
+        relu_input: bool,
     ) -> FlexTensor {
-        match Geometry::of(&x, &weight, &options) {
+        match Geometry::of(&x, &weight, &options, relu_input) {
             Some(geometry) => {
                 let (x, dy) = (contiguous(&x), contiguous(&output_grad));
                 let dw = geometry.weight_grad(values(&x), values(&dy));
                 let [k_h, k_w] = geometry.kernel;
                 tensor(dw, [geometry.c_out, geometry.c_in, k_h, k_w])
             }
-            None => Flex::conv2d_weight_backward(x, weight, output_grad, options),
+            None => {
+                Flex::conv2d_weight_backward(activated(x, relu_input), weight, output_grad, options)
+            }
         }
     }
+}
+
+/// `relu(x)` when `relu_input`, else `x`.
+fn activated(x: FlexTensor, relu_input: bool) -> FlexTensor {
+    if relu_input { Flex::relu(x) } else { x }
+}
+
+/// Zeroes the input gradient `dx` where the input `x` (same shape) is not
+/// positive: the gradient of the fused ReLU, as Burn's `relu_backward`.
+fn relu_mask(dx: &mut [f32], x: &[f32]) {
+    const CHUNK: usize = 1 << 14;
+    dx.par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK))
+        .for_each(|(grads, inputs)| {
+            // A select, not a branch: it vectorises, and the signs are random.
+            for (grad, input) in grads.iter_mut().zip(inputs) {
+                *grad = if *input > 0.0 { *grad } else { 0.0 };
+            }
+        });
 }
 
 /// The sizes of one convolution, checked.
@@ -162,12 +203,19 @@ struct Geometry {
     padding_end: [usize; 2],
     dilation: [usize; 2],
     out: [usize; 2],
+    /// The input is read through a ReLU (`max(x, 0)`).
+    relu_input: bool,
 }
 
 impl Geometry {
     /// The geometry when this module's kernels apply (`f32`, no groups, sizes that
     /// fit), else `None` (flex's own convolution then runs, and reports errors).
-    fn of(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> Option<Self> {
+    fn of(
+        x: &FlexTensor,
+        weight: &FlexTensor,
+        options: &ConvOptions<2>,
+        relu_input: bool,
+    ) -> Option<Self> {
         let (xs, ws) = (x.layout().shape(), weight.layout().shape());
         if options.groups != 1
             || x.dtype() != DType::F32
@@ -204,6 +252,7 @@ impl Geometry {
             padding_end: [options.padding[0].1, options.padding[1].1],
             dilation: options.dilation,
             out,
+            relu_input,
         })
     }
 
@@ -282,6 +331,7 @@ impl Geometry {
             padding_end,
             dilation: self.dilation,
             out: [self.height, self.width],
+            relu_input: false,
         })
     }
 
@@ -302,6 +352,27 @@ impl Geometry {
             0
         };
         (lo.min(hi), hi)
+    }
+
+    /// An input value as the convolution reads it (through the ReLU, if fused).
+    fn input_value(&self, value: f32) -> f32 {
+        if self.relu_input {
+            value.max(0.0)
+        } else {
+            value
+        }
+    }
+
+    /// Copies input values into a layout for the GEMMs (through the ReLU, if
+    /// fused).
+    fn copy_input(&self, target: &mut [f32], source: &[f32]) {
+        if self.relu_input {
+            for (slot, value) in target.iter_mut().zip(source) {
+                *slot = if *value > 0.0 { *value } else { 0.0 };
+            }
+        } else {
+            target.copy_from_slice(source);
+        }
     }
 
     /// Writes the column matrix `[K, count·N]` of the `count` images in
@@ -337,7 +408,7 @@ impl Geometry {
                             let begin = y_lo * out_w + x_lo;
                             let end = (y_hi - 1) * out_w + x_hi;
                             let source = &image[iy0 * self.width + ix0..][..end - begin];
-                            target[begin..end].copy_from_slice(source);
+                            self.copy_input(&mut target[begin..end], source);
                             for oy in y_lo..y_hi {
                                 let line = &mut target[oy * out_w..][..out_w];
                                 line[..x_lo].fill(0.0);
@@ -352,13 +423,16 @@ impl Geometry {
                             line[..x_lo].fill(0.0);
                             line[x_hi..].fill(0.0);
                             if self.stride[1] == 1 {
-                                line[x_lo..x_hi].copy_from_slice(&source[ix0..ix0 + (x_hi - x_lo)]);
+                                self.copy_input(
+                                    &mut line[x_lo..x_hi],
+                                    &source[ix0..ix0 + (x_hi - x_lo)],
+                                );
                             } else {
                                 for (slot, ix) in line[x_lo..x_hi]
                                     .iter_mut()
                                     .zip((ix0..).step_by(self.stride[1]))
                                 {
-                                    *slot = source[ix];
+                                    *slot = self.input_value(source[ix]);
                                 }
                             }
                         }

@@ -35,7 +35,7 @@ mod flex;
 #[allow(deprecated)]
 mod ops;
 
-pub use conv2d::conv2d;
+pub use conv2d::{conv2d, relu_conv2d};
 pub use error::{ConvError, Result};
 pub use flex::{MAX_COLUMN_ELEMENTS, MAX_TILE_ELEMENTS, MIN_TILES, WEIGHT_GRADIENT_PARTS};
 pub use ops::ConvOps;

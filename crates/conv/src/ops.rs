@@ -12,39 +12,54 @@ use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
 use burn::tensor::ops::ConvOptions;
 
 /// A 2-D convolution without bias whose backward is its own: the two gradients are
-/// ops of the trait too, so a backend can replace each.
+/// ops of the trait too, so a backend can replace each. With `relu_input` set,
+/// the convolution reads `relu(x)` (the ReLU fused into the op: `x` is what the
+/// backward keeps, and the input gradient is `x`'s, through the ReLU).
 ///
 /// # Shapes
 /// `x`: `[batch, c_in, h, w]`, `weight`: `[c_out, c_in / groups, k_h, k_w]`,
 /// output and `output_grad`: `[batch, c_out, h_out, w_out]`.
 #[backend_extension(Flex, NdArray, Cube, Autodiff)]
 pub trait ConvOps: Backend {
-    /// The convolution's forward pass (Burn's `conv2d` without bias by default).
+    /// The convolution's forward pass (Burn's `relu` and `conv2d` without bias by
+    /// default).
     fn metanas_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         options: ConvOptions<2>,
+        relu_input: bool,
     ) -> FloatTensor<Self> {
+        let x = if relu_input { Self::relu(x) } else { x };
         Self::conv2d(x, weight, None, options)
     }
 
-    /// The gradient with respect to `x` (Burn's `conv2d_x_backward` by default).
+    /// The gradient with respect to `x` (Burn's `conv2d_x_backward`, then
+    /// `relu_backward`, by default).
     fn metanas_conv2d_x_grad(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
+        relu_input: bool,
     ) -> FloatTensor<Self> {
-        Self::conv2d_x_backward(x, weight, output_grad, options)
+        if !relu_input {
+            return Self::conv2d_x_backward(x, weight, output_grad, options);
+        }
+        let activated = Self::relu(x);
+        let grad = Self::conv2d_x_backward(activated.clone(), weight, output_grad, options);
+        Self::relu_backward(activated, grad)
     }
 
-    /// The gradient with respect to `weight` (Burn's `conv2d_weight_backward` by default).
+    /// The gradient with respect to `weight` (Burn's `conv2d_weight_backward` by
+    /// default).
     fn metanas_conv2d_weight_grad(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
+        relu_input: bool,
     ) -> FloatTensor<Self> {
+        let x = if relu_input { Self::relu(x) } else { x };
         Self::conv2d_weight_backward(x, weight, output_grad, options)
     }
 }

@@ -8,10 +8,11 @@
 //! magnitude of Burn's tensor (the sums run in another order, so the last bits
 //! differ; an elementwise relative error is meaningless near zero).
 
+use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d as burn_conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
-use metanas_conv::{ConvError, conv2d};
+use metanas_conv::{ConvError, conv2d, relu_conv2d};
 use metanas_device::BackendChoice;
 
 const RELATIVE_TOLERANCE: f32 = 1e-4;
@@ -26,6 +27,9 @@ struct Case {
     kernel: [usize; 2],
     options: ConvOptions<2>,
     bias: bool,
+    /// The convolution of `relu(x)`: [`relu_conv2d`] against Burn's `relu`
+    /// then `conv2d`.
+    relu_input: bool,
 }
 
 /// Values, then the gradients of x, weight and bias (if any), as flat vectors.
@@ -57,21 +61,31 @@ fn run(case: &Case, device: &Device, seed: u64, ours: bool) -> Vec<(String, Vec<
     let x = x.require_grad();
     let weight = weight.require_grad();
     let bias = case.bias.then(|| bias.require_grad());
-    let y = if ours {
-        conv2d(
+    let y = match (ours, case.relu_input) {
+        (true, false) => conv2d(
             x.clone(),
             weight.clone(),
             bias.clone(),
             case.options.clone(),
         )
-        .expect("a valid convolution")
-    } else {
-        burn_conv2d(
+        .expect("a valid convolution"),
+        (true, true) => relu_conv2d(
             x.clone(),
             weight.clone(),
             bias.clone(),
             case.options.clone(),
         )
+        .expect("a valid convolution"),
+        (false, relu_input) => burn_conv2d(
+            if relu_input {
+                relu(x.clone())
+            } else {
+                x.clone()
+            },
+            weight.clone(),
+            bias.clone(),
+            case.options.clone(),
+        ),
     };
     let values = flat(y.clone().detach());
     let grads = (y * upstream).sum().backward();
@@ -137,6 +151,7 @@ fn grid() -> Vec<Case> {
                                 1,
                             ),
                             bias: index % 2 == 1,
+                            relu_input: index % 3 == 2,
                         });
                         index += 1;
                     }
@@ -158,6 +173,7 @@ fn odd_cases() -> Vec<Case> {
         kernel,
         options,
         bias: false,
+        relu_input: false,
     };
     vec![
         case(
@@ -262,6 +278,20 @@ fn flex_values_and_gradients_equal_burns_on_odd_shapes() {
     let device = BackendChoice::Flex.autodiff_device();
     for (seed, case) in odd_cases().iter().enumerate() {
         assert_matches(case, &device, 100 + seed as u64);
+    }
+}
+
+/// The fused ReLU on the odd shapes (the grid has it on a third of its cases),
+/// the grouped convolution's fallback to flex's own included.
+#[test]
+fn flex_fused_relu_equals_burns_relu_then_convolution_on_odd_shapes() {
+    let device = BackendChoice::Flex.autodiff_device();
+    for (seed, case) in odd_cases().into_iter().enumerate() {
+        let case = Case {
+            relu_input: true,
+            ..case
+        };
+        assert_matches(&case, &device, 300 + seed as u64);
     }
 }
 

@@ -27,6 +27,25 @@ pub(crate) fn convolution(
     }
 }
 
+/// The convolution of `relu(x)`: Burn's `relu` and 2-D convolution, or
+/// [`metanas_conv::relu_conv2d`] (the ReLU fused into the op) when `own` is set.
+///
+/// # Panics
+/// As [`convolution`].
+fn relu_convolution(
+    own: bool,
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    if own {
+        metanas_conv::relu_conv2d(x, weight, None, options)
+            .unwrap_or_else(|e| panic!("convolution: {e}"))
+    } else {
+        conv2d(relu(x), weight, None, options)
+    }
+}
+
 /// The options of a `Conv2d` without bias that pads explicitly (as every
 /// convolution of the networks does), `None` for another padding.
 pub(crate) fn explicit_options(conv: &Conv2d) -> Option<ConvOptions<2>> {
@@ -101,12 +120,17 @@ impl ConvBn {
         }
     }
 
-    /// ReLU → conv → BN.
+    /// ReLU → conv → BN (with [`ConvBn::with_own_convolution`], the ReLU fused
+    /// into the convolution: [`metanas_conv::relu_conv2d`]).
     ///
     /// # Shapes
     /// `[batch, c_in, h, w]` → `[batch, c_out, h / stride, w / stride]`
     pub fn forward_relu_first(&self, x: Tensor<4>) -> Tensor<4> {
-        batch_norm(&self.bn, self.convolve(relu(x)))
+        let y = match (self.own_convolution, explicit_options(&self.conv)) {
+            (true, Some(options)) => relu_convolution(true, x, self.conv.weight.val(), options),
+            _ => self.conv.forward(relu(x)),
+        };
+        batch_norm(&self.bn, y)
     }
 
     /// [`Self::forward_relu_first`] of several blocks on the same input,
@@ -155,9 +179,9 @@ impl ConvBn {
                 weight
             })
             .collect();
-        let stacked = convolution(
+        let stacked = relu_convolution(
             blocks[0].own_convolution,
-            relu(x),
+            x,
             Tensor::cat(weights, 0),
             options,
         );

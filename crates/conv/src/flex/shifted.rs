@@ -122,7 +122,7 @@ impl Layout {
             for (c, plane) in image.chunks(height * width).enumerate() {
                 let start = c * length + self.lead + t * self.image_positions();
                 for (y, row) in plane.chunks(width).enumerate() {
-                    padded[start + y * self.pitch..][..width].copy_from_slice(row);
+                    geometry.copy_input(&mut padded[start + y * self.pitch..][..width], row);
                 }
             }
         }
