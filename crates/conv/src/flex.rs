@@ -61,10 +61,11 @@ pub const WEIGHT_GRADIENT_PARTS: usize = 16;
 struct Buffers {
     /// The tile's column matrix `[K, T·N]` (im2col writes every element, so it
     /// is never cleared; it grows to at most [`MAX_COLUMN_ELEMENTS`] or one
-    /// image's columns).
+    /// image's columns), or its padded input (`shifted`).
     columns: Vec<f32>,
     /// A tile's `[C_out, T·N]` product or output gradient, when the tile holds
-    /// more than one image.
+    /// more than one image; or its product at every padded position, or its
+    /// output gradient position-major (`shifted`).
     staged: Vec<f32>,
 }
 
@@ -572,25 +573,43 @@ impl Geometry {
         if let Some(layout) = shifted::Layout::of(self) {
             return layout.weight_grad(self, x, dy);
         }
-        let k = self.patch();
-        let tiles = self.tiles();
+        self.sum_over_tiles(
+            &self.tiles(),
+            self.c_out * self.patch(),
+            |buffers, tile, sum, threads| self.add_weight_grad(x, dy, tile, buffers, sum, threads),
+        )
+    }
+
+    /// The sum over `tiles` of what `add_tile` adds for each to a `length`-element
+    /// buffer (given the thread's buffers, the tile, the sum and the threads one
+    /// product may use): the tiles in [`WEIGHT_GRADIENT_PARTS`] groups of
+    /// consecutive tiles (or fewer, when there are fewer tiles) shared among
+    /// rayon's threads, each group summed from zero, the groups' sums then added
+    /// in order, so that every bit of the result is independent of the number of
+    /// threads.
+    fn sum_over_tiles(
+        &self,
+        tiles: &[(usize, usize)],
+        length: usize,
+        add_tile: impl Fn(&mut Buffers, (usize, usize), &mut [f32], Threads) + Sync,
+    ) -> Vec<f32> {
         let parts = WEIGHT_GRADIENT_PARTS.min(tiles.len()).max(1);
         let per_part = tiles.len().div_ceil(parts).max(1);
         let threads = self.threads(tiles.len().div_ceil(per_part));
         let partial_sums: Vec<Vec<f32>> = tiles
             .par_chunks(per_part)
             .map(|group| {
-                let mut sum = vec![0.0f32; self.c_out * k];
+                let mut sum = vec![0.0f32; length];
                 with_buffers(|buffers| {
-                    for &(first, count) in group {
-                        self.add_weight_grad(x, dy, (first, count), buffers, &mut sum, threads);
+                    for &tile in group {
+                        add_tile(buffers, tile, &mut sum, threads);
                     }
                 });
                 sum
             })
             .collect();
         let mut parts = partial_sums.into_iter();
-        let mut total = parts.next().unwrap_or_else(|| vec![0.0; self.c_out * k]);
+        let mut total = parts.next().unwrap_or_else(|| vec![0.0; length]);
         for part in parts {
             for (sum, value) in total.iter_mut().zip(part) {
                 *sum += value;

@@ -9,41 +9,24 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 
-/// Burn's 2-D convolution, or [`metanas_conv::conv2d`] when `own` is set.
+/// metanas's convolution of `x` ([`metanas_conv::conv2d`]), or of `relu(x)`
+/// with the ReLU fused into the op ([`metanas_conv::relu_conv2d`]) when
+/// `relu_input` is set.
 ///
 /// # Panics
 /// As Burn's convolution does, when `x`'s channels are not the weight's.
-pub(crate) fn convolution(
-    own: bool,
+pub(crate) fn own_convolution(
+    relu_input: bool,
     x: Tensor<4>,
     weight: Tensor<4>,
     options: ConvOptions<2>,
 ) -> Tensor<4> {
-    if own {
-        metanas_conv::conv2d(x, weight, None, options)
-            .unwrap_or_else(|e| panic!("convolution: {e}"))
-    } else {
-        conv2d(x, weight, None, options)
-    }
-}
-
-/// The convolution of `relu(x)`: Burn's `relu` and 2-D convolution, or
-/// [`metanas_conv::relu_conv2d`] (the ReLU fused into the op) when `own` is set.
-///
-/// # Panics
-/// As [`convolution`].
-fn relu_convolution(
-    own: bool,
-    x: Tensor<4>,
-    weight: Tensor<4>,
-    options: ConvOptions<2>,
-) -> Tensor<4> {
-    if own {
+    let y = if relu_input {
         metanas_conv::relu_conv2d(x, weight, None, options)
-            .unwrap_or_else(|e| panic!("convolution: {e}"))
     } else {
-        conv2d(relu(x), weight, None, options)
-    }
+        metanas_conv::conv2d(x, weight, None, options)
+    };
+    y.unwrap_or_else(|e| panic!("convolution: {e}"))
 }
 
 /// The options of a `Conv2d` without bias that pads explicitly (as every
@@ -115,7 +98,7 @@ impl ConvBn {
     /// `[batch, c_in, h, w]` → `[batch, c_out, h / stride, w / stride]`
     fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
         match (self.own_convolution, explicit_options(&self.conv)) {
-            (true, Some(options)) => convolution(true, x, self.conv.weight.val(), options),
+            (true, Some(options)) => own_convolution(false, x, self.conv.weight.val(), options),
             _ => self.conv.forward(x),
         }
     }
@@ -127,7 +110,7 @@ impl ConvBn {
     /// `[batch, c_in, h, w]` → `[batch, c_out, h / stride, w / stride]`
     pub fn forward_relu_first(&self, x: Tensor<4>) -> Tensor<4> {
         let y = match (self.own_convolution, explicit_options(&self.conv)) {
-            (true, Some(options)) => relu_convolution(true, x, self.conv.weight.val(), options),
+            (true, Some(options)) => own_convolution(true, x, self.conv.weight.val(), options),
             _ => self.conv.forward(relu(x)),
         };
         batch_norm(&self.bn, y)
@@ -179,12 +162,12 @@ impl ConvBn {
                 weight
             })
             .collect();
-        let stacked = relu_convolution(
-            blocks[0].own_convolution,
-            x,
-            Tensor::cat(weights, 0),
-            options,
-        );
+        let weight = Tensor::cat(weights, 0);
+        let stacked = if blocks[0].own_convolution {
+            own_convolution(true, x, weight, options)
+        } else {
+            conv2d(relu(x), weight, None, options)
+        };
         let norms: Vec<&BatchNorm> = blocks.iter().map(|block| &block.bn).collect();
         batch_norm_stacked(&norms, stacked)
     }

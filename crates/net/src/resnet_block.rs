@@ -1,7 +1,7 @@
 //! The reduction block between stages: NAS-Bench-201's `ResNetBasicblock`.
 
 use crate::average_pool::AveragePool2x2;
-use crate::conv_bn::{ConvBn, convolution};
+use crate::conv_bn::{ConvBn, own_convolution};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::ops::ConvOptions;
@@ -65,8 +65,8 @@ impl ResNetBlock {
         let pooled = self.shortcut_pool.forward(x.clone()); // [batch, c_in, h / 2, w / 2]
         let residual = if self.own_convolution {
             // The shortcut is 1×1, stride 1, unpadded, as `new` builds it.
-            convolution(
-                true,
+            own_convolution(
+                false,
                 pooled,
                 self.shortcut_conv.weight.val(),
                 ConvOptions::new([1, 1], [0, 0], [1, 1], 1),

@@ -25,7 +25,7 @@
 //! The padding positions cost extra products: `(rows·pitch)/(H_out·W_out)` − 1,
 //! 6 % at 32×32 with padding 1, 27 % at 8×8.
 
-use super::{Buffers, Geometry, WEIGHT_GRADIENT_PARTS, with_buffers};
+use super::{Buffers, Geometry, with_buffers};
 use metanas_gemm::{Matrix, MatrixMut, Threads, gemm};
 use rayon::prelude::*;
 
@@ -201,45 +201,22 @@ impl Layout {
     }
 
     /// The weight gradient `[C_out, C_in, k_h, k_w]` from `x` and `dy`, both
-    /// contiguous; summed over the tiles in [`WEIGHT_GRADIENT_PARTS`] groups, as
-    /// [`Geometry::weight_grad`] does.
+    /// contiguous; summed over the tiles by [`Geometry::sum_over_tiles`].
     pub(super) fn weight_grad(&self, geometry: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         let (c_in, c_out) = (geometry.c_in, geometry.c_out);
         let taps = geometry.kernel[0] * geometry.kernel[1];
-        let tiles = self.tiles(geometry.batch);
-        let parts = WEIGHT_GRADIENT_PARTS.min(tiles.len()).max(1);
-        let per_part = tiles.len().div_ceil(parts).max(1);
-        let threads = geometry.threads(tiles.len().div_ceil(per_part));
         // Each tap's `[C_in, C_out]` sum (column-major `[C_out, C_in]`), tap-major.
-        let partial_sums: Vec<Vec<f32>> = tiles
-            .par_chunks(per_part)
-            .map(|group| {
-                let mut sum = vec![0.0f32; taps * c_in * c_out];
-                with_buffers(|Buffers { columns, staged }| {
-                    for &(first, count) in group {
-                        let images =
-                            &x[first * geometry.image_in()..][..count * geometry.image_in()];
-                        self.pad(geometry, images, count, columns);
-                        let grads =
-                            &dy[first * geometry.image_out()..][..count * geometry.image_out()];
-                        self.position_major(geometry, grads, count, staged);
-                        self.add_weight_grad_tile(
-                            geometry, columns, staged, count, &mut sum, threads,
-                        );
-                    }
-                });
-                sum
-            })
-            .collect();
-        let mut parts = partial_sums.into_iter();
-        let mut total = parts
-            .next()
-            .unwrap_or_else(|| vec![0.0; taps * c_in * c_out]);
-        for part in parts {
-            for (sum, value) in total.iter_mut().zip(part) {
-                *sum += value;
-            }
-        }
+        let total = geometry.sum_over_tiles(
+            &self.tiles(geometry.batch),
+            taps * c_in * c_out,
+            |Buffers { columns, staged }, (first, count), sum, threads| {
+                let images = &x[first * geometry.image_in()..][..count * geometry.image_in()];
+                self.pad(geometry, images, count, columns);
+                let grads = &dy[first * geometry.image_out()..][..count * geometry.image_out()];
+                self.position_major(geometry, grads, count, staged);
+                self.add_weight_grad_tile(geometry, columns, staged, count, sum, threads);
+            },
+        );
         let mut dw = vec![0.0f32; total.len()];
         for tap in 0..taps {
             for c in 0..c_in {
