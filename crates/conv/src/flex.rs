@@ -32,9 +32,8 @@
 //! Grouped convolutions and other float types take flex's own convolution
 //! (after Burn's ReLU, when fused).
 
-use crate::ops::ConvOps;
+use crate::ops::{ConvOps, burn_conv2d, burn_conv2d_weight_grad, burn_conv2d_x_grad};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::{ActivationOps, ModuleOps};
 #[allow(deprecated)] // Burn 0.22 deprecates ndarray; the workspace still compiles it.
 use burn::backend::{Cube, Flex, NdArray};
 use burn::tensor::ops::ConvOptions;
@@ -111,7 +110,7 @@ impl ConvOps for Flex {
                     ],
                 )
             }
-            None => Flex::conv2d(activated(x, relu_input), weight, None, options),
+            None => burn_conv2d::<Flex>(x, weight, options, relu_input),
         }
     }
 
@@ -139,12 +138,7 @@ impl ConvOps for Flex {
                     ],
                 )
             }
-            None if relu_input => {
-                let activated = Flex::relu(x);
-                let grad = Flex::conv2d_x_backward(activated.clone(), weight, output_grad, options);
-                Flex::relu_backward(activated, grad)
-            }
-            None => Flex::conv2d_x_backward(x, weight, output_grad, options),
+            None => burn_conv2d_x_grad::<Flex>(x, weight, output_grad, options, relu_input),
         }
     }
 
@@ -162,16 +156,17 @@ impl ConvOps for Flex {
                 let [k_h, k_w] = geometry.kernel;
                 tensor(dw, [geometry.c_out, geometry.c_in, k_h, k_w])
             }
-            None => {
-                Flex::conv2d_weight_backward(activated(x, relu_input), weight, output_grad, options)
-            }
+            None => burn_conv2d_weight_grad::<Flex>(x, weight, output_grad, options, relu_input),
         }
     }
 }
 
-/// `relu(x)` when `relu_input`, else `x`.
-fn activated(x: FlexTensor, relu_input: bool) -> FlexTensor {
-    if relu_input { Flex::relu(x) } else { x }
+/// The tiles of `tile` images that cover a batch, as `(first image, images)`.
+fn tiles(batch: usize, tile: usize) -> Vec<(usize, usize)> {
+    (0..batch)
+        .step_by(tile)
+        .map(|first| (first, tile.min(batch - first)))
+        .collect()
 }
 
 /// Zeroes the input gradient `dx` where the input `x` (same shape) is not
@@ -285,11 +280,7 @@ impl Geometry {
 
     /// The tiles, as `(first image, images)`.
     fn tiles(&self) -> Vec<(usize, usize)> {
-        let (batch, tile) = (self.batch, self.tile());
-        (0..batch)
-            .step_by(tile)
-            .map(|first| (first, tile.min(batch - first)))
-            .collect()
+        tiles(self.batch, self.tile())
     }
 
     /// Each product on one thread when the tiles run in parallel, on all

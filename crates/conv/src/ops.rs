@@ -29,8 +29,7 @@ pub trait ConvOps: Backend {
         options: ConvOptions<2>,
         relu_input: bool,
     ) -> FloatTensor<Self> {
-        let x = if relu_input { Self::relu(x) } else { x };
-        Self::conv2d(x, weight, None, options)
+        burn_conv2d::<Self>(x, weight, options, relu_input)
     }
 
     /// The gradient with respect to `x` (Burn's `conv2d_x_backward`, then
@@ -42,12 +41,7 @@ pub trait ConvOps: Backend {
         options: ConvOptions<2>,
         relu_input: bool,
     ) -> FloatTensor<Self> {
-        if !relu_input {
-            return Self::conv2d_x_backward(x, weight, output_grad, options);
-        }
-        let activated = Self::relu(x);
-        let grad = Self::conv2d_x_backward(activated.clone(), weight, output_grad, options);
-        Self::relu_backward(activated, grad)
+        burn_conv2d_x_grad::<Self>(x, weight, output_grad, options, relu_input)
     }
 
     /// The gradient with respect to `weight` (Burn's `conv2d_weight_backward` by
@@ -59,7 +53,46 @@ pub trait ConvOps: Backend {
         options: ConvOptions<2>,
         relu_input: bool,
     ) -> FloatTensor<Self> {
-        let x = if relu_input { Self::relu(x) } else { x };
-        Self::conv2d_weight_backward(x, weight, output_grad, options)
+        burn_conv2d_weight_grad::<Self>(x, weight, output_grad, options, relu_input)
     }
+}
+
+/// [`ConvOps::metanas_conv2d`] from Burn's own ops: the trait's default body,
+/// and flex's for the convolutions its kernels do not take.
+pub(crate) fn burn_conv2d<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    options: ConvOptions<2>,
+    relu_input: bool,
+) -> FloatTensor<B> {
+    let x = if relu_input { B::relu(x) } else { x };
+    B::conv2d(x, weight, None, options)
+}
+
+/// [`ConvOps::metanas_conv2d_x_grad`] from Burn's own ops (see [`burn_conv2d`]).
+pub(crate) fn burn_conv2d_x_grad<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    output_grad: FloatTensor<B>,
+    options: ConvOptions<2>,
+    relu_input: bool,
+) -> FloatTensor<B> {
+    if !relu_input {
+        return B::conv2d_x_backward(x, weight, output_grad, options);
+    }
+    let activated = B::relu(x);
+    let grad = B::conv2d_x_backward(activated.clone(), weight, output_grad, options);
+    B::relu_backward(activated, grad)
+}
+
+/// [`ConvOps::metanas_conv2d_weight_grad`] from Burn's own ops (see [`burn_conv2d`]).
+pub(crate) fn burn_conv2d_weight_grad<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    output_grad: FloatTensor<B>,
+    options: ConvOptions<2>,
+    relu_input: bool,
+) -> FloatTensor<B> {
+    let x = if relu_input { B::relu(x) } else { x };
+    B::conv2d_weight_backward(x, weight, output_grad, options)
 }

@@ -25,7 +25,7 @@
 //! The padding positions cost extra products: `(rows·pitch)/(H_out·W_out)` − 1,
 //! 6 % at 32×32 with padding 1, 27 % at 8×8.
 
-use super::{Buffers, Geometry, with_buffers};
+use super::{Buffers, Geometry, tiles, with_buffers};
 use metanas_gemm::{Matrix, MatrixMut, Threads, gemm};
 use rayon::prelude::*;
 
@@ -105,10 +105,7 @@ impl Layout {
 
     /// The tiles, as `(first image, images)`.
     fn tiles(&self, batch: usize) -> Vec<(usize, usize)> {
-        (0..batch)
-            .step_by(self.tile)
-            .map(|first| (first, self.tile.min(batch - first)))
-            .collect()
+        tiles(batch, self.tile)
     }
 
     /// Writes the `count` images of `images` (`[count, C, H, W]`, contiguous)
