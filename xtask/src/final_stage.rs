@@ -182,17 +182,19 @@ fn train_one(
         None => format!("flip {}", on_off(result.augmentation.flip_horizontal)),
     };
     eprintln!(
-        "{role}: test accuracy {:.2} % ({} images), best validation {} at epoch {:.1} of {:.1}, {flip}, {:.0} s; saved in {}",
+        "{role}: test accuracy {:.2} % ({} images); kept epoch {:.1} of {:.1} (--final-keep {}; {}), {flip}, {:.0} s; saved in {}",
         100.0 * result.test.accuracy,
         result.test.examples,
+        result.kept_step as f64 / steps_per_epoch(&result),
+        result.epochs,
+        result.config.keep,
         result
-            .best_validation
-            .map_or(String::from("–"), |e| format!(
-                "{:.2} %",
+            .kept_validation
+            .map_or(String::from("no validation split"), |e| format!(
+                "validation loss {:.4}, accuracy {:.2} %",
+                e.loss,
                 100.0 * e.accuracy
             )),
-        result.best_step as f64 / steps_per_epoch(&result),
-        result.epochs,
         result.seconds,
         dir.display()
     );
@@ -218,14 +220,14 @@ pub fn print_comparison(outcome: &FinalStageOutcome) {
         return;
     }
     println!();
-    println!("| model | cell | params | best validation % | test % | seconds |");
+    println!("| model | cell | params | kept epoch's validation % | test % | seconds |");
     println!("|---|---|---|---|---|---|");
     let row = |name: &str, r: &FinalResult| {
         println!(
             "| {name} | {} | {} | {} | {:.2} | {:.0} |",
             r.architecture,
             r.params,
-            r.best_validation.map_or(String::from("–"), |e| format!(
+            r.kept_validation.map_or(String::from("–"), |e| format!(
                 "{:.2}",
                 100.0 * e.accuracy
             )),

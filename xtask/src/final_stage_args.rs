@@ -2,7 +2,7 @@
 
 use anyhow::bail;
 use metanas_net::OptimizerConfig;
-use metanas_search::{FinalLength, FinalTrainingConfig, FlipChoice, ReferenceCell};
+use metanas_search::{CheckpointRule, FinalLength, FinalTrainingConfig, FlipChoice, ReferenceCell};
 
 /// Seconds of final training when neither --final-epochs nor --final-time is given.
 pub const DEFAULT_FINAL_SECONDS: f64 = 600.0;
@@ -45,9 +45,13 @@ pub struct FinalStageArgs {
     /// off otherwise — digits, letters), on, or off.
     #[arg(long, default_value = "auto")]
     pub final_flip: String,
-    /// Fraction of the training images held out to keep the best epoch (0: keep the last).
+    /// Fraction of the training images held out to choose the kept epoch (0: keep the last).
     #[arg(long, default_value_t = 0.1)]
     pub final_validation: f64,
+    /// Which validated epoch is kept and tested: loss (the least validation
+    /// loss), accuracy (the highest validation accuracy) or last.
+    #[arg(long, default_value = "loss")]
+    pub final_keep: String,
     /// Images per batch of final training.
     #[arg(long, default_value_t = 64)]
     pub final_batch: usize,
@@ -94,6 +98,10 @@ impl FinalStageArgs {
             .final_flip
             .parse()
             .map_err(|e| anyhow::anyhow!("--final-flip: {e}"))?;
+        let keep: CheckpointRule = self
+            .final_keep
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--final-keep: {e}"))?;
         let config = FinalTrainingConfig::new()
             .with_channels(self.final_channels)
             .with_cells_per_stage(self.final_cells)
@@ -103,6 +111,7 @@ impl FinalStageArgs {
             .with_crop_padding(self.final_crop_padding)
             .with_flip(flip)
             .with_validation_fraction(self.final_validation)
+            .with_keep(keep)
             .with_batch_size(self.final_batch)
             .with_seed(seed);
         config.check()?;
@@ -149,6 +158,7 @@ mod tests {
         let config = args.config(3).expect("valid").expect("final training on");
         assert_eq!(config.length, FinalLength::Seconds(DEFAULT_FINAL_SECONDS));
         assert_eq!(config.seed, 3);
+        assert_eq!(config.keep, CheckpointRule::ValidationLoss);
         assert!(matches!(
             config.optimizer,
             OptimizerConfig::Sgd { nesterov: true, .. }
@@ -157,6 +167,9 @@ mod tests {
         let epochs = parse(&["--final-epochs", "5", "--final-optimizer", "adamw"]).expect("parses");
         let config = epochs.config(0).expect("valid").expect("on");
         assert_eq!(config.length, FinalLength::Epochs(5));
+        let last = parse(&["--final-keep", "last"]).expect("parses");
+        let config_last = last.config(0).expect("valid").expect("on");
+        assert_eq!(config_last.keep, CheckpointRule::Last);
         assert!(matches!(config.optimizer, OptimizerConfig::AdamW { .. }));
         assert!(
             parse(&["--final-epochs", "0"])
@@ -178,6 +191,7 @@ mod tests {
         assert!(conflict.to_string().contains("--final-time"), "{conflict}");
         assert!(config_error(&["--final-flip", "sideways"]).contains("--final-flip"));
         assert!(config_error(&["--final-optimizer", "lamb"]).contains("sgd or adamw"));
+        assert!(config_error(&["--final-keep", "best"]).contains("loss, accuracy or last"));
         assert!(config_error(&["--final-time=-5"]).contains("final time"));
         assert!(config_error(&["--final-channels", "0"]).contains("channels"));
         assert!(config_error(&["--final-validation", "0.9"]).contains("validation"));

@@ -1,10 +1,11 @@
 //! Final training: the chosen cell at its final size, trained with the full
-//! recipe (see [`FinalTrainingConfig`]), the best epoch kept by a validation
-//! split of the training images, tested once.
+//! recipe (see [`FinalTrainingConfig`]), the epoch kept by a validation split
+//! of the training images (see [`crate::CheckpointRule`]), tested once.
 
 use crate::error::{Result, SearchError};
 use crate::final_time_budget::{MeasuredPace, another_step_fits, planned_total_steps};
 use crate::final_training_config::{FinalLength, FinalTrainingConfig};
+use crate::kept_checkpoint::KeptCheckpoint;
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::GradientsParams;
@@ -64,9 +65,9 @@ pub struct FinalResult {
     /// Parameters of the trained network.
     pub params: usize,
     /// The validation result of the kept checkpoint (none without a validation split).
-    pub best_validation: Option<Evaluation>,
-    /// The step after which the kept checkpoint was taken.
-    pub best_step: usize,
+    pub kept_validation: Option<Evaluation>,
+    /// The step after which the kept checkpoint was taken (see [`crate::CheckpointRule`]).
+    pub kept_step: usize,
     /// Steps the learning-rate schedule was planned for at the end: equal to
     /// the steps taken when the schedule ran to its end.
     pub planned_steps: usize,
@@ -113,7 +114,7 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 }
 
 /// Trains `arch` with `config`'s recipe on `data.train` less a validation
-/// split, keeps the epoch that scores best on that split, and evaluates it once
+/// split, keeps the epoch that `config.keep` chooses by that split, and evaluates it once
 /// on `data.test`. `progress` is told of every step. Save the result with
 /// [`FinalModel::save`].
 ///
@@ -173,33 +174,6 @@ pub(crate) fn training_loss(smoothing: f32, device: &Device) -> CrossEntropyLoss
         .init(device)
 }
 
-/// The best checkpoint so far: the highest validation accuracy, the earlier on ties.
-#[derive(Debug)]
-pub(crate) struct BestCheckpoint<M> {
-    kept: Option<(M, Evaluation, usize)>,
-}
-
-impl<M> BestCheckpoint<M> {
-    pub(crate) fn new() -> Self {
-        Self { kept: None }
-    }
-
-    /// Offers the model after `step`, scored `evaluation`; `model` is called only when kept.
-    pub(crate) fn offer(&mut self, evaluation: Evaluation, step: usize, model: impl FnOnce() -> M) {
-        if self
-            .kept
-            .as_ref()
-            .is_none_or(|(_, best, _)| evaluation.accuracy > best.accuracy)
-        {
-            self.kept = Some((model(), evaluation, step));
-        }
-    }
-
-    pub(crate) fn into_inner(self) -> Option<(M, Evaluation, usize)> {
-        self.kept
-    }
-}
-
 impl FinalStage<'_> {
     pub(crate) fn run<A: ToCellPlan>(
         &self,
@@ -249,7 +223,7 @@ impl FinalStage<'_> {
             validations: Vec::new(),
             seconds: 0.0,
         };
-        let mut best = BestCheckpoint::new();
+        let mut checkpoint = KeptCheckpoint::new(config.keep);
         let mut pace = Pace::default();
         let (mut initial_loss, mut smoothed_loss) = (f64::NAN, f64::NAN);
         let mut epoch = 0usize;
@@ -322,7 +296,7 @@ impl FinalStage<'_> {
                     self.validate(&network, validation.as_ref(), &mut pace, &normalisation)?
                 {
                     report.validations.push((step, evaluation));
-                    best.offer(evaluation, step, || network.valid());
+                    checkpoint.offer(evaluation, step, || network.valid());
                     validation_seconds = seconds;
                 }
                 last_validated = Some(step);
@@ -358,9 +332,9 @@ impl FinalStage<'_> {
                 self.validate(&network, validation.as_ref(), &mut pace, &normalisation)?
         {
             report.validations.push((step, evaluation));
-            best.offer(evaluation, step, || network.valid());
+            checkpoint.offer(evaluation, step, || network.valid());
         }
-        let (kept, best_validation, best_step) = match best.into_inner() {
+        let (kept, kept_validation, kept_step) = match checkpoint.into_inner() {
             Some((model, evaluation, at)) => (model, Some(evaluation), at),
             None => (network.valid(), None, step),
         };
@@ -389,8 +363,8 @@ impl FinalStage<'_> {
             test,
             training: report,
             params,
-            best_validation,
-            best_step,
+            kept_validation,
+            kept_step,
             planned_steps: total,
             epochs: step as f64 / steps_per_epoch as f64,
             augmentation,
@@ -625,23 +599,7 @@ mod tests {
     }
 
     #[test]
-    fn the_best_checkpoint_is_the_first_with_the_highest_validation_accuracy() {
-        let at = |accuracy| Evaluation {
-            loss: 1.0,
-            accuracy,
-            examples: 10,
-        };
-        let mut best = BestCheckpoint::new();
-        for (step, accuracy) in [(10, 0.5), (20, 0.8), (30, 0.7), (40, 0.8)] {
-            best.offer(at(accuracy), step, || step);
-        }
-        let (model, evaluation, step) = best.into_inner().expect("kept one");
-        assert_eq!((model, step), (20, 20));
-        assert_eq!(evaluation.accuracy, 0.8);
-    }
-
-    #[test]
-    fn final_training_keeps_the_best_validated_epoch_and_tests_it() {
+    fn final_training_keeps_the_epoch_of_least_validation_loss_and_tests_it() {
         let config = tiny_config().with_length(FinalLength::Epochs(4));
         let start = Instant::now();
         let clock = move || start.elapsed().as_secs_f64();
@@ -658,17 +616,17 @@ mod tests {
             .map(|(s, _)| *s)
             .collect();
         assert_eq!(validated, vec![8, 16, 24, 32], "one validation per epoch");
-        let (best_step, best) = result
+        let (kept_step, best) = result
             .training
             .validations
             .iter()
             .fold(None::<(usize, Evaluation)>, |kept, &(s, e)| match kept {
-                Some((_, k)) if k.accuracy >= e.accuracy => kept,
+                Some((_, k)) if k.loss <= e.loss => kept,
                 _ => Some((s, e)),
             })
             .expect("validated");
-        assert_eq!(result.best_step, best_step);
-        assert_eq!(result.best_validation, Some(best));
+        assert_eq!(result.kept_step, kept_step);
+        assert_eq!(result.kept_validation, Some(best));
         // The test split is evaluated on the kept network.
         let reevaluated = evaluate(
             &model.model.network,

@@ -1,6 +1,7 @@
 //! Settings of final training: the network's size, how long, and the recipe.
 
 use crate::error::SearchError;
+use crate::kept_checkpoint::CheckpointRule;
 use crate::training_evaluator::NetworkSize;
 use burn::config::Config;
 use metanas_data::{Augmentation, ImageDataset, MirrorCheck};
@@ -64,7 +65,7 @@ impl fmt::Display for FlipChoice {
 /// Settings of [`crate::train_final`]. The defaults are the recipe measured on
 /// 2 CPU cores (see docs/BENCHMARKS.md): SGD with Nesterov momentum and weight
 /// decay, a linear warm-up then cosine decay, label smoothing, random crops,
-/// flips where the data allows, and the best epoch by a validation split.
+/// flips where the data allows, and the epoch of least loss on a validation split.
 #[derive(Config, Debug)]
 pub struct FinalTrainingConfig {
     /// Channels of the network's first stage (`C`).
@@ -97,6 +98,9 @@ pub struct FinalTrainingConfig {
     /// best epoch; 0 keeps the last epoch and trains on all images.
     #[config(default = 0.1)]
     pub validation_fraction: f64,
+    /// Which validated epoch is kept and tested.
+    #[config(default = "CheckpointRule::ValidationLoss")]
+    pub keep: CheckpointRule,
     /// Images per batch.
     #[config(default = 64)]
     pub batch_size: usize,
