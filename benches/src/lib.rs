@@ -15,6 +15,7 @@
 //! | [`transfer`] | `bench-transfer` | leave one task family out, meta-train without it, search it with and without the meta-model |
 //! | [`latency`] | `bench-latency` | a new device known by 10 measured cells: leave-one-family-out Spearman ρ (planned vs random cells), searches under its latency limit |
 //! | [`image_search`] | `bench-image-search` | real-training searches on a shipped image dataset: held-out accuracy and wall time |
+//! | [`final_keep`] | `bench-final-keep` | which validated epoch final training keeps: each rule's checkpoint of the same run, scored on the test split |
 //! | [`train_step`] | `bench-train-step` | training-step speed of a NAS-Bench-201 network on each CPU backend beside PyTorch |
 //!
 //! The criterion benchmarks (`cargo bench -p metanas-benches`) time the
@@ -22,6 +23,7 @@
 
 pub mod aen;
 pub mod aon;
+pub mod final_keep;
 mod harness;
 pub mod image_search;
 pub mod latency;

@@ -45,12 +45,12 @@ pub struct FinalStageArgs {
     /// off otherwise — digits, letters), on, or off.
     #[arg(long, default_value = "auto")]
     pub final_flip: String,
-    /// Fraction of the training images held out to choose the kept epoch (0: keep the last).
+    /// Fraction of the training images held out, scored at every epoch end (0: none).
     #[arg(long, default_value_t = 0.1)]
     pub final_validation: f64,
-    /// Which validated epoch is kept and tested: loss (the least validation
-    /// loss), accuracy (the highest validation accuracy) or last.
-    #[arg(long, default_value = "loss")]
+    /// Which epoch is kept and tested: last (the end of the schedule), loss
+    /// (the least validation loss) or accuracy (the highest validation accuracy).
+    #[arg(long, default_value = "last")]
     pub final_keep: String,
     /// Images per batch of final training.
     #[arg(long, default_value_t = 64)]
@@ -158,7 +158,7 @@ mod tests {
         let config = args.config(3).expect("valid").expect("final training on");
         assert_eq!(config.length, FinalLength::Seconds(DEFAULT_FINAL_SECONDS));
         assert_eq!(config.seed, 3);
-        assert_eq!(config.keep, CheckpointRule::ValidationLoss);
+        assert_eq!(config.keep, CheckpointRule::Last);
         assert!(matches!(
             config.optimizer,
             OptimizerConfig::Sgd { nesterov: true, .. }
@@ -167,9 +167,9 @@ mod tests {
         let epochs = parse(&["--final-epochs", "5", "--final-optimizer", "adamw"]).expect("parses");
         let config = epochs.config(0).expect("valid").expect("on");
         assert_eq!(config.length, FinalLength::Epochs(5));
-        let last = parse(&["--final-keep", "last"]).expect("parses");
-        let config_last = last.config(0).expect("valid").expect("on");
-        assert_eq!(config_last.keep, CheckpointRule::Last);
+        let by_loss = parse(&["--final-keep", "loss"]).expect("parses");
+        let config_by_loss = by_loss.config(0).expect("valid").expect("on");
+        assert_eq!(config_by_loss.keep, CheckpointRule::ValidationLoss);
         assert!(matches!(config.optimizer, OptimizerConfig::AdamW { .. }));
         assert!(
             parse(&["--final-epochs", "0"])

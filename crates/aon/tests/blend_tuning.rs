@@ -2,10 +2,7 @@
 
 mod common;
 
-use metanas_aon::{
-    AonError, CandidateTraining, CellPool, InnerProblemSampler, MetaGradientMethod,
-    mean_final_loss_with_aon, tune_blend,
-};
+use metanas_aon::{AonError, CandidateTraining, mean_final_loss_with_aon, tune_blend};
 use metanas_device::test_device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -13,13 +10,7 @@ use rand::rngs::StdRng;
 #[test]
 fn the_blend_grid_keeps_its_best_point_and_measures_it_reproducibly() {
     let device = test_device();
-    let problems = common::toy_config(MetaGradientMethod::Evolution).problems;
-    let sampler = InnerProblemSampler::new(
-        problems.clone(),
-        metanas_data::shipped::mnist10k().expect("MNIST"),
-        CellPool::MetaTraining,
-    )
-    .expect("valid sampler");
+    let (problems, sampler) = common::toy_sampler();
     let mut rng = StdRng::seed_from_u64(3);
     let tune: Vec<_> = (0..2).map(|_| sampler.sample(&mut rng)).collect();
     // Long enough for batch norm's running statistics, which the final validation uses, to settle.

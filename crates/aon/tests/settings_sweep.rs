@@ -4,8 +4,8 @@
 mod common;
 
 use metanas_aon::{
-    AonConfig, CandidateTraining, CellPool, InnerProblemSampler, MetaGradientMethod, SettingsGrid,
-    UpdateSettings, best_outcome, sweep_settings, train_with_aon,
+    AonConfig, CandidateTraining, SettingsGrid, UpdateSettings, best_outcome, sweep_settings,
+    train_with_aon,
 };
 use metanas_device::test_device;
 use rand::SeedableRng;
@@ -14,13 +14,7 @@ use rand::rngs::StdRng;
 #[test]
 fn a_sweep_runs_every_setting_as_the_aon_it_names_and_finds_the_best() {
     let device = test_device();
-    let problems = common::toy_config(MetaGradientMethod::Evolution).problems;
-    let sampler = InnerProblemSampler::new(
-        problems.clone(),
-        metanas_data::shipped::mnist10k().expect("MNIST"),
-        CellPool::MetaTraining,
-    )
-    .expect("valid sampler");
+    let (problems, sampler) = common::toy_sampler();
     let problem = sampler.sample(&mut StdRng::seed_from_u64(5));
     let training = CandidateTraining {
         steps: 40,

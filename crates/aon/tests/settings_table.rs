@@ -4,22 +4,15 @@
 mod common;
 
 use metanas_aon::{
-    AonError, CandidateTraining, CellPool, InnerProblemSampler, MetaGradientMethod, SettingsGrid,
-    SettingsTableConfig, TableProgress, extend_settings_table, pair_problem, read_settings_table,
-    sweep_settings, table_pairs,
+    AonError, CandidateTraining, SettingsGrid, SettingsTableConfig, TableProgress,
+    extend_settings_table, pair_problem, read_settings_table, sweep_settings, table_pairs,
 };
 use metanas_device::test_device;
 
 #[test]
 fn a_table_grows_resumably_and_its_rows_are_the_runs_they_name() {
     let device = test_device();
-    let problems = common::toy_config(MetaGradientMethod::Evolution).problems;
-    let sampler = InnerProblemSampler::new(
-        problems.clone(),
-        metanas_data::shipped::mnist10k().expect("MNIST"),
-        CellPool::MetaTraining,
-    )
-    .expect("valid sampler");
+    let (problems, sampler) = common::toy_sampler();
     let dir = tempfile::tempdir().expect("temp dir");
     let config = SettingsTableConfig {
         path: dir.path().join("table.csv"),

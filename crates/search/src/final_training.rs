@@ -130,6 +130,49 @@ pub fn train_final<A: ToCellPlan>(
     device: &Device,
     progress: &mut dyn FnMut(&FinalProgress),
 ) -> Result<FinalModel> {
+    train_final_observed(
+        arch,
+        space_name,
+        architecture,
+        data,
+        config,
+        device,
+        progress,
+        &mut |_| {},
+    )
+}
+
+/// A checkpoint of final training at a validation: what [`train_final_observed`]
+/// shows its observer at every epoch end (and at the last step).
+#[derive(Debug, Clone, Copy)]
+pub struct ValidatedCheckpoint<'a> {
+    /// Steps taken.
+    pub step: usize,
+    /// Its score on the validation split.
+    pub validation: Evaluation,
+    /// The network after `step` (on the autodiff device; `valid()` gives the
+    /// inference copy, which is cheap to keep).
+    pub network: &'a CellNetwork,
+}
+
+/// [`train_final`], showing every validated checkpoint to `checkpoints` as
+/// the stage goes: to save each epoch, or to score each on data of one's own.
+/// The observer's time counts against a time budget: keep it short (a
+/// `network.valid()` copy), and do slow work after the stage.
+///
+/// # Errors
+/// As [`train_final`].
+#[allow(clippy::too_many_arguments)] // train_final's arguments and the observer.
+pub fn train_final_observed<A: ToCellPlan>(
+    arch: &A,
+    space_name: &str,
+    architecture: &str,
+    data: FinalData<'_>,
+    config: &FinalTrainingConfig,
+    device: &Device,
+    progress: &mut dyn FnMut(&FinalProgress),
+    checkpoints: &mut dyn FnMut(&ValidatedCheckpoint<'_>),
+) -> Result<FinalModel> {
     let start = Instant::now();
     let clock = move || start.elapsed().as_secs_f64();
     let stage = FinalStage {
@@ -140,7 +183,7 @@ pub fn train_final<A: ToCellPlan>(
         device,
         clock: &clock,
     };
-    stage.run(arch, progress)
+    stage.run(arch, progress, checkpoints)
 }
 
 /// One final-training run, with the clock it reads (a test passes its own).
@@ -179,6 +222,7 @@ impl FinalStage<'_> {
         &self,
         arch: &A,
         progress: &mut dyn FnMut(&FinalProgress),
+        checkpoints: &mut dyn FnMut(&ValidatedCheckpoint<'_>),
     ) -> Result<FinalModel> {
         let config = self.config;
         config.check()?;
@@ -296,6 +340,11 @@ impl FinalStage<'_> {
                     self.validate(&network, validation.as_ref(), &mut pace, &normalisation)?
                 {
                     report.validations.push((step, evaluation));
+                    checkpoints(&ValidatedCheckpoint {
+                        step,
+                        validation: evaluation,
+                        network: &network,
+                    });
                     checkpoint.offer(evaluation, step, || network.valid());
                     validation_seconds = seconds;
                 }
@@ -332,6 +381,11 @@ impl FinalStage<'_> {
                 self.validate(&network, validation.as_ref(), &mut pace, &normalisation)?
         {
             report.validations.push((step, evaluation));
+            checkpoints(&ValidatedCheckpoint {
+                step,
+                validation: evaluation,
+                network: &network,
+            });
             checkpoint.offer(evaluation, step, || network.valid());
         }
         let (kept, kept_validation, kept_step) = match checkpoint.into_inner() {
@@ -562,7 +616,9 @@ mod tests {
             device: &device,
             clock,
         };
-        stage.run(&conv_cell(), progress).expect("trains")
+        stage
+            .run(&conv_cell(), progress, &mut |_| {})
+            .expect("trains")
     }
 
     #[test]
@@ -600,7 +656,9 @@ mod tests {
 
     #[test]
     fn final_training_keeps_the_epoch_of_least_validation_loss_and_tests_it() {
-        let config = tiny_config().with_length(FinalLength::Epochs(4));
+        let config = tiny_config()
+            .with_length(FinalLength::Epochs(4))
+            .with_keep(crate::CheckpointRule::ValidationLoss);
         let start = Instant::now();
         let clock = move || start.elapsed().as_secs_f64();
         let mut steps_seen = Vec::new();
@@ -642,6 +700,50 @@ mod tests {
             result.test.accuracy > 0.8,
             "learns the halves: {}",
             result.test.accuracy
+        );
+    }
+
+    #[test]
+    fn the_observer_sees_every_validated_checkpoint_as_the_report_has_it() {
+        let config = tiny_config().with_length(FinalLength::Epochs(2));
+        let (train, test) = (halves(160, 1), halves(80, 2));
+        let device = metanas_device::test_device().autodiff();
+        let data = FinalData {
+            train: &train,
+            test: &test,
+        };
+        let mut seen = Vec::new();
+        let model = train_final_observed(
+            &conv_cell(),
+            "nb201",
+            "cell",
+            data,
+            &config,
+            &device,
+            &mut |_| {},
+            &mut |c| seen.push((c.step, c.validation, c.network.valid())),
+        )
+        .expect("trains");
+        let validations: Vec<(usize, Evaluation)> = seen.iter().map(|(s, e, _)| (*s, *e)).collect();
+        assert_eq!(validations, model.result.training.validations);
+        // The network shown at the kept step is the one kept and tested.
+        let (_, _, kept) = seen
+            .iter()
+            .find(|(s, _, _)| *s == model.result.kept_step)
+            .expect("the kept step was shown");
+        let tested = evaluate(
+            kept,
+            &test,
+            model.model.metadata.normalisation.as_ref(),
+            EVALUATION_BATCH,
+            &metanas_device::test_device(),
+        )
+        .expect("evaluates");
+        assert_eq!(tested, model.result.test);
+        assert_eq!(seen.len(), 2, "one checkpoint per epoch");
+        assert_eq!(
+            model.result.kept_step, model.result.training.steps,
+            "the default keeps the last step"
         );
     }
 

@@ -65,7 +65,7 @@ impl fmt::Display for FlipChoice {
 /// Settings of [`crate::train_final`]. The defaults are the recipe measured on
 /// 2 CPU cores (see docs/BENCHMARKS.md): SGD with Nesterov momentum and weight
 /// decay, a linear warm-up then cosine decay, label smoothing, random crops,
-/// flips where the data allows, and the epoch of least loss on a validation split.
+/// flips where the data allows, and a validation split scored at every epoch end.
 #[derive(Config, Debug)]
 pub struct FinalTrainingConfig {
     /// Channels of the network's first stage (`C`).
@@ -94,12 +94,13 @@ pub struct FinalTrainingConfig {
     /// Horizontal flips.
     #[config(default = "FlipChoice::Auto")]
     pub flip: FlipChoice,
-    /// Fraction of the training images held out (stratified) to choose the
-    /// best epoch; 0 keeps the last epoch and trains on all images.
+    /// Fraction of the training images held out (stratified) and scored at
+    /// every epoch end, which [`CheckpointRule`]s other than the last choose
+    /// by; 0 trains on all images and keeps the last epoch.
     #[config(default = 0.1)]
     pub validation_fraction: f64,
-    /// Which validated epoch is kept and tested.
-    #[config(default = "CheckpointRule::ValidationLoss")]
+    /// Which validated epoch is kept and tested (the last, by default).
+    #[config(default = "CheckpointRule::Last")]
     pub keep: CheckpointRule,
     /// Images per batch.
     #[config(default = 64)]

@@ -34,7 +34,7 @@
 //!   [`TrialStore`], and exact resume after a crash.
 //! * [`train_final`]: the winner at its final size, trained with the full recipe
 //!   ([`FinalTrainingConfig`]: epochs or a time budget, warm-up + cosine, label
-//!   smoothing, crops and safe flips, the best epoch by a validation split), tested
+//!   smoothing, crops and safe flips, the epoch kept by a validation split: [`CheckpointRule`]), tested
 //!   once; [`ReferenceCell`]s are trained the same way to compare with.
 //! * [`trajectory`]: best-so-far curves, regret and queries-to-target for comparisons.
 
@@ -81,10 +81,13 @@ pub use device_latency::{
 };
 pub use error::{Result, SearchError};
 pub use evaluator::Evaluator;
-pub use final_training::{FinalData, FinalModel, FinalProgress, FinalResult, train_final};
+pub use final_training::{
+    FinalData, FinalModel, FinalProgress, FinalResult, ValidatedCheckpoint, train_final,
+    train_final_observed,
+};
 pub use final_training_config::{FinalLength, FinalTrainingConfig, FlipChoice};
 pub use fixed_order::FixedOrder;
-pub use kept_checkpoint::CheckpointRule;
+pub use kept_checkpoint::{CheckpointRule, KeptCheckpoint};
 pub use local_search::LocalSearch;
 pub use measurement::{Measurement, Trial, TrialOutcome};
 pub use meta_aen_surrogate::MetaAenSurrogate;

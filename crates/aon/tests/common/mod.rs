@@ -1,6 +1,9 @@
 //! Settings shared by the meta-training tests.
 
-use metanas_aon::{AonConfig, AonMetaTrainerConfig, InnerProblemConfig, MetaGradientMethod};
+use metanas_aon::{
+    AonConfig, AonMetaTrainerConfig, CellPool, InnerProblemConfig, InnerProblemSampler,
+    MetaGradientMethod,
+};
 
 /// Tiny problems: 2-way MNIST tasks, C = 2, windows of 8 steps that are whole
 /// runs, scored with the validation batch's statistics (8 steps are too few for
@@ -26,4 +29,18 @@ pub fn toy_config(method: MetaGradientMethod) -> AonMetaTrainerConfig {
     .with_validation_examples(32)
     .with_es_pairs(2)
     .with_es_sigma(0.05)
+}
+
+/// The toy problems of [`toy_config`] on shipped MNIST, from the meta-training
+/// cells, with the problem settings they were drawn with.
+#[allow(dead_code)] // Not every test binary uses it.
+pub fn toy_sampler() -> (InnerProblemConfig, InnerProblemSampler) {
+    let problems = toy_config(MetaGradientMethod::Evolution).problems;
+    let sampler = InnerProblemSampler::new(
+        problems.clone(),
+        metanas_data::shipped::mnist10k().expect("MNIST"),
+        CellPool::MetaTraining,
+    )
+    .expect("valid sampler");
+    (problems, sampler)
 }
