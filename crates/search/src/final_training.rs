@@ -349,6 +349,15 @@ impl FinalStage<'_> {
                     validation_seconds = seconds;
                 }
                 last_validated = Some(step);
+            } else if budget.is_some() && step == PROBE_STEPS {
+                // Time a validation pass now, unrecorded: until one is timed,
+                // evaluation's cost is a guess, and a budget shorter than an
+                // epoch would be planned by the guess alone.
+                if let Some((_, seconds)) =
+                    self.validate(&network, validation.as_ref(), &mut pace, &normalisation)?
+                {
+                    validation_seconds = seconds;
+                }
             }
             let now = (self.clock)();
             pace.add_step(now - step_start - validation_seconds);
