@@ -93,16 +93,20 @@ pub fn run(args: &BenchFinalKeepArgs) -> anyhow::Result<()> {
             )
             .with_context(|| format!("final training of {name}, seed {seed}"))?;
             let result = &model.result;
-            let steps_per_epoch =
-                result.training.steps as f64 / result.epochs.max(f64::MIN_POSITIVE);
             let normalisation = model.model.metadata.normalisation.as_ref();
+            // Each checkpoint a rule keeps is scored once, however many rules keep it.
+            let mut accuracies: Vec<Option<f64>> = vec![None; checkpoints.len()];
             let mut kept = Vec::new();
             for rule in RULES {
                 let index = kept_index(rule, &checkpoints)
                     .context("the stage validated no checkpoint (no validation split)")?;
                 let (step, _, network) = &checkpoints[index];
-                let score = scored(network, &test, normalisation)?;
-                kept.push((*step as f64 / steps_per_epoch, 100.0 * score.accuracy));
+                let accuracy = match accuracies[index] {
+                    Some(accuracy) => accuracy,
+                    None => 100.0 * scored(network, &test, normalisation)?.accuracy,
+                };
+                accuracies[index] = Some(accuracy);
+                kept.push((result.epochs_at(*step), accuracy));
             }
             let row = Row {
                 cell: name.clone(),

@@ -185,7 +185,7 @@ fn train_one(
         "{role}: test accuracy {:.2} % ({} images); kept epoch {:.1} of {:.1} (--final-keep {}; {}), {flip}, {:.0} s; saved in {}",
         100.0 * result.test.accuracy,
         result.test.examples,
-        result.kept_step as f64 / steps_per_epoch(&result),
+        result.epochs_at(result.kept_step),
         result.epochs,
         result.config.keep,
         result
@@ -203,15 +203,6 @@ fn train_one(
 
 fn on_off(on: bool) -> &'static str {
     if on { "on" } else { "off" }
-}
-
-/// Steps per epoch of a finished run.
-fn steps_per_epoch(result: &FinalResult) -> f64 {
-    if result.epochs > 0.0 {
-        result.training.steps as f64 / result.epochs
-    } else {
-        1.0
-    }
 }
 
 /// Prints the winner beside the references: test accuracy, parameters, time.

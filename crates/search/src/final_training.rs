@@ -92,6 +92,17 @@ pub struct FinalModel {
     pub result: FinalResult,
 }
 
+impl FinalResult {
+    /// Passes over the training images after `step` steps of this run.
+    pub fn epochs_at(&self, step: usize) -> f64 {
+        if self.training.steps == 0 {
+            0.0
+        } else {
+            step as f64 * self.epochs / self.training.steps as f64
+        }
+    }
+}
+
 impl FinalModel {
     /// Saves the model to `dir` (see [`SavedModel::save`]) with `final_result.json`.
     ///
@@ -217,6 +228,31 @@ pub(crate) fn training_loss(smoothing: f32, device: &Device) -> CrossEntropyLoss
         .init(device)
 }
 
+/// What each validation is told to: the report, the observer, and the
+/// checkpoint rule, in that order.
+struct Validated<'o> {
+    kept: KeptCheckpoint<CellNetwork>,
+    observer: &'o mut dyn FnMut(&ValidatedCheckpoint<'_>),
+}
+
+impl Validated<'_> {
+    fn record(
+        &mut self,
+        report: &mut TrainingReport,
+        step: usize,
+        validation: Evaluation,
+        network: &CellNetwork,
+    ) {
+        report.validations.push((step, validation));
+        (self.observer)(&ValidatedCheckpoint {
+            step,
+            validation,
+            network,
+        });
+        self.kept.offer(validation, step, || network.valid());
+    }
+}
+
 impl FinalStage<'_> {
     pub(crate) fn run<A: ToCellPlan>(
         &self,
@@ -267,7 +303,10 @@ impl FinalStage<'_> {
             validations: Vec::new(),
             seconds: 0.0,
         };
-        let mut checkpoint = KeptCheckpoint::new(config.keep);
+        let mut validated = Validated {
+            kept: KeptCheckpoint::new(config.keep),
+            observer: checkpoints,
+        };
         let mut pace = Pace::default();
         let (mut initial_loss, mut smoothed_loss) = (f64::NAN, f64::NAN);
         let mut epoch = 0usize;
@@ -339,13 +378,7 @@ impl FinalStage<'_> {
                 if let Some((evaluation, seconds)) =
                     self.validate(&network, validation.as_ref(), &mut pace, &normalisation)?
                 {
-                    report.validations.push((step, evaluation));
-                    checkpoints(&ValidatedCheckpoint {
-                        step,
-                        validation: evaluation,
-                        network: &network,
-                    });
-                    checkpoint.offer(evaluation, step, || network.valid());
+                    validated.record(&mut report, step, evaluation, &network);
                     validation_seconds = seconds;
                 }
                 last_validated = Some(step);
@@ -389,15 +422,9 @@ impl FinalStage<'_> {
             && let Some((evaluation, _)) =
                 self.validate(&network, validation.as_ref(), &mut pace, &normalisation)?
         {
-            report.validations.push((step, evaluation));
-            checkpoints(&ValidatedCheckpoint {
-                step,
-                validation: evaluation,
-                network: &network,
-            });
-            checkpoint.offer(evaluation, step, || network.valid());
+            validated.record(&mut report, step, evaluation, &network);
         }
-        let (kept, kept_validation, kept_step) = match checkpoint.into_inner() {
+        let (kept, kept_validation, kept_step) = match validated.kept.into_inner() {
             Some((model, evaluation, at)) => (model, Some(evaluation), at),
             None => (network.valid(), None, step),
         };
