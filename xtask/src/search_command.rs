@@ -11,9 +11,9 @@ use metanas_meta::{ConditionedSettings, MetaModel, SearchedNetworks};
 use metanas_net::{OptimizerConfig, TrainingConfig, TrainingLength};
 use metanas_plot::{Series, line_chart};
 use metanas_search::{
-    Constraint, Constraints, Evaluator, NetworkSize, SearchConfig, SearchOutcome, Searcher,
-    Strategy, TableEvaluator, TrainingEvaluator, TrialOutcome, TrialStore, acquisition_by_name,
-    meta_strategy, shipped_source_values, strategy_by_name, trajectory,
+    Constraint, Constraints, Evaluator, NetworkSize, ReferenceCell, SearchConfig, SearchOutcome,
+    Searcher, Strategy, TableEvaluator, TrainingEvaluator, TrialOutcome, TrialStore,
+    acquisition_by_name, meta_strategy, shipped_source_values, strategy_by_name, trajectory,
 };
 use metanas_search::{PredictedLatencies, probability_within};
 use metanas_space::SearchSpace;
@@ -104,6 +104,14 @@ pub struct SearchArgs {
     /// Training steps per candidate (real-training tasks).
     #[arg(long, default_value_t = 100)]
     steps: usize,
+    /// How long each candidate trains (real-training tasks): `steps` (every
+    /// candidate --steps steps), `time` (as long as --steps steps of
+    /// NAS-Bench-201's ResNet cell take, timed at the final stage's size, so
+    /// a cell with faster steps trains more of them, as it will under the
+    /// final stage's --final-time budget), or `auto`: `time` when the final
+    /// stage has a time budget (the default), `steps` with --final-epochs.
+    #[arg(long, value_enum, default_value_t = CandidateLength::Auto)]
+    candidate_length: CandidateLength,
     /// Channels of the candidates' first stage (real-training tasks).
     #[arg(long, default_value_t = 8)]
     channels: usize,
@@ -130,6 +138,27 @@ pub struct SearchArgs {
     /// One search on many workers (a study in PostgreSQL).
     #[command(flatten)]
     distributed: crate::distributed_search::DistributedArgs,
+}
+
+/// How long each candidate trains (`--candidate-length`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CandidateLength {
+    /// `time` when the final stage has a time budget, else `steps`.
+    Auto,
+    /// The same steps for every candidate.
+    Steps,
+    /// The time the steps take the ResNet cell.
+    Time,
+}
+
+/// Whether candidates train for the ResNet cell's time rather than for
+/// --steps: asked, or by `auto` when the final stage has a time budget.
+fn candidates_time_matched(args: &SearchArgs) -> bool {
+    match args.candidate_length {
+        CandidateLength::Auto => args.final_stage.final_epochs.is_none(),
+        CandidateLength::Steps => false,
+        CandidateLength::Time => true,
+    }
 }
 
 /// What trains a meta-model search's candidates (`--candidate-optimizer`).
@@ -295,6 +324,21 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     .with_batch_size(64);
     let networks = SearchedNetworks::new(size, &task);
     let mut evaluator = TrainingEvaluator::<Nb201Space>::new(task, size, training, device.clone());
+    if candidates_time_matched(args) {
+        let reference = ReferenceCell::Resnet;
+        let cell = Nb201Space
+            .parse(reference.architecture())
+            .context("the ResNet reference cell")?;
+        let pace_size = NetworkSize {
+            channels: args.final_stage.final_channels,
+            cells_per_stage: args.final_stage.final_cells,
+        };
+        evaluator = evaluator.with_time_matched_steps(
+            cell,
+            format!("the {} cell", reference.name()),
+            pace_size,
+        );
+    }
     match candidate_trainer {
         Some(CandidateTrainer::Aon(aon, label)) => {
             eprintln!("candidates are trained by the meta-model's AON");
@@ -756,6 +800,28 @@ mod tests {
     struct SearchOnly {
         #[command(flatten)]
         args: SearchArgs,
+    }
+
+    fn parsed(arguments: &[&str]) -> SearchArgs {
+        SearchOnly::try_parse_from(std::iter::once("search").chain(arguments.iter().copied()))
+            .expect("valid arguments")
+            .args
+    }
+
+    #[test]
+    fn candidates_train_for_equal_time_exactly_when_the_final_stage_has_a_time_budget() {
+        let matched = |arguments: &[&str]| candidates_time_matched(&parsed(arguments));
+        assert!(matched(&[]));
+        assert!(matched(&["--final-time", "120"]));
+        assert!(!matched(&["--final-epochs", "3"]));
+        assert!(!matched(&["--final-epochs", "0"]));
+        assert!(!matched(&["--candidate-length", "steps"]));
+        assert!(matched(&[
+            "--final-epochs",
+            "0",
+            "--candidate-length",
+            "time"
+        ]));
     }
 
     fn default_out_of(arguments: &[&str]) -> PathBuf {

@@ -36,6 +36,11 @@ pub struct TrainingReport {
     pub validations: Vec<(usize, Evaluation)>,
     /// Wall-clock seconds of the run, evaluation included.
     pub seconds: f64,
+    /// Wall-clock seconds of each step (batch, forward, backward and update;
+    /// validation excluded). On a backend that runs asynchronously (wgpu) a
+    /// step's work may finish in the next one: take a median over several.
+    #[serde(default)]
+    pub step_seconds: Vec<f32>,
 }
 
 impl TrainingReport {
@@ -84,11 +89,13 @@ where
         train_losses: Vec::with_capacity(total),
         validations: Vec::new(),
         seconds: 0.0,
+        step_seconds: Vec::with_capacity(total),
     };
     let mut epoch = 0u64;
     let mut batches = data.train.batches(config.batch_size, Some(config.seed));
     let (mut initial_loss, mut smoothed_loss) = (f64::NAN, f64::NAN);
     for step in 0..total {
+        let step_start = Instant::now();
         let indices = match batches.next() {
             Some(indices) => indices,
             None => {
@@ -127,6 +134,9 @@ where
         model = optimizer.step(lr, model, grads, &feedback);
         report.train_losses.push(loss_value as f32);
         report.steps = step + 1;
+        report
+            .step_seconds
+            .push(step_start.elapsed().as_secs_f64() as f32);
         bar.set_message(format!("loss {smoothed_loss:.4}"));
         bar.inc(1);
         let last = step + 1 == total;

@@ -302,6 +302,7 @@ impl FinalStage<'_> {
             train_losses: Vec::new(),
             validations: Vec::new(),
             seconds: 0.0,
+            step_seconds: Vec::new(),
         };
         let mut validated = Validated {
             kept: KeptCheckpoint::new(config.keep),
@@ -394,6 +395,9 @@ impl FinalStage<'_> {
             }
             let now = (self.clock)();
             pace.add_step(now - step_start - validation_seconds);
+            report
+                .step_seconds
+                .push((now - step_start - validation_seconds) as f32);
             step_start = now;
             if let Some(budget) = budget
                 && step < total

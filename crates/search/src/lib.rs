@@ -64,6 +64,7 @@ mod strategy;
 mod strategy_by_name;
 mod surrogate;
 mod table_evaluator;
+mod time_matched_steps;
 mod training_evaluator;
 pub mod trajectory;
 mod trial_storage;
@@ -104,6 +105,7 @@ pub use strategy_by_name::{
 };
 pub use surrogate::{CandidatePool, Surrogate};
 pub use table_evaluator::TableEvaluator;
+pub use time_matched_steps::{PACE_PROBE_STEPS, time_matched_steps};
 pub use training_evaluator::{NetworkSize, TrainingEvaluator};
 pub use trial_storage::TrialStorage;
 pub use trial_store::TrialStore;

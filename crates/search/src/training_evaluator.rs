@@ -4,12 +4,13 @@ use crate::candidate_settings::CandidateSettings;
 use crate::error::Result;
 use crate::evaluator::Evaluator;
 use crate::measurement::Measurement;
+use crate::time_matched_steps::{PACE_PROBE_STEPS, TimeMatching, median, time_matched_steps};
 use burn::tensor::Device;
 use metanas_aon::{Aon, AonOptimizer};
 use metanas_data::{ImageTask, Normalisation, Objective};
 use metanas_net::{
     CellNetworkConfig, LearningRateSchedule, OptimizerConfig, ToCellPlan, TrainingConfig,
-    TrainingData, train,
+    TrainingData, TrainingLength, train,
 };
 use metanas_space::SearchSpace;
 use std::collections::BTreeMap;
@@ -43,6 +44,7 @@ pub struct TrainingEvaluator<S: SearchSpace> {
     size: NetworkSize,
     training: TrainingConfig,
     optimizer: CandidateOptimizer<S::Arch>,
+    time_matching: Option<TimeMatching<S::Arch>>,
     device: Device,
     space: PhantomData<S>,
 }
@@ -67,6 +69,7 @@ where
             size,
             training,
             optimizer: CandidateOptimizer::Configured,
+            time_matching: None,
             device,
             space: PhantomData,
         }
@@ -95,6 +98,61 @@ where
     ) -> Self {
         self.optimizer = CandidateOptimizer::Conditioned(settings);
         self
+    }
+
+    /// Trains each candidate for the time the training config's steps take
+    /// `reference` instead of for those steps: a candidate whose steps are
+    /// twice as fast as the reference's trains twice the steps (within a
+    /// quarter and four times the configured steps), as it will under a
+    /// time-budgeted final stage. Before each candidate trains, a few steps of
+    /// the reference and of the candidate are timed side by side in networks
+    /// of `pace_size` (the final stage's size, where the time budget applies;
+    /// about a second per candidate at C=16). `label` names the reference in
+    /// the search key. Each measurement records `steps`, `step_seconds` and
+    /// `reference_step_seconds`.
+    pub fn with_time_matched_steps(
+        mut self,
+        reference: S::Arch,
+        label: impl Into<String>,
+        pace_size: NetworkSize,
+    ) -> Self {
+        self.time_matching = Some(TimeMatching {
+            reference,
+            label: label.into(),
+            pace_size,
+        });
+        self
+    }
+
+    /// Median seconds per training step of `arch`'s network (over
+    /// [`PACE_PROBE_STEPS`] steps after an untimed one), and the seconds the
+    /// timing took.
+    fn pace(&self, arch: &S::Arch, size: NetworkSize, seed: u64) -> Result<(f64, f64)> {
+        let config = self
+            .network_config(arch)
+            .with_channels(size.channels)
+            .with_cells_per_stage(size.cells_per_stage);
+        let network =
+            metanas_seeding::seeded_module(&self.device, seed, || config.init(&self.device))?;
+        // The pace does not depend on the step size: a small Adam step keeps
+        // the probe finite whatever the candidates are trained with.
+        let mut probe = self.training.clone().with_seed(seed);
+        probe.optimizer = OptimizerConfig::adam(1e-3);
+        probe.length = TrainingLength::Steps(PACE_PROBE_STEPS + 1);
+        probe.progress = false;
+        let data = TrainingData {
+            train: &self.task.train,
+            validation: None,
+            normalisation: Some(&self.normalisation),
+        };
+        let (_, report) = train(
+            network,
+            &mut probe.optimizer.init(),
+            data,
+            &probe,
+            &self.device,
+        )?;
+        Ok((median(&report.step_seconds[1..]), report.seconds))
     }
 
     /// Checks, before a search spends its first query, that the task's data
@@ -127,11 +185,18 @@ where
 {
     fn describe(&self) -> String {
         format!(
-            "train {} with C={} N={} for {:?} (batch {}, {:?})",
+            "train {} with C={} N={} for {:?}{} (batch {}, {:?})",
             self.task.describe(),
             self.size.channels,
             self.size.cells_per_stage,
             self.training.length,
+            match &self.time_matching {
+                Some(matching) => format!(
+                    " of {}'s time at C={} N={}",
+                    matching.label, matching.pace_size.channels, matching.pace_size.cells_per_stage
+                ),
+                None => String::new(),
+            },
             self.training.batch_size,
             match &self.optimizer {
                 CandidateOptimizer::Aon(_, label) => format!("AON {label}"),
@@ -152,7 +217,19 @@ where
         let config = self.network_config(arch);
         let network =
             metanas_seeding::seeded_module(&self.device, seed, || config.init(&self.device))?;
-        let training = self.training.clone().with_seed(seed);
+        let mut training = self.training.clone().with_seed(seed);
+        let mut details = BTreeMap::new();
+        let mut timing_seconds = 0.0;
+        if let Some(matching) = &self.time_matching {
+            let size = matching.pace_size;
+            let (reference_pace, reference_seconds) = self.pace(&matching.reference, size, seed)?;
+            let (pace, seconds) = self.pace(arch, size, seed)?;
+            let base = training.total_steps(self.task.train.len());
+            training.length = TrainingLength::Steps(time_matched_steps(base, reference_pace, pace));
+            timing_seconds = reference_seconds + seconds;
+            details.insert("step_seconds".into(), pace);
+            details.insert("reference_step_seconds".into(), reference_pace);
+        }
         let data = TrainingData {
             train: &self.task.train,
             validation: Some(&self.task.validation),
@@ -198,7 +275,6 @@ where
                 examples: 0,
             });
         let complexity = config.complexity();
-        let mut details = BTreeMap::new();
         details.insert("validation_loss".into(), validation.loss);
         details.insert("params".into(), complexity.params as f64);
         details.insert("flops".into(), complexity.flops as f64);
@@ -214,7 +290,7 @@ where
         Ok(Measurement {
             objective: 100.0 * validation.accuracy,
             report: None,
-            cost_seconds: report.seconds,
+            cost_seconds: report.seconds + timing_seconds,
             details,
         })
     }

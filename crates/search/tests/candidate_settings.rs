@@ -3,36 +3,16 @@
 //! that candidate, records them, and reports a failed choice clearly.
 
 use metanas_aon::UpdateSettings;
-use metanas_data::{FixedTask, ImageDataset};
-use metanas_net::{OptimizerConfig, TrainingConfig, TrainingLength};
-use metanas_search::{CandidateSettings, Evaluator, NetworkSize, SearchError, TrainingEvaluator};
+use metanas_search::{CandidateSettings, Evaluator, SearchError, TrainingEvaluator};
 use metanas_space::SearchSpace;
 use metanas_space::nb201::{Nb201Cell, Nb201Operation, Nb201Space};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+mod common;
+
 fn evaluator() -> TrainingEvaluator<Nb201Space> {
-    let (images, shape, classes) = (48, [1, 8, 8], 3);
-    let size: usize = shape.iter().product();
-    let pixels = (0..images * size)
-        .map(|i| ((i * 31 + i / size * 7) % 11) as f32 / 11.0)
-        .collect();
-    let labels = (0..images).map(|i| i % classes).collect();
-    let dataset = ImageDataset::new(pixels, labels, shape, classes).expect("dataset");
-    let task = FixedTask::new(&dataset, 0.25, 1)
-        .expect("split")
-        .into_task();
-    let training = TrainingConfig::new(OptimizerConfig::adam(1e-3), TrainingLength::Steps(6))
-        .with_batch_size(8);
-    TrainingEvaluator::new(
-        task,
-        NetworkSize {
-            channels: 2,
-            cells_per_stage: 1,
-        },
-        training,
-        metanas_device::test_device().autodiff(),
-    )
+    common::toy_evaluator(48, [1, 8, 8], 2, 6, 8)
 }
 
 const SMALL: UpdateSettings = UpdateSettings {
