@@ -105,12 +105,12 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 100)]
     steps: usize,
     /// How long each candidate trains (real-training tasks): `steps` (every
-    /// candidate --steps steps), `time` (as long as --steps steps of
+    /// candidate --steps steps) or `time` (as long as --steps steps of
     /// NAS-Bench-201's ResNet cell take, timed at the final stage's size, so
-    /// a cell with faster steps trains more of them, as it will under the
-    /// final stage's --final-time budget), or `auto`: `time` when the final
-    /// stage has a time budget (the default), `steps` with --final-epochs.
-    #[arg(long, value_enum, default_value_t = CandidateLength::Auto)]
+    /// a cell with faster steps trains more of them, as it would under the
+    /// final stage's --final-time budget). `time` finds small, fast cells and
+    /// has not beaten `steps` (docs/BENCHMARKS.md, time-matched candidates).
+    #[arg(long, value_enum, default_value_t = CandidateLength::Steps)]
     candidate_length: CandidateLength,
     /// Channels of the candidates' first stage (real-training tasks).
     #[arg(long, default_value_t = 8)]
@@ -143,22 +143,10 @@ pub struct SearchArgs {
 /// How long each candidate trains (`--candidate-length`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum CandidateLength {
-    /// `time` when the final stage has a time budget, else `steps`.
-    Auto,
     /// The same steps for every candidate.
     Steps,
     /// The time the steps take the ResNet cell.
     Time,
-}
-
-/// Whether candidates train for the ResNet cell's time rather than for
-/// --steps: asked, or by `auto` when the final stage has a time budget.
-fn candidates_time_matched(args: &SearchArgs) -> bool {
-    match args.candidate_length {
-        CandidateLength::Auto => args.final_stage.final_epochs.is_none(),
-        CandidateLength::Steps => false,
-        CandidateLength::Time => true,
-    }
 }
 
 /// What trains a meta-model search's candidates (`--candidate-optimizer`).
@@ -324,7 +312,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     .with_batch_size(64);
     let networks = SearchedNetworks::new(size, &task);
     let mut evaluator = TrainingEvaluator::<Nb201Space>::new(task, size, training, device.clone());
-    if candidates_time_matched(args) {
+    if args.candidate_length == CandidateLength::Time {
         let reference = ReferenceCell::Resnet;
         let cell = Nb201Space
             .parse(reference.architecture())
@@ -802,26 +790,19 @@ mod tests {
         args: SearchArgs,
     }
 
-    fn parsed(arguments: &[&str]) -> SearchArgs {
-        SearchOnly::try_parse_from(std::iter::once("search").chain(arguments.iter().copied()))
-            .expect("valid arguments")
-            .args
-    }
-
     #[test]
-    fn candidates_train_for_equal_time_exactly_when_the_final_stage_has_a_time_budget() {
-        let matched = |arguments: &[&str]| candidates_time_matched(&parsed(arguments));
-        assert!(matched(&[]));
-        assert!(matched(&["--final-time", "120"]));
-        assert!(!matched(&["--final-epochs", "3"]));
-        assert!(!matched(&["--final-epochs", "0"]));
-        assert!(!matched(&["--candidate-length", "steps"]));
-        assert!(matched(&[
-            "--final-epochs",
-            "0",
-            "--candidate-length",
-            "time"
-        ]));
+    fn candidates_train_equal_steps_unless_time_is_asked() {
+        let length = |arguments: &[&str]| {
+            SearchOnly::parse_from(std::iter::once("search").chain(arguments.iter().copied()))
+                .args
+                .candidate_length
+        };
+        assert_eq!(length(&[]), CandidateLength::Steps);
+        assert_eq!(
+            length(&["--candidate-length", "time"]),
+            CandidateLength::Time
+        );
+        assert!(SearchOnly::try_parse_from(["search", "--candidate-length", "epochs"]).is_err());
     }
 
     fn default_out_of(arguments: &[&str]) -> PathBuf {

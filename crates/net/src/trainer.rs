@@ -39,7 +39,9 @@ pub struct TrainingReport {
     /// Wall-clock seconds of each step (batch, forward, backward and update;
     /// validation excluded). On a backend that runs asynchronously (wgpu) a
     /// step's work may finish in the next one: take a median over several.
-    #[serde(default)]
+    /// Empty where a loop does not time its steps one by one (final training
+    /// keeps a running pace instead).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub step_seconds: Vec<f32>,
 }
 

@@ -395,9 +395,6 @@ impl FinalStage<'_> {
             }
             let now = (self.clock)();
             pace.add_step(now - step_start - validation_seconds);
-            report
-                .step_seconds
-                .push((now - step_start - validation_seconds) as f32);
             step_start = now;
             if let Some(budget) = budget
                 && step < total

@@ -3,7 +3,10 @@
 //! A final stage with a time budget gives a cell whose steps are twice as
 //! fast twice the epochs, so its speed is part of the accuracy it reaches.
 //! Candidates trained for equal steps are ranked without that part; trained
-//! for equal time, they are ranked as the final stage will treat them.
+//! for equal time, their speed enters the ranking. At a horizon of a few
+//! hundred steps that favours the smallest networks, which learn the most per
+//! second early on, whatever they reach after many epochs: measured in
+//! `docs/decisions/0017-candidates-train-equal-steps.md`.
 
 /// Steps timed to measure a network's pace, after one untimed step (the
 /// first step of a network allocates its buffers).

@@ -109,7 +109,8 @@ where
     /// of `pace_size` (the final stage's size, where the time budget applies;
     /// about a second per candidate at C=16). `label` names the reference in
     /// the search key. Each measurement records `steps`, `step_seconds` and
-    /// `reference_step_seconds`.
+    /// `reference_step_seconds`. At 100 steps this ranks the smallest
+    /// networks first (`docs/decisions/0017-candidates-train-equal-steps.md`).
     pub fn with_time_matched_steps(
         mut self,
         reference: S::Arch,
