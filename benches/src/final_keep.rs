@@ -142,7 +142,7 @@ fn kept_index<M>(rule: CheckpointRule, checkpoints: &[(usize, Evaluation, M)]) -
 }
 
 /// A cell argument as its name and NAS-Bench-201 string.
-fn cell_string(cell: &str) -> anyhow::Result<(String, String)> {
+pub(crate) fn cell_string(cell: &str) -> anyhow::Result<(String, String)> {
     match cell.parse::<ReferenceCell>() {
         Ok(reference) => Ok((
             reference.name().to_string(),

@@ -1,7 +1,9 @@
 //! The harnesses as one set of subcommands: the `cargo xtask bench-…`
 //! commands and the `metanas-bench` binary both take them from here.
 
-use crate::{aen, aon, final_keep, image_search, latency, search, train_step, transfer};
+use crate::{
+    aen, aon, final_keep, image_search, latency, proxy_ranking, search, train_step, transfer,
+};
 
 /// A benchmark harness and its arguments; each prints its table.
 #[derive(Debug, clap::Subcommand)]
@@ -16,6 +18,8 @@ pub enum Harness {
     BenchImageSearch(image_search::BenchImageSearchArgs),
     /// Final training's kept epoch by each rule (least validation loss, highest validation accuracy, last), paired on one run per cell and seed: test accuracy of each rule's checkpoint.
     BenchFinalKeep(final_keep::BenchFinalKeepArgs),
+    /// Cells ranked by cheap proxies (the search's candidate training, the final recipe for a few epochs or seconds) beside a costly target: validation and test accuracy per cell, Spearman ρ against the target.
+    BenchProxyRanking(proxy_ranking::BenchProxyRankingArgs),
     /// A new device known by 10 measured cells: leave each latency family out, rank every cell's latency (planned vs random cells), search under its limit.
     BenchLatency(latency::BenchLatencyArgs),
     /// Leave one NAS-Bench-201 family out, meta-train without it, and compare searches on it with and without the meta-model.
@@ -36,6 +40,7 @@ impl Harness {
             Self::BenchSearch(args) => search::run(args),
             Self::BenchImageSearch(args) => image_search::run(args),
             Self::BenchFinalKeep(args) => final_keep::run(args),
+            Self::BenchProxyRanking(args) => proxy_ranking::run(args),
             Self::BenchLatency(args) => latency::run(args),
             Self::BenchTransfer(args) => transfer::run(args),
             Self::BenchTrainStep(args) => train_step::run(args),

@@ -16,6 +16,7 @@
 //! | [`latency`] | `bench-latency` | a new device known by 10 measured cells: leave-one-family-out Spearman ρ (planned vs random cells), searches under its latency limit |
 //! | [`image_search`] | `bench-image-search` | real-training searches on a shipped image dataset: held-out accuracy and wall time |
 //! | [`final_keep`] | `bench-final-keep` | which validated epoch final training keeps: each rule's checkpoint of the same run, scored on the test split |
+//! | [`proxy_ranking`] | `bench-proxy-ranking` | how the search's candidate training and short final-recipe runs rank cells, beside a longer run |
 //! | [`train_step`] | `bench-train-step` | training-step speed of a NAS-Bench-201 network on each CPU backend beside PyTorch |
 //!
 //! The criterion benchmarks (`cargo bench -p metanas-benches`) time the
@@ -29,6 +30,7 @@ pub mod image_search;
 pub mod latency;
 mod layer_breakdown;
 pub mod product_command;
+pub mod proxy_ranking;
 pub mod search;
 pub mod statistics;
 pub mod train_step;

@@ -8,7 +8,6 @@ use metanas_data::{
 };
 use metanas_device::BackendChoice;
 use metanas_meta::{ConditionedSettings, MetaModel, SearchedNetworks};
-use metanas_net::{OptimizerConfig, TrainingConfig, TrainingLength};
 use metanas_plot::{Series, line_chart};
 use metanas_search::{
     Constraint, Constraints, Evaluator, NetworkSize, ReferenceCell, SearchConfig, SearchOutcome,
@@ -305,11 +304,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         channels: args.channels,
         cells_per_stage: args.cells,
     };
-    let training = TrainingConfig::new(
-        OptimizerConfig::adam(3e-3),
-        TrainingLength::Steps(args.steps),
-    )
-    .with_batch_size(64);
+    let training = metanas_search::candidate_training(args.steps);
     let networks = SearchedNetworks::new(size, &task);
     let mut evaluator = TrainingEvaluator::<Nb201Space>::new(task, size, training, device.clone());
     if args.candidate_length == CandidateLength::Time {

@@ -13,7 +13,6 @@ use burn::tensor::Device;
 use metanas_aen::MetaAen;
 use metanas_aon::{Aon, AonMetaTrainer, InnerProblem, SettingsChooserConfig, SettingsTableRow};
 use metanas_data::{FixedTask, ImageDataset};
-use metanas_net::{OptimizerConfig, TrainingConfig as NetTrainingConfig, TrainingLength};
 use metanas_search::{Evaluator, NetworkSize, TrainingEvaluator};
 use metanas_space::SearchSpace;
 use metanas_space::nb201::{Nb201Cell, Nb201Space};
@@ -447,11 +446,7 @@ impl MetaTrainer {
                 channels: self.config.image_channels,
                 cells_per_stage: self.config.image_cells_per_stage,
             };
-            let training = NetTrainingConfig::new(
-                OptimizerConfig::adam(3e-3),
-                TrainingLength::Steps(self.config.image_steps),
-            )
-            .with_batch_size(64);
+            let training = metanas_search::candidate_training(self.config.image_steps);
             let mut evaluator = TrainingEvaluator::<Nb201Space>::new(
                 task,
                 size,

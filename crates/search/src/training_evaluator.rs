@@ -25,6 +25,14 @@ pub struct NetworkSize {
     pub cells_per_stage: usize,
 }
 
+/// How the search trains each candidate unless told otherwise: Adam at a
+/// constant 3e-3, batches of 64, `steps` steps (`cargo xtask search
+/// --steps`, and the cells meta-training measures).
+pub fn candidate_training(steps: usize) -> TrainingConfig {
+    TrainingConfig::new(OptimizerConfig::adam(3e-3), TrainingLength::Steps(steps))
+        .with_batch_size(64)
+}
+
 /// What trains the candidates.
 enum CandidateOptimizer<A> {
     /// The training config's optimizer.
