@@ -7,6 +7,7 @@
 //! for the final-stage proxies, test accuracy; the last proxy listed is the
 //! target whose test ranking the others are scored against (Spearman ρ).
 
+use crate::statistics::mean_sd;
 use anyhow::{Context, bail};
 use metanas_aen::spearman_rho;
 use metanas_data::{FixedTask, ImageDataset};
@@ -172,6 +173,7 @@ fn scored(proxy: Proxy, architecture: &str, seed: u64, images: &Images) -> anyho
             let task = FixedTask::new(&images.train, 0.2, seed)?.into_task();
             let train_images = task.train.len();
             let training = candidate_training(steps);
+            let epochs = (steps * training.batch_size) as f64 / train_images as f64;
             let size = NetworkSize {
                 channels: proxy.channels,
                 cells_per_stage: 1,
@@ -181,7 +183,7 @@ fn scored(proxy: Proxy, architecture: &str, seed: u64, images: &Images) -> anyho
             return Ok(Score {
                 validation: measurement.objective,
                 test: None,
-                epochs: (steps * 64) as f64 / train_images as f64,
+                epochs,
                 seconds: measurement.cost_seconds,
             });
         }
@@ -217,9 +219,15 @@ fn scored(proxy: Proxy, architecture: &str, seed: u64, images: &Images) -> anyho
     })
 }
 
-fn mean(values: impl Iterator<Item = f64>) -> f64 {
-    let values: Vec<f64> = values.collect();
-    values.iter().sum::<f64>() / values.len().max(1) as f64
+/// The mean of one score over a cell's runs.
+fn mean(runs: &[Score], score: impl Fn(&Score) -> f64) -> f64 {
+    mean_sd(&runs.iter().map(score).collect::<Vec<_>>()).0
+}
+
+/// The mean test accuracy over a cell's runs, if the proxy has a test split.
+fn mean_test(runs: &[Score]) -> Option<f64> {
+    let test: Vec<f64> = runs.iter().map(|s| s.test).collect::<Option<_>>()?;
+    Some(mean_sd(&test).0)
 }
 
 fn print_table(
@@ -241,15 +249,10 @@ fn print_table(
             .iter()
             .map(|per_cell| {
                 let runs = &per_cell[c];
-                let validation = mean(runs.iter().map(|s| s.validation));
-                let epochs = mean(runs.iter().map(|s| s.epochs));
-                match runs.iter().map(|s| s.test).collect::<Option<Vec<f64>>>() {
-                    Some(test) => format!(
-                        "{validation:.2} / {:.2}, {epochs:.1}",
-                        mean(test.into_iter())
-                    ),
-                    None => format!("{validation:.2} / —, {epochs:.1}"),
-                }
+                let validation = mean(runs, |s| s.validation);
+                let epochs = mean(runs, |s| s.epochs);
+                let test = mean_test(runs).map_or("—".into(), |t| format!("{t:.2}"));
+                format!("{validation:.2} / {test}, {epochs:.1}")
             })
             .collect();
         println!("| {name} | {} |", columns.join(" | "));
@@ -257,7 +260,7 @@ fn print_table(
     let target = scores.last().context("no proxy")?;
     let Some(target_test) = target
         .iter()
-        .map(|runs| runs.iter().map(|s| s.test).sum::<Option<f64>>())
+        .map(|runs| mean_test(runs))
         .collect::<Option<Vec<f64>>>()
     else {
         println!(
@@ -270,7 +273,7 @@ fn print_table(
         .map(|per_cell| {
             let validation: Vec<f64> = per_cell
                 .iter()
-                .map(|runs| mean(runs.iter().map(|s| s.validation)))
+                .map(|runs| mean(runs, |s| s.validation))
                 .collect();
             spearman_rho(&validation, &target_test).map(|rho| format!("{rho:.2}"))
         })
