@@ -50,6 +50,22 @@ struct Row {
     architecture: String,
     /// Test accuracy (%) of each reference, and whether it is the found cell.
     references: Vec<(String, f64, bool)>,
+    /// The model with the best validation score of the final stage (`found` or a reference).
+    best_by_validation: Option<String>,
+}
+
+impl Row {
+    /// Test accuracy (%) of the model with the best validation score.
+    fn best_by_validation_test(&self) -> Option<f64> {
+        let name = self.best_by_validation.as_deref()?;
+        if name == "found" {
+            return Some(self.test_accuracy);
+        }
+        self.references
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, acc, _)| *acc)
+    }
 }
 
 /// The references every run trains beside the found cell, unless `--no-references`.
@@ -108,15 +124,15 @@ fn print_references(rows: &[Row]) {
     }
     println!();
     println!(
-        "| strategy | seed | found cell | found test % | {} | found ≥ better reference |",
+        "| strategy | seed | found cell | found test % | {} | found ≥ better reference | best by validation: test % |",
         names
             .iter()
             .map(|n| format!("{n} test %"))
             .collect::<Vec<_>>()
             .join(" | ")
     );
-    println!("|---|---|---|---|{}---|", "---|".repeat(names.len()));
-    let (mut at_least, mut picked_largest) = (0usize, 0usize);
+    println!("|---|---|---|---|{}---|---|", "---|".repeat(names.len()));
+    let (mut at_least, mut picked_largest, mut by_validation_at_least) = (0usize, 0usize, 0usize);
     for r in rows {
         let better = r
             .references
@@ -126,6 +142,8 @@ fn print_references(rows: &[Row]) {
             .fold(f64::NEG_INFINITY, f64::max);
         let wins = r.test_accuracy >= better;
         at_least += usize::from(wins);
+        let by_validation = r.best_by_validation_test();
+        by_validation_at_least += usize::from(by_validation.is_some_and(|acc| acc >= better));
         picked_largest += usize::from(
             r.references
                 .iter()
@@ -142,8 +160,12 @@ fn print_references(rows: &[Row]) {
                 }
             })
             .collect();
+        let by_validation = match (&r.best_by_validation, by_validation) {
+            (Some(name), Some(acc)) => format!("{name}: {acc:.2}"),
+            _ => String::from("–"),
+        };
         println!(
-            "| {} | {} | `{}` | {:.2} | {} | {} |",
+            "| {} | {} | `{}` | {:.2} | {} | {} | {by_validation} |",
             r.strategy,
             r.seed,
             // A cell's `|` would end a Markdown table cell.
@@ -155,7 +177,8 @@ fn print_references(rows: &[Row]) {
     }
     println!();
     println!(
-        "- found ≥ the better reference on {at_least}/{} runs; the search picked the largest cell on {picked_largest}/{} runs",
+        "- found ≥ the better reference on {at_least}/{} runs; the search picked the largest cell on {picked_largest}/{} runs; the best by validation ≥ the better reference by test on {by_validation_at_least}/{} runs",
+        rows.len(),
         rows.len(),
         rows.len()
     );
@@ -244,6 +267,9 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
                     .unwrap_or("?")
                     .to_string(),
                 references: references_of(&results),
+                best_by_validation: results["best_by_validation"]["model"]
+                    .as_str()
+                    .map(str::to_string),
             });
         }
     }

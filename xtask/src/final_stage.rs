@@ -5,13 +5,14 @@ use crate::final_stage_args::FinalStageArgs;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use metanas_device::BackendChoice;
+use metanas_net::Evaluation;
 use metanas_search::{
     FinalData, FinalLength, FinalProgress, FinalResult, FinalTrainingConfig, train_final,
 };
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A reference cell's place in the comparison.
 #[derive(Debug)]
@@ -35,7 +36,71 @@ pub struct FinalStageOutcome {
     pub references: Vec<ReferenceOutcome>,
 }
 
+/// The model of the final stage whose kept checkpoint scored best on the
+/// validation split, and by how much.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BestByValidation {
+    /// `found` or the reference's name.
+    pub model: String,
+    /// Its folder, relative to the search's output folder.
+    pub dir: PathBuf,
+    /// Its kept checkpoint's validation loss and accuracy.
+    pub validation: Evaluation,
+    /// The next best model on the validation split, and its score.
+    pub runner_up: Option<(String, Evaluation)>,
+}
+
+impl BestByValidation {
+    /// One standard error of the chosen model's validation accuracy,
+    /// `√(p(1−p)/n)` over the split's `n` images: a lead smaller than this is
+    /// within the split's noise.
+    pub fn standard_error(&self) -> f64 {
+        let p = self.validation.accuracy;
+        (p * (1.0 - p) / self.validation.examples.max(1) as f64).sqrt()
+    }
+}
+
 impl FinalStageOutcome {
+    /// Among the found model and the references trained beside it, the one
+    /// whose kept checkpoint has the highest validation accuracy (the lower
+    /// validation loss on a tie, the found model on a full tie): how to choose
+    /// among them without the test split, whose accuracies then stay unbiased
+    /// reports. The split is small (a tenth of the training images by
+    /// default), so the lead comes with the split's standard error. `None`
+    /// without references or without a validation split.
+    pub fn best_by_validation(&self) -> Option<BestByValidation> {
+        if self.references.iter().all(|r| r.is_found) {
+            return None;
+        }
+        let candidates =
+            std::iter::once(("found", PathBuf::from("model"), self.found.kept_validation)).chain(
+                self.references.iter().filter(|r| !r.is_found).map(|r| {
+                    (
+                        r.reference.as_str(),
+                        Path::new("references").join(&r.reference),
+                        r.result.kept_validation,
+                    )
+                }),
+            );
+        rank_by_validation(candidates)
+    }
+
+    /// [`Self::best_by_validation`] for `results.json`.
+    pub fn best_by_validation_json(&self) -> Value {
+        self.best_by_validation().map_or(Value::Null, |m| {
+            json!({
+                "model": m.model,
+                "dir": m.dir,
+                "validation": m.validation,
+                "validation_standard_error": m.standard_error(),
+                "runner_up": m.runner_up.map(|(model, validation)| json!({
+                    "model": model,
+                    "validation": validation,
+                })),
+            })
+        })
+    }
+
     /// The references for `results.json`: name, cell, whether it is the found
     /// cell, and its final training.
     pub fn references_json(&self) -> Value {
@@ -53,6 +118,32 @@ impl FinalStageOutcome {
                 .collect(),
         )
     }
+}
+
+/// The first of `candidates` (name, folder, kept validation) with the highest
+/// validation accuracy, the lower loss on a tie, and the next best beside it;
+/// `None` if one has no validation.
+fn rank_by_validation<'a>(
+    candidates: impl IntoIterator<Item = (&'a str, PathBuf, Option<Evaluation>)>,
+) -> Option<BestByValidation> {
+    let mut ranked = candidates
+        .into_iter()
+        .map(|(model, dir, validation)| Some((model, dir, validation?)))
+        .collect::<Option<Vec<_>>>()?;
+    // Stable: a full tie keeps the earlier candidate first.
+    ranked.sort_by(|a, b| {
+        b.2.accuracy
+            .total_cmp(&a.2.accuracy)
+            .then(a.2.loss.total_cmp(&b.2.loss))
+    });
+    let mut ranked = ranked.into_iter();
+    let (model, dir, validation) = ranked.next()?;
+    Some(BestByValidation {
+        model: model.to_string(),
+        dir,
+        validation,
+        runner_up: ranked.next().map(|(m, _, e)| (m.to_string(), e)),
+    })
 }
 
 /// Trains the winner `architecture` (saved to `out/model`) and each reference
@@ -250,6 +341,30 @@ pub fn print_comparison(outcome: &FinalStageOutcome) {
         }
         None => println!("the found cell is the reference cell itself"),
     }
+    if let Some(by_validation) = outcome.best_by_validation() {
+        let lead = by_validation
+            .runner_up
+            .as_ref()
+            .map_or(String::new(), |(model, e)| {
+                let lead = 100.0 * (by_validation.validation.accuracy - e.accuracy);
+                let se = 100.0 * by_validation.standard_error();
+                let noise = if lead < se {
+                    ": the split does not tell the two apart"
+                } else {
+                    ""
+                };
+                format!(
+                    "; {lead:+.2} points over {model}, one standard error of the {}-image split is {se:.2}{noise}",
+                    by_validation.validation.examples
+                )
+            });
+        println!(
+            "best on the validation split: {} (in {}), {:.2} %{lead}",
+            by_validation.model,
+            by_validation.dir.display(),
+            100.0 * by_validation.validation.accuracy
+        );
+    }
 }
 
 #[cfg(test)]
@@ -329,5 +444,66 @@ mod tests {
             json[1]["architecture"],
             ReferenceCell::Largest.architecture()
         );
+        // The best by validation is one of the two trained, and its folder holds it.
+        let best = outcome.best_by_validation().expect("a validation split");
+        assert!(["found", "largest"].contains(&best.model.as_str()));
+        assert!(
+            out.path()
+                .join(&best.dir)
+                .join("final_result.json")
+                .is_file()
+        );
+        assert_eq!(
+            outcome.best_by_validation_json()["model"],
+            best.model.as_str()
+        );
+    }
+
+    fn evaluation(loss: f64, accuracy: f64) -> Option<Evaluation> {
+        Some(Evaluation {
+            loss,
+            accuracy,
+            examples: 1000,
+        })
+    }
+
+    #[test]
+    fn the_best_by_validation_has_the_highest_accuracy_then_the_lower_loss() {
+        let chosen = |candidates: Vec<(&'static str, Option<Evaluation>)>| {
+            rank_by_validation(
+                candidates
+                    .into_iter()
+                    .map(|(name, e)| (name, PathBuf::from(name), e)),
+            )
+            .map(|m| m.model)
+        };
+        let found = ("found", evaluation(0.30, 0.920));
+        let resnet = ("resnet", evaluation(0.28, 0.925));
+        assert_eq!(chosen(vec![found, resnet]).as_deref(), Some("resnet"));
+        // Equal accuracy: the lower loss.
+        let resnet_tied = ("resnet", evaluation(0.28, 0.920));
+        assert_eq!(chosen(vec![found, resnet_tied]).as_deref(), Some("resnet"));
+        // A full tie keeps the first, the found model.
+        let resnet_same = ("resnet", evaluation(0.30, 0.920));
+        assert_eq!(chosen(vec![found, resnet_same]).as_deref(), Some("found"));
+        // Without a validation split nothing is chosen.
+        assert_eq!(chosen(vec![found, ("largest", None)]), None);
+        // The runner-up, and the split's standard error: √(0.925·0.075/1000).
+        let best = rank_by_validation([
+            ("found", PathBuf::from("model"), found.1),
+            (
+                "largest",
+                PathBuf::from("references/largest"),
+                evaluation(0.31, 0.915),
+            ),
+            ("resnet", PathBuf::from("references/resnet"), resnet.1),
+        ])
+        .expect("all validated");
+        assert_eq!(best.dir, PathBuf::from("references/resnet"));
+        assert_eq!(
+            best.runner_up.as_ref().map(|(m, _)| m.as_str()),
+            Some("found")
+        );
+        assert!((best.standard_error() - 0.008_329).abs() < 1e-6);
     }
 }

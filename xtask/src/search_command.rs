@@ -673,6 +673,7 @@ fn write_results<S: SearchSpace>(
         "best_report_curve": report_curve,
         "final": final_stage.map(|f| &f.found),
         "references": final_stage.map(crate::final_stage::FinalStageOutcome::references_json),
+        "best_by_validation": final_stage.map(crate::final_stage::FinalStageOutcome::best_by_validation_json),
         "winner_predicted_latency": predicted_latency,
     });
     let path = out.join("results.json");
