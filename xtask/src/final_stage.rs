@@ -12,7 +12,7 @@ use metanas_search::{
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A reference cell's place in the comparison.
 #[derive(Debug)]
@@ -37,13 +37,14 @@ pub struct FinalStageOutcome {
 }
 
 /// The model of the final stage whose kept checkpoint scored best on the
-/// validation split, and by how much.
+/// validation split, and the next best beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BestByValidation {
     /// `found` or the reference's name.
-    pub model: String,
-    /// Its folder, relative to the search's output folder.
-    pub dir: PathBuf,
+    pub name: String,
+    /// Its folder under the search's output folder, `/`-separated: `model`
+    /// or `references/<name>`.
+    pub dir: String,
     /// Its kept checkpoint's validation loss and accuracy.
     pub validation: Evaluation,
     /// The next best model on the validation split, and its score.
@@ -51,12 +52,49 @@ pub struct BestByValidation {
 }
 
 impl BestByValidation {
-    /// One standard error of the chosen model's validation accuracy,
-    /// `√(p(1−p)/n)` over the split's `n` images: a lead smaller than this is
-    /// within the split's noise.
+    /// One standard error of its validation accuracy, `√(p(1−p)/n)` over the
+    /// split's `n` images.
     pub fn standard_error(&self) -> f64 {
         let p = self.validation.accuracy;
         (p * (1.0 - p) / self.validation.examples.max(1) as f64).sqrt()
+    }
+
+    /// Its lead in validation accuracy over the runner-up (a fraction).
+    pub fn lead(&self) -> Option<f64> {
+        self.runner_up
+            .as_ref()
+            .map(|(_, e)| self.validation.accuracy - e.accuracy)
+    }
+
+    /// Whether the split tells it from the runner-up: a lead of more than
+    /// two standard errors (a rule of thumb, not a test: both accuracies
+    /// are counted on the same images).
+    pub fn separated(&self) -> Option<bool> {
+        self.lead().map(|lead| lead > 2.0 * self.standard_error())
+    }
+
+    /// The summary's line; `out` is the search's output folder.
+    pub fn summary(&self, out: &Path) -> String {
+        let lead = match (&self.runner_up, self.lead(), self.separated()) {
+            (Some((runner_up, _)), Some(lead), Some(separated)) => format!(
+                "; {:+.2} points over {runner_up}, one standard error of the {}-image split is {:.2}{}",
+                100.0 * lead,
+                self.validation.examples,
+                100.0 * self.standard_error(),
+                if separated {
+                    ""
+                } else {
+                    ": within two standard errors, the split does not tell the two apart"
+                }
+            ),
+            _ => String::new(),
+        };
+        format!(
+            "best on the validation split: {} (in {}), {:.2} %{lead}",
+            self.name,
+            out.join(&self.dir).display(),
+            100.0 * self.validation.accuracy
+        )
     }
 }
 
@@ -67,34 +105,28 @@ impl FinalStageOutcome {
     /// among them without the test split, whose accuracies then stay unbiased
     /// reports. The split is small (a tenth of the training images by
     /// default), so the lead comes with the split's standard error. `None`
-    /// without references or without a validation split.
+    /// without a reference other than the found cell, or without a validation
+    /// split.
     pub fn best_by_validation(&self) -> Option<BestByValidation> {
-        if self.references.iter().all(|r| r.is_found) {
-            return None;
-        }
-        let candidates =
-            std::iter::once(("found", PathBuf::from("model"), self.found.kept_validation)).chain(
-                self.references.iter().filter(|r| !r.is_found).map(|r| {
-                    (
-                        r.reference.as_str(),
-                        Path::new("references").join(&r.reference),
-                        r.result.kept_validation,
-                    )
-                }),
-            );
-        rank_by_validation(candidates)
+        rank_by_validation(validated_models(
+            self.found.kept_validation,
+            self.references
+                .iter()
+                .map(|r| (r.reference.as_str(), r.is_found, r.result.kept_validation)),
+        ))
     }
 
     /// [`Self::best_by_validation`] for `results.json`.
     pub fn best_by_validation_json(&self) -> Value {
         self.best_by_validation().map_or(Value::Null, |m| {
             json!({
-                "model": m.model,
+                "model": m.name,
                 "dir": m.dir,
                 "validation": m.validation,
                 "validation_standard_error": m.standard_error(),
-                "runner_up": m.runner_up.map(|(model, validation)| json!({
-                    "model": model,
+                "separated_from_runner_up": m.separated(),
+                "runner_up": m.runner_up.map(|(name, validation)| json!({
+                    "model": name,
                     "validation": validation,
                 })),
             })
@@ -120,29 +152,61 @@ impl FinalStageOutcome {
     }
 }
 
-/// The first of `candidates` (name, folder, kept validation) with the highest
-/// validation accuracy, the lower loss on a tie, and the next best beside it;
-/// `None` if one has no validation.
-fn rank_by_validation<'a>(
-    candidates: impl IntoIterator<Item = (&'a str, PathBuf, Option<Evaluation>)>,
-) -> Option<BestByValidation> {
-    let mut ranked = candidates
+/// The found model (`found`, in `model`) and each reference that is not the
+/// found cell (in `references/<name>`), with their kept validations.
+fn validated_models<'a>(
+    found: Option<Evaluation>,
+    references: impl IntoIterator<Item = (&'a str, bool, Option<Evaluation>)>,
+) -> Vec<(&'a str, String, Option<Evaluation>)> {
+    std::iter::once(("found", String::from("model"), found))
+        .chain(
+            references
+                .into_iter()
+                .filter(|(_, is_found, _)| !is_found)
+                .map(|(name, _, validation)| (name, format!("references/{name}"), validation)),
+        )
+        .collect()
+}
+
+/// The first of `models` (name, folder, kept validation) with the highest
+/// validation accuracy, the lower loss on a tie, and the next best beside it.
+/// A diverged model (NaN) ranks last. `None` for fewer than two models or
+/// when any has no validation.
+fn rank_by_validation(models: Vec<(&str, String, Option<Evaluation>)>) -> Option<BestByValidation> {
+    if models.len() < 2 {
+        return None;
+    }
+    let mut ranked = models
         .into_iter()
-        .map(|(model, dir, validation)| Some((model, dir, validation?)))
+        .map(|(name, dir, validation)| Some((name, dir, validation?)))
         .collect::<Option<Vec<_>>>()?;
-    // Stable: a full tie keeps the earlier candidate first.
+    let accuracy = |e: &Evaluation| {
+        if e.accuracy.is_nan() {
+            f64::NEG_INFINITY
+        } else {
+            e.accuracy
+        }
+    };
+    let loss = |e: &Evaluation| {
+        if e.loss.is_nan() {
+            f64::INFINITY
+        } else {
+            e.loss
+        }
+    };
+    // Stable: a full tie keeps the earlier model first.
     ranked.sort_by(|a, b| {
-        b.2.accuracy
-            .total_cmp(&a.2.accuracy)
-            .then(a.2.loss.total_cmp(&b.2.loss))
+        accuracy(&b.2)
+            .total_cmp(&accuracy(&a.2))
+            .then(loss(&a.2).total_cmp(&loss(&b.2)))
     });
     let mut ranked = ranked.into_iter();
-    let (model, dir, validation) = ranked.next()?;
+    let (name, dir, validation) = ranked.next()?;
     Some(BestByValidation {
-        model: model.to_string(),
+        name: name.to_string(),
         dir,
         validation,
-        runner_up: ranked.next().map(|(m, _, e)| (m.to_string(), e)),
+        runner_up: ranked.next().map(|(n, _, e)| (n.to_string(), e)),
     })
 }
 
@@ -296,8 +360,10 @@ fn on_off(on: bool) -> &'static str {
     if on { "on" } else { "off" }
 }
 
-/// Prints the winner beside the references: test accuracy, parameters, time.
-pub fn print_comparison(outcome: &FinalStageOutcome) {
+/// Prints the winner beside the references (test accuracy, parameters,
+/// time) and the best of them on the validation split; `out` is the search's
+/// output folder.
+pub fn print_comparison(outcome: &FinalStageOutcome, out: &Path) {
     if outcome.references.is_empty() {
         return;
     }
@@ -342,28 +408,7 @@ pub fn print_comparison(outcome: &FinalStageOutcome) {
         None => println!("the found cell is the reference cell itself"),
     }
     if let Some(by_validation) = outcome.best_by_validation() {
-        let lead = by_validation
-            .runner_up
-            .as_ref()
-            .map_or(String::new(), |(model, e)| {
-                let lead = 100.0 * (by_validation.validation.accuracy - e.accuracy);
-                let se = 100.0 * by_validation.standard_error();
-                let noise = if lead < se {
-                    ": the split does not tell the two apart"
-                } else {
-                    ""
-                };
-                format!(
-                    "; {lead:+.2} points over {model}, one standard error of the {}-image split is {se:.2}{noise}",
-                    by_validation.validation.examples
-                )
-            });
-        println!(
-            "best on the validation split: {} (in {}), {:.2} %{lead}",
-            by_validation.model,
-            by_validation.dir.display(),
-            100.0 * by_validation.validation.accuracy
-        );
+        println!("{}", by_validation.summary(out));
     }
 }
 
@@ -444,19 +489,23 @@ mod tests {
             json[1]["architecture"],
             ReferenceCell::Largest.architecture()
         );
-        // The best by validation is one of the two trained, and its folder holds it.
+        // The ResNet reference is the found model itself: the choice is
+        // between the two models trained, and the named folder holds it.
         let best = outcome.best_by_validation().expect("a validation split");
-        assert!(["found", "largest"].contains(&best.model.as_str()));
+        let runner_up = best.runner_up.as_ref().map(|(name, _)| name.as_str());
+        let mut pair = [best.name.as_str(), runner_up.expect("two models")];
+        pair.sort_unstable();
+        assert_eq!(pair, ["found", "largest"]);
         assert!(
             out.path()
                 .join(&best.dir)
                 .join("final_result.json")
                 .is_file()
         );
-        assert_eq!(
-            outcome.best_by_validation_json()["model"],
-            best.model.as_str()
-        );
+        let json = outcome.best_by_validation_json();
+        assert_eq!(json["model"], best.name.as_str());
+        assert_eq!(json["dir"], best.dir.as_str());
+        assert_eq!(json["runner_up"]["model"], runner_up.expect("two models"));
     }
 
     fn evaluation(loss: f64, accuracy: f64) -> Option<Evaluation> {
@@ -467,43 +516,85 @@ mod tests {
         })
     }
 
+    /// The name `rank_by_validation` picks among `models`, each in a folder of its name.
+    fn chosen(models: &[(&'static str, Option<Evaluation>)]) -> Option<String> {
+        rank_by_validation(
+            models
+                .iter()
+                .map(|&(name, e)| (name, name.to_string(), e))
+                .collect(),
+        )
+        .map(|m| m.name)
+    }
+
     #[test]
     fn the_best_by_validation_has_the_highest_accuracy_then_the_lower_loss() {
-        let chosen = |candidates: Vec<(&'static str, Option<Evaluation>)>| {
-            rank_by_validation(
-                candidates
-                    .into_iter()
-                    .map(|(name, e)| (name, PathBuf::from(name), e)),
-            )
-            .map(|m| m.model)
-        };
         let found = ("found", evaluation(0.30, 0.920));
         let resnet = ("resnet", evaluation(0.28, 0.925));
-        assert_eq!(chosen(vec![found, resnet]).as_deref(), Some("resnet"));
+        assert_eq!(chosen(&[found, resnet]).as_deref(), Some("resnet"));
         // Equal accuracy: the lower loss.
         let resnet_tied = ("resnet", evaluation(0.28, 0.920));
-        assert_eq!(chosen(vec![found, resnet_tied]).as_deref(), Some("resnet"));
+        assert_eq!(chosen(&[found, resnet_tied]).as_deref(), Some("resnet"));
         // A full tie keeps the first, the found model.
         let resnet_same = ("resnet", evaluation(0.30, 0.920));
-        assert_eq!(chosen(vec![found, resnet_same]).as_deref(), Some("found"));
-        // Without a validation split nothing is chosen.
-        assert_eq!(chosen(vec![found, ("largest", None)]), None);
-        // The runner-up, and the split's standard error: √(0.925·0.075/1000).
-        let best = rank_by_validation([
-            ("found", PathBuf::from("model"), found.1),
-            (
-                "largest",
-                PathBuf::from("references/largest"),
-                evaluation(0.31, 0.915),
-            ),
-            ("resnet", PathBuf::from("references/resnet"), resnet.1),
-        ])
-        .expect("all validated");
-        assert_eq!(best.dir, PathBuf::from("references/resnet"));
-        assert_eq!(
-            best.runner_up.as_ref().map(|(m, _)| m.as_str()),
-            Some("found")
+        assert_eq!(chosen(&[found, resnet_same]).as_deref(), Some("found"));
+        // A diverged model ranks last, whatever its NaN's sign.
+        let diverged = ("resnet", evaluation(-f64::NAN, 0.920));
+        assert_eq!(chosen(&[found, diverged]).as_deref(), Some("found"));
+        let lost = ("resnet", evaluation(0.10, f64::NAN));
+        assert_eq!(chosen(&[lost, found]).as_deref(), Some("found"));
+        // Without a validation split, or with one model, nothing is chosen.
+        assert_eq!(chosen(&[found, ("largest", None)]), None);
+        assert_eq!(chosen(&[found]), None);
+    }
+
+    #[test]
+    fn references_that_are_the_found_cell_are_not_candidates() {
+        let found = evaluation(0.30, 0.920);
+        let models = validated_models(
+            found,
+            [
+                ("resnet", true, found),
+                ("largest", false, evaluation(0.31, 0.915)),
+            ],
         );
-        assert!((best.standard_error() - 0.008_329).abs() < 1e-6);
+        let names: Vec<(&str, &str)> = models
+            .iter()
+            .map(|(name, dir, _)| (*name, dir.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [("found", "model"), ("largest", "references/largest")]
+        );
+        // Only the found cell: nothing to choose between.
+        let alone = validated_models(found, [("resnet", true, found)]);
+        assert_eq!(rank_by_validation(alone), None);
+    }
+
+    #[test]
+    fn the_summary_gives_the_lead_and_says_when_the_split_cannot_tell() {
+        let best = |runner_up: f64| {
+            rank_by_validation(vec![
+                ("found", String::from("model"), evaluation(0.30, runner_up)),
+                (
+                    "resnet",
+                    String::from("references/resnet"),
+                    evaluation(0.28, 0.925),
+                ),
+            ])
+            .expect("two validated models")
+        };
+        // One standard error at 92.5 % on 1,000 images: √(0.925·0.075/1000).
+        let close = best(0.920);
+        assert!((close.standard_error() - 0.008_329).abs() < 1e-6);
+        assert!((close.lead().expect("a runner-up") - 0.005).abs() < 1e-12);
+        assert_eq!(close.separated(), Some(false));
+        let line = close.summary(Path::new("runs/x"));
+        assert!(line.starts_with("best on the validation split: resnet (in runs/x/references/resnet), 92.50 %; +0.50 points over found"));
+        assert!(line.contains("the split does not tell the two apart"));
+        // A lead beyond two standard errors (2 × 0.83 points) stays unqualified.
+        let far = best(0.900);
+        assert_eq!(far.separated(), Some(true));
+        assert!(!far.summary(Path::new("runs/x")).contains("does not tell"));
     }
 }

@@ -381,7 +381,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         predicted_latency.as_ref(),
     )?;
     if let Some(stage) = &final_stage {
-        crate::final_stage::print_comparison(stage);
+        crate::final_stage::print_comparison(stage, &out);
     }
     Ok(())
 }
