@@ -57,7 +57,9 @@ pub struct FinalStageArgs {
     pub final_batch: usize,
     /// Also train these NAS-Bench-201 cells with the same recipe, budget and
     /// seed, to compare with the winner: `resnet`, `largest` (every edge a 3×3
-    /// convolution), comma-separated. Each multiplies the final stage's time.
+    /// convolution), comma-separated, saved in `references/<name>`. The
+    /// summary names the best of them on the validation split. Each
+    /// multiplies the final stage's time.
     #[arg(long, value_delimiter = ',')]
     pub reference: Vec<String>,
 }
