@@ -13,8 +13,8 @@ use metanas_aen::spearman_rho;
 use metanas_data::{FixedTask, ImageDataset};
 use metanas_device::BackendChoice;
 use metanas_search::{
-    Evaluator, FinalData, FinalLength, FinalTrainingConfig, NetworkSize, TrainingEvaluator,
-    candidate_training, train_final,
+    CANDIDATE_VALIDATION_FRACTION, Evaluator, FinalData, FinalLength, FinalTrainingConfig,
+    NetworkSize, TrainingEvaluator, candidate_training, train_final,
 };
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
@@ -170,7 +170,8 @@ fn scored(proxy: Proxy, architecture: &str, seed: u64, images: &Images) -> anyho
     let device = BackendChoice::default().autodiff_device();
     let final_length = match proxy.length {
         ProxyLength::SearchSteps(steps) => {
-            let task = FixedTask::new(&images.train, 0.2, seed)?.into_task();
+            let task =
+                FixedTask::new(&images.train, CANDIDATE_VALIDATION_FRACTION, seed)?.into_task();
             let train_images = task.train.len();
             let training = candidate_training(steps);
             let epochs = (steps * training.batch_size) as f64 / train_images as f64;

@@ -75,13 +75,13 @@ impl BestByValidation {
 
     /// The summary's line; `out` is the search's output folder.
     pub fn summary(&self, out: &Path) -> String {
-        let lead = match (&self.runner_up, self.lead(), self.separated()) {
-            (Some((runner_up, _)), Some(lead), Some(separated)) => format!(
+        let lead = match (&self.runner_up, self.lead()) {
+            (Some((runner_up, _)), Some(lead)) => format!(
                 "; {:+.2} points over {runner_up}, one standard error of the {}-image split is {:.2}{}",
                 100.0 * lead,
                 self.validation.examples,
                 100.0 * self.standard_error(),
-                if separated {
+                if self.separated() == Some(true) {
                     ""
                 } else {
                     ": within two standard errors, the split does not tell the two apart"

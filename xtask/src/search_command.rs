@@ -292,7 +292,12 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     }
     let device = args.device.autodiff_device();
     let (train_all, test) = load_dataset(args)?;
-    let task = FixedTask::new(&train_all, 0.2, args.seed)?.into_task();
+    let task = FixedTask::new(
+        &train_all,
+        metanas_search::CANDIDATE_VALIDATION_FRACTION,
+        args.seed,
+    )?
+    .into_task();
     eprintln!(
         "task: {} — {} training, {} validation images for the search; {} test images kept for the final report",
         args.task,

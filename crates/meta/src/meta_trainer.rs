@@ -440,7 +440,12 @@ impl MetaTrainer {
             } else {
                 None
             };
-            let task = FixedTask::new(images, 0.2, self.config.seed)?.into_task();
+            let task = FixedTask::new(
+                images,
+                metanas_search::CANDIDATE_VALIDATION_FRACTION,
+                self.config.seed,
+            )?
+            .into_task();
             let chance = 100.0 / task.ways().max(1) as f64;
             let size = NetworkSize {
                 channels: self.config.image_channels,

@@ -106,6 +106,8 @@ pub use strategy_by_name::{
 pub use surrogate::{CandidatePool, Surrogate};
 pub use table_evaluator::TableEvaluator;
 pub use time_matched_steps::{PACE_PROBE_STEPS, time_matched_steps};
-pub use training_evaluator::{NetworkSize, TrainingEvaluator, candidate_training};
+pub use training_evaluator::{
+    CANDIDATE_VALIDATION_FRACTION, NetworkSize, TrainingEvaluator, candidate_training,
+};
 pub use trial_storage::TrialStorage;
 pub use trial_store::TrialStore;

@@ -25,6 +25,11 @@ pub struct NetworkSize {
     pub cells_per_stage: usize,
 }
 
+/// The fraction of a task's training images that the search holds out to
+/// score its candidates (`cargo xtask search`, the cells meta-training
+/// measures).
+pub const CANDIDATE_VALIDATION_FRACTION: f64 = 0.2;
+
 /// How the search trains each candidate unless told otherwise: Adam at a
 /// constant 3e-3, batches of 64, `steps` steps (`cargo xtask search
 /// --steps`, and the cells meta-training measures).
