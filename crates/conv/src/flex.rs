@@ -11,9 +11,12 @@
 //!   col_t[K, T·N]`, one product per tile (`[C_out, T·N]`, then each image's
 //!   rows moved to their NCHW place; a one-image tile is written in place);
 //!   tiles of as many images as [`MAX_COLUMN_ELEMENTS`] allows;
-//! * forward at stride 1 with more input than output channels, and the weight
-//!   gradient at stride 1: one GEMM per kernel tap over a shifted window of the
-//!   padded input, no column matrix (the [`shifted`] module);
+//! * forward at stride 1 with more input than output channels, or with few
+//!   padding positions for its output channels ([`MAX_PADDING_PRODUCTS`]): one
+//!   GEMM per kernel row over a shifted window of `k_w` shifted copies of the
+//!   padded input; the weight gradient at stride 1: one GEMM per kernel tap
+//!   over a shifted window of the padded input; no column matrix (the
+//!   [`shifted`] module);
 //! * weight gradient at other strides: `dW[C_out, K] = Σ_tiles dY_t[C_out, T·N]
 //!   × col_tᵀ[T·N, K]` (the tile's output gradients gathered into one matrix);
 //!   every weight gradient is summed over the tiles in [`WEIGHT_GRADIENT_PARTS`]
@@ -44,7 +47,7 @@ use std::cell::RefCell;
 
 mod shifted;
 
-pub use shifted::{MAX_TILE_ELEMENTS, MIN_TILES};
+pub use shifted::{MAX_PADDING_PRODUCTS, MAX_TILE_ELEMENTS, MIN_TILES};
 
 /// The most elements one tile's column matrix may hold (512 KiB of `f32`; a
 /// tile holds at least one image). Small tiles stay in cache between im2col and
@@ -480,12 +483,9 @@ impl Geometry {
     /// The output `[B, C_out, H_out, W_out]` of `x` (`[B, C_in, H, W]`) and
     /// `weight` (`[C_out, C_in, k_h, k_w]`), both contiguous.
     fn forward(&self, x: &[f32], weight: &[f32]) -> Vec<f32> {
-        if self.c_in > self.c_out
-            && let Some(layout) = shifted::Layout::of(self)
+        if let Some(layout) = shifted::Layout::of(self)
+            && layout.forward_pays(self)
         {
-            // One GEMM per tap, each `C_in` deep: worth it when the input is the
-            // wider side (the column matrix would copy it `k_h·k_w` times); with
-            // few input channels the column matrix's one deep GEMM is faster.
             return layout.forward(self, x, weight);
         }
         let (k, n, image_out) = (self.patch(), self.positions(), self.image_out());

@@ -7,7 +7,9 @@
 //! crate's [`conv2d`] runs, on flex, GEMM kernels over tiles of the batch: at
 //! stride 1 the weight gradient is one GEMM per kernel tap over a shifted window
 //! of the padded input (`dY[C_out, B·H·W] × X_shiftedᵀ[B·H·W, C_in]`, no column
-//! matrix), the input gradient the forward of the flipped kernel; elsewhere
+//! matrix), the forward one GEMM per kernel row over shifted copies of the
+//! padded input where its padding positions are few (else im2col + GEMM), and
+//! the input gradient the forward of the flipped kernel; at other strides
 //! im2col + GEMM, and col2im. On every other backend it is Burn's own
 //! convolution.
 //!
@@ -37,5 +39,7 @@ mod ops;
 
 pub use conv2d::{conv2d, relu_conv2d};
 pub use error::{ConvError, Result};
-pub use flex::{MAX_COLUMN_ELEMENTS, MAX_TILE_ELEMENTS, MIN_TILES, WEIGHT_GRADIENT_PARTS};
+pub use flex::{
+    MAX_COLUMN_ELEMENTS, MAX_PADDING_PRODUCTS, MAX_TILE_ELEMENTS, MIN_TILES, WEIGHT_GRADIENT_PARTS,
+};
 pub use ops::ConvOps;

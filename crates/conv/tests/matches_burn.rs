@@ -244,6 +244,26 @@ fn odd_cases() -> Vec<Case> {
             [3, 3],
             ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
         ),
+        // Stride 1, fewer input than output channels and few padding
+        // positions: the shifted-window forward (shifted copies of the padded
+        // input), with no left padding (the copies start before the input) and
+        // with a dilated kernel row.
+        case(
+            3,
+            2,
+            3,
+            [12, 11],
+            [3, 3],
+            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+        ),
+        case(
+            2,
+            3,
+            6,
+            [9, 10],
+            [2, 3],
+            ConvOptions::new_with_padding([1, 1], [(1, 0), (0, 2)], [1, 2], 1),
+        ),
         // Padding beyond the dilated kernel's reach, asymmetric, at stride 1.
         case(
             5,

@@ -12,81 +12,30 @@ use metanas_norm::BatchNormTraining;
 /// updating the running mean and variance as Burn's layer does (the biased
 /// batch variance; PyTorch keeps the unbiased one); otherwise Burn's
 /// inference pass. Values and gradients equal Burn's to float rounding.
-pub fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    let [out] =
-        <[Tensor<4>; 1]>::try_from(batch_norm_stacked(&[norm], x)).expect("one output per layer");
-    out
-}
-
-/// [`batch_norm`] of several layers at once: `x`'s channels are those of
-/// `norms[0]`, then those of `norms[1]`, and so on (as when convolutions that
-/// share an input are computed as one). Batch norm works channel by channel,
-/// so this equals normalising each slice with its own layer; every layer's
-/// running statistics are updated from its own channels. The layers must
-/// share ε and momentum. Returns one output per layer (its channels).
 ///
 /// # Panics
-/// If the layers' channels do not add up to `x`'s, ε or momentum differ, ε is
-/// not positive, or (in training) a channel has no values (an empty batch).
-pub fn batch_norm_stacked(norms: &[&BatchNorm], x: Tensor<4>) -> Vec<Tensor<4>> {
-    let channels: Vec<usize> = norms
-        .iter()
-        .map(|norm| norm.gamma.val().dims()[0])
-        .collect();
-    let c = x.dims()[1];
-    assert_eq!(
-        channels.iter().sum::<usize>(),
-        c,
-        "batch norm layers of {channels:?} channels on {c} channels"
-    );
-    let (epsilon, momentum) = (norms[0].epsilon, norms[0].momentum);
-    assert!(
-        norms
-            .iter()
-            .all(|norm| norm.epsilon == epsilon && norm.momentum == momentum),
-        "stacked batch norm layers must share epsilon and momentum"
-    );
-    let training = x.device().is_autodiff() && norms.iter().all(|norm| norm.training.is_enabled());
+/// If the layer's channels are not `x`'s, ε is not positive, or (in
+/// training) a channel has no values (an empty batch).
+pub fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    let training = x.device().is_autodiff() && norm.training.is_enabled();
     if !training {
-        if let [norm] = norms {
-            return vec![norm.forward(x)];
-        }
-        return x
-            .split_with_sizes(channels, 1)
-            .into_iter()
-            .zip(norms)
-            .map(|(slice, norm)| norm.forward(slice))
-            .collect();
+        return norm.forward(x);
     }
-    let stacked = |part: fn(&BatchNorm) -> Tensor<1>| match norms {
-        [norm] => part(norm),
-        _ => Tensor::cat(norms.iter().map(|norm| part(norm)).collect(), 0),
-    };
-    let gamma = stacked(|norm| norm.gamma.val());
-    let beta = stacked(|norm| norm.beta.val());
     let BatchNormTraining {
-        output: out,
+        output,
         mean,
         variance,
-    } = metanas_norm::batch_norm_training(x, gamma, beta, epsilon)
+    } = metanas_norm::batch_norm_training(x, norm.gamma.val(), norm.beta.val(), norm.epsilon)
         .unwrap_or_else(|e| panic!("batch norm: {e}"));
-    let device = out.device();
-    let mut offset = 0;
-    for (norm, &channels) in norms.iter().zip(&channels) {
-        let batch_mean = mean.clone().narrow(0, offset, channels);
-        let batch_variance = variance.clone().narrow(0, offset, channels);
-        offset += channels;
-        let running_mean = norm.running_mean.value_sync().to_device(&device);
-        let running_var = norm.running_var.value_sync().to_device(&device);
-        norm.running_mean
-            .update((running_mean * (1.0 - momentum) + batch_mean * momentum).detach());
-        norm.running_var
-            .update((running_var * (1.0 - momentum) + batch_variance * momentum).detach());
-    }
-    match norms {
-        [_] => vec![out],
-        _ => out.split_with_sizes(channels, 1),
-    }
+    let device = output.device();
+    let momentum = norm.momentum;
+    let running_mean = norm.running_mean.value_sync().to_device(&device);
+    let running_var = norm.running_var.value_sync().to_device(&device);
+    norm.running_mean
+        .update((running_mean * (1.0 - momentum) + mean * momentum).detach());
+    norm.running_var
+        .update((running_var * (1.0 - momentum) + variance * momentum).detach());
+    output
 }
 
 #[cfg(test)]

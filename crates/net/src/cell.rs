@@ -1,9 +1,7 @@
 //! One searched cell inside the network.
 
 use crate::cell_layer::CellLayer;
-use crate::cell_operation::CellOperation;
 use crate::cell_plan::CellPlan;
-use crate::conv_bn::ConvBn;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
@@ -28,28 +26,17 @@ struct CellWiring {
     node_layer: Vec<Option<usize>>,
     /// Whether each node influences the output.
     needed: Vec<bool>,
-    /// For each node, its outgoing edges into needed nodes, grouped: the
-    /// ReLU-conv-BN edges of one kernel size form one group (computed as one
-    /// stacked convolution), every other edge is a group of its own.
-    outgoing: Vec<Vec<Vec<usize>>>,
+    /// For each node, its outgoing edges into needed nodes, in plan order.
+    outgoing: Vec<Vec<usize>>,
 }
 
 impl CellWiring {
     fn new(plan: &CellPlan) -> Self {
         let needed = plan.needed_nodes();
-        let mut outgoing: Vec<Vec<Vec<usize>>> = vec![Vec::new(); plan.nodes];
+        let mut outgoing: Vec<Vec<usize>> = vec![Vec::new(); plan.nodes];
         for (index, edge) in plan.edges.iter().enumerate() {
-            if !needed[edge.to] {
-                continue;
-            }
-            let groups = &mut outgoing[edge.from];
-            let same_kernel = |group: &&mut Vec<usize>| {
-                matches!(edge.op, CellOperation::ReluConvBn { .. })
-                    && plan.edges[group[0]].op == edge.op
-            };
-            match groups.iter_mut().find(same_kernel) {
-                Some(group) => group.push(index),
-                None => groups.push(vec![index]),
+            if needed[edge.to] {
+                outgoing[edge.from].push(index);
             }
         }
         let mut node_layers = 0;
@@ -95,7 +82,7 @@ impl Cell {
     }
 
     /// The cell with every convolution computed by [`metanas_conv::conv2d`]
-    /// when `own` is set ([`ConvBn::with_own_convolution`]).
+    /// when `own` is set ([`crate::ConvBn::with_own_convolution`]).
     pub fn with_own_convolution(self, own: bool) -> Self {
         let own_convolution = |layers: Vec<CellLayer>| {
             layers
@@ -111,9 +98,9 @@ impl Cell {
     }
 
     /// Evaluates the cell; nodes that cannot influence the output are skipped.
-    /// Each node's outgoing edges are computed as soon as the node is; the
-    /// ReLU-conv-BN edges leaving one node share one stacked convolution
-    /// ([`ConvBn::forward_relu_first_stacked`]).
+    /// Each node's outgoing edges are computed, one by one, as soon as the node
+    /// is (one stacked convolution per node was slower: see
+    /// `docs/decisions/0018-cell-edges-one-by-one.md`).
     ///
     /// # Shapes
     /// `[batch, channels, h, w]` → the same.
@@ -136,38 +123,15 @@ impl Cell {
                     (None, sum) => sum,
                 }
             };
-            for group in &w.outgoing[node] {
+            for &edge in &w.outgoing[node] {
                 // A source without inputs is zero (NAS-Bench-201's `none`).
                 let source = values[node].clone().unwrap_or_else(|| input.zeros_like());
-                let outputs = match group.as_slice() {
-                    [edge] => vec![self.edge_layers[*edge].forward(source)],
-                    edges => {
-                        // The wiring groups only ReLU-conv-BN edges; should any
-                        // other layer reach a group, its edges run one by one.
-                        let blocks: Vec<&ConvBn> = edges
-                            .iter()
-                            .filter_map(|&edge| match &self.edge_layers[edge] {
-                                CellLayer::ReluConvBn(block) => Some(block),
-                                _ => None,
-                            })
-                            .collect();
-                        if blocks.len() == edges.len() {
-                            ConvBn::forward_relu_first_stacked(&blocks, source)
-                        } else {
-                            edges
-                                .iter()
-                                .map(|&edge| self.edge_layers[edge].forward(source.clone()))
-                                .collect()
-                        }
-                    }
-                };
-                for (&edge, out) in group.iter().zip(outputs) {
-                    let to = w.edges[edge].1;
-                    sums[to] = Some(match sums[to].take() {
-                        Some(acc) => acc + out,
-                        None => out,
-                    });
-                }
+                let out = self.edge_layers[edge].forward(source);
+                let to = w.edges[edge].1;
+                sums[to] = Some(match sums[to].take() {
+                    Some(acc) => acc + out,
+                    None => out,
+                });
             }
         }
         values[w.nodes - 1]

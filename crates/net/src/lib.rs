@@ -20,10 +20,7 @@
 //!   operations, with tests that they equal Burn's own (values and gradients):
 //!   [`AveragePool3x3`]/[`AveragePool2x2`] and the training pass of
 //!   [`batch_norm`] (`cargo xtask bench-train-step --layers` times both versions).
-//!   A cell computes the ReLU-conv-BN edges that leave one node as one stacked
-//!   convolution and batch norm ([`ConvBn::forward_relu_first_stacked`]): one
-//!   im2col of the shared input instead of one per edge, same values and
-//!   gradients. Every convolution is [`metanas_conv::conv2d`], whose kernels
+//!   Every convolution is [`metanas_conv::conv2d`], whose kernels
 //!   on flex (forward and backward) are its own; `Some(false)` in
 //!   [`CellNetworkConfig::own_convolution`] takes Burn's `conv2d` instead (same
 //!   values to float rounding, not bit for bit).
@@ -67,7 +64,7 @@ mod trainer;
 mod training_config;
 
 pub use average_pool::{AveragePool2x2, AveragePool3x3};
-pub use batch_norm::{batch_norm, batch_norm_stacked};
+pub use batch_norm::batch_norm;
 pub use cell::Cell;
 pub use cell_layer::CellLayer;
 pub use cell_network::{CellNetwork, CellNetworkConfig, NetworkBlock, NetworkComplexity};

@@ -1,5 +1,6 @@
-//! Stride-1 convolutions without a column matrix: each kernel tap is one GEMM
-//! over a shifted window of the padded input.
+//! Stride-1 convolutions without a column matrix: GEMMs over shifted windows
+//! of the padded input, one per kernel row (forward) or per tap (weight
+//! gradient).
 //!
 //! A tile of `T` images is laid out once, per channel, as one flat buffer of
 //! padded rows: each row `pitch` elements long (the image's `W` pixels, then
@@ -12,11 +13,13 @@
 //! `(ky, kx)` reads lies at `q + ky·d_h·pitch + kx·d_w` (plus a constant
 //! lead): a window of the buffer shifted by one number. So, with `Q` positions
 //! per tile (the real outputs and the padding positions between them):
-//! * forward: `Y[C_out, Q] = Σ_taps W_tap[C_out, C_in] × X_shifted[C_in, Q]`, one
-//!   GEMM per tap accumulating into the same tile, then the real positions
-//!   copied to the NCHW output. Each input element is written once per tile
-//!   (not `k_h·k_w` times, as a column matrix is), and the GEMM reads the windows
-//!   in place.
+//! * forward: the padded input is written `k_w` times, copy `j` shifted left by
+//!   `j·d_w` positions, so that the `k_w` taps of a kernel row read one window
+//!   of the copies, `[k_w·C_in, Q]`; then `Y[C_out, Q] = Σ_ky W_ky[C_out,
+//!   k_w·C_in] × X_ky[k_w·C_in, Q]`, one GEMM per kernel row accumulating into
+//!   the same tile, and the real positions copied to the NCHW output. Each
+//!   input element is written `k_w` times per tile (not `k_h·k_w` times, as a
+//!   column matrix is), and the GEMMs read the windows in place.
 //! * weight gradient: `dW_tap[C_out, C_in] += dY[C_out, Q] × X_shiftedᵀ[Q, C_in]`,
 //!   with `dY` laid out position-major (`[Q, C_out]`, zeros at the padding
 //!   positions, so that they add nothing), the layout the GEMM kernels read
@@ -30,14 +33,24 @@ use metanas_gemm::{Matrix, MatrixMut, Threads, gemm};
 use rayon::prelude::*;
 
 /// The most elements one tile's buffers may hold together (1 MiB of `f32`, a
-/// tile holds at least one image): the padded input, and the output (forward)
-/// or output gradient (weight gradient).
+/// tile holds at least one image): the padded input (`k_w` copies of it in
+/// the forward), and the output (forward) or output gradient (weight gradient).
 pub const MAX_TILE_ELEMENTS: usize = 1 << 18;
 
 /// Batches of at least this many images are cut into at least this many tiles,
 /// so that the threads share the work evenly (a fixed number, not the thread
 /// count: the tiles set the order of the weight gradient's sums).
 pub const MIN_TILES: usize = 8;
+
+/// The most products per real output position and input row that the padding
+/// positions may add for a stride-1 forward with no more input than output
+/// channels to take the shifted windows: `(rows·pitch − H_out·W_out)·C_out ≤
+/// 4·H_out·W_out`, with `rows·pitch` the padded positions per image. Measured with
+/// `cargo run --release -p metanas-conv --example conv_timing` (batch 64, 3×3,
+/// C → C): at 16 ch 32×32 (1 product) the shifted windows are faster, at
+/// 32 ch 16×16 (4) the two are even, at 64 ch 8×8 (17) the column matrix is
+/// faster.
+pub const MAX_PADDING_PRODUCTS: usize = 4;
 
 /// Where a tile's values lie in its flat per-channel buffers.
 #[derive(Debug, Clone, Copy)]
@@ -70,11 +83,26 @@ impl Layout {
             lead: top * pitch + left,
             tile: 1,
         };
-        let per_image = layout.image_positions() * (geometry.c_in + geometry.c_out);
+        let per_image =
+            layout.image_positions() * (geometry.kernel[1] * geometry.c_in + geometry.c_out);
         let tile = (MAX_TILE_ELEMENTS / per_image.max(1))
             .min(geometry.batch.div_ceil(MIN_TILES))
             .max(1);
         Some(Self { tile, ..layout })
+    }
+
+    /// Whether the forward (and the stride-1 input gradient, a forward) should
+    /// take the shifted windows rather than a column matrix: always when the
+    /// input is the wider side (the column matrix would copy it `k_h·k_w`
+    /// times), otherwise when the padding positions add at most
+    /// [`MAX_PADDING_PRODUCTS`] products per real output position and input row
+    /// (`(rows·pitch − H_out·W_out)·C_out ≤ 4·H_out·W_out`). With many output
+    /// channels the column matrix's copies are cheap beside its GEMM, and the
+    /// padding positions' wasted products are not.
+    pub(super) fn forward_pays(&self, geometry: &Geometry) -> bool {
+        let (real, padded) = (geometry.positions(), self.image_positions());
+        geometry.c_in > geometry.c_out
+            || (padded - real) * geometry.c_out <= MAX_PADDING_PRODUCTS * real
     }
 
     /// Positions per image, `rows·pitch`.
@@ -109,17 +137,38 @@ impl Layout {
     }
 
     /// Writes the `count` images of `images` (`[count, C, H, W]`, contiguous)
-    /// into `padded` as `[C, length]`, zeros around them.
-    fn pad(&self, geometry: &Geometry, images: &[f32], count: usize, padded: &mut Vec<f32>) {
+    /// into `padded` as `copies` blocks of `[C, length]`, zeros around them:
+    /// block `j` is the padded input shifted left by `j·d_w` positions (its
+    /// position `p` holds the padded input's `p + j·d_w`; values that would
+    /// land before position 0 are never read and are left out).
+    fn pad(
+        &self,
+        geometry: &Geometry,
+        images: &[f32],
+        count: usize,
+        copies: usize,
+        padded: &mut Vec<f32>,
+    ) {
         let (channels, length) = (geometry.c_in, self.channel_length(geometry, count));
         let (height, width) = (geometry.height, geometry.width);
         padded.clear();
-        padded.resize(channels * length, 0.0);
-        for (t, image) in images.chunks(channels * height * width).enumerate() {
-            for (c, plane) in image.chunks(height * width).enumerate() {
-                let start = c * length + self.lead + t * self.image_positions();
-                for (y, row) in plane.chunks(width).enumerate() {
-                    geometry.copy_input(&mut padded[start + y * self.pitch..][..width], row);
+        padded.resize(copies * channels * length, 0.0);
+        for copy in 0..copies {
+            let shift = copy * geometry.dilation[1];
+            for (t, image) in images.chunks(channels * height * width).enumerate() {
+                for (c, plane) in image.chunks(height * width).enumerate() {
+                    let block = &mut padded[(copy * channels + c) * length..][..length];
+                    let start = self.lead + t * self.image_positions();
+                    for (y, row) in plane.chunks(width).enumerate() {
+                        let at = start + y * self.pitch;
+                        // Only the first row of the first image can start
+                        // before position 0 (a left padding narrower than the shift).
+                        let skip = shift.saturating_sub(at).min(width);
+                        geometry.copy_input(
+                            &mut block[at + skip - shift..][..width - skip],
+                            &row[skip..],
+                        );
+                    }
                 }
             }
         }
@@ -133,52 +182,51 @@ impl Layout {
             return y;
         }
         let threads = geometry.threads(geometry.batch.div_ceil(self.tile));
-        let taps = tap_major(geometry, weight);
+        let rows = row_major_taps(geometry, weight);
         y.par_chunks_mut(self.tile * image_out)
             .enumerate()
             .for_each(|(index, out)| {
                 with_buffers(|Buffers { columns, staged }| {
                     let (first, count) = (index * self.tile, out.len() / image_out);
                     let images = &x[first * geometry.image_in()..][..count * geometry.image_in()];
-                    self.pad(geometry, images, count, columns);
+                    self.pad(geometry, images, count, geometry.kernel[1], columns);
                     let positions = self.positions(count);
                     staged.resize(geometry.c_out * positions, 0.0);
-                    self.forward_tile(geometry, &taps, columns, count, staged, threads);
+                    self.forward_tile(geometry, &rows, columns, count, staged, threads);
                     self.unpad_output(geometry, staged, count, out);
                 })
             });
         y
     }
 
-    /// `Y[C_out, Q] = Σ_taps W_tap × X_shifted` for one tile.
+    /// `Y[C_out, Q] = Σ_ky W_ky × X_ky` for one tile: for kernel row `ky`,
+    /// `W_ky` is `[C_out, k_w·C_in]` (column `j·C_in + c` the weight of tap
+    /// `(ky, j)` on channel `c`), and `X_ky` the `k_w` shifted copies of the
+    /// padded input, `[k_w·C_in, Q]`, read from `ky·d_h` rows down.
     fn forward_tile(
         &self,
         geometry: &Geometry,
-        taps: &[f32],
-        padded: &[f32],
+        rows: &[f32],
+        copies: &[f32],
         count: usize,
         staged: &mut [f32],
         threads: Threads,
     ) {
-        let (c_in, c_out) = (geometry.c_in, geometry.c_out);
+        let (depth, c_out) = (geometry.kernel[1] * geometry.c_in, geometry.c_out);
         let (positions, length) = (self.positions(count), self.channel_length(geometry, count));
-        let [k_h, k_w] = geometry.kernel;
-        for ky in 0..k_h {
-            for kx in 0..k_w {
-                let tap = ky * k_w + kx;
-                let w = Matrix::row_major(&taps[tap * c_out * c_in..][..c_out * c_in], c_out, c_in)
-                    .expect("a tap's weight is [C_out, C_in]");
-                let window = Matrix::new(
-                    &padded[self.shift(geometry, ky, kx)..],
-                    c_in,
-                    positions,
-                    length,
-                    1,
-                )
-                .expect("the shifted window lies inside the padded tile");
-                let y = MatrixMut::row_major(staged, c_out, positions).expect("[C_out, Q]");
-                gemm(y, tap > 0, w, window, threads).expect("[C_out, C_in] × [C_in, Q]");
-            }
+        for ky in 0..geometry.kernel[0] {
+            let w = Matrix::row_major(&rows[ky * c_out * depth..][..c_out * depth], c_out, depth)
+                .expect("a kernel row's weight is [C_out, k_w·C_in]");
+            let window = Matrix::new(
+                &copies[self.shift(geometry, ky, 0)..],
+                depth,
+                positions,
+                length,
+                1,
+            )
+            .expect("the shifted window lies inside the padded copies");
+            let y = MatrixMut::row_major(staged, c_out, positions).expect("[C_out, Q]");
+            gemm(y, ky > 0, w, window, threads).expect("[C_out, k_w·C_in] × [k_w·C_in, Q]");
         }
     }
 
@@ -208,7 +256,7 @@ impl Layout {
             taps * c_in * c_out,
             |Buffers { columns, staged }, (first, count), sum, threads| {
                 let images = &x[first * geometry.image_in()..][..count * geometry.image_in()];
-                self.pad(geometry, images, count, columns);
+                self.pad(geometry, images, count, 1, columns);
                 let grads = &dy[first * geometry.image_out()..][..count * geometry.image_out()];
                 self.position_major(geometry, grads, count, staged);
                 self.add_weight_grad_tile(geometry, columns, staged, count, sum, threads);
@@ -295,15 +343,19 @@ impl Layout {
     }
 }
 
-/// The weight `[C_out, C_in, k_h, k_w]` as one `[C_out, C_in]` matrix per tap.
-fn tap_major(geometry: &Geometry, weight: &[f32]) -> Vec<f32> {
+/// The weight `[C_out, C_in, k_h, k_w]` as one `[C_out, k_w·C_in]` matrix per
+/// kernel row `ky`, column `j·C_in + c` holding `w[o, c, ky, j]`.
+fn row_major_taps(geometry: &Geometry, weight: &[f32]) -> Vec<f32> {
     let (c_in, c_out) = (geometry.c_in, geometry.c_out);
-    let taps = geometry.kernel[0] * geometry.kernel[1];
+    let [k_h, k_w] = geometry.kernel;
     let mut out = vec![0.0f32; weight.len()];
     for o in 0..c_out {
         for c in 0..c_in {
-            for tap in 0..taps {
-                out[(tap * c_out + o) * c_in + c] = weight[(o * c_in + c) * taps + tap];
+            for ky in 0..k_h {
+                for j in 0..k_w {
+                    out[((ky * c_out + o) * k_w + j) * c_in + c] =
+                        weight[((o * c_in + c) * k_h + ky) * k_w + j];
+                }
             }
         }
     }
