@@ -1,6 +1,5 @@
 //! Stride-1 convolutions without a column matrix: GEMMs over shifted windows
-//! of the padded input, one per kernel row (forward) or per tap (weight
-//! gradient).
+//! of the padded input, one per kernel row.
 //!
 //! A tile of `T` images is laid out once, per channel, as one flat buffer of
 //! padded rows: each row `pitch` elements long (the image's `W` pixels, then
@@ -23,7 +22,9 @@
 //! * weight gradient: `dW_tap[C_out, C_in] += dY[C_out, Q] × X_shiftedᵀ[Q, C_in]`,
 //!   with `dY` laid out position-major (`[Q, C_out]`, zeros at the padding
 //!   positions, so that they add nothing), the layout the GEMM kernels read
-//!   without repacking.
+//!   without repacking; the taps of a kernel row share one GEMM, `k_w·C_out`
+//!   rows tall, over one window of the input and `k_w` shifted views of `dY`
+//!   (at `d_w = 1`; one GEMM per tap otherwise).
 //!
 //! The padding positions cost extra products: `(rows·pitch)/(H_out·W_out)` − 1,
 //! 6 % at 32×32 with padding 1, 27 % at 8×8.
@@ -249,11 +250,13 @@ impl Layout {
     /// contiguous; summed over the tiles by [`Geometry::sum_over_tiles`].
     pub(super) fn weight_grad(&self, geometry: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         let (c_in, c_out) = (geometry.c_in, geometry.c_out);
-        let taps = geometry.kernel[0] * geometry.kernel[1];
-        // Each tap's `[C_in, C_out]` sum (column-major `[C_out, C_in]`), tap-major.
+        let [k_h, k_w] = geometry.kernel;
+        let rows = k_w * c_out;
+        // Per kernel row `ky`, a `[k_w·C_out, C_in]` sum, column-major, its row
+        // `(k_w − 1 − kx)·C_out + o` tap `(ky, kx)`'s output channel `o`.
         let total = geometry.sum_over_tiles(
             &self.tiles(geometry.batch),
-            taps * c_in * c_out,
+            k_h * c_in * rows,
             |Buffers { columns, staged }, (first, count), sum, threads| {
                 let images = &x[first * geometry.image_in()..][..count * geometry.image_in()];
                 self.pad(geometry, images, count, 1, columns);
@@ -263,18 +266,28 @@ impl Layout {
             },
         );
         let mut dw = vec![0.0f32; total.len()];
-        for tap in 0..taps {
+        for ky in 0..k_h {
             for c in 0..c_in {
-                for o in 0..c_out {
-                    dw[(o * c_in + c) * taps + tap] = total[(tap * c_in + c) * c_out + o];
+                for kx in 0..k_w {
+                    for o in 0..c_out {
+                        dw[((o * c_in + c) * k_h + ky) * k_w + kx] =
+                            total[(ky * c_in + c) * rows + (k_w - 1 - kx) * c_out + o];
+                    }
                 }
             }
         }
         dw
     }
 
+    /// Zero positions before and after the output gradient's positions in its
+    /// position-major layout, `(k_w − 1)·d_w`: the reach of a kernel row's taps.
+    fn margin(&self, geometry: &Geometry) -> usize {
+        (geometry.kernel[1] - 1) * geometry.dilation[1]
+    }
+
     /// Writes the output gradients of `count` images (`[count, C_out, H_out,
-    /// W_out]`) into `staged` as `[Q, C_out]`, zeros at the padding positions.
+    /// W_out]`) into `staged` as `[margin + Q + margin, C_out]`, zeros at the
+    /// padding positions and in the margins.
     fn position_major(
         &self,
         geometry: &Geometry,
@@ -284,14 +297,15 @@ impl Layout {
     ) {
         let c_out = geometry.c_out;
         let [out_h, out_w] = geometry.out;
+        let margin = self.margin(geometry);
         staged.clear();
-        staged.resize(self.positions(count) * c_out, 0.0);
+        staged.resize((self.positions(count) + 2 * margin) * c_out, 0.0);
         let plane = out_h * out_w;
         for (t, image) in grads.chunks(geometry.image_out()).enumerate() {
             // Row by row, so that the row's `[W_out, C_out]` block stays in cache
             // while each channel's row is written into it.
             for y in 0..out_h {
-                let line = t * self.image_positions() + y * self.pitch;
+                let line = margin + t * self.image_positions() + y * self.pitch;
                 let block = &mut staged[line * c_out..][..out_w * c_out];
                 for o in 0..c_out {
                     let row = &image[o * plane + y * out_w..][..out_w];
@@ -303,7 +317,15 @@ impl Layout {
         }
     }
 
-    /// Adds one tile's `dY × X_shiftedᵀ` to each tap's sum.
+    /// Adds one tile's weight gradient to the sums of [`Self::weight_grad`].
+    /// With `q' = q + kx·d_w`, tap `(ky, kx)`'s gradient is `Σ_q' dY[q' −
+    /// kx·d_w] X[q' + ky·d_h·pitch]`: every tap of a kernel row reads the same
+    /// window of the input, and the output gradient shifted by `kx·d_w`
+    /// positions, which in the position-major layout is `kx·d_w·C_out`
+    /// elements. At `d_w = 1` the `k_w` taps' shifted gradients are then one
+    /// `[k_w·C_out, Q + margin]` view of the layout (row stride 1, column
+    /// stride `C_out`), and the kernel row is one GEMM, `k_w·C_out` rows tall;
+    /// at other dilations, one GEMM per tap.
     fn add_weight_grad_tile(
         &self,
         geometry: &Geometry,
@@ -315,29 +337,40 @@ impl Layout {
     ) {
         let (c_in, c_out) = (geometry.c_in, geometry.c_out);
         let (positions, length) = (self.positions(count), self.channel_length(geometry, count));
-        let dy =
-            Matrix::new(grads, c_out, positions, 1, c_out).expect("[C_out, Q], position-major");
         let [k_h, k_w] = geometry.kernel;
+        let (margin, dilation) = (self.margin(geometry), geometry.dilation[1]);
+        let (depth, rows) = (positions + margin, k_w * c_out);
+        let group = if dilation == 1 { k_w } else { 1 };
         for ky in 0..k_h {
-            for kx in 0..k_w {
-                let tap = ky * k_w + kx;
-                let window = Matrix::new(
-                    &padded[self.shift(geometry, ky, kx)..],
-                    positions,
-                    c_in,
+            let window = Matrix::new(
+                &padded[self.shift(geometry, ky, 0)..],
+                depth,
+                c_in,
+                1,
+                length,
+            )
+            .expect("the shifted window lies inside the padded tile");
+            let block = &mut sum[ky * c_in * rows..][..c_in * rows];
+            for first in (0..k_w).step_by(group) {
+                // Taps `first..first + group`; the last one's rows come first.
+                let last = first + group - 1;
+                let dy = Matrix::new(
+                    &grads[(margin - last * dilation) * c_out..],
+                    group * c_out,
+                    depth,
                     1,
-                    length,
+                    c_out,
                 )
-                .expect("the shifted window lies inside the padded tile");
+                .expect("the shifted output gradients lie inside the layout");
                 let dw = MatrixMut::new(
-                    &mut sum[tap * c_in * c_out..][..c_in * c_out],
-                    c_out,
+                    &mut block[(k_w - 1 - last) * c_out..],
+                    group * c_out,
                     c_in,
                     1,
-                    c_out,
+                    rows,
                 )
-                .expect("a tap's [C_out, C_in], column-major");
-                gemm(dw, true, dy, window, threads).expect("[C_out, Q] × [Q, C_in]");
+                .expect("the taps' rows of the kernel row's sum");
+                gemm(dw, true, dy, window, threads).expect("[g·C_out, Q'] × [Q', C_in]");
             }
         }
     }
