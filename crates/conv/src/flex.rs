@@ -172,6 +172,32 @@ fn tiles(batch: usize, tile: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// `len` zeros, written by rayon's threads: an output buffer that the kernels
+/// then fill, zeroed in parallel rather than by one `memset` on the calling
+/// thread while the pool waits.
+fn zeroed(len: usize) -> Vec<f32> {
+    let mut values = Vec::with_capacity(len);
+    values.par_extend(rayon::iter::repeat_n(0.0f32, len));
+    values
+}
+
+/// Zeroes the columns outside `x_lo..x_hi` of the rows `rows` of a plane with
+/// rows `width` long: a column at a time, so that the one or two elements per
+/// row are stores, not a `memset` call each.
+fn zero_columns(
+    plane: &mut [f32],
+    width: usize,
+    rows: std::ops::Range<usize>,
+    x_lo: usize,
+    x_hi: usize,
+) {
+    for x in (0..x_lo).chain(x_hi..width) {
+        for y in rows.clone() {
+            plane[y * width + x] = 0.0;
+        }
+    }
+}
+
 /// Zeroes the input gradient `dx` where the input `x` (same shape) is not
 /// positive: the gradient of the fused ReLU, as Burn's `relu_backward`.
 fn relu_mask(dx: &mut [f32], x: &[f32]) {
@@ -404,19 +430,14 @@ impl Geometry {
                             let end = (y_hi - 1) * out_w + x_hi;
                             let source = &image[iy0 * self.width + ix0..][..end - begin];
                             self.copy_input(&mut target[begin..end], source);
-                            for oy in y_lo..y_hi {
-                                let line = &mut target[oy * out_w..][..out_w];
-                                line[..x_lo].fill(0.0);
-                                line[x_hi..].fill(0.0);
-                            }
+                            zero_columns(target, out_w, y_lo..y_hi, x_lo, x_hi);
                             continue;
                         }
+                        zero_columns(target, out_w, y_lo..y_hi, x_lo, x_hi);
                         for oy in y_lo..y_hi {
                             let iy = oy * self.stride[0] + ky * self.dilation[0] - self.padding[0];
                             let source = &image[iy * self.width..][..self.width];
                             let line = &mut target[oy * out_w..][..out_w];
-                            line[..x_lo].fill(0.0);
-                            line[x_hi..].fill(0.0);
                             if self.stride[1] == 1 {
                                 self.copy_input(
                                     &mut line[x_lo..x_hi],
@@ -489,7 +510,7 @@ impl Geometry {
             return layout.forward(self, x, weight);
         }
         let (k, n, image_out) = (self.patch(), self.positions(), self.image_out());
-        let mut y = vec![0.0f32; self.batch * image_out];
+        let mut y = zeroed(self.batch * image_out);
         if y.is_empty() {
             return y;
         }
@@ -637,7 +658,7 @@ impl Geometry {
             return flipped.forward(dy, &self.flipped_weight(weight));
         }
         let (k, n, image_in) = (self.patch(), self.positions(), self.image_in());
-        let mut dx = vec![0.0f32; self.batch * image_in];
+        let mut dx = zeroed(self.batch * image_in);
         if dx.is_empty() {
             return dx;
         }

@@ -264,6 +264,16 @@ fn odd_cases() -> Vec<Case> {
             [2, 3],
             ConvOptions::new_with_padding([1, 1], [(1, 0), (0, 2)], [1, 2], 1),
         ),
+        // Output channels beyond a multiple of eight: the weight gradient's
+        // transpose of the output gradient in blocks of eight, then the rest.
+        case(
+            3,
+            5,
+            13,
+            [6, 7],
+            [3, 3],
+            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+        ),
         // Padding beyond the dilated kernel's reach, asymmetric, at stride 1.
         case(
             5,

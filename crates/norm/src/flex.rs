@@ -54,7 +54,7 @@ impl BatchNormOps for Flex {
             mean.push(m as f32);
             variance.push(v as f32);
         }
-        let mut y = vec![0.0f32; x.len()];
+        let mut y = zeroed(x.len());
         planes.map_planes(&mut y, |index, out| {
             let (scale, shift) = coefficients[index % planes.channels];
             for (o, &v) in out.iter_mut().zip(planes.plane(x, index)) {
@@ -104,7 +104,7 @@ impl BatchNormOps for Flex {
             dgamma.push((dot * inverse_std) as f32);
             dbeta.push(sum as f32);
         }
-        let mut dx = vec![0.0f32; x.len()];
+        let mut dx = zeroed(x.len());
         planes.map_planes(&mut dx, |index, out| {
             let (gain, slope, offset) = coefficients[index % planes.channels];
             let (g, v) = (planes.plane(dy, index), planes.plane(x, index));
@@ -118,6 +118,15 @@ impl BatchNormOps for Flex {
             tensor(dbeta, vec![planes.channels]),
         )
     }
+}
+
+/// `len` zeros, written by rayon's threads: an output buffer that the kernels
+/// then fill, zeroed in parallel rather than by one `memset` on the calling
+/// thread while the pool waits.
+fn zeroed(len: usize) -> Vec<f32> {
+    let mut values = Vec::with_capacity(len);
+    values.par_extend(rayon::iter::repeat_n(0.0f32, len));
+    values
 }
 
 /// Lanes of two running sums in `f64`.

@@ -29,7 +29,7 @@
 //! The padding positions cost extra products: `(rows·pitch)/(H_out·W_out)` − 1,
 //! 6 % at 32×32 with padding 1, 27 % at 8×8.
 
-use super::{Buffers, Geometry, tiles, with_buffers};
+use super::{Buffers, Geometry, tiles, with_buffers, zeroed};
 use metanas_gemm::{Matrix, MatrixMut, Threads, gemm};
 use rayon::prelude::*;
 
@@ -152,33 +152,38 @@ impl Layout {
     ) {
         let (channels, length) = (geometry.c_in, self.channel_length(geometry, count));
         let (height, width) = (geometry.height, geometry.width);
-        padded.clear();
+        // Every element is written below, each block in order: the pixels, and
+        // zeros in the gaps between them (no clearing of the whole buffer first).
         padded.resize(copies * channels * length, 0.0);
-        for copy in 0..copies {
+        for (index, block) in padded[..copies * channels * length]
+            .chunks_mut(length)
+            .enumerate()
+        {
+            let (copy, c) = (index / channels, index % channels);
             let shift = copy * geometry.dilation[1];
-            for (t, image) in images.chunks(channels * height * width).enumerate() {
-                for (c, plane) in image.chunks(height * width).enumerate() {
-                    let block = &mut padded[(copy * channels + c) * length..][..length];
-                    let start = self.lead + t * self.image_positions();
-                    for (y, row) in plane.chunks(width).enumerate() {
-                        let at = start + y * self.pitch;
-                        // Only the first row of the first image can start
-                        // before position 0 (a left padding narrower than the shift).
-                        let skip = shift.saturating_sub(at).min(width);
-                        geometry.copy_input(
-                            &mut block[at + skip - shift..][..width - skip],
-                            &row[skip..],
-                        );
-                    }
+            let mut written = 0;
+            for t in 0..count {
+                let plane = &images[(t * channels + c) * height * width..][..height * width];
+                let start = self.lead + t * self.image_positions();
+                for (y, row) in plane.chunks(width).enumerate() {
+                    let at = start + y * self.pitch;
+                    // Only the first row of the first image can start before
+                    // position 0 (a left padding narrower than the shift).
+                    let skip = shift.saturating_sub(at).min(width);
+                    let begin = at + skip - shift;
+                    zero(&mut block[written..begin]);
+                    geometry.copy_input(&mut block[begin..][..width - skip], &row[skip..]);
+                    written = begin + width - skip;
                 }
             }
+            zero(&mut block[written..]);
         }
     }
 
     /// The output `[B, C_out, H_out, W_out]` of `x` and `weight`, both contiguous.
     pub(super) fn forward(&self, geometry: &Geometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
         let image_out = geometry.image_out();
-        let mut y = vec![0.0f32; geometry.batch * image_out];
+        let mut y = zeroed(geometry.batch * image_out);
         if y.is_empty() {
             return y;
         }
@@ -298,23 +303,23 @@ impl Layout {
         let c_out = geometry.c_out;
         let [out_h, out_w] = geometry.out;
         let margin = self.margin(geometry);
-        staged.clear();
-        staged.resize((self.positions(count) + 2 * margin) * c_out, 0.0);
         let plane = out_h * out_w;
+        // Every element is written below, in order: each output row's
+        // `[W_out, C_out]` block, and zeros in the gaps between the blocks.
+        let length = (self.positions(count) + 2 * margin) * c_out;
+        staged.resize(length, 0.0);
+        let staged = &mut staged[..length];
+        let mut written = 0;
         for (t, image) in grads.chunks(geometry.image_out()).enumerate() {
-            // Row by row, so that the row's `[W_out, C_out]` block stays in cache
-            // while each channel's row is written into it.
             for y in 0..out_h {
-                let line = margin + t * self.image_positions() + y * self.pitch;
-                let block = &mut staged[line * c_out..][..out_w * c_out];
-                for o in 0..c_out {
-                    let row = &image[o * plane + y * out_w..][..out_w];
-                    for (slot, value) in block[o..].iter_mut().step_by(c_out).zip(row) {
-                        *slot = *value;
-                    }
-                }
+                let line = (margin + t * self.image_positions() + y * self.pitch) * c_out;
+                zero(&mut staged[written..line]);
+                let block = &mut staged[line..][..out_w * c_out];
+                transpose_rows(block, c_out, |o| &image[o * plane + y * out_w..][..out_w]);
+                written = line + out_w * c_out;
             }
         }
+        zero(&mut staged[written..]);
     }
 
     /// Adds one tile's weight gradient to the sums of [`Self::weight_grad`].
@@ -373,6 +378,40 @@ impl Layout {
                 gemm(dw, true, dy, window, threads).expect("[g·C_out, Q'] × [Q', C_in]");
             }
         }
+    }
+}
+
+/// Writes `channels` rows of `width` values (`row(o)`, each `width` long) into
+/// `block` (`[width, channels]`) transposed: `block[x·channels + o] = row(o)[x]`.
+/// Eight rows at a time, so that each position's eight values are one
+/// contiguous store and the eight rows are read as sequential streams.
+fn transpose_rows<'a>(block: &mut [f32], channels: usize, row: impl Fn(usize) -> &'a [f32]) {
+    const ROWS: usize = 8;
+    let width = block.len() / channels.max(1);
+    let mut first = 0;
+    while first + ROWS <= channels {
+        let rows: [&[f32]; ROWS] = std::array::from_fn(|i| &row(first + i)[..width]);
+        for (x, slots) in block.chunks_exact_mut(channels).enumerate() {
+            for (slot, values) in slots[first..first + ROWS].iter_mut().zip(&rows) {
+                *slot = values[x];
+            }
+        }
+        first += ROWS;
+    }
+    for o in first..channels {
+        for (slot, value) in block[o..].iter_mut().step_by(channels).zip(row(o)) {
+            *slot = *value;
+        }
+    }
+}
+
+/// Zeroes `values`: a single element by a store (the one-element gap after
+/// each row of a padding-1 layout), longer runs by `fill`.
+fn zero(values: &mut [f32]) {
+    match values {
+        [] => {}
+        [value] => *value = 0.0,
+        _ => values.fill(0.0),
     }
 }
 
