@@ -14,8 +14,9 @@
 //! * forward at stride 1 with more input than output channels, or with few
 //!   padding positions for its output channels ([`MAX_PADDING_PRODUCTS`]): one
 //!   GEMM per kernel row over a shifted window of `k_w` shifted copies of the
-//!   padded input; the weight gradient at stride 1: one GEMM per kernel tap
-//!   over a shifted window of the padded input; no column matrix (the
+//!   padded input; the weight gradient at stride 1: one GEMM per kernel row
+//!   (per tap at a dilated kernel row) over a shifted window of the padded
+//!   input and shifted views of the output gradient; no column matrix (the
 //!   [`shifted`] module);
 //! * weight gradient at other strides: `dW[C_out, K] = Σ_tiles dY_t[C_out, T·N]
 //!   × col_tᵀ[T·N, K]` (the tile's output gradients gathered into one matrix);

@@ -5,9 +5,9 @@
 //! burn-backend's generic default (the weight gradient as a convolution of the
 //! batch-swapped tensors, the input gradient as a transposed convolution). This
 //! crate's [`conv2d`] runs, on flex, GEMM kernels over tiles of the batch: at
-//! stride 1 the weight gradient is one GEMM per kernel tap over a shifted window
-//! of the padded input (`dY[C_out, B·H·W] × X_shiftedᵀ[B·H·W, C_in]`, no column
-//! matrix), the forward one GEMM per kernel row over shifted copies of the
+//! stride 1 the weight gradient is one GEMM per kernel row over a shifted window
+//! of the padded input (`dY_shifted[k_w·C_out, B·H·W] × X_shiftedᵀ[B·H·W, C_in]`,
+//! no column matrix), the forward one GEMM per kernel row over shifted copies of the
 //! padded input where its padding positions are few (else im2col + GEMM), and
 //! the input gradient the forward of the flipped kernel; at other strides
 //! im2col + GEMM, and col2im. On every other backend it is Burn's own
