@@ -140,8 +140,8 @@ impl Layout {
     /// Writes the `count` images of `images` (`[count, C, H, W]`, contiguous)
     /// into `padded` as `copies` blocks of `[C, length]`, zeros around them:
     /// block `j` is the padded input shifted left by `j·d_w` positions (its
-    /// position `p` holds the padded input's `p + j·d_w`; values that would
-    /// land before position 0 are never read and are left out).
+    /// position `p` holds the padded input's `p + j·d_w`), written as a copy of
+    /// block 0, so that the input (and its ReLU, when fused) is read once.
     fn pad(
         &self,
         geometry: &Geometry,
@@ -155,28 +155,29 @@ impl Layout {
         // Every element is written below, each block in order: the pixels, and
         // zeros in the gaps between them (no clearing of the whole buffer first).
         padded.resize(copies * channels * length, 0.0);
-        for (index, block) in padded[..copies * channels * length]
-            .chunks_mut(length)
-            .enumerate()
-        {
-            let (copy, c) = (index / channels, index % channels);
-            let shift = copy * geometry.dilation[1];
+        let (first, others) = padded[..copies * channels * length].split_at_mut(channels * length);
+        for (c, block) in first.chunks_mut(length).enumerate() {
             let mut written = 0;
             for t in 0..count {
                 let plane = &images[(t * channels + c) * height * width..][..height * width];
                 let start = self.lead + t * self.image_positions();
                 for (y, row) in plane.chunks(width).enumerate() {
                     let at = start + y * self.pitch;
-                    // Only the first row of the first image can start before
-                    // position 0 (a left padding narrower than the shift).
-                    let skip = shift.saturating_sub(at).min(width);
-                    let begin = at + skip - shift;
-                    zero(&mut block[written..begin]);
-                    geometry.copy_input(&mut block[begin..][..width - skip], &row[skip..]);
-                    written = begin + width - skip;
+                    zero(&mut block[written..at]);
+                    geometry.copy_input(&mut block[at..][..width], row);
+                    written = at + width;
                 }
             }
             zero(&mut block[written..]);
+        }
+        // Copy `j` is the first one shifted left by `j·d_w`: one move per
+        // channel, zeros after it (the padded input's zeros beyond its end).
+        for (index, block) in others.chunks_mut(length).enumerate() {
+            let (copy, c) = (index / channels + 1, index % channels);
+            let shift = (copy * geometry.dilation[1]).min(length);
+            let source = &first[c * length..][shift..length];
+            block[..length - shift].copy_from_slice(source);
+            zero(&mut block[length - shift..]);
         }
     }
 
