@@ -111,6 +111,12 @@ impl Layout {
         self.rows * self.pitch
     }
 
+    /// Where row `y` of image `t` of a tile starts among the tile's positions:
+    /// its first output there, and its first input pixel `lead` further on.
+    fn row_position(&self, t: usize, y: usize) -> usize {
+        t * self.image_positions() + y * self.pitch
+    }
+
     /// Positions of a tile of `count` images.
     fn positions(&self, count: usize) -> usize {
         count * self.image_positions()
@@ -160,9 +166,8 @@ impl Layout {
             let mut written = 0;
             for t in 0..count {
                 let plane = &images[(t * channels + c) * height * width..][..height * width];
-                let start = self.lead + t * self.image_positions();
                 for (y, row) in plane.chunks(width).enumerate() {
-                    let at = start + y * self.pitch;
+                    let at = self.lead + self.row_position(t, y);
                     zero(&mut block[written..at]);
                     geometry.copy_input(&mut block[at..][..width], row);
                     written = at + width;
@@ -244,9 +249,9 @@ impl Layout {
         let [out_h, out_w] = geometry.out;
         for (t, image) in out.chunks_mut(geometry.image_out()).enumerate() {
             for (o, plane) in image.chunks_mut(out_h * out_w).enumerate() {
-                let start = o * positions + t * self.image_positions();
                 for (y, row) in plane.chunks_mut(out_w).enumerate() {
-                    row.copy_from_slice(&staged[start + y * self.pitch..][..out_w]);
+                    let at = o * positions + self.row_position(t, y);
+                    row.copy_from_slice(&staged[at..][..out_w]);
                 }
             }
         }
@@ -313,7 +318,7 @@ impl Layout {
         let mut written = 0;
         for (t, image) in grads.chunks(geometry.image_out()).enumerate() {
             for y in 0..out_h {
-                let line = (margin + t * self.image_positions() + y * self.pitch) * c_out;
+                let line = (margin + self.row_position(t, y)) * c_out;
                 zero(&mut staged[written..line]);
                 let block = &mut staged[line..][..out_w * c_out];
                 transpose_rows(block, c_out, |o| &image[o * plane + y * out_w..][..out_w]);
