@@ -68,8 +68,8 @@ fn main() -> metanas_conv::Result<()> {
         let (forward, backward) = (fast_end(forward), fast_end(backward));
         forward_total += forward;
         backward_total += backward;
-        println!("| {c_in} → {c_out}, {size}×{size} | {forward:.1} | {backward:.1} |");
+        println!("| {c_in} → {c_out}, {size}×{size} | {forward:.2} | {backward:.2} |");
     }
-    println!("| all | {forward_total:.1} | {backward_total:.1} |");
+    println!("| all | {forward_total:.2} | {backward_total:.2} |");
     Ok(())
 }

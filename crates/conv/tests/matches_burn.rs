@@ -283,6 +283,34 @@ fn odd_cases() -> Vec<Case> {
             [3, 3],
             ConvOptions::new_with_padding([1, 1], [(5, 0), (2, 1)], [2, 1], 1),
         ),
+        // Winograd's F(2×2, 3×3) forward (at least 32 channels each side):
+        // odd output sizes (half blocks at the right and bottom edges),
+        // asymmetric padding with an odd and an even left padding, and padding
+        // beyond the kernel's reach (the input gradient then by col2im).
+        case(
+            3,
+            32,
+            40,
+            [7, 9],
+            [3, 3],
+            ConvOptions::new_with_padding([1, 1], [(0, 2), (1, 0)], [1, 1], 1),
+        ),
+        case(
+            2,
+            33,
+            32,
+            [6, 5],
+            [3, 3],
+            ConvOptions::new_with_padding([1, 1], [(2, 1), (2, 2)], [1, 1], 1),
+        ),
+        case(
+            2,
+            32,
+            32,
+            [5, 4],
+            [3, 3],
+            ConvOptions::new([1, 1], [3, 3], [1, 1], 1),
+        ),
         // A padded 1×1 kernel: output rows wider than the input's.
         case(
             3,
