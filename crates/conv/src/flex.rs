@@ -18,10 +18,6 @@
 //!   (per tap at a dilated kernel row) over a shifted window of the padded
 //!   input and shifted views of the output gradient; no column matrix (the
 //!   [`shifted`] module);
-//! * forward of a 3×3 kernel at stride 1 with at least
-//!   [`MIN_WINOGRAD_CHANNELS`] input and output channels: Winograd's
-//!   `F(2×2, 3×3)`, 16 GEMMs `[C_out, C_in] × [C_in, P]` over the tile's 2×2
-//!   output blocks, 4/9 of the multiplications (the [`winograd`] module);
 //! * weight gradient at other strides: `dW[C_out, K] = Σ_tiles dY_t[C_out, T·N]
 //!   × col_tᵀ[T·N, K]` (the tile's output gradients gathered into one matrix);
 //!   every weight gradient is summed over the tiles in [`WEIGHT_GRADIENT_PARTS`]
@@ -51,10 +47,8 @@ use rayon::prelude::*;
 use std::cell::RefCell;
 
 mod shifted;
-mod winograd;
 
 pub use shifted::{MAX_PADDING_PRODUCTS, MAX_TILE_ELEMENTS, MIN_TILES};
-pub use winograd::{MAX_WINOGRAD_ELEMENTS, MIN_WINOGRAD_CHANNELS};
 
 /// The most elements one tile's column matrix may hold (512 KiB of `f32`; a
 /// tile holds at least one image). Small tiles stay in cache between im2col and
@@ -511,11 +505,6 @@ impl Geometry {
     /// The output `[B, C_out, H_out, W_out]` of `x` (`[B, C_in, H, W]`) and
     /// `weight` (`[C_out, C_in, k_h, k_w]`), both contiguous.
     fn forward(&self, x: &[f32], weight: &[f32]) -> Vec<f32> {
-        if let Some(winograd) = winograd::Winograd::of(self)
-            && winograd::Winograd::pays(self)
-        {
-            return winograd.forward(self, x, weight);
-        }
         if let Some(layout) = shifted::Layout::of(self)
             && layout.forward_pays(self)
         {
@@ -594,11 +583,6 @@ impl Geometry {
     /// The weight gradient `[C_out, C_in, k_h, k_w]` from `x` and `dy`
     /// (`[B, C_out, H_out, W_out]`), both contiguous.
     fn weight_grad(&self, x: &[f32], dy: &[f32]) -> Vec<f32> {
-        if let Some(winograd) = winograd::Winograd::of(self)
-            && winograd::Winograd::pays(self)
-        {
-            return winograd.weight_grad(self, x, dy);
-        }
         if let Some(layout) = shifted::Layout::of(self) {
             return layout.weight_grad(self, x, dy);
         }

@@ -7,11 +7,9 @@
 //! crate's [`conv2d`] runs, on flex, GEMM kernels over tiles of the batch: at
 //! stride 1 the weight gradient is one GEMM per kernel row over a shifted window
 //! of the padded input (`dY_shifted[k_w·C_out, B·H·W] × X_shiftedᵀ[B·H·W, C_in]`,
-//! no column matrix), the forward of a 3×3 kernel with enough channels by
-//! Winograd's `F(2×2, 3×3)` (16 GEMMs over transformed 4×4 blocks, 4/9 of the
-//! multiplications), other forwards one GEMM per kernel row over shifted copies
-//! of the padded input where its padding positions are few (else im2col +
-//! GEMM), and the input gradient the forward of the flipped kernel; at other strides
+//! no column matrix), the forward one GEMM per kernel row over shifted copies of the
+//! padded input where its padding positions are few (else im2col + GEMM), and
+//! the input gradient the forward of the flipped kernel; at other strides
 //! im2col + GEMM, and col2im. On every other backend it is Burn's own
 //! convolution.
 //!
@@ -42,7 +40,6 @@ mod ops;
 pub use conv2d::{conv2d, relu_conv2d};
 pub use error::{ConvError, Result};
 pub use flex::{
-    MAX_COLUMN_ELEMENTS, MAX_PADDING_PRODUCTS, MAX_TILE_ELEMENTS, MAX_WINOGRAD_ELEMENTS, MIN_TILES,
-    MIN_WINOGRAD_CHANNELS, WEIGHT_GRADIENT_PARTS,
+    MAX_COLUMN_ELEMENTS, MAX_PADDING_PRODUCTS, MAX_TILE_ELEMENTS, MIN_TILES, WEIGHT_GRADIENT_PARTS,
 };
 pub use ops::ConvOps;

@@ -283,8 +283,7 @@ fn odd_cases() -> Vec<Case> {
             [3, 3],
             ConvOptions::new_with_padding([1, 1], [(5, 0), (2, 1)], [2, 1], 1),
         ),
-        // Winograd's F(2×2, 3×3) forward (at least 32 channels each side):
-        // odd output sizes (half blocks at the right and bottom edges),
+        // Stride-1 3×3 kernels with many channels: odd output sizes,
         // asymmetric padding with an odd and an even left padding, and padding
         // beyond the kernel's reach (the input gradient then by col2im).
         case(
