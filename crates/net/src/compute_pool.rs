@@ -12,7 +12,7 @@
 /// first part runs at once on that thread, and the other threads take the
 /// rest as they come. The training loops run their steps through this
 /// function: 5 % off the NAS-Bench-201 step (`cargo xtask bench-train-step`,
-/// six paired runs, docs/BENCHMARKS.md).
+/// eight paired runs; docs/decisions/0022-training-steps-on-the-pool.md).
 pub fn on_compute_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     rayon::scope(|_| work())
 }
