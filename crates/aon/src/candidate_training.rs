@@ -77,7 +77,7 @@ impl Baseline {
     }
 }
 
-fn run<O: ModelOptimizer + Send>(
+fn run<O: ModelOptimizer>(
     problem: &InnerProblem,
     optimizer: &mut O,
     base_rate: f64,
