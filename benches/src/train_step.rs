@@ -7,7 +7,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use metanas_device::BackendChoice;
-use metanas_net::{CellNetworkConfig, OptimizerConfig, ToCellPlan};
+use metanas_net::{CellNetwork, CellNetworkConfig, OptimizerConfig, ToCellPlan, on_compute_pool};
 use metanas_space::nb201::Nb201Cell;
 use std::path::PathBuf;
 use std::process::Command;
@@ -122,11 +122,17 @@ fn time_burn(
     let mut times = Vec::with_capacity(args.steps);
     for step in 0..args.warmup + args.steps {
         let start = Instant::now();
-        let loss = loss_fn.forward(model.forward(images.clone()), targets.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optimizer.step(0.05, model, grads);
-        // Reading the loss waits for the device to finish the step.
-        let value: f32 = loss.into_scalar();
+        let mut run = |model: CellNetwork| {
+            let loss = loss_fn.forward(model.forward(images.clone()), targets.clone());
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let model = optimizer.step(0.05, model, grads);
+            // Reading the loss waits for the device to finish the step.
+            let value: f32 = loss.into_scalar();
+            (model, value)
+        };
+        // As the training loops run it (`metanas_net::on_compute_pool`).
+        let (next, value) = on_compute_pool(&device, || run(model));
+        model = next;
         if !value.is_finite() {
             bail!("{backend}: loss became {value}");
         }

@@ -77,7 +77,7 @@ impl Baseline {
     }
 }
 
-fn run<O: ModelOptimizer>(
+fn run<O: ModelOptimizer + Send>(
     problem: &InnerProblem,
     optimizer: &mut O,
     base_rate: f64,

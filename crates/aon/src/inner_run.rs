@@ -147,6 +147,21 @@ impl InnerRun {
         train_loss_weight: f64,
         running_statistics: bool,
     ) -> Result<WindowOutcome> {
+        // On a pool thread, as metanas_net::train runs its steps.
+        metanas_net::on_compute_pool(&self.validation_images.device(), || {
+            self.window_here(aon, steps, track, train_loss_weight, running_statistics)
+        })
+    }
+
+    /// [`Self::window`] on the calling thread.
+    fn window_here(
+        &mut self,
+        aon: &Aon,
+        steps: usize,
+        track: bool,
+        train_loss_weight: f64,
+        running_statistics: bool,
+    ) -> Result<WindowOutcome> {
         let device = self.validation_images.device();
         let loss_fn = CrossEntropyLossConfig::new().init(&device);
         let feedback_on = aon.uses_feedback();

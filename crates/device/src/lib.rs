@@ -107,6 +107,17 @@ pub fn test_device() -> Device {
     }
 }
 
+/// Whether `device` (or the device an autodiff device wraps) belongs to one of
+/// the CPU backends above, whose operations run as parallel loops on rayon's
+/// global thread pool.
+pub fn runs_on_cpu(device: &Device) -> bool {
+    let inner = device.clone().without_autodiff();
+    BackendChoice::ALL
+        .into_iter()
+        .filter(|choice| *choice != BackendChoice::Wgpu)
+        .any(|choice| choice.device() == inner)
+}
+
 /// Whether a wgpu adapter can be created on this machine (a GPU or a software
 /// Vulkan driver). Tests that compare wgpu against a CPU backend skip when not.
 pub fn wgpu_available() -> bool {
@@ -125,6 +136,15 @@ pub fn wgpu_available() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cpu_backends_are_told_apart_from_the_gpu_one() {
+        assert!(runs_on_cpu(&BackendChoice::Flex.device()));
+        assert!(runs_on_cpu(&BackendChoice::Flex.autodiff_device()));
+        assert!(runs_on_cpu(&BackendChoice::Ndarray.device()));
+        assert!(!runs_on_cpu(&BackendChoice::Wgpu.device()));
+        assert!(!runs_on_cpu(&BackendChoice::Wgpu.autodiff_device()));
+    }
 
     #[test]
     fn names_round_trip_and_unknown_is_an_error() {

@@ -3,6 +3,7 @@
 //! Burn's default, which transposes the activation (a full copy) for every
 //! statistic and again in the backward pass.
 
+use burn::module::RunningState;
 use burn::nn::BatchNorm;
 use burn::tensor::Tensor;
 use metanas_norm::BatchNormTraining;
@@ -12,6 +13,12 @@ use metanas_norm::BatchNormTraining;
 /// updating the running mean and variance as Burn's layer does (the biased
 /// batch variance; PyTorch keeps the unbiased one); otherwise Burn's
 /// inference pass. Values and gradients equal Burn's to float rounding.
+///
+/// The running statistics are committed at once, so that they do not depend
+/// on the thread a pass runs on: Burn keeps a [`RunningState`]'s updates per
+/// thread and averages them at the next read from a thread that has one, so
+/// consecutive steps on different threads (a training loop on rayon's pool)
+/// would read stale statistics and average them in an order set by timing.
 ///
 /// # Panics
 /// If the layer's channels are not `x`'s, ε is not positive, or (in
@@ -31,11 +38,23 @@ pub fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     let momentum = norm.momentum;
     let running_mean = norm.running_mean.value_sync().to_device(&device);
     let running_var = norm.running_var.value_sync().to_device(&device);
-    norm.running_mean
-        .update((running_mean * (1.0 - momentum) + mean * momentum).detach());
-    norm.running_var
-        .update((running_var * (1.0 - momentum) + variance * momentum).detach());
+    commit(
+        &norm.running_mean,
+        running_mean * (1.0 - momentum) + mean * momentum,
+    );
+    commit(
+        &norm.running_var,
+        running_var * (1.0 - momentum) + variance * momentum,
+    );
     output
+}
+
+/// Makes `value` the state's value on every thread: the update, then the
+/// synchronisation that folds it in (it is the only pending one, since every
+/// update goes through here).
+fn commit(state: &RunningState<Tensor<1>>, value: Tensor<1>) {
+    state.update(value.detach());
+    state.value_sync();
 }
 
 #[cfg(test)]
@@ -124,6 +143,45 @@ mod tests {
             // The running statistics moved (not the initial zeros and ones).
             let moved: f32 = ours.running_mean.value_sync().abs().sum().into_scalar();
             assert!(moved > 1e-3, "running mean did not move");
+        }
+    }
+
+    #[test]
+    fn running_statistics_do_not_depend_on_the_thread_of_each_pass() {
+        let device = metanas_device::test_device().autodiff();
+        let layer =
+            || metanas_seeding::seeded(&device, 3, || BatchNormConfig::new(4).init(&device));
+        let batches: Vec<Tensor<4>> = (0..4)
+            .map(|i| {
+                metanas_seeding::seeded(&device, 10 + i, || {
+                    Tensor::random([3, 4, 5, 5], Distribution::Normal(i as f64, 1.0), &device)
+                })
+            })
+            .collect();
+        let (same_thread, alternating) = (layer(), layer());
+        for (i, x) in batches.iter().enumerate() {
+            let _ = batch_norm(&same_thread, x.clone());
+            if i % 2 == 1 {
+                std::thread::scope(|s| {
+                    s.spawn(|| batch_norm(&alternating, x.clone()));
+                });
+            } else {
+                let _ = batch_norm(&alternating, x.clone());
+            }
+        }
+        for (what, a, b) in [
+            (
+                "running mean",
+                same_thread.running_mean.value_sync(),
+                alternating.running_mean.value_sync(),
+            ),
+            (
+                "running variance",
+                same_thread.running_var.value_sync(),
+                alternating.running_var.value_sync(),
+            ),
+        ] {
+            assert_eq!(a.into_data(), b.into_data(), "{what}");
         }
     }
 

@@ -1,5 +1,6 @@
 //! The training loop: any [`ImageClassifier`], any [`ModelOptimizer`].
 
+use crate::compute_pool::on_compute_pool;
 use crate::error::{NetError, Result};
 use crate::evaluation::{Evaluation, evaluate};
 use crate::image_classifier::ImageClassifier;
@@ -69,8 +70,8 @@ pub fn train<M, O>(
     device: &Device,
 ) -> Result<(M, TrainingReport)>
 where
-    M: ImageClassifier,
-    O: ModelOptimizer,
+    M: ImageClassifier + Sync,
+    O: ModelOptimizer + Send,
 {
     config.check()?;
     if data.train.is_empty() {
@@ -109,9 +110,12 @@ where
             }
         };
         let batch = data.train.batch_of(&indices, data.normalisation, device)?;
-        let logits = model.forward_classes(batch.images); // [batch, classes]
-        let loss = loss_fn.forward(logits, batch.targets); // [1]
-        let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+        let (loss, loss_value) = on_compute_pool(device, || {
+            let logits = model.forward_classes(batch.images); // [batch, classes]
+            let loss = loss_fn.forward(logits, batch.targets); // [1]
+            let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+            (loss, loss_value)
+        });
         if !loss_value.is_finite() {
             bar.abandon_with_message(format!("diverged at step {step}"));
             return Err(NetError::Diverged {
@@ -124,7 +128,6 @@ where
             smoothed_loss = loss_value;
         }
         smoothed_loss = 0.9 * smoothed_loss + 0.1 * loss_value;
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
         let feedback = TrainingFeedback {
             step,
             total_steps: total,
@@ -133,7 +136,10 @@ where
             smoothed_loss,
         };
         let lr = config.schedule.rate(base_lr, step, total);
-        model = optimizer.step(lr, model, grads, &feedback);
+        model = on_compute_pool(device, || {
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            optimizer.step(lr, model, grads, &feedback)
+        });
         report.train_losses.push(loss_value as f32);
         report.steps = step + 1;
         report

@@ -14,7 +14,7 @@ use metanas_data::{Augmentation, ImageDataset, MirrorCheck, augmentation_rng};
 use metanas_net::{
     CellNetwork, CellNetworkConfig, Evaluation, ImageClassifier, LearningRateSchedule,
     ModelMetadata, ModelOptimizer, NetError, SavedModel, ToCellPlan, TrainingFeedback,
-    TrainingReport, evaluate,
+    TrainingReport, evaluate, on_compute_pool,
 };
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -345,9 +345,12 @@ impl FinalStage<'_> {
                 Some(&normalisation),
                 device,
             )?;
-            let logits = network.forward_classes(batch.images); // [batch, classes]
-            let loss = loss_fn.forward(logits, batch.targets); // [1]
-            let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+            let (loss, loss_value) = on_compute_pool(device, || {
+                let logits = network.forward_classes(batch.images); // [batch, classes]
+                let loss = loss_fn.forward(logits, batch.targets); // [1]
+                let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+                (loss, loss_value)
+            });
             if !loss_value.is_finite() {
                 return Err(NetError::Diverged {
                     step,
@@ -360,7 +363,6 @@ impl FinalStage<'_> {
                 smoothed_loss = loss_value;
             }
             smoothed_loss = 0.9 * smoothed_loss + 0.1 * loss_value;
-            let grads = GradientsParams::from_grads(loss.backward(), &network);
             let lr = schedule(config, steps_per_epoch, total).rate(base_lr, step, total);
             let feedback = TrainingFeedback {
                 step,
@@ -369,7 +371,10 @@ impl FinalStage<'_> {
                 initial_loss,
                 smoothed_loss,
             };
-            network = ModelOptimizer::step(&mut optimizer, lr, network, grads, &feedback);
+            network = on_compute_pool(device, || {
+                let grads = GradientsParams::from_grads(loss.backward(), &network);
+                ModelOptimizer::step(&mut optimizer, lr, network, grads, &feedback)
+            });
             report.train_losses.push(loss_value as f32);
             step += 1;
             report.steps = step;
