@@ -202,48 +202,54 @@ fn time_case(
     for run in 0..warmup + steps {
         let x = input.clone().detach().require_grad();
         let start = Instant::now();
-        // Each case ends by reading a number, which waits for the device.
-        let check: f32 = match case.block {
-            Block::ConvForward => conv.forward(input.clone().detach()).sum().into_scalar(),
-            Block::ConvForwardBackward => {
-                let grads = (conv.forward(x.clone()) * upstream.clone())
-                    .sum()
-                    .backward();
-                let input_grad = x.grad(&grads).context("no input gradient")?;
-                let weight_grad = conv.weight.grad(&grads).context("no weight gradient")?;
-                input_grad.sum().into_scalar::<f32>() + weight_grad.sum().into_scalar::<f32>()
-            }
-            Block::BatchNormForwardBackward => {
-                let grads = (norm.forward(x.clone()) * upstream.clone())
-                    .sum()
-                    .backward();
-                x.grad(&grads)
-                    .context("no input gradient")?
-                    .sum()
-                    .into_scalar()
-            }
-            Block::MetanasBatchNormForwardBackward => {
-                let grads = (metanas_net::batch_norm(&norm, x.clone()) * upstream.clone())
-                    .sum()
-                    .backward();
-                x.grad(&grads)
-                    .context("no input gradient")?
-                    .sum()
-                    .into_scalar()
-            }
-            Block::MetanasConvForward => {
-                metanas_conv::conv2d(input.clone().detach(), conv.weight.val(), None, options())?
-                    .sum()
-                    .into_scalar()
-            }
-            Block::MetanasConvForwardBackward => {
-                let y = metanas_conv::conv2d(x.clone(), conv.weight.val(), None, options())?;
-                let grads = (y * upstream.clone()).sum().backward();
-                let input_grad = x.grad(&grads).context("no input gradient")?;
-                let weight_grad = conv.weight.grad(&grads).context("no weight gradient")?;
-                input_grad.sum().into_scalar::<f32>() + weight_grad.sum().into_scalar::<f32>()
-            }
-        };
+        // Each case ends by reading a number, which waits for the device; run
+        // on rayon's pool as the training loops run their steps.
+        let check: f32 = metanas_net::on_compute_pool(device, || -> anyhow::Result<f32> {
+            Ok(match case.block {
+                Block::ConvForward => conv.forward(input.clone().detach()).sum().into_scalar(),
+                Block::ConvForwardBackward => {
+                    let grads = (conv.forward(x.clone()) * upstream.clone())
+                        .sum()
+                        .backward();
+                    let input_grad = x.grad(&grads).context("no input gradient")?;
+                    let weight_grad = conv.weight.grad(&grads).context("no weight gradient")?;
+                    input_grad.sum().into_scalar::<f32>() + weight_grad.sum().into_scalar::<f32>()
+                }
+                Block::BatchNormForwardBackward => {
+                    let grads = (norm.forward(x.clone()) * upstream.clone())
+                        .sum()
+                        .backward();
+                    x.grad(&grads)
+                        .context("no input gradient")?
+                        .sum()
+                        .into_scalar()
+                }
+                Block::MetanasBatchNormForwardBackward => {
+                    let grads = (metanas_net::batch_norm(&norm, x.clone()) * upstream.clone())
+                        .sum()
+                        .backward();
+                    x.grad(&grads)
+                        .context("no input gradient")?
+                        .sum()
+                        .into_scalar()
+                }
+                Block::MetanasConvForward => metanas_conv::conv2d(
+                    input.clone().detach(),
+                    conv.weight.val(),
+                    None,
+                    options(),
+                )?
+                .sum()
+                .into_scalar(),
+                Block::MetanasConvForwardBackward => {
+                    let y = metanas_conv::conv2d(x.clone(), conv.weight.val(), None, options())?;
+                    let grads = (y * upstream.clone()).sum().backward();
+                    let input_grad = x.grad(&grads).context("no input gradient")?;
+                    let weight_grad = conv.weight.grad(&grads).context("no weight gradient")?;
+                    input_grad.sum().into_scalar::<f32>() + weight_grad.sum().into_scalar::<f32>()
+                }
+            })
+        })?;
         if !check.is_finite() {
             bail!("{}: result {check}", case.name());
         }

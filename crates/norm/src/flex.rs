@@ -27,6 +27,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{Cube, Flex, NdArray};
 use burn::tensor::{DType, TensorData};
 use rayon::prelude::*;
+use std::ops::AddAssign;
 
 #[allow(deprecated)] // Burn 0.22 deprecates ndarray; the workspace still compiles it.
 impl BatchNormOps for NdArray {}
@@ -153,25 +154,41 @@ struct LaneSums {
 impl LaneSums {
     /// Adds `terms(a[i], b[i])` for every `i` (`a` and `b` of one length).
     fn add(&mut self, a: &[f32], b: &[f32], terms: impl Fn(f64, f64) -> (f64, f64)) {
-        let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-        let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
-        for (a, b) in a_chunks.zip(b_chunks) {
-            for lane in 0..LANES {
-                let (p, q) = terms(f64::from(a[lane]), f64::from(b[lane]));
-                self.first[lane] += p;
-                self.second[lane] += q;
-            }
-        }
-        for (lane, (&a, &b)) in a_rest.iter().zip(b_rest).enumerate() {
-            let (p, q) = terms(f64::from(a), f64::from(b));
-            self.first[lane] += p;
-            self.second[lane] += q;
-        }
+        add_in_lanes(a, b, &mut self.first, &mut self.second, |a, b| {
+            terms(f64::from(a), f64::from(b))
+        });
     }
 
     /// The two sums.
     fn total(&self) -> (f64, f64) {
         (self.first.iter().sum(), self.second.iter().sum())
+    }
+}
+
+/// Adds `terms(a[i], b[i])` to lane `i % N` of `first` and of `second`, for
+/// every `i` (`a` and `b` of one length): `N` independent running sums per
+/// slot, so that the compiler can vectorise the loop.
+#[inline(always)]
+fn add_in_lanes<T: Copy + AddAssign, const N: usize>(
+    a: &[f32],
+    b: &[f32],
+    first: &mut [T; N],
+    second: &mut [T; N],
+    terms: impl Fn(f32, f32) -> (T, T),
+) {
+    let (a_chunks, b_chunks) = (a.chunks_exact(N), b.chunks_exact(N));
+    let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
+    for (a, b) in a_chunks.zip(b_chunks) {
+        for lane in 0..N {
+            let (p, q) = terms(a[lane], b[lane]);
+            first[lane] += p;
+            second[lane] += q;
+        }
+    }
+    for (lane, (&a, &b)) in a_rest.iter().zip(b_rest).enumerate() {
+        let (p, q) = terms(a, b);
+        first[lane] += p;
+        second[lane] += q;
     }
 }
 
@@ -196,20 +213,7 @@ impl BlockSums {
     fn add(&mut self, a: &[f32], b: &[f32], terms: impl Fn(f32, f32) -> (f32, f32)) {
         for (a, b) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
             let (mut first, mut second) = ([0.0f32; BLOCK_LANES], [0.0f32; BLOCK_LANES]);
-            let (a_chunks, b_chunks) = (a.chunks_exact(BLOCK_LANES), b.chunks_exact(BLOCK_LANES));
-            let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
-            for (a, b) in a_chunks.zip(b_chunks) {
-                for lane in 0..BLOCK_LANES {
-                    let (p, q) = terms(a[lane], b[lane]);
-                    first[lane] += p;
-                    second[lane] += q;
-                }
-            }
-            for (lane, (&a, &b)) in a_rest.iter().zip(b_rest).enumerate() {
-                let (p, q) = terms(a, b);
-                first[lane] += p;
-                second[lane] += q;
-            }
+            add_in_lanes(a, b, &mut first, &mut second, &terms);
             self.first += first.iter().map(|&v| f64::from(v)).sum::<f64>();
             self.second += second.iter().map(|&v| f64::from(v)).sum::<f64>();
         }
