@@ -201,37 +201,31 @@ fn time_case(
     let mut times = Vec::with_capacity(steps);
     for run in 0..warmup + steps {
         let x = input.clone().detach().require_grad();
+        // The input and weight gradients of `y = conv(x)`, and the input gradient
+        // of `y = f(x)`, read as one number each.
+        let conv_gradients = |y: Tensor<4>| -> anyhow::Result<f32> {
+            let grads = (y * upstream.clone()).sum().backward();
+            let input_grad = x.grad(&grads).context("no input gradient")?;
+            let weight_grad = conv.weight.grad(&grads).context("no weight gradient")?;
+            Ok(input_grad.sum().into_scalar::<f32>() + weight_grad.sum().into_scalar::<f32>())
+        };
+        let input_gradient = |y: Tensor<4>| -> anyhow::Result<f32> {
+            let grads = (y * upstream.clone()).sum().backward();
+            Ok(x.grad(&grads)
+                .context("no input gradient")?
+                .sum()
+                .into_scalar())
+        };
         let start = Instant::now();
         // Each case ends by reading a number, which waits for the device; run
         // on rayon's pool as the training loops run their steps.
         let check: f32 = metanas_net::on_compute_pool(device, || -> anyhow::Result<f32> {
             Ok(match case.block {
                 Block::ConvForward => conv.forward(input.clone().detach()).sum().into_scalar(),
-                Block::ConvForwardBackward => {
-                    let grads = (conv.forward(x.clone()) * upstream.clone())
-                        .sum()
-                        .backward();
-                    let input_grad = x.grad(&grads).context("no input gradient")?;
-                    let weight_grad = conv.weight.grad(&grads).context("no weight gradient")?;
-                    input_grad.sum().into_scalar::<f32>() + weight_grad.sum().into_scalar::<f32>()
-                }
-                Block::BatchNormForwardBackward => {
-                    let grads = (norm.forward(x.clone()) * upstream.clone())
-                        .sum()
-                        .backward();
-                    x.grad(&grads)
-                        .context("no input gradient")?
-                        .sum()
-                        .into_scalar()
-                }
+                Block::ConvForwardBackward => conv_gradients(conv.forward(x.clone()))?,
+                Block::BatchNormForwardBackward => input_gradient(norm.forward(x.clone()))?,
                 Block::MetanasBatchNormForwardBackward => {
-                    let grads = (metanas_net::batch_norm(&norm, x.clone()) * upstream.clone())
-                        .sum()
-                        .backward();
-                    x.grad(&grads)
-                        .context("no input gradient")?
-                        .sum()
-                        .into_scalar()
+                    input_gradient(metanas_net::batch_norm(&norm, x.clone()))?
                 }
                 Block::MetanasConvForward => metanas_conv::conv2d(
                     input.clone().detach(),
@@ -241,13 +235,12 @@ fn time_case(
                 )?
                 .sum()
                 .into_scalar(),
-                Block::MetanasConvForwardBackward => {
-                    let y = metanas_conv::conv2d(x.clone(), conv.weight.val(), None, options())?;
-                    let grads = (y * upstream.clone()).sum().backward();
-                    let input_grad = x.grad(&grads).context("no input gradient")?;
-                    let weight_grad = conv.weight.grad(&grads).context("no weight gradient")?;
-                    input_grad.sum().into_scalar::<f32>() + weight_grad.sum().into_scalar::<f32>()
-                }
+                Block::MetanasConvForwardBackward => conv_gradients(metanas_conv::conv2d(
+                    x.clone(),
+                    conv.weight.val(),
+                    None,
+                    options(),
+                )?)?,
             })
         })?;
         if !check.is_finite() {

@@ -116,9 +116,6 @@ pub(crate) fn split_indices(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, 
     (order, validation)
 }
 
-/// Trains `model` on rows of `batch` with targets `targets` (`[cells, outputs]`
-/// row-major, standardised), both on the autodiff `device`; keeps the model
-/// of the best validation loss.
 /// Trains `members` models of `model` from seeds `config.seed + 1000·i`;
 /// returns them in inference mode with their reports.
 pub(crate) fn train_ensemble(
@@ -147,7 +144,25 @@ pub(crate) fn train_ensemble(
         .collect()
 }
 
+/// Trains `model` on rows of `batch` with targets `targets` (`[cells, outputs]`
+/// row-major, standardised), both on the autodiff `device`; keeps the model
+/// of the best validation loss. On the CPU it runs on a thread of rayon's pool
+/// ([`metanas_device::on_compute_pool`]).
 pub(crate) fn train(
+    model: Aen,
+    batch: &EncodedBatch,
+    targets: &[f32],
+    outputs: usize,
+    config: &TrainingConfig,
+    device: &Device,
+) -> crate::error::Result<(Aen, TrainingReport)> {
+    metanas_device::on_compute_pool(device, || {
+        train_here(model, batch, targets, outputs, config, device)
+    })
+}
+
+/// [`train`] on the calling thread.
+fn train_here(
     mut model: Aen,
     batch: &EncodedBatch,
     targets: &[f32],

@@ -10,7 +10,12 @@
 //! | `wgpu` | WebGPU: a real GPU, or a software Vulkan driver such as Mesa's lavapipe |
 //!
 //! Tests call [`test_device`], which reads `METANAS_DEVICE` so the same
-//! tests run on every backend.
+//! tests run on every backend. [`on_compute_pool`] runs a training step where
+//! a CPU backend's operations run best: on a thread of rayon's pool.
+
+mod compute_pool;
+
+pub use compute_pool::on_compute_pool;
 
 use burn::tensor::{Device, DeviceKind};
 use serde::{Deserialize, Serialize};

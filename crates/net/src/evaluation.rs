@@ -1,11 +1,11 @@
 //! Loss and accuracy of a model on a dataset.
 
-use crate::compute_pool::on_compute_pool;
 use crate::error::Result;
 use crate::image_classifier::ImageClassifier;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::Device;
 use metanas_data::{ImageDataset, Normalisation};
+use metanas_device::on_compute_pool;
 use serde::{Deserialize, Serialize};
 
 /// Mean cross-entropy and accuracy over a dataset.

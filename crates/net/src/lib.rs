@@ -46,7 +46,6 @@ mod cell_layer;
 mod cell_network;
 mod cell_operation;
 mod cell_plan;
-mod compute_pool;
 mod conv_bn;
 mod error;
 mod evaluation;
@@ -71,12 +70,12 @@ pub use cell_layer::CellLayer;
 pub use cell_network::{CellNetwork, CellNetworkConfig, NetworkBlock, NetworkComplexity};
 pub use cell_operation::CellOperation;
 pub use cell_plan::{CellPlan, PlanEdge, ToCellPlan};
-pub use compute_pool::on_compute_pool;
 pub use conv_bn::ConvBn;
 pub use error::{NetError, Result};
 pub use evaluation::{Evaluation, evaluate};
 pub use image_classifier::ImageClassifier;
 pub use learning_rate_schedule::LearningRateSchedule;
+pub use metanas_device::on_compute_pool;
 pub use model_optimizer::{ModelOptimizer, TrainingFeedback};
 pub use onnx_export::{
     ONNX_INPUT, ONNX_IR_VERSION, ONNX_LOGITS, ONNX_OPSET, ONNX_PROBABILITIES, onnx_model,

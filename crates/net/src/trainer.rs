@@ -1,6 +1,5 @@
 //! The training loop: any [`ImageClassifier`], any [`ModelOptimizer`].
 
-use crate::compute_pool::on_compute_pool;
 use crate::error::{NetError, Result};
 use crate::evaluation::{Evaluation, evaluate};
 use crate::image_classifier::ImageClassifier;
@@ -11,6 +10,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use metanas_data::{ImageDataset, Normalisation};
+use metanas_device::on_compute_pool;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 

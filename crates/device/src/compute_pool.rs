@@ -1,10 +1,11 @@
 //! Where a training step's work runs: on a thread of rayon's pool.
 
+use crate::runs_on_cpu;
 use burn::tensor::Device;
 
 /// Runs `work`, which computes on `device`, and returns its result: on a
 /// thread of rayon's global pool (inline when the caller is already one) when
-/// `device` is a CPU device, on the calling thread otherwise.
+/// `device` is a CPU device ([`runs_on_cpu`]), on the calling thread otherwise.
 ///
 /// On the CPU backends every tensor operation of a step (each convolution,
 /// batch norm, elementwise operation and optimizer update: thousands per
@@ -13,13 +14,14 @@ use burn::tensor::Device;
 /// sleep until it is done, so every operation costs a sleep and a wake-up of
 /// the caller and leaves it idle. Called from a pool thread, the operation's
 /// first part runs at once on that thread, and the other threads take the
-/// rest as they come. The training and evaluation loops run their steps
-/// through this function: 5 % off the NAS-Bench-201 step (`cargo xtask
+/// rest as they come. The training and evaluation loops of metanas-net,
+/// the final stage, the AEN's and the AON's training run their steps through
+/// this function: 5 % off the NAS-Bench-201 step (`cargo xtask
 /// bench-train-step`, eight paired runs;
 /// docs/decisions/0022-training-steps-on-the-pool.md). A GPU backend queues
 /// its operations from the calling thread and is left there.
 pub fn on_compute_pool<R: Send>(device: &Device, work: impl FnOnce() -> R + Send) -> R {
-    if metanas_device::runs_on_cpu(device) {
+    if runs_on_cpu(device) {
         rayon::scope(|_| work())
     } else {
         work()
@@ -29,7 +31,7 @@ pub fn on_compute_pool<R: Send>(device: &Device, work: impl FnOnce() -> R + Send
 #[cfg(test)]
 mod tests {
     use super::*;
-    use metanas_device::BackendChoice;
+    use crate::BackendChoice;
 
     #[test]
     fn work_runs_on_a_pool_thread_on_the_cpu_and_returns_its_result() {
