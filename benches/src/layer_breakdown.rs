@@ -18,6 +18,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
 use metanas_device::BackendChoice;
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::time::Instant;
 
 /// What a case runs.
@@ -185,16 +186,24 @@ fn time_case(
     device: &Device,
 ) -> anyhow::Result<f64> {
     let (c, s) = (case.channels, case.size);
-    let (conv, norm, input, upstream) = metanas_seeding::seeded(device, 0, || {
-        let conv = Conv2dConfig::new([c, c], [3, 3])
-            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-            .with_bias(false)
-            .init(device);
-        let norm = BatchNormConfig::new(c).init(device);
+    // Modules through `seeded_module`, which draws their lazily initialised
+    // parameters at once (not at their first use, on a pool thread).
+    let conv = metanas_seeding::seeded_module(device, 0, || {
+        Ok::<_, Infallible>(
+            Conv2dConfig::new([c, c], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_bias(false)
+                .init(device),
+        )
+    })?;
+    let norm = metanas_seeding::seeded_module(device, 1, || {
+        Ok::<_, Infallible>(BatchNormConfig::new(c).init(device))
+    })?;
+    let (input, upstream) = metanas_seeding::seeded(device, 2, || {
         let input = Tensor::<4>::random([batch, c, s, s], Distribution::Normal(0.0, 1.0), device);
         let upstream =
             Tensor::<4>::random([batch, c, s, s], Distribution::Normal(0.0, 1.0), device);
-        (conv, norm, input, upstream)
+        (input, upstream)
     });
     // The options of `conv` (stride 1, padding 1).
     let options = || ConvOptions::new([1, 1], [1, 1], [1, 1], 1);

@@ -53,8 +53,9 @@ impl AenConfig {
         Ok(())
     }
 
-    /// A fresh network on `device` (build it inside `metanas_seeding::seeded` for
-    /// reproducible weights).
+    /// A fresh network on `device` (build it with `metanas_seeding::seeded_module`
+    /// for reproducible weights: its parameters are drawn lazily, at their first
+    /// use, otherwise).
     ///
     /// # Errors
     /// As [`AenConfig::check`].

@@ -149,8 +149,8 @@ impl AonConfig {
         Ok(())
     }
 
-    /// A fresh AON on `device` (build it inside `metanas_seeding::seeded` for
-    /// reproducible weights):
+    /// A fresh AON on `device` (build it with `metanas_seeding::seeded_module`
+    /// for reproducible weights):
     /// it behaves exactly like Adam with learning rate `initial_step` (plus
     /// SGD-Nesterov at `initial_momentum_step`, if set).
     ///

@@ -4,8 +4,9 @@ use crate::runs_on_cpu;
 use burn::tensor::Device;
 
 /// Runs `work`, which computes on `device`, and returns its result: on a
-/// thread of rayon's global pool (inline when the caller is already one) when
-/// `device` is a CPU device ([`runs_on_cpu`]), on the calling thread otherwise.
+/// thread of rayon's global pool (inline when the caller is already a thread
+/// of a rayon pool) when `device` is a CPU device ([`runs_on_cpu`]), on the
+/// calling thread otherwise.
 ///
 /// On the CPU backends every tensor operation of a step (each convolution,
 /// batch norm, elementwise operation and optimizer update: thousands per
@@ -20,6 +21,13 @@ use burn::tensor::Device;
 /// bench-train-step`, eight paired runs;
 /// docs/decisions/0022-training-steps-on-the-pool.md). A GPU backend queues
 /// its operations from the calling thread and is left there.
+///
+/// `work` runs on a pool thread's stack (rayon's default, 2 MiB), and when
+/// several threads train at once, a pool thread that waits inside one step may
+/// take another's whole step meanwhile, so one step's measured time can
+/// include another's. `work` must not draw from a seeded generator
+/// (`metanas_seeding::seeded` warns against calls from rayon tasks): build
+/// modules before, with `metanas_seeding::seeded_module`.
 pub fn on_compute_pool<R: Send>(device: &Device, work: impl FnOnce() -> R + Send) -> R {
     if runs_on_cpu(device) {
         rayon::scope(|_| work())

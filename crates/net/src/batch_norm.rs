@@ -50,8 +50,9 @@ pub fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
 }
 
 /// Makes `value` the state's value on every thread: the update, then the
-/// synchronisation that folds it in (it is the only pending one, since every
-/// update goes through here).
+/// synchronisation that folds it in. It is the only pending update as long as
+/// one layer (or its plain clones, which share the state) is not run by two
+/// threads at once; nothing in metanas does that.
 fn commit(state: &RunningState<Tensor<1>>, value: Tensor<1>) {
     state.update(value.detach());
     state.value_sync();

@@ -122,8 +122,9 @@ impl CellNetworkConfig {
         Ok(())
     }
 
-    /// Builds the network on `device` (build it inside `metanas_seeding::seeded`
-    /// for reproducible weights).
+    /// Builds the network on `device` (build it with
+    /// `metanas_seeding::seeded_module` for reproducible weights: its parameters
+    /// are drawn lazily, at their first use, otherwise).
     ///
     /// # Errors
     /// [`NetError::InvalidConfig`] when [`Self::check`] fails.

@@ -57,7 +57,10 @@ impl TrainingReport {
 ///
 /// Batches come in a seeded order (reshuffled each epoch), the learning rate
 /// follows `config.schedule`, and the loss of every step is checked: a NaN or
-/// infinite loss stops the run with [`NetError::Diverged`].
+/// infinite loss stops the run with [`NetError::Diverged`]. On a CPU device
+/// each step runs on a thread of rayon's pool
+/// ([`metanas_device::on_compute_pool`]), hence `O: Send`: the optimizer is
+/// used from that thread.
 ///
 /// # Errors
 /// [`NetError::InvalidConfig`] for bad settings or an empty training set;
@@ -70,7 +73,7 @@ pub fn train<M, O>(
     device: &Device,
 ) -> Result<(M, TrainingReport)>
 where
-    M: ImageClassifier + Sync,
+    M: ImageClassifier,
     O: ModelOptimizer + Send,
 {
     config.check()?;
@@ -109,37 +112,47 @@ where
                 batches.next().unwrap_or_default()
             }
         };
-        let batch = data.train.batch_of(&indices, data.normalisation, device)?;
-        let (loss, loss_value) = on_compute_pool(device, || {
+        let lr = config.schedule.rate(base_lr, step, total);
+        // The whole step on one pool thread: the batch, the forward pass, the
+        // loss check, the backward pass and the update.
+        let stepped = on_compute_pool(device, || -> Result<(M, f64)> {
+            let batch = data.train.batch_of(&indices, data.normalisation, device)?;
             let logits = model.forward_classes(batch.images); // [batch, classes]
             let loss = loss_fn.forward(logits, batch.targets); // [1]
             let loss_value = f64::from(loss.clone().into_scalar::<f32>());
-            (loss, loss_value)
-        });
-        if !loss_value.is_finite() {
-            bar.abandon_with_message(format!("diverged at step {step}"));
-            return Err(NetError::Diverged {
+            if !loss_value.is_finite() {
+                return Err(NetError::Diverged {
+                    step,
+                    loss: loss_value,
+                });
+            }
+            if step == 0 {
+                initial_loss = loss_value;
+                smoothed_loss = loss_value;
+            }
+            smoothed_loss = 0.9 * smoothed_loss + 0.1 * loss_value;
+            let feedback = TrainingFeedback {
                 step,
+                total_steps: total,
                 loss: loss_value,
-            });
-        }
-        if step == 0 {
-            initial_loss = loss_value;
-            smoothed_loss = loss_value;
-        }
-        smoothed_loss = 0.9 * smoothed_loss + 0.1 * loss_value;
-        let feedback = TrainingFeedback {
-            step,
-            total_steps: total,
-            loss: loss_value,
-            initial_loss,
-            smoothed_loss,
-        };
-        let lr = config.schedule.rate(base_lr, step, total);
-        model = on_compute_pool(device, || {
+                initial_loss,
+                smoothed_loss,
+            };
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            optimizer.step(lr, model, grads, &feedback)
+            Ok((optimizer.step(lr, model, grads, &feedback), loss_value))
         });
+        let loss_value = match stepped {
+            Ok((next, loss_value)) => {
+                model = next;
+                loss_value
+            }
+            Err(e) => {
+                if let NetError::Diverged { step, .. } = e {
+                    bar.abandon_with_message(format!("diverged at step {step}"));
+                }
+                return Err(e);
+            }
+        };
         report.train_losses.push(loss_value as f32);
         report.steps = step + 1;
         report

@@ -338,43 +338,44 @@ impl FinalStage<'_> {
                     batches.next().unwrap_or_default()
                 }
             };
-            let batch = fit.augmented_batch_of(
-                &indices,
-                &augmentation,
-                &mut rng,
-                Some(&normalisation),
-                device,
-            )?;
-            let (loss, loss_value) = on_compute_pool(device, || {
-                let logits = network.forward_classes(batch.images); // [batch, classes]
-                let loss = loss_fn.forward(logits, batch.targets); // [1]
-                let loss_value = f64::from(loss.clone().into_scalar::<f32>());
-                (loss, loss_value)
-            });
-            if !loss_value.is_finite() {
-                return Err(NetError::Diverged {
-                    step,
-                    loss: loss_value,
-                }
-                .into());
-            }
-            if step == 0 {
-                initial_loss = loss_value;
-                smoothed_loss = loss_value;
-            }
-            smoothed_loss = 0.9 * smoothed_loss + 0.1 * loss_value;
             let lr = schedule(config, steps_per_epoch, total).rate(base_lr, step, total);
-            let feedback = TrainingFeedback {
-                step,
-                total_steps: total,
-                loss: loss_value,
-                initial_loss,
-                smoothed_loss,
-            };
-            network = on_compute_pool(device, || {
-                let grads = GradientsParams::from_grads(loss.backward(), &network);
-                ModelOptimizer::step(&mut optimizer, lr, network, grads, &feedback)
-            });
+            // The whole step on one pool thread: the batch, the forward pass,
+            // the loss check, the backward pass and the update.
+            let (next, loss_value) =
+                on_compute_pool(device, || -> std::result::Result<_, NetError> {
+                    let batch = fit.augmented_batch_of(
+                        &indices,
+                        &augmentation,
+                        &mut rng,
+                        Some(&normalisation),
+                        device,
+                    )?;
+                    let logits = network.forward_classes(batch.images); // [batch, classes]
+                    let loss = loss_fn.forward(logits, batch.targets); // [1]
+                    let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+                    if !loss_value.is_finite() {
+                        return Err(NetError::Diverged {
+                            step,
+                            loss: loss_value,
+                        });
+                    }
+                    if step == 0 {
+                        initial_loss = loss_value;
+                        smoothed_loss = loss_value;
+                    }
+                    smoothed_loss = 0.9 * smoothed_loss + 0.1 * loss_value;
+                    let feedback = TrainingFeedback {
+                        step,
+                        total_steps: total,
+                        loss: loss_value,
+                        initial_loss,
+                        smoothed_loss,
+                    };
+                    let grads = GradientsParams::from_grads(loss.backward(), &network);
+                    let next = ModelOptimizer::step(&mut optimizer, lr, network, grads, &feedback);
+                    Ok((next, loss_value))
+                })?;
+            network = next;
             report.train_losses.push(loss_value as f32);
             step += 1;
             report.steps = step;
