@@ -12,7 +12,7 @@ use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor};
-use metanas_net::{CellNetwork, LearningRateSchedule, TrainingFeedback};
+use metanas_net::{CellNetwork, LearningRateSchedule, LossTracker};
 use std::collections::HashMap;
 
 /// The validation loss of a window's end, and what the meta-gradient needs.
@@ -39,8 +39,7 @@ pub(crate) struct InnerRun {
     epoch: u64,
     order: Vec<Vec<usize>>,
     position: usize,
-    initial_loss: f64,
-    smoothed_loss: f64,
+    losses: LossTracker,
     validation_images: Tensor<4>,
     validation_targets: Tensor<1, Int>,
 }
@@ -74,8 +73,7 @@ impl InnerRun {
             epoch: 0,
             order,
             position: 0,
-            initial_loss: f64::NAN,
-            smoothed_loss: f64::NAN,
+            losses: LossTracker::new(),
             validation_images: batch.images,
             validation_targets: batch.targets,
         })
@@ -97,8 +95,7 @@ impl InnerRun {
             epoch: self.epoch,
             order: self.order.clone(),
             position: self.position,
-            initial_loss: self.initial_loss,
-            smoothed_loss: self.smoothed_loss,
+            losses: self.losses,
             validation_images: self.validation_images.clone(),
             validation_targets: self.validation_targets.clone(),
         })
@@ -179,27 +176,16 @@ impl InnerRun {
             let logits = self.network.forward(batch.images); // [batch, classes]
             let loss = loss_fn.forward(logits, batch.targets); // [1]
             let loss_value = f64::from(loss.clone().into_scalar::<f32>());
-            if !loss_value.is_finite() {
+            let Ok(feedback) = self.losses.record(self.step, self.horizon, loss_value) else {
+                // A non-finite loss: the run diverged.
                 return Ok(WindowOutcome {
                     train_loss: f64::INFINITY,
                     validation_loss: f64::INFINITY,
                     surrogate: None,
                     diverged: true,
                 });
-            }
-            if self.step == 0 {
-                self.initial_loss = loss_value;
-                self.smoothed_loss = loss_value;
-            }
-            self.smoothed_loss = 0.9 * self.smoothed_loss + 0.1 * loss_value;
-            let mut grads = GradientsParams::from_grads(loss.backward(), &self.network);
-            let feedback = TrainingFeedback {
-                step: self.step,
-                total_steps: self.horizon,
-                loss: loss_value,
-                initial_loss: self.initial_loss,
-                smoothed_loss: self.smoothed_loss,
             };
+            let mut grads = GradientsParams::from_grads(loss.backward(), &self.network);
             let inputs = if feedback_on {
                 FeedbackInputs::from_feedback(&feedback)
             } else {

@@ -12,6 +12,8 @@
 //!   (Burn's SGD and Adam via [`OptimizerConfig`], or a learned optimizer), by
 //!   steps or epochs, with a learning-rate schedule, validation, a progress bar,
 //!   and a typed error on divergence; [`evaluate`] reports loss and accuracy.
+//!   Loops of their own (the final stage, the AON's meta-training) share its
+//!   step ([`classification_step`]) and loss bookkeeping ([`LossTracker`]).
 //! * [`SavedModel`] saves and loads a trained network and predicts classes
 //!   ([`Prediction`]); it also writes the network as safetensors (through
 //!   `burn::store`) and as an ONNX graph written from the network's own
@@ -46,11 +48,13 @@ mod cell_layer;
 mod cell_network;
 mod cell_operation;
 mod cell_plan;
+mod classification_step;
 mod conv_bn;
 mod error;
 mod evaluation;
 mod image_classifier;
 mod learning_rate_schedule;
+mod loss_tracker;
 mod model_optimizer;
 mod onnx_export;
 mod onnx_protobuf;
@@ -70,11 +74,13 @@ pub use cell_layer::CellLayer;
 pub use cell_network::{CellNetwork, CellNetworkConfig, NetworkBlock, NetworkComplexity};
 pub use cell_operation::CellOperation;
 pub use cell_plan::{CellPlan, PlanEdge, ToCellPlan};
+pub use classification_step::{StepSchedule, classification_step};
 pub use conv_bn::ConvBn;
 pub use error::{NetError, Result};
 pub use evaluation::{Evaluation, evaluate};
 pub use image_classifier::ImageClassifier;
 pub use learning_rate_schedule::LearningRateSchedule;
+pub use loss_tracker::LossTracker;
 pub use metanas_device::on_compute_pool;
 pub use model_optimizer::{ModelOptimizer, TrainingFeedback};
 pub use onnx_export::{

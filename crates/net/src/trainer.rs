@@ -1,12 +1,13 @@
 //! The training loop: any [`ImageClassifier`], any [`ModelOptimizer`].
 
+use crate::classification_step::{StepSchedule, classification_step};
 use crate::error::{NetError, Result};
 use crate::evaluation::{Evaluation, evaluate};
 use crate::image_classifier::ImageClassifier;
-use crate::model_optimizer::{ModelOptimizer, TrainingFeedback};
+use crate::loss_tracker::LossTracker;
+use crate::model_optimizer::ModelOptimizer;
 use crate::training_config::TrainingConfig;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use metanas_data::{ImageDataset, Normalisation};
@@ -99,7 +100,7 @@ where
     };
     let mut epoch = 0u64;
     let mut batches = data.train.batches(config.batch_size, Some(config.seed));
-    let (mut initial_loss, mut smoothed_loss) = (f64::NAN, f64::NAN);
+    let mut losses = LossTracker::new();
     for step in 0..total {
         let step_start = Instant::now();
         let indices = match batches.next() {
@@ -117,29 +118,12 @@ where
         // loss check, the backward pass and the update.
         let stepped = on_compute_pool(device, || -> Result<(M, f64)> {
             let batch = data.train.batch_of(&indices, data.normalisation, device)?;
-            let logits = model.forward_classes(batch.images); // [batch, classes]
-            let loss = loss_fn.forward(logits, batch.targets); // [1]
-            let loss_value = f64::from(loss.clone().into_scalar::<f32>());
-            if !loss_value.is_finite() {
-                return Err(NetError::Diverged {
-                    step,
-                    loss: loss_value,
-                });
-            }
-            if step == 0 {
-                initial_loss = loss_value;
-                smoothed_loss = loss_value;
-            }
-            smoothed_loss = 0.9 * smoothed_loss + 0.1 * loss_value;
-            let feedback = TrainingFeedback {
+            let schedule = StepSchedule {
                 step,
                 total_steps: total,
-                loss: loss_value,
-                initial_loss,
-                smoothed_loss,
+                learning_rate: lr,
             };
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            Ok((optimizer.step(lr, model, grads, &feedback), loss_value))
+            classification_step(model, optimizer, &loss_fn, batch, schedule, &mut losses)
         });
         let loss_value = match stepped {
             Ok((next, loss_value)) => {
@@ -158,7 +142,7 @@ where
         report
             .step_seconds
             .push(step_start.elapsed().as_secs_f64() as f32);
-        bar.set_message(format!("loss {smoothed_loss:.4}"));
+        bar.set_message(format!("loss {:.4}", losses.smoothed()));
         bar.inc(1);
         let last = step + 1 == total;
         if let Some(validation) = data.validation

@@ -8,13 +8,12 @@ use crate::final_training_config::{FinalLength, FinalTrainingConfig};
 use crate::kept_checkpoint::KeptCheckpoint;
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
-use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use metanas_data::{Augmentation, ImageDataset, MirrorCheck, augmentation_rng};
 use metanas_net::{
-    CellNetwork, CellNetworkConfig, Evaluation, ImageClassifier, LearningRateSchedule,
-    ModelMetadata, ModelOptimizer, NetError, SavedModel, ToCellPlan, TrainingFeedback,
-    TrainingReport, evaluate, on_compute_pool,
+    CellNetwork, CellNetworkConfig, Evaluation, LearningRateSchedule, LossTracker, ModelMetadata,
+    NetError, SavedModel, StepSchedule, ToCellPlan, TrainingReport, classification_step, evaluate,
+    on_compute_pool,
 };
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -309,7 +308,7 @@ impl FinalStage<'_> {
             observer: checkpoints,
         };
         let mut pace = Pace::default();
-        let (mut initial_loss, mut smoothed_loss) = (f64::NAN, f64::NAN);
+        let mut losses = LossTracker::new();
         let mut epoch = 0usize;
         let mut batches = fit.batches(config.batch_size, Some(config.seed));
         let mut step = 0usize;
@@ -350,30 +349,19 @@ impl FinalStage<'_> {
                         Some(&normalisation),
                         device,
                     )?;
-                    let logits = network.forward_classes(batch.images); // [batch, classes]
-                    let loss = loss_fn.forward(logits, batch.targets); // [1]
-                    let loss_value = f64::from(loss.clone().into_scalar::<f32>());
-                    if !loss_value.is_finite() {
-                        return Err(NetError::Diverged {
-                            step,
-                            loss: loss_value,
-                        });
-                    }
-                    if step == 0 {
-                        initial_loss = loss_value;
-                        smoothed_loss = loss_value;
-                    }
-                    smoothed_loss = 0.9 * smoothed_loss + 0.1 * loss_value;
-                    let feedback = TrainingFeedback {
+                    let step_schedule = StepSchedule {
                         step,
                         total_steps: total,
-                        loss: loss_value,
-                        initial_loss,
-                        smoothed_loss,
+                        learning_rate: lr,
                     };
-                    let grads = GradientsParams::from_grads(loss.backward(), &network);
-                    let next = ModelOptimizer::step(&mut optimizer, lr, network, grads, &feedback);
-                    Ok((next, loss_value))
+                    classification_step(
+                        network,
+                        &mut optimizer,
+                        &loss_fn,
+                        batch,
+                        step_schedule,
+                        &mut losses,
+                    )
                 })?;
             network = next;
             report.train_losses.push(loss_value as f32);
@@ -416,7 +404,7 @@ impl FinalStage<'_> {
                 planned_epochs: total.div_ceil(steps_per_epoch),
                 step,
                 planned_steps: total,
-                smoothed_loss,
+                smoothed_loss: losses.smoothed(),
                 validation_accuracy: report.validations.last().map(|(_, e)| e.accuracy),
                 eta_seconds: match budget {
                     Some(budget) => (budget - now).max(0.0),
