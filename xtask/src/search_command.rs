@@ -10,9 +10,10 @@ use metanas_device::BackendChoice;
 use metanas_meta::{ConditionedSettings, MetaModel, SearchedNetworks};
 use metanas_plot::{Series, line_chart};
 use metanas_search::{
-    Constraint, Constraints, Evaluator, NetworkSize, ReferenceCell, SearchConfig, SearchOutcome,
-    Searcher, Strategy, TableEvaluator, TrainingEvaluator, TrialOutcome, TrialStore,
-    acquisition_by_name, meta_strategy, shipped_source_values, strategy_by_name, trajectory,
+    Constraint, Constraints, Evaluator, FLOPS, FinalChoice, NetworkSize, ReferenceCell,
+    SearchConfig, SearchOutcome, Searcher, Strategy, TableEvaluator, TrainingEvaluator, Trial,
+    TrialOutcome, TrialStore, VALIDATION_EXAMPLES, acquisition_by_name, meta_strategy,
+    shipped_source_values, strategy_by_name, trajectory,
 };
 use metanas_search::{PredictedLatencies, probability_within};
 use metanas_space::SearchSpace;
@@ -117,6 +118,13 @@ pub struct SearchArgs {
     /// Cells per stage of the candidates (real-training tasks).
     #[arg(long, default_value_t = 1)]
     cells: usize,
+    /// Which finished candidate the final stage trains (real-training tasks):
+    /// `best` (the best validation accuracy) or `cheapest-within-error` (the
+    /// fewest FLOPs among the candidates within one standard error of the
+    /// best: a difference the validation split cannot resolve, while under
+    /// --final-time a cheaper network trains more epochs).
+    #[arg(long, default_value = "best")]
+    final_choice: FinalChoice,
     /// Final training of the winner and of reference cells (real-training tasks).
     #[command(flatten)]
     final_stage: crate::final_stage_args::FinalStageArgs,
@@ -183,6 +191,12 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     if !is_table_task && asked_objective(args).is_some() {
         bail!(
             "--minimize and --maximize choose the direction of a table column; `{}` is not a column of the table, and an image task maximises accuracy",
+            args.task
+        );
+    }
+    if is_table_task && args.final_choice != FinalChoice::Best {
+        bail!(
+            "--final-choice chooses the candidate an image search trains in its final stage; `{}` is searched by table lookup, which has no final stage",
             args.task
         );
     }
@@ -285,7 +299,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             &searcher,
             &outcome,
             &direction,
-            None,
+            FinalPart::default(),
             predicted_latency.as_ref(),
         )?;
         return Ok(());
@@ -357,12 +371,13 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     else {
         return Ok(());
     };
-    let final_stage = match outcome.best_trial() {
-        Some(best) => crate::final_stage::run_final_stage(
+    let chosen = chosen_trial(args.final_choice, &outcome)?;
+    let final_stage = match chosen {
+        Some(trial) => crate::final_stage::run_final_stage(
             &args.final_stage,
             args.seed,
             args.quiet,
-            &best.architecture,
+            &trial.architecture,
             metanas_search::FinalData {
                 train: &train_all,
                 test: &test,
@@ -382,13 +397,54 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         &searcher,
         &outcome,
         &accuracy,
-        final_stage.as_ref(),
+        FinalPart {
+            choice: chosen.map(|trial| (args.final_choice, trial)),
+            stage: final_stage.as_ref(),
+        },
         predicted_latency.as_ref(),
     )?;
     if let Some(stage) = &final_stage {
         crate::final_stage::print_comparison(stage, &out);
     }
     Ok(())
+}
+
+/// The trial the final stage trains, by `rule`; says so when the rule
+/// passes over the best one.
+fn chosen_trial(rule: FinalChoice, outcome: &SearchOutcome) -> anyhow::Result<Option<&Trial>> {
+    let index = rule
+        .choose(&outcome.trials, Objective::Maximize)
+        .context("choosing the candidate that the final stage trains")?;
+    let chosen = index.and_then(|i| outcome.trials.get(i));
+    if let (Some(trial), Some(best)) = (chosen, outcome.best_trial())
+        && trial.index != best.index
+    {
+        let detail = |t: &Trial, key: &str| {
+            t.measurement()
+                .and_then(|m| m.details.get(key).copied())
+                .unwrap_or(f64::NAN)
+        };
+        let (chosen_objective, best_objective) = (
+            trial.objective().unwrap_or(f64::NAN),
+            best.objective().unwrap_or(f64::NAN),
+        );
+        println!(
+            "final choice ({rule}): query {} `{}` ({chosen_objective:.2} %, {:.1} MFLOPs) \
+             over the best, query {} ({best_objective:.2} %, {:.1} MFLOPs): within one standard \
+             error ({:.2} points on {} images)",
+            trial.index + 1,
+            trial.architecture,
+            detail(trial, FLOPS) / 1e6,
+            best.index + 1,
+            detail(best, FLOPS) / 1e6,
+            metanas_search::standard_error_points(
+                best_objective,
+                detail(best, VALIDATION_EXAMPLES)
+            ),
+            detail(best, VALIDATION_EXAMPLES),
+        );
+    }
+    Ok(chosen)
 }
 
 /// The latency limit of a search on a device known by its measured cells.
@@ -618,13 +674,21 @@ fn run_searcher<S: SearchSpace>(
     Ok(Some(outcome))
 }
 
+/// What an image search's results add: the trial handed to the final stage
+/// (and by which rule), and the stage's outcome.
+#[derive(Default, Clone, Copy)]
+struct FinalPart<'a> {
+    choice: Option<(FinalChoice, &'a Trial)>,
+    stage: Option<&'a crate::final_stage::FinalStageOutcome>,
+}
+
 fn write_results<S: SearchSpace>(
     out: &Path,
     args: &SearchArgs,
     searcher: &Searcher<S>,
     outcome: &SearchOutcome,
     direction: &TaskDirection,
-    final_stage: Option<&crate::final_stage::FinalStageOutcome>,
+    final_part: FinalPart<'_>,
     predicted: Option<&PredictedLimit>,
 ) -> anyhow::Result<()> {
     let objective = direction.objective;
@@ -674,11 +738,16 @@ fn write_results<S: SearchSpace>(
             "canonical_hash": t.canonical_hash,
             "measurement": t.measurement(),
         })),
+        "final_choice": final_part.choice.map(|(rule, t)| json!({
+            "rule": rule,
+            "query": t.index + 1,
+            "architecture": t.architecture,
+        })),
         "best_objective_curve": best_curve.iter().map(|p| p.1).collect::<Vec<_>>(),
         "best_report_curve": report_curve,
-        "final": final_stage.map(|f| &f.found),
-        "references": final_stage.map(crate::final_stage::FinalStageOutcome::references_json),
-        "best_by_validation": final_stage.map(crate::final_stage::FinalStageOutcome::best_by_validation_json),
+        "final": final_part.stage.map(|f| &f.found),
+        "references": final_part.stage.map(crate::final_stage::FinalStageOutcome::references_json),
+        "best_by_validation": final_part.stage.map(crate::final_stage::FinalStageOutcome::best_by_validation_json),
         "winner_predicted_latency": predicted_latency,
     });
     let path = out.join("results.json");

@@ -2,7 +2,8 @@
 //! refused as a setting, a gzipped CSV of float signals of any length is
 //! searched, a trial store follows its table's content, not its folder, and
 //! a meta-model's search trains each candidate with the AON settings chosen
-//! for it.
+//! for it, and `--final-choice` picks what the final stage trains (and is
+//! refused where there is no final stage).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -55,13 +56,12 @@ fn a_zero_budget_is_refused_before_anything_runs() {
     assert!(!out.exists(), "nothing is written for a refused setting");
 }
 
-#[test]
-fn a_gzipped_csv_of_float_signals_one_row_high_is_searched() {
+/// 60 signals of 40 already normalised floats, two classes (sine or cosine),
+/// as a gzipped CSV in `dir`.
+fn signals_csv_gz(dir: &Path) -> std::path::PathBuf {
     use flate2::Compression;
     use flate2::write::GzEncoder;
     use std::io::Write;
-    let scratch = scratch_folder();
-    // 60 signals of 40 already normalised floats, two classes (sine or cosine).
     let mut text = String::new();
     for row in 0..60 {
         let class = row % 2;
@@ -75,8 +75,15 @@ fn a_gzipped_csv_of_float_signals_one_row_high_is_searched() {
     }
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
     encoder.write_all(text.as_bytes()).expect("in memory");
-    let data = scratch.path().join("signals.csv.gz");
+    let data = dir.join("signals.csv.gz");
     std::fs::write(&data, encoder.finish().expect("in memory")).expect("write");
+    data
+}
+
+#[test]
+fn a_gzipped_csv_of_float_signals_one_row_high_is_searched() {
+    let scratch = scratch_folder();
+    let data = signals_csv_gz(scratch.path());
     let out = scratch.path().join("out");
     let output = search(
         &[
@@ -229,5 +236,75 @@ fn a_meta_model_search_trains_each_candidate_with_the_settings_chosen_for_it() {
         stderr(&output).contains("--meta-model"),
         "{}",
         stderr(&output)
+    );
+}
+
+#[test]
+fn the_final_stage_trains_the_candidate_its_rule_chose() {
+    let scratch = scratch_folder();
+    let data = signals_csv_gz(scratch.path());
+    let out = scratch.path().join("out");
+    let output = search(
+        &[
+            "--task",
+            "dataset",
+            "--shape",
+            "1,1,40",
+            "--strategy",
+            "random",
+            "--budget",
+            "3",
+            "--steps",
+            "2",
+            "--channels",
+            "2",
+            "--final-channels",
+            "2",
+            "--final-epochs",
+            "1",
+            "--final-choice",
+            "cheapest-within-error",
+        ],
+        &[("--dataset", &data), ("--out", &out)],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let results = results(&out);
+    let choice = &results["final_choice"];
+    assert_eq!(
+        choice["rule"].as_str(),
+        Some("cheapest-within-error"),
+        "{results}"
+    );
+    let query = choice["query"].as_u64().expect("a chosen query");
+    assert!((1..=3).contains(&query), "{choice}");
+    assert_eq!(
+        results["final"]["architecture"], choice["architecture"],
+        "the final stage trains the chosen candidate: {results}"
+    );
+}
+
+#[test]
+fn a_final_choice_on_a_table_task_is_refused() {
+    let scratch = scratch_folder();
+    let out = scratch.path().join("out");
+    let output = search(
+        &[
+            "--task",
+            "c100_valid",
+            "--final-choice",
+            "cheapest-within-error",
+        ],
+        &[("--out", &out)],
+    );
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("--final-choice"), "{message}");
+    assert!(message.contains("table lookup"), "{message}");
+    let unknown = search(&["--task", "c100_valid", "--final-choice", "cheapest"], &[]);
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("cheapest-within-error"),
+        "{}",
+        stderr(&unknown)
     );
 }

@@ -46,6 +46,7 @@ mod constraints;
 mod device_latency;
 mod error;
 mod evaluator;
+mod final_choice;
 mod final_time_budget;
 mod final_training;
 mod final_training_config;
@@ -82,6 +83,7 @@ pub use device_latency::{
 };
 pub use error::{Result, SearchError};
 pub use evaluator::Evaluator;
+pub use final_choice::{FLOPS, FinalChoice, VALIDATION_EXAMPLES, standard_error_points};
 pub use final_training::{
     FinalData, FinalModel, FinalProgress, FinalResult, ValidatedCheckpoint, train_final,
     train_final_observed,

@@ -3,6 +3,7 @@
 use crate::candidate_settings::CandidateSettings;
 use crate::error::Result;
 use crate::evaluator::Evaluator;
+use crate::final_choice::{FLOPS, VALIDATION_EXAMPLES};
 use crate::measurement::Measurement;
 use crate::time_matched_steps::{PACE_PROBE_STEPS, TimeMatching, median, time_matched_steps};
 use burn::tensor::Device;
@@ -290,8 +291,9 @@ where
             });
         let complexity = config.complexity();
         details.insert("validation_loss".into(), validation.loss);
+        details.insert(VALIDATION_EXAMPLES.into(), validation.examples as f64);
         details.insert("params".into(), complexity.params as f64);
-        details.insert("flops".into(), complexity.flops as f64);
+        details.insert(FLOPS.into(), complexity.flops as f64);
         details.insert("steps".into(), report.steps as f64);
         if let Some(settings) = chosen {
             details.insert("adam_step".into(), settings.adam_step);
