@@ -29,6 +29,14 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs a search that must be refused before anything runs; its message.
+fn refused(arguments: &[&str], out: &Path) -> String {
+    let output = search(arguments, &[("--out", out)]);
+    assert!(!output.status.success(), "{arguments:?} was not refused");
+    assert!(!out.exists(), "nothing is written for a refused setting");
+    stderr(&output)
+}
+
 fn results(out: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(out.join("results.json")).expect("results.json");
     serde_json::from_str(&text).expect("valid JSON")
@@ -37,8 +45,7 @@ fn results(out: &Path) -> serde_json::Value {
 #[test]
 fn a_zero_budget_is_refused_before_anything_runs() {
     let scratch = scratch_folder();
-    let out = scratch.path().join("out");
-    let output = search(
+    let message = refused(
         &[
             "--task",
             "c100_valid",
@@ -47,13 +54,10 @@ fn a_zero_budget_is_refused_before_anything_runs() {
             "--budget",
             "0",
         ],
-        &[("--out", &out)],
+        &scratch.path().join("out"),
     );
-    assert!(!output.status.success());
-    let message = stderr(&output);
     assert!(message.contains("--budget"), "{message}");
     assert!(!message.contains("plot"), "{message}");
-    assert!(!out.exists(), "nothing is written for a refused setting");
 }
 
 /// 60 signals of 40 already normalised floats, two classes (sine or cosine),
@@ -80,30 +84,34 @@ fn signals_csv_gz(dir: &Path) -> std::path::PathBuf {
     data
 }
 
+/// A random search of the signals in `dir` (tiny networks, 2 steps per
+/// candidate) with `extra` arguments; its output and its folder.
+fn search_signals(dir: &Path, extra: &[&str]) -> (Output, std::path::PathBuf) {
+    let data = signals_csv_gz(dir);
+    let out = dir.join("out");
+    let common = [
+        "--task",
+        "dataset",
+        "--shape",
+        "1,1,40",
+        "--strategy",
+        "random",
+        "--steps",
+        "2",
+        "--channels",
+        "2",
+    ];
+    let output = search(
+        &[&common[..], extra].concat(),
+        &[("--dataset", &data), ("--out", &out)],
+    );
+    (output, out)
+}
+
 #[test]
 fn a_gzipped_csv_of_float_signals_one_row_high_is_searched() {
     let scratch = scratch_folder();
-    let data = signals_csv_gz(scratch.path());
-    let out = scratch.path().join("out");
-    let output = search(
-        &[
-            "--task",
-            "dataset",
-            "--shape",
-            "1,1,40",
-            "--strategy",
-            "random",
-            "--budget",
-            "2",
-            "--steps",
-            "2",
-            "--channels",
-            "2",
-            "--final-epochs",
-            "0",
-        ],
-        &[("--dataset", &data), ("--out", &out)],
-    );
+    let (output, out) = search_signals(scratch.path(), &["--budget", "2", "--final-epochs", "0"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let results = results(&out);
     assert_eq!(results["queries"].as_u64(), Some(2));
@@ -242,22 +250,11 @@ fn a_meta_model_search_trains_each_candidate_with_the_settings_chosen_for_it() {
 #[test]
 fn the_final_stage_trains_the_candidate_its_rule_chose() {
     let scratch = scratch_folder();
-    let data = signals_csv_gz(scratch.path());
-    let out = scratch.path().join("out");
-    let output = search(
+    let (output, out) = search_signals(
+        scratch.path(),
         &[
-            "--task",
-            "dataset",
-            "--shape",
-            "1,1,40",
-            "--strategy",
-            "random",
             "--budget",
             "3",
-            "--steps",
-            "2",
-            "--channels",
-            "2",
             "--final-channels",
             "2",
             "--final-epochs",
@@ -265,7 +262,6 @@ fn the_final_stage_trains_the_candidate_its_rule_chose() {
             "--final-choice",
             "cheapest-within-error",
         ],
-        &[("--dataset", &data), ("--out", &out)],
     );
     assert!(output.status.success(), "{}", stderr(&output));
     let results = results(&out);
@@ -287,24 +283,20 @@ fn the_final_stage_trains_the_candidate_its_rule_chose() {
 fn a_final_choice_on_a_table_task_is_refused() {
     let scratch = scratch_folder();
     let out = scratch.path().join("out");
-    let output = search(
+    let message = refused(
         &[
             "--task",
             "c100_valid",
             "--final-choice",
             "cheapest-within-error",
         ],
-        &[("--out", &out)],
+        &out,
     );
-    assert!(!output.status.success());
-    let message = stderr(&output);
     assert!(message.contains("--final-choice"), "{message}");
     assert!(message.contains("table lookup"), "{message}");
-    let unknown = search(&["--task", "c100_valid", "--final-choice", "cheapest"], &[]);
-    assert!(!unknown.status.success());
-    assert!(
-        stderr(&unknown).contains("cheapest-within-error"),
-        "{}",
-        stderr(&unknown)
+    let message = refused(
+        &["--task", "c100_valid", "--final-choice", "cheapest"],
+        &out,
     );
+    assert!(message.contains("cheapest-within-error"), "{message}");
 }

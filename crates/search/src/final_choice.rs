@@ -158,13 +158,10 @@ mod tests {
 
     fn failed(index: usize) -> Trial {
         Trial {
-            index,
-            architecture: format!("cell{index}"),
-            canonical_hash: format!("{index:x}"),
             outcome: TrialOutcome::Failed {
                 error: "diverged".into(),
             },
-            seconds: 1.0,
+            ..trial(index, 0.0, 0.0)
         }
     }
 
