@@ -240,11 +240,14 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
                     );
                 }
             }
-            let best_validation = results["best"]["measurement"]["objective"]
+            // The search's validation score of the cell the final stage
+            // trained (the best one unless --final-choice chose another).
+            let best_validation = results["final_choice"]["objective"]
                 .as_f64()
+                .or_else(|| results["best"]["measurement"]["objective"].as_f64())
                 .unwrap_or(f64::NAN);
             eprintln!(
-                "   test {test_accuracy:.2}%, best validation {best_validation:.2}%, {seconds:.0} s"
+                "   test {test_accuracy:.2}%, search validation {best_validation:.2}%, {seconds:.0} s"
             );
             let stage_seconds = |result: &serde_json::Value| result["seconds"].as_f64();
             let final_seconds = stage_seconds(&results["final"]).unwrap_or(0.0);
@@ -284,7 +287,7 @@ pub fn run(args: &BenchImageSearchArgs) -> anyhow::Result<()> {
     );
     println!();
     println!(
-        "| strategy | seed | best validation % (search) | held-out test % (final model) | final-stage epochs | search s | wall s (search + final stages) |"
+        "| strategy | seed | search validation % (the trained cell) | held-out test % (final model) | final-stage epochs | search s | wall s (search + final stages) |"
     );
     println!("|---|---|---|---|---|---|---|");
     for r in &rows {

@@ -742,6 +742,7 @@ fn write_results<S: SearchSpace>(
             "rule": rule,
             "query": t.index + 1,
             "architecture": t.architecture,
+            "objective": t.objective(),
         })),
         "best_objective_curve": best_curve.iter().map(|p| p.1).collect::<Vec<_>>(),
         "best_report_curve": report_curve,

@@ -273,6 +273,7 @@ fn the_final_stage_trains_the_candidate_its_rule_chose() {
     );
     let query = choice["query"].as_u64().expect("a chosen query");
     assert!((1..=3).contains(&query), "{choice}");
+    assert!(choice["objective"].is_number(), "{choice}");
     assert_eq!(
         results["final"]["architecture"], choice["architecture"],
         "the final stage trains the chosen candidate: {results}"
