@@ -32,6 +32,8 @@
 //! * [`Searcher`]: the loop, the query and time budget, de-duplication by
 //!   canonical hash (an isomorphic cell costs no query), seeds, the SQLite
 //!   [`TrialStore`], and exact resume after a crash.
+//! * [`FinalChoice`]: which finished candidate goes to the final stage — the
+//!   best, or the cheapest (fewest FLOPs) within one standard error of it.
 //! * [`train_final`]: the winner at its final size, trained with the full recipe
 //!   ([`FinalTrainingConfig`]: epochs or a time budget, warm-up + cosine, label
 //!   smoothing, crops and safe flips, the epoch kept by a validation split: [`CheckpointRule`]), tested
