@@ -55,8 +55,10 @@ impl BestByValidation {
     /// One standard error of its validation accuracy, `√(p(1−p)/n)` over the
     /// split's `n` images.
     pub fn standard_error(&self) -> f64 {
-        let p = self.validation.accuracy;
-        (p * (1.0 - p) / self.validation.examples.max(1) as f64).sqrt()
+        metanas_search::accuracy_standard_error(
+            self.validation.accuracy,
+            self.validation.examples.max(1) as f64,
+        )
     }
 
     /// Its lead in validation accuracy over the runner-up (a fraction).

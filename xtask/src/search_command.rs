@@ -413,35 +413,28 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
 /// passes over the best one.
 fn chosen_trial(rule: FinalChoice, outcome: &SearchOutcome) -> anyhow::Result<Option<&Trial>> {
     let index = rule
-        .choose(&outcome.trials, Objective::Maximize)
+        .choose(outcome, Objective::Maximize)
         .context("choosing the candidate that the final stage trains")?;
     let chosen = index.and_then(|i| outcome.trials.get(i));
     if let (Some(trial), Some(best)) = (chosen, outcome.best_trial())
         && trial.index != best.index
     {
-        let detail = |t: &Trial, key: &str| {
-            t.measurement()
-                .and_then(|m| m.details.get(key).copied())
-                .unwrap_or(f64::NAN)
-        };
+        let detail = |t: &Trial, key: &str| t.detail(key).unwrap_or(f64::NAN);
         let (chosen_objective, best_objective) = (
             trial.objective().unwrap_or(f64::NAN),
             best.objective().unwrap_or(f64::NAN),
         );
+        let examples = detail(best, VALIDATION_EXAMPLES);
         println!(
             "final choice ({rule}): query {} `{}` ({chosen_objective:.2} %, {:.1} MFLOPs) \
              over the best, query {} ({best_objective:.2} %, {:.1} MFLOPs): within one standard \
-             error ({:.2} points on {} images)",
+             error ({:.2} points on {examples} images)",
             trial.index + 1,
             trial.architecture,
             detail(trial, FLOPS) / 1e6,
             best.index + 1,
             detail(best, FLOPS) / 1e6,
-            metanas_search::standard_error_points(
-                best_objective,
-                detail(best, VALIDATION_EXAMPLES)
-            ),
-            detail(best, VALIDATION_EXAMPLES),
+            100.0 * metanas_search::accuracy_standard_error(best_objective / 100.0, examples),
         );
     }
     Ok(chosen)

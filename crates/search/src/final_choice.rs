@@ -2,6 +2,7 @@
 
 use crate::error::{Result, SearchError};
 use crate::measurement::Trial;
+use crate::searcher::SearchOutcome;
 use metanas_data::Objective;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -32,79 +33,70 @@ impl FinalChoice {
     /// The command-line names, for messages.
     pub const NAMES: &'static str = "best, cheapest-within-error";
 
-    /// The index in `trials` of the trial this rule picks (`None` when no
-    /// trial finished).
+    /// The index in `outcome.trials` of the trial this rule picks (`None`
+    /// when no trial finished). `objective` is the search's direction.
     ///
     /// # Errors
     /// [`SearchError::InvalidConfig`] for [`FinalChoice::CheapestWithinError`]
     /// on trials that are not accuracies of real training (the objective is
     /// minimised, or a finished trial lacks `validation_examples` or `flops`,
     /// or its accuracy is outside 0–100 %).
-    pub fn choose(self, trials: &[Trial], objective: Objective) -> Result<Option<usize>> {
-        let finished = trials
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| t.measurement().map(|m| (i, m)));
-        let best = finished
-            .clone()
-            .fold(None, |best: Option<(usize, f64)>, (i, m)| match best {
-                Some((_, b)) if !objective.better(m.objective, b) => best,
-                _ => Some((i, m.objective)),
-            });
-        let Some((best_index, best_objective)) = best else {
+    pub fn choose(self, outcome: &SearchOutcome, objective: Objective) -> Result<Option<usize>> {
+        let Some(best) = outcome.best_trial() else {
             return Ok(None);
         };
-        match self {
-            Self::Best => Ok(Some(best_index)),
-            Self::CheapestWithinError => {
-                if objective != Objective::Maximize {
-                    return Err(needs_accuracy("the objective is minimised"));
-                }
-                let detail = |i: usize, key: &str| -> Result<f64> {
-                    trials[i]
-                        .measurement()
-                        .and_then(|m| m.details.get(key).copied())
-                        .filter(|v| v.is_finite() && *v >= 0.0)
-                        .ok_or_else(|| {
-                            needs_accuracy(&format!(
-                                "trial {} (`{}`) records no `{key}`",
-                                i + 1,
-                                trials[i].architecture
-                            ))
-                        })
-                };
-                let examples = detail(best_index, VALIDATION_EXAMPLES)?;
-                if !(0.0..=100.0).contains(&best_objective) || examples < 1.0 {
-                    return Err(needs_accuracy(&format!(
-                        "the best objective {best_objective} is not an accuracy in % over {examples} images"
-                    )));
-                }
-                let margin = standard_error_points(best_objective, examples);
-                let mut chosen: Option<(usize, f64, f64)> = None;
-                for (i, m) in finished {
-                    if m.objective < best_objective - margin {
-                        continue;
-                    }
-                    let flops = detail(i, FLOPS)?;
-                    let cheaper = match chosen {
-                        None => true,
-                        Some((_, f, o)) => flops < f || (flops == f && m.objective > o),
-                    };
-                    if cheaper {
-                        chosen = Some((i, flops, m.objective));
-                    }
-                }
-                Ok(chosen.map(|(i, _, _)| i))
+        if self == Self::Best {
+            return Ok(outcome.best);
+        }
+        if objective != Objective::Maximize {
+            return Err(needs_accuracy("the objective is minimised"));
+        }
+        let detail = |trial: &Trial, key: &str| -> Result<f64> {
+            trial
+                .detail(key)
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| {
+                    needs_accuracy(&format!(
+                        "trial {} (`{}`) records no `{key}`",
+                        trial.index + 1,
+                        trial.architecture
+                    ))
+                })
+        };
+        let best_objective = best.objective().unwrap_or(f64::NAN);
+        let examples = detail(best, VALIDATION_EXAMPLES)?;
+        if !(0.0..=100.0).contains(&best_objective) || examples < 1.0 {
+            return Err(needs_accuracy(&format!(
+                "the best objective {best_objective} is not an accuracy in % over {examples} images"
+            )));
+        }
+        let margin = 100.0 * accuracy_standard_error(best_objective / 100.0, examples);
+        let mut chosen: Option<(usize, f64, f64)> = None;
+        for (i, trial) in outcome.trials.iter().enumerate() {
+            let Some(accuracy) = trial.objective() else {
+                continue;
+            };
+            if accuracy < best_objective - margin {
+                continue;
+            }
+            let flops = detail(trial, FLOPS)?;
+            let cheaper = match chosen {
+                None => true,
+                Some((_, f, o)) => flops < f || (flops == f && accuracy > o),
+            };
+            if cheaper {
+                chosen = Some((i, flops, accuracy));
             }
         }
+        Ok(chosen.map(|(i, _, _)| i))
     }
 }
 
-/// One standard error, in percentage points, of an accuracy of `accuracy`
-/// percent measured on `examples` images.
-pub fn standard_error_points(accuracy: f64, examples: f64) -> f64 {
-    let p = (accuracy / 100.0).clamp(0.0, 1.0);
-    100.0 * (p * (1.0 - p) / examples).sqrt()
+/// One standard error, `√(p(1−p)/n)`, of an accuracy `p` (a fraction)
+/// measured on `examples` images.
+pub fn accuracy_standard_error(accuracy: f64, examples: f64) -> f64 {
+    let p = accuracy.clamp(0.0, 1.0);
+    (p * (1.0 - p) / examples).sqrt()
 }
 
 fn needs_accuracy(why: &str) -> SearchError {
@@ -142,6 +134,7 @@ impl FromStr for FinalChoice {
 mod tests {
     use super::*;
     use crate::measurement::{Measurement, TrialOutcome};
+    use crate::searcher::StopReason;
 
     fn trial(index: usize, accuracy: f64, flops: f64) -> Trial {
         let mut m = Measurement::of(accuracy);
@@ -153,6 +146,17 @@ mod tests {
             canonical_hash: format!("{index:x}"),
             outcome: TrialOutcome::Finished(m),
             seconds: 1.0,
+        }
+    }
+
+    /// A search that ended with `trials`, the searcher's best at `best`.
+    fn searched(trials: Vec<Trial>, best: Option<usize>) -> SearchOutcome {
+        SearchOutcome {
+            trials,
+            best,
+            replayed: 0,
+            free_repeats: 0,
+            stop: StopReason::QueryBudget,
         }
     }
 
@@ -168,31 +172,29 @@ mod tests {
     #[test]
     fn the_standard_error_of_an_accuracy_is_binomial() {
         // √(0.78·0.22/2000) = 0.926 %.
-        assert!((standard_error_points(78.0, 2000.0) - 0.9263).abs() < 1e-3);
-        assert_eq!(standard_error_points(100.0, 50.0), 0.0);
+        assert!((accuracy_standard_error(0.78, 2000.0) - 0.009263).abs() < 1e-5);
+        assert_eq!(accuracy_standard_error(1.0, 50.0), 0.0);
     }
 
     #[test]
-    fn best_takes_the_best_objective_either_way() {
+    fn best_takes_the_searchers_best_either_way() {
         let trials = vec![trial(0, 77.0, 1e6), failed(1), trial(2, 78.0, 5e6)];
-        assert_eq!(
-            FinalChoice::Best
-                .choose(&trials, Objective::Maximize)
-                .expect("chosen"),
-            Some(2)
-        );
-        assert_eq!(
-            FinalChoice::Best
-                .choose(&trials, Objective::Minimize)
-                .expect("chosen"),
-            Some(0)
-        );
-        assert_eq!(
-            FinalChoice::Best
-                .choose(&[failed(0)], Objective::Maximize)
-                .expect("chosen"),
-            None
-        );
+        for objective in [Objective::Maximize, Objective::Minimize] {
+            let outcome = searched(trials.clone(), Some(2));
+            assert_eq!(
+                FinalChoice::Best
+                    .choose(&outcome, objective)
+                    .expect("chosen"),
+                Some(2)
+            );
+        }
+        for rule in [FinalChoice::Best, FinalChoice::CheapestWithinError] {
+            let outcome = searched(vec![failed(0)], None);
+            assert_eq!(
+                rule.choose(&outcome, Objective::Maximize).expect("chosen"),
+                None
+            );
+        }
     }
 
     #[test]
@@ -206,30 +208,35 @@ mod tests {
             failed(3),
             trial(4, 77.5, 4e6),
         ];
-        let chosen = FinalChoice::CheapestWithinError.choose(&trials, Objective::Maximize);
+        let outcome = searched(trials, Some(0));
+        let chosen = FinalChoice::CheapestWithinError.choose(&outcome, Objective::Maximize);
         // 1 and 4 tie on FLOPs; 4 has the better accuracy.
         assert_eq!(chosen.expect("chosen"), Some(4));
         // The best alone within its error: the best.
         let alone = vec![trial(0, 78.0, 9e6), trial(1, 70.0, 1e6)];
-        let chosen = FinalChoice::CheapestWithinError.choose(&alone, Objective::Maximize);
+        let outcome = searched(alone, Some(0));
+        let chosen = FinalChoice::CheapestWithinError.choose(&outcome, Objective::Maximize);
         assert_eq!(chosen.expect("chosen"), Some(0));
     }
 
     #[test]
     fn the_error_rule_refuses_trials_that_are_not_accuracies_of_training() {
         let rule = FinalChoice::CheapestWithinError;
-        let trials = vec![trial(0, 78.0, 9e6)];
+        let outcome = searched(vec![trial(0, 78.0, 9e6)], Some(0));
         let minimised = rule
-            .choose(&trials, Objective::Minimize)
+            .choose(&outcome, Objective::Minimize)
             .expect_err("refused");
         assert!(
             minimised.to_string().contains("--final-choice best"),
             "{minimised}"
         );
-        let table = vec![Trial {
-            outcome: TrialOutcome::Finished(Measurement::of(91.0)),
-            ..trial(0, 0.0, 0.0)
-        }];
+        let table = searched(
+            vec![Trial {
+                outcome: TrialOutcome::Finished(Measurement::of(91.0)),
+                ..trial(0, 0.0, 0.0)
+            }],
+            Some(0),
+        );
         let lookup = rule
             .choose(&table, Objective::Maximize)
             .expect_err("refused");

@@ -85,7 +85,7 @@ pub use device_latency::{
 };
 pub use error::{Result, SearchError};
 pub use evaluator::Evaluator;
-pub use final_choice::{FLOPS, FinalChoice, VALIDATION_EXAMPLES, standard_error_points};
+pub use final_choice::{FLOPS, FinalChoice, VALIDATION_EXAMPLES, accuracy_standard_error};
 pub use final_training::{
     FinalData, FinalModel, FinalProgress, FinalResult, ValidatedCheckpoint, train_final,
     train_final_observed,

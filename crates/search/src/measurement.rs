@@ -75,4 +75,10 @@ impl Trial {
             TrialOutcome::Failed { .. } => None,
         }
     }
+
+    /// The detail `key` of the measurement (parameters, FLOPs, …) when the
+    /// trial finished and recorded it.
+    pub fn detail(&self, key: &str) -> Option<f64> {
+        self.measurement().and_then(|m| m.details.get(key).copied())
+    }
 }
