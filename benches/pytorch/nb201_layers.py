@@ -36,6 +36,7 @@ def main():
     for channels, size in [(16, 32), (64, 8)]:
         conv = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
         norm = nn.BatchNorm2d(channels)
+        pool = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
         x = torch.randn(a.batch, channels, size, size)
         upstream = torch.randn(a.batch, channels, size, size)
 
@@ -55,10 +56,16 @@ def main():
             (norm(xi) * upstream).sum().backward()
             return xi.grad.sum().item()
 
+        def pool_forward_backward():
+            xi = x.detach().requires_grad_()
+            (pool(xi) * upstream).sum().backward()
+            return xi.grad.sum().item()
+
         shape = f"{channels}ch {size}×{size}"
         results[f"conv3x3 fwd {shape}"] = median_ms(conv_forward, a.warmup, a.steps)
         results[f"conv3x3 fwd+bwd {shape}"] = median_ms(conv_forward_backward, a.warmup, a.steps)
         results[f"batchnorm fwd+bwd {shape}"] = median_ms(norm_forward_backward, a.warmup, a.steps)
+        results[f"avgpool3x3 fwd+bwd {shape}"] = median_ms(pool_forward_backward, a.warmup, a.steps)
     print(json.dumps(results, ensure_ascii=False))
 
 

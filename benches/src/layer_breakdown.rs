@@ -5,7 +5,9 @@
 //! C=16 network trains on (batch 64): a 3×3 convolution's forward pass, the
 //! same convolution's forward + backward (gradients of input and weight), and
 //! batch norm's forward + backward; each also in metanas's own version
-//! ([`metanas_conv::conv2d`], [`metanas_net::batch_norm`]), compared with
+//! ([`metanas_conv::conv2d`], [`metanas_net::batch_norm`]), and
+//! NAS-Bench-201's 3×3 average pool (Burn's and [`metanas_net::AveragePool3x3`]),
+//! compared with
 //! PyTorch's same block. `benches/pytorch/nb201_layers.py` times the same cases
 //! with the same names.
 
@@ -13,6 +15,7 @@ use crate::statistics::median;
 use crate::train_step::run_pytorch_script;
 use anyhow::{Context, bail};
 use burn::nn::conv::Conv2dConfig;
+use burn::nn::pool::AvgPool2dConfig;
 use burn::nn::{BatchNormConfig, PaddingConfig2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
@@ -36,6 +39,11 @@ enum Block {
     MetanasConvForward,
     /// The same, forward and backward (its own im2col + GEMM backward on flex).
     MetanasConvForwardBackward,
+    /// NAS-Bench-201's `avg_pool_3x3` (3×3, stride 1, padding 1 not
+    /// counted) with Burn's `AvgPool2d`, forward and backward.
+    AveragePoolForwardBackward,
+    /// The same with [`metanas_net::AveragePool3x3`] (metanas-pool's op).
+    MetanasAveragePoolForwardBackward,
 }
 
 /// One timed case: a block at `[batch, channels, size, size]`.
@@ -55,6 +63,8 @@ impl Case {
             Block::MetanasBatchNormForwardBackward => "batchnorm (metanas) fwd+bwd",
             Block::MetanasConvForward => "conv3x3 (metanas) fwd",
             Block::MetanasConvForwardBackward => "conv3x3 (metanas) fwd+bwd",
+            Block::AveragePoolForwardBackward => "avgpool3x3 fwd+bwd",
+            Block::MetanasAveragePoolForwardBackward => "avgpool3x3 (metanas) fwd+bwd",
         };
         format!("{block} {}ch {}×{}", self.channels, self.size, self.size)
     }
@@ -70,6 +80,9 @@ impl Case {
             Block::BatchNormForwardBackward | Block::MetanasBatchNormForwardBackward => {
                 Block::BatchNormForwardBackward
             }
+            Block::AveragePoolForwardBackward | Block::MetanasAveragePoolForwardBackward => {
+                Block::AveragePoolForwardBackward
+            }
         };
         Case { block, ..*self }.name()
     }
@@ -84,6 +97,8 @@ fn cases() -> Vec<Case> {
         Block::MetanasConvForwardBackward,
         Block::BatchNormForwardBackward,
         Block::MetanasBatchNormForwardBackward,
+        Block::AveragePoolForwardBackward,
+        Block::MetanasAveragePoolForwardBackward,
     ];
     [(16, 32), (64, 8)]
         .into_iter()
@@ -199,6 +214,11 @@ fn time_case(
     let norm = metanas_seeding::seeded_module(device, 1, || {
         Ok::<_, Infallible>(BatchNormConfig::new(c).init(device))
     })?;
+    let pool = AvgPool2dConfig::new([3, 3])
+        .with_strides([1, 1])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .with_count_include_pad(false)
+        .init();
     let (input, upstream) = metanas_seeding::seeded(device, 2, || {
         let input = Tensor::<4>::random([batch, c, s, s], Distribution::Normal(0.0, 1.0), device);
         let upstream =
@@ -235,6 +255,10 @@ fn time_case(
                 Block::BatchNormForwardBackward => input_gradient(norm.forward(x.clone()))?,
                 Block::MetanasBatchNormForwardBackward => {
                     input_gradient(metanas_net::batch_norm(&norm, x.clone()))?
+                }
+                Block::AveragePoolForwardBackward => input_gradient(pool.forward(x.clone()))?,
+                Block::MetanasAveragePoolForwardBackward => {
+                    input_gradient(metanas_net::AveragePool3x3.forward(x.clone()))?
                 }
                 Block::MetanasConvForward => metanas_conv::conv2d(
                     input.clone().detach(),

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-/// The benchmark's best CIFAR-10 cell (94.37% test accuracy).
-const CELL: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+/// The benchmark's best CIFAR-10 cell (94.37% test accuracy): the default of `--cell`.
+const DEFAULT_CELL: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
 
 /// Arguments of `cargo xtask bench-train-step`.
 #[derive(Debug, clap::Args)]
@@ -44,6 +44,10 @@ pub struct BenchTrainStepArgs {
     /// own, beside the default (`metanas_conv::conv2d`).
     #[arg(long)]
     burn_convolution: bool,
+    /// The cell of the timed network, in NAS-Bench-201's notation (the cells
+    /// a search returns differ in speed: pools, 1×1 and 3×3 convolutions).
+    #[arg(long, default_value = DEFAULT_CELL)]
+    cell: String,
 }
 
 struct Timing {
@@ -63,12 +67,16 @@ pub fn run(args: &BenchTrainStepArgs) -> anyhow::Result<()> {
             &args.python,
         );
     }
-    let cell: Nb201Cell = CELL.parse().context("the benchmark cell")?;
+    let cell: Nb201Cell = args
+        .cell
+        .parse()
+        .with_context(|| format!("--cell {}", args.cell))?;
     let config = CellNetworkConfig::new(cell.cell_plan(), [3, 32, 32], 10);
     println!(
-        "NAS-Bench-201 network, C=16, N=5, batch {}, 3×32×32, {} parameters, SGD-Nesterov step\ncell {CELL}\n",
+        "NAS-Bench-201 network, C=16, N=5, batch {}, 3×32×32, {} parameters, SGD-Nesterov step\ncell {}\n",
         args.batch,
-        config.complexity().params
+        config.complexity().params,
+        args.cell
     );
     let mut rows = Vec::new();
     let burn_config = config.clone().with_own_convolution(Some(false));
@@ -178,7 +186,7 @@ pub(crate) fn run_pytorch_script(
 fn time_pytorch(args: &BenchTrainStepArgs) -> anyhow::Result<Timing> {
     let script_args = [
         "--arch".to_string(),
-        CELL.to_string(),
+        args.cell.clone(),
         "--batch".to_string(),
         args.batch.to_string(),
         "--steps".to_string(),

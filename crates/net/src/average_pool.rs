@@ -1,52 +1,25 @@
-//! Average pooling written with shifted slices and sums.
+//! The average pools of NAS-Bench-201's networks.
 //!
 //! Burn's `avg_pool2d` is exact but slow on the flex CPU backend
-//! (`docs/decisions/0008-*`). The same pools as a few slices, adds and one
-//! division are memory-bound element-wise work on every backend, and their
-//! gradients are slices and pads, which autodiff handles well.
-//! The results equal `AvgPool2d`'s to float rounding (tested below).
+//! (`docs/decisions/0008-*`). The cells' 3×3 pool is [`metanas_pool`]'s op (one
+//! fused pass each way on flex, Burn's pool elsewhere:
+//! `docs/decisions/0023-average-pool-op.md`); the reduction block's 2×2 pool is
+//! a reshape and two means. The results equal `AvgPool2d`'s to float rounding
+//! (tested below).
 
 use burn::module::Module;
-use burn::tensor::ops::PadMode;
-use burn::tensor::{Device, Tensor, TensorData, s};
+use burn::tensor::{Tensor, s};
 
 /// NAS-Bench-201's `avg_pool_3x3`: a 3×3 window, stride 1, padding 1, and the
 /// padding not counted (PyTorch's `AvgPool2d(3, 1, 1, count_include_pad=False)`).
 #[derive(Module, Debug, Default)]
 pub struct AveragePool3x3;
 
-/// Number of in-bounds positions of a 3-wide window centred on each of `len` positions.
-fn window_counts(len: usize) -> Vec<f32> {
-    (0..len)
-        .map(|i| ((i + 1).min(len - 1) + 1 - i.saturating_sub(1)) as f32)
-        .collect()
-}
-
-/// `[1, 1, h, w]`: how many input pixels each output pixel averages.
-fn counts(h: usize, w: usize, device: &Device) -> Tensor<4> {
-    let rows = window_counts(h);
-    let cols = window_counts(w);
-    let values: Vec<f32> = rows
-        .iter()
-        .flat_map(|r| cols.iter().map(move |c| r * c))
-        .collect();
-    Tensor::from_data(TensorData::new(values, [1, 1, h, w]), device)
-}
-
 impl AveragePool3x3 {
     /// # Shapes
     /// `[batch, channels, h, w]` → the same.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let [_, _, h, w] = x.dims();
-        let device = x.device();
-        let padded = x.pad((1, 1, 1, 1), PadMode::Constant(0.0)); // [b, c, h + 2, w + 2]
-        let rows = padded.clone().slice(s![.., .., .., 0..w])
-            + padded.clone().slice(s![.., .., .., 1..w + 1])
-            + padded.slice(s![.., .., .., 2..w + 2]); // [b, c, h + 2, w]
-        let sums = rows.clone().slice(s![.., .., 0..h, ..])
-            + rows.clone().slice(s![.., .., 1..h + 1, ..])
-            + rows.slice(s![.., .., 2..h + 2, ..]); // [b, c, h, w]
-        sums / counts(h, w, &device)
+        metanas_pool::average_pool_3x3(x)
     }
 }
 
