@@ -50,6 +50,7 @@ impl<B: Backend + AveragePoolOps, C: CheckpointStrategy> AveragePoolOps for Auto
             }
         }
     }
-    // The backward op keeps the trait's default body (Burn's own, on
-    // `Autodiff<B>`): the backward above calls `B`'s, never this one.
+    // The backward op keeps the trait's default body, Burn's
+    // `avg_pool2d_backward`, which panics on `Autodiff<B>` (a backward is not
+    // differentiated again): the backward above calls `B`'s, never this one.
 }

@@ -8,8 +8,9 @@ use burn::tensor::Tensor;
 /// in-bounds positions of the 3×3 window centred on it (stride 1, padding 1,
 /// the padding not counted), with its own backward. On flex, one fused pass
 /// each way; on every other backend, Burn's `avg_pool2d`. Values and gradients
-/// equal Burn's `avg_pool2d(x, [3, 3], [1, 1], [1, 1], false)` to float
-/// rounding. An input with a zero dimension is returned as it is.
+/// equal Burn's `AvgPool2d` (kernel 3×3, stride 1, padding 1,
+/// `count_include_pad` false) to float rounding. An input with a zero
+/// dimension is returned as it is.
 ///
 /// # Shapes
 /// `[batch, channels, h, w]` → the same.

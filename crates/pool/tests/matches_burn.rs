@@ -152,3 +152,43 @@ fn flex_results_do_not_depend_on_the_thread_count() {
         }
     }
 }
+
+/// A plane worked by hand from the definition (PyTorch's
+/// `AvgPool2d(3, 1, 1, count_include_pad=False)`), independent of Burn's pool:
+/// the means over each window's in-bounds values, and, for an output gradient
+/// of ones, `dx[p, q] = Σ 1/n` over the windows that read `(p, q)`, which sum to
+/// one per output; on flex and on ndarray.
+#[test]
+fn a_plane_worked_by_hand() {
+    #[rustfmt::skip]
+    let expected_output = [
+        3.5, 4.0, 5.0, 5.5,
+        5.5, 6.0, 7.0, 7.5,
+        7.5, 8.0, 9.0, 9.5,
+    ];
+    for device in [
+        BackendChoice::Flex.autodiff_device(),
+        BackendChoice::Ndarray.autodiff_device(),
+    ] {
+        let values: Vec<f32> = (1..=12).map(|v| v as f32).collect();
+        let x = Tensor::<1>::from_floats(values.as_slice(), &device)
+            .reshape([1, 1, 3, 4])
+            .require_grad();
+        let y = average_pool_3x3(x.clone());
+        let grads = y.clone().sum().backward();
+        let dx = flat(x.grad(&grads).expect("x"));
+        for (got, want) in flat(y.detach()).iter().zip(expected_output) {
+            assert!((got - want).abs() < 1e-6, "{got} vs {want} on {device:?}");
+        }
+        // Windows counts n: rows 2, 3, 2 × columns 2, 3, 3, 2. The corner
+        // (0, 0) is read by the outputs (0, 0), (0, 1), (1, 0), (1, 1):
+        // 1/4 + 1/6 + 1/6 + 1/9 = 25/36.
+        assert!(
+            (dx[0] - 25.0 / 36.0).abs() < 1e-6,
+            "{} on {device:?}",
+            dx[0]
+        );
+        let total: f32 = dx.iter().sum();
+        assert!((total - 12.0).abs() < 1e-5, "{total} on {device:?}");
+    }
+}
