@@ -112,6 +112,13 @@ pub struct SearchArgs {
     /// has not beaten `steps` (docs/BENCHMARKS.md, time-matched candidates).
     #[arg(long, value_enum, default_value_t = CandidateLength::Steps)]
     candidate_length: CandidateLength,
+    /// How much a candidate's speed counts in its score (real-training
+    /// tasks): the score is its validation accuracy × (its step time / the
+    /// ResNet cell's, both timed at the final stage's size)^-W, the form of
+    /// MnasNet's latency-aware objective (W = 0.07 there). Under --final-time
+    /// a cell whose steps are faster trains more epochs. 0: accuracy alone.
+    #[arg(long, default_value_t = DEFAULT_SPEED_WEIGHT)]
+    speed_weight: f64,
     /// Channels of the candidates' first stage (real-training tasks).
     #[arg(long, default_value_t = 8)]
     channels: usize,
@@ -146,6 +153,9 @@ pub struct SearchArgs {
     #[command(flatten)]
     distributed: crate::distributed_search::DistributedArgs,
 }
+
+/// `--speed-weight` unless told otherwise.
+const DEFAULT_SPEED_WEIGHT: f64 = 0.0;
 
 /// How long each candidate trains (`--candidate-length`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -200,6 +210,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             args.task
         );
     }
+    check_speed_weight(args, is_table_task)?;
     let config = SearchConfig::new()
         .with_max_queries(args.budget.unwrap_or(if is_table_task { 100 } else { 10 }))
         .with_max_seconds(args.time_limit)
@@ -326,7 +337,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     let training = metanas_search::candidate_training(args.steps);
     let networks = SearchedNetworks::new(size, &task);
     let mut evaluator = TrainingEvaluator::<Nb201Space>::new(task, size, training, device.clone());
-    if args.candidate_length == CandidateLength::Time {
+    if args.candidate_length == CandidateLength::Time || args.speed_weight > 0.0 {
         let reference = ReferenceCell::Resnet;
         let cell = Nb201Space
             .parse(reference.architecture())
@@ -335,11 +346,12 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             channels: args.final_stage.final_channels,
             cells_per_stage: args.final_stage.final_cells,
         };
-        evaluator = evaluator.with_time_matched_steps(
-            cell,
-            format!("the {} cell", reference.name()),
-            pace_size,
-        );
+        let label = format!("the {} cell", reference.name());
+        evaluator = if args.candidate_length == CandidateLength::Time {
+            evaluator.with_time_matched_steps(cell, label, pace_size)
+        } else {
+            evaluator.with_speed_weighted_score(cell, label, pace_size, args.speed_weight)
+        };
     }
     match candidate_trainer {
         Some(CandidateTrainer::Aon(aon, label)) => {
@@ -407,6 +419,53 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         crate::final_stage::print_comparison(stage, &out);
     }
     Ok(())
+}
+
+/// Refuses a `--speed-weight` that is not a non-negative number, or one
+/// beside another way of counting a candidate's cost, or on a table task.
+fn check_speed_weight(args: &SearchArgs, is_table_task: bool) -> anyhow::Result<()> {
+    let weight = args.speed_weight;
+    if !(weight.is_finite() && weight >= 0.0) {
+        bail!("--speed-weight must be a non-negative number (0: accuracy alone), got {weight}");
+    }
+    if weight == 0.0 {
+        return Ok(());
+    }
+    if is_table_task {
+        bail!(
+            "--speed-weight weighs the step times of candidates trained on images; `{}` is searched by table lookup (use --max-latency for a device's latency)",
+            args.task
+        );
+    }
+    if args.candidate_length == CandidateLength::Time {
+        bail!(
+            "--candidate-length time already counts each candidate's speed (in its training steps); use it with --speed-weight 0"
+        );
+    }
+    if args.final_choice != FinalChoice::Best {
+        bail!(
+            "--final-choice {} compares validation accuracies, and --speed-weight {weight} makes the score more than an accuracy; use one of the two (--speed-weight 0 turns the weight off)",
+            args.final_choice
+        );
+    }
+    Ok(())
+}
+
+/// What a speed-weighted score is made of: the validation accuracy and the
+/// step time against the reference's (empty when the measurement lacks them).
+fn speed_weighted_parts(measurement: &metanas_search::Measurement) -> String {
+    let detail = |name: &str| measurement.details.get(name).copied();
+    match (
+        detail(metanas_search::VALIDATION_ACCURACY),
+        detail("step_seconds"),
+        detail("reference_step_seconds"),
+    ) {
+        (Some(accuracy), Some(pace), Some(reference)) if reference > 0.0 => format!(
+            " (validation accuracy {accuracy:.2} %, step time {:.2}× the ResNet cell's)",
+            pace / reference
+        ),
+        _ => String::new(),
+    }
 }
 
 /// The trial the final stage trains, by `rule`; says so when the rule
@@ -790,13 +849,16 @@ fn write_results<S: SearchSpace>(
     }
     match best {
         Some(t) => println!(
-            "best after {} queries: {} — objective {:.4}{}",
+            "best after {} queries: {} — objective {:.4}{}{}",
             outcome.trials.len(),
             t.architecture,
             t.objective().unwrap_or(f64::NAN),
             t.measurement()
                 .and_then(|m| m.report)
-                .map_or(String::new(), |r| format!(", report {r:.4}"))
+                .map_or(String::new(), |r| format!(", report {r:.4}")),
+            t.measurement()
+                .filter(|_| args.speed_weight > 0.0)
+                .map_or(String::new(), speed_weighted_parts)
         ),
         None => println!("no trial finished"),
     }
@@ -867,6 +929,40 @@ mod tests {
             CandidateLength::Time
         );
         assert!(SearchOnly::try_parse_from(["search", "--candidate-length", "epochs"]).is_err());
+    }
+
+    #[test]
+    fn a_speed_weight_is_refused_where_it_cannot_apply() {
+        let check = |arguments: &[&str], is_table_task: bool| {
+            let parsed =
+                SearchOnly::parse_from(std::iter::once("search").chain(arguments.iter().copied()));
+            check_speed_weight(&parsed.args, is_table_task).map_err(|e| e.to_string())
+        };
+        assert!(check(&[], false).is_ok());
+        assert!(check(&["--speed-weight", "0.07"], false).is_ok());
+        assert!(check(&["--speed-weight", "0"], true).is_ok());
+        let refusal = |arguments: &[&str], is_table_task: bool, names: &str| {
+            let message = check(arguments, is_table_task).expect_err("refused");
+            assert!(message.contains(names), "{message}");
+        };
+        refusal(&["--speed-weight=-1"], false, "non-negative");
+        refusal(&["--speed-weight", "NaN"], false, "non-negative");
+        refusal(&["--speed-weight", "0.07"], true, "table lookup");
+        refusal(
+            &["--speed-weight", "0.07", "--candidate-length", "time"],
+            false,
+            "--speed-weight 0",
+        );
+        refusal(
+            &[
+                "--speed-weight",
+                "0.07",
+                "--final-choice",
+                "cheapest-within-error",
+            ],
+            false,
+            "use one of the two",
+        );
     }
 
     fn default_out_of(arguments: &[&str]) -> PathBuf {

@@ -14,8 +14,10 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
 use metanas_conv::{ConvError, conv2d, relu_conv2d};
 use metanas_device::BackendChoice;
-
-const RELATIVE_TOLERANCE: f32 = 1e-4;
+use metanas_op_tests::{
+    RELATIVE_TOLERANCE, assert_same_bits_on_one_and_three_threads,
+    assert_within_relative_tolerance, largest_relative_difference,
+};
 
 /// One convolution to compare.
 #[derive(Debug, Clone)]
@@ -113,19 +115,7 @@ fn flat<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 fn assert_matches(case: &Case, device: &Device, seed: u64) {
     let ours = run(case, device, seed, true);
     let theirs = run(case, device, seed, false);
-    assert_eq!(ours.len(), theirs.len());
-    for ((what, a), (_, b)) in ours.iter().zip(&theirs) {
-        assert_eq!(a.len(), b.len(), "{what} length, {case:?}");
-        let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
-        let difference = a
-            .iter()
-            .zip(b)
-            .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()));
-        assert!(
-            difference <= RELATIVE_TOLERANCE * scale,
-            "{what} differs by {difference} (scale {scale}) for {case:?}"
-        );
-    }
+    assert_within_relative_tolerance(&ours, &theirs, RELATIVE_TOLERANCE, case);
 }
 
 /// The grid: every combination of stride, padding, kernel and batch, with few
@@ -374,12 +364,10 @@ fn flex_inference_equals_burns() {
         let ours =
             flat(conv2d(x.clone(), weight.clone(), None, case.options.clone()).expect("valid"));
         let theirs = flat(burn_conv2d(x, weight, None, case.options.clone()));
-        let scale = theirs.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        let difference = ours
-            .iter()
-            .zip(&theirs)
-            .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()));
-        assert!(difference <= RELATIVE_TOLERANCE * scale, "{case:?}");
+        assert!(
+            largest_relative_difference(&ours, &theirs) <= RELATIVE_TOLERANCE,
+            "{case:?}"
+        );
     }
 }
 
@@ -461,19 +449,9 @@ fn flex_results_do_not_depend_on_the_thread_count() {
         &grid()[13],
     ];
     for (seed, case) in cases.into_iter().enumerate() {
-        let pool = |threads| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("a thread pool")
-        };
-        let one = pool(1).install(|| run(case, &device, 200 + seed as u64, true));
-        let three = pool(3).install(|| run(case, &device, 200 + seed as u64, true));
-        for ((what, a), (_, b)) in one.iter().zip(&three) {
-            assert!(
-                a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits()),
-                "{what} differs between 1 and 3 threads for {case:?}"
-            );
-        }
+        assert_same_bits_on_one_and_three_threads(
+            || run(case, &device, 200 + seed as u64, true),
+            case,
+        );
     }
 }

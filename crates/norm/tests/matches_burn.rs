@@ -11,8 +11,9 @@ use burn::nn::BatchNormConfig;
 use burn::tensor::{Device, Distribution, Tensor};
 use metanas_device::BackendChoice;
 use metanas_norm::{NormError, batch_norm_training};
-
-const RELATIVE_TOLERANCE: f32 = 1e-4;
+use metanas_op_tests::{
+    RELATIVE_TOLERANCE, assert_same_bits_on_one_and_three_threads, assert_within_relative_tolerance,
+};
 
 const SHAPES: [[usize; 4]; 5] = [
     [3, 4, 1, 1],
@@ -69,18 +70,7 @@ fn flat<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 fn assert_matches(shape: [usize; 4], device: &Device, seed: u64) {
     let ours = run(shape, device, seed, true);
     let theirs = run(shape, device, seed, false);
-    for ((what, a), (_, b)) in ours.iter().zip(&theirs) {
-        assert_eq!(a.len(), b.len(), "{what} length, {shape:?}");
-        let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
-        let difference = a
-            .iter()
-            .zip(b)
-            .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()));
-        assert!(
-            difference <= RELATIVE_TOLERANCE * scale,
-            "{what} differs by {difference} (scale {scale}) for {shape:?} on {device:?}"
-        );
-    }
+    assert_within_relative_tolerance(&ours, &theirs, RELATIVE_TOLERANCE, (shape, device));
 }
 
 #[test]
@@ -127,21 +117,8 @@ fn flex_inference_device_gives_the_same_output() {
 #[test]
 fn flex_results_do_not_depend_on_the_thread_count() {
     let device = BackendChoice::Flex.autodiff_device();
-    let pool = |threads| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("a thread pool")
-    };
     for shape in [[64, 16, 32, 32], [9, 64, 8, 8]] {
-        let one = pool(1).install(|| run(shape, &device, 5, true));
-        let three = pool(3).install(|| run(shape, &device, 5, true));
-        for ((what, a), (_, b)) in one.iter().zip(&three) {
-            assert!(
-                a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits()),
-                "{what} differs between 1 and 3 threads for {shape:?}"
-            );
-        }
+        assert_same_bits_on_one_and_three_threads(|| run(shape, &device, 5, true), shape);
     }
 }
 

@@ -57,12 +57,14 @@ mod kept_checkpoint;
 mod local_search;
 mod measurement;
 mod meta_aen_surrogate;
+mod pace_reference;
 mod pending_belief;
 mod random_search;
 mod reference_cells;
 mod regularized_evolution;
 mod searcher;
 mod source_values;
+mod speed_weighted_score;
 mod strategy;
 mod strategy_by_name;
 mod surrogate;
@@ -96,12 +98,14 @@ pub use kept_checkpoint::{CheckpointRule, KeptCheckpoint};
 pub use local_search::LocalSearch;
 pub use measurement::{Measurement, Trial, TrialOutcome};
 pub use meta_aen_surrogate::MetaAenSurrogate;
+pub use pace_reference::PACE_PROBE_STEPS;
 pub use pending_belief::PendingBelief;
 pub use random_search::RandomSearch;
 pub use reference_cells::{REFERENCE_NAMES, ReferenceCell};
 pub use regularized_evolution::RegularizedEvolution;
 pub use searcher::{SearchConfig, SearchOutcome, SearchProgress, Searcher, StopReason};
 pub use source_values::SourceValues;
+pub use speed_weighted_score::{MNASNET_SPEED_WEIGHT, speed_weighted_score};
 pub use strategy::{BestSoFar, ProposalContext, Strategy, sample_candidate};
 pub use strategy_by_name::{
     STRATEGY_NAMES, UCB_BETA, acquisition_by_name, meta_strategy, shipped_source_values,
@@ -109,9 +113,10 @@ pub use strategy_by_name::{
 };
 pub use surrogate::{CandidatePool, Surrogate};
 pub use table_evaluator::TableEvaluator;
-pub use time_matched_steps::{PACE_PROBE_STEPS, time_matched_steps};
+pub use time_matched_steps::time_matched_steps;
 pub use training_evaluator::{
-    CANDIDATE_VALIDATION_FRACTION, NetworkSize, TrainingEvaluator, candidate_training,
+    CANDIDATE_VALIDATION_FRACTION, NetworkSize, TrainingEvaluator, VALIDATION_ACCURACY,
+    candidate_training,
 };
 pub use trial_storage::TrialStorage;
 pub use trial_store::TrialStore;

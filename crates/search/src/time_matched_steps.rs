@@ -8,26 +8,7 @@
 //! second early on, whatever they reach after many epochs: measured in
 //! `docs/decisions/0017-candidates-train-equal-steps.md`.
 
-/// Steps timed to measure a network's pace, after one untimed step (the
-/// first step of a network allocates its buffers).
-pub const PACE_PROBE_STEPS: usize = 6;
-
-/// Time-matched candidate training: each candidate trains as long as the
-/// training config's steps take `reference`, so a candidate whose steps are
-/// twice as fast trains twice the steps. Each evaluation times a few steps of
-/// the reference and of the candidate side by side, so a machine whose load
-/// changes during the search moves both.
-#[derive(Debug, Clone)]
-pub(crate) struct TimeMatching<A> {
-    /// The cell whose pace sets the time.
-    pub reference: A,
-    /// How the search key names it.
-    pub label: String,
-    /// The network size at which paces are timed (the final stage's, where
-    /// the time budget applies: at a smaller size fixed costs weigh more and
-    /// the cells' paces differ less).
-    pub pace_size: crate::NetworkSize,
-}
+use crate::pace_reference::pace_ratio;
 
 /// The steps that give a candidate the time `base` steps of the reference
 /// take: `base × reference / candidate` (seconds per step), kept within
@@ -39,27 +20,16 @@ pub fn time_matched_steps(
     reference_step_seconds: f64,
     candidate_step_seconds: f64,
 ) -> usize {
-    let valid = |s: f64| s.is_finite() && s > 0.0;
-    if base == 0 || !valid(reference_step_seconds) || !valid(candidate_step_seconds) {
+    let ratio = pace_ratio(reference_step_seconds, candidate_step_seconds);
+    let Some(ratio) = ratio.filter(|_| base > 0) else {
         return base;
-    }
+    };
     let grain = (base / 20).max(1) as f64;
-    let matched = base as f64 * reference_step_seconds / candidate_step_seconds;
+    let matched = base as f64 / ratio;
     let lowest = (base / 4).max(1) as f64;
     let highest = (4 * base) as f64;
     let rounded = (matched.clamp(lowest, highest) / grain).round() * grain;
     rounded.clamp(lowest, highest) as usize
-}
-
-/// The median of `values` (NaN when empty).
-pub(crate) fn median(values: &[f32]) -> f64 {
-    let mut sorted: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]),
-    }
 }
 
 #[cfg(test)]
@@ -88,12 +58,5 @@ mod tests {
         assert_eq!(time_matched_steps(100, 0.1, f64::NAN), 100);
         assert_eq!(time_matched_steps(100, f64::INFINITY, 0.1), 100);
         assert_eq!(time_matched_steps(0, 0.1, 0.2), 0);
-    }
-
-    #[test]
-    fn the_median_is_robust_to_one_slow_step() {
-        assert_eq!(median(&[0.1, 0.1, 5.0]), f64::from(0.1f32));
-        assert_eq!(median(&[1.0, 3.0]), 2.0);
-        assert!(median(&[]).is_nan());
     }
 }

@@ -5,7 +5,9 @@ use crate::error::Result;
 use crate::evaluator::Evaluator;
 use crate::final_choice::{FLOPS, VALIDATION_EXAMPLES};
 use crate::measurement::Measurement;
-use crate::time_matched_steps::{PACE_PROBE_STEPS, TimeMatching, median, time_matched_steps};
+use crate::pace_reference::{PACE_PROBE_STEPS, PaceReference, SpeedUse, median};
+use crate::speed_weighted_score::speed_weighted_score;
+use crate::time_matched_steps::time_matched_steps;
 use burn::tensor::Device;
 use metanas_aon::{Aon, AonOptimizer};
 use metanas_data::{ImageTask, Normalisation, Objective};
@@ -25,6 +27,11 @@ pub struct NetworkSize {
     /// Cells per stage (`N`).
     pub cells_per_stage: usize,
 }
+
+/// Detail key of a trial's validation accuracy in % (real training): its
+/// objective, unless the score weighs it by speed
+/// ([`TrainingEvaluator::with_speed_weighted_score`]).
+pub const VALIDATION_ACCURACY: &str = "validation_accuracy";
 
 /// The fraction of a task's training images that the search holds out to
 /// score its candidates (`cargo xtask search`, the cells meta-training
@@ -58,7 +65,7 @@ pub struct TrainingEvaluator<S: SearchSpace> {
     size: NetworkSize,
     training: TrainingConfig,
     optimizer: CandidateOptimizer<S::Arch>,
-    time_matching: Option<TimeMatching<S::Arch>>,
+    pace_reference: Option<PaceReference<S::Arch>>,
     device: Device,
     space: PhantomData<S>,
 }
@@ -83,7 +90,7 @@ where
             size,
             training,
             optimizer: CandidateOptimizer::Configured,
-            time_matching: None,
+            pace_reference: None,
             device,
             space: PhantomData,
         }
@@ -125,16 +132,43 @@ where
     /// the search key. Each measurement records `steps`, `step_seconds` and
     /// `reference_step_seconds`. At 100 steps this ranks the smallest
     /// networks first (`docs/decisions/0017-candidates-train-equal-steps.md`).
+    /// Replaces a speed-weighted score.
     pub fn with_time_matched_steps(
         mut self,
         reference: S::Arch,
         label: impl Into<String>,
         pace_size: NetworkSize,
     ) -> Self {
-        self.time_matching = Some(TimeMatching {
+        self.pace_reference = Some(PaceReference {
             reference,
             label: label.into(),
             pace_size,
+            speed_use: SpeedUse::TimeMatchedSteps,
+        });
+        self
+    }
+
+    /// Scores each candidate by its validation accuracy weighed by its speed
+    /// ([`crate::speed_weighted_score`]: `accuracy × (step time / reference's
+    /// step time)^−weight`) instead of by its accuracy alone; candidates
+    /// still train the configured steps. The step times are measured as for
+    /// [`Self::with_time_matched_steps`] (side by side, networks of
+    /// `pace_size`, the final stage's size). Each measurement records
+    /// `validation_accuracy`, `step_seconds` and `reference_step_seconds`.
+    /// A weight of 0 keeps the accuracy (and still records the paces).
+    /// Replaces time matching.
+    pub fn with_speed_weighted_score(
+        mut self,
+        reference: S::Arch,
+        label: impl Into<String>,
+        pace_size: NetworkSize,
+        weight: f64,
+    ) -> Self {
+        self.pace_reference = Some(PaceReference {
+            reference,
+            label: label.into(),
+            pace_size,
+            speed_use: SpeedUse::WeightedScore(weight),
         });
         self
     }
@@ -205,13 +239,10 @@ where
             self.size.channels,
             self.size.cells_per_stage,
             self.training.length,
-            match &self.time_matching {
-                Some(matching) => format!(
-                    " of {}'s time at C={} N={}",
-                    matching.label, matching.pace_size.channels, matching.pace_size.cells_per_stage
-                ),
-                None => String::new(),
-            },
+            self.pace_reference
+                .as_ref()
+                .map(PaceReference::describe)
+                .unwrap_or_default(),
             self.training.batch_size,
             match &self.optimizer {
                 CandidateOptimizer::Aon(_, label) => format!("AON {label}"),
@@ -235,12 +266,21 @@ where
         let mut training = self.training.clone().with_seed(seed);
         let mut details = BTreeMap::new();
         let mut timing_seconds = 0.0;
-        if let Some(matching) = &self.time_matching {
-            let size = matching.pace_size;
-            let (reference_pace, reference_seconds) = self.pace(&matching.reference, size, seed)?;
+        let mut score_weight = None;
+        if let Some(pacing) = &self.pace_reference {
+            let size = pacing.pace_size;
+            let (reference_pace, reference_seconds) = self.pace(&pacing.reference, size, seed)?;
             let (pace, seconds) = self.pace(arch, size, seed)?;
-            let base = training.total_steps(self.task.train.len());
-            training.length = TrainingLength::Steps(time_matched_steps(base, reference_pace, pace));
+            match pacing.speed_use {
+                SpeedUse::TimeMatchedSteps => {
+                    let base = training.total_steps(self.task.train.len());
+                    training.length =
+                        TrainingLength::Steps(time_matched_steps(base, reference_pace, pace));
+                }
+                SpeedUse::WeightedScore(weight) => {
+                    score_weight = Some((weight, reference_pace, pace));
+                }
+            }
             timing_seconds = reference_seconds + seconds;
             details.insert("step_seconds".into(), pace);
             details.insert("reference_step_seconds".into(), reference_pace);
@@ -290,6 +330,14 @@ where
                 examples: 0,
             });
         let complexity = config.complexity();
+        let accuracy = 100.0 * validation.accuracy;
+        let objective = match score_weight {
+            Some((weight, reference_pace, pace)) => {
+                speed_weighted_score(accuracy, reference_pace, pace, weight)
+            }
+            None => accuracy,
+        };
+        details.insert(VALIDATION_ACCURACY.into(), accuracy);
         details.insert("validation_loss".into(), validation.loss);
         details.insert(VALIDATION_EXAMPLES.into(), validation.examples as f64);
         details.insert("params".into(), complexity.params as f64);
@@ -304,7 +352,7 @@ where
             details.insert("warmup_steps".into(), settings.warmup_steps as f64);
         }
         Ok(Measurement {
-            objective: 100.0 * validation.accuracy,
+            objective,
             report: None,
             cost_seconds: report.seconds + timing_seconds,
             details,

@@ -1,0 +1,106 @@
+//! A candidate's speed against a reference cell's: time-matched training
+//! (a cheaper cell trains more steps) and the speed-weighted score (a
+//! cheaper cell scores more than its accuracy).
+
+use metanas_search::{Evaluator, Measurement, NetworkSize, TrainingEvaluator, VALIDATION_ACCURACY};
+use metanas_space::SearchSpace;
+use metanas_space::nb201::Nb201Space;
+
+const STEPS: usize = 20;
+const LARGEST: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+/// No convolution in the cell: only the stem and the reduction blocks convolve.
+const SKIPS: &str = "|skip_connect~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|";
+
+mod common;
+
+fn evaluator() -> TrainingEvaluator<Nb201Space> {
+    common::toy_evaluator(96, [1, 16, 16], 8, STEPS, 16)
+}
+
+/// The candidate's and the reference's recorded step times, checking that
+/// the candidate (no convolution in its cell) is the faster.
+fn faster_than_the_reference(measurement: &Measurement) -> (f64, f64) {
+    let detail = |name: &str| measurement.details.get(name).copied().expect(name);
+    let (pace, reference_pace) = (detail("step_seconds"), detail("reference_step_seconds"));
+    assert!(
+        pace > 0.0 && reference_pace > pace,
+        "{pace} vs {reference_pace}"
+    );
+    (pace, reference_pace)
+}
+
+#[test]
+fn a_cell_without_convolutions_trains_more_steps_than_the_largest_reference() {
+    let largest = Nb201Space.parse(LARGEST).expect("cell");
+    let skips = Nb201Space.parse(SKIPS).expect("cell");
+    let pace_size = NetworkSize {
+        channels: 8,
+        cells_per_stage: 1,
+    };
+    let mut evaluator = evaluator().with_time_matched_steps(largest, "the largest cell", pace_size);
+    assert!(
+        evaluator
+            .describe()
+            .contains("of the largest cell's time at C=8 N=1"),
+        "{}",
+        evaluator.describe()
+    );
+    let measurement = evaluator.evaluate(&skips, 0).expect("trained");
+    let detail = |name: &str| measurement.details.get(name).copied().expect(name);
+    let (pace, reference_pace) = faster_than_the_reference(&measurement);
+    let steps = detail("steps") as usize;
+    assert_eq!(
+        steps,
+        metanas_search::time_matched_steps(STEPS, reference_pace, pace)
+    );
+    // The cell's convolutions are most of the largest network's work.
+    assert!(steps > STEPS, "{steps} steps");
+    assert!(measurement.objective.is_finite());
+}
+
+#[test]
+fn without_time_matching_every_candidate_trains_the_configured_steps() {
+    let skips = Nb201Space.parse(SKIPS).expect("cell");
+    let mut evaluator = evaluator();
+    let measurement = evaluator.evaluate(&skips, 0).expect("trained");
+    assert_eq!(measurement.details.get("steps"), Some(&(STEPS as f64)));
+    assert!(!measurement.details.contains_key("step_seconds"));
+}
+
+#[test]
+fn the_speed_weighted_score_is_the_accuracy_weighed_by_the_measured_paces() {
+    let largest = Nb201Space.parse(LARGEST).expect("cell");
+    let skips = Nb201Space.parse(SKIPS).expect("cell");
+    let pace_size = NetworkSize {
+        channels: 8,
+        cells_per_stage: 1,
+    };
+    let weight = metanas_search::MNASNET_SPEED_WEIGHT;
+    let mut weighted =
+        evaluator().with_speed_weighted_score(largest, "the largest cell", pace_size, weight);
+    assert!(
+        weighted
+            .describe()
+            .contains("scored as accuracy × (step time / the largest cell's at C=8 N=1)^-0.07"),
+        "{}",
+        weighted.describe()
+    );
+    let measurement = weighted.evaluate(&skips, 0).expect("trained");
+    let detail = |name: &str| measurement.details.get(name).copied().expect(name);
+    let (pace, reference_pace) = faster_than_the_reference(&measurement);
+    // The candidates still train the configured steps.
+    assert_eq!(detail("steps") as usize, STEPS);
+    let accuracy = detail(VALIDATION_ACCURACY);
+    assert!(accuracy > 0.0, "{accuracy}");
+    let expected = metanas_search::speed_weighted_score(accuracy, reference_pace, pace, weight);
+    assert_eq!(measurement.objective, expected);
+    // Faster than the reference: the score is above the accuracy.
+    assert!(measurement.objective > accuracy, "{measurement:?}");
+
+    // The same candidate, seed and steps without the weight: the accuracy is
+    // the same (the paces are timed on networks of their own), the score is it.
+    let mut plain = evaluator();
+    let unweighted = plain.evaluate(&skips, 0).expect("trained");
+    assert_eq!(unweighted.objective, accuracy);
+    assert_eq!(unweighted.details.get(VALIDATION_ACCURACY), Some(&accuracy));
+}
