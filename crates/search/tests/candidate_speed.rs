@@ -4,7 +4,7 @@
 
 use metanas_search::{Evaluator, Measurement, NetworkSize, TrainingEvaluator, VALIDATION_ACCURACY};
 use metanas_space::SearchSpace;
-use metanas_space::nb201::Nb201Space;
+use metanas_space::nb201::{Nb201Cell, Nb201Space};
 
 const STEPS: usize = 20;
 const LARGEST: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|";
@@ -13,15 +13,37 @@ const SKIPS: &str = "|skip_connect~0|+|none~0|skip_connect~1|+|none~0|none~1|ski
 
 mod common;
 
+/// The size at which both tests time the paces.
+const PACE_SIZE: NetworkSize = NetworkSize {
+    channels: 8,
+    cells_per_stage: 1,
+};
+
 fn evaluator() -> TrainingEvaluator<Nb201Space> {
     common::toy_evaluator(96, [1, 16, 16], 8, STEPS, 16)
+}
+
+fn cell(text: &str) -> Nb201Cell {
+    Nb201Space.parse(text).expect("cell")
+}
+
+/// A recorded detail of `measurement`, which must be there.
+fn detail(measurement: &Measurement, name: &str) -> f64 {
+    measurement.details.get(name).copied().expect(name)
+}
+
+/// Panics unless the evaluator's description (its part of the search key)
+/// contains `text`.
+fn assert_describes(evaluator: &TrainingEvaluator<Nb201Space>, text: &str) {
+    let description = evaluator.describe();
+    assert!(description.contains(text), "{description}");
 }
 
 /// The candidate's and the reference's recorded step times, checking that
 /// the candidate (no convolution in its cell) is the faster.
 fn faster_than_the_reference(measurement: &Measurement) -> (f64, f64) {
-    let detail = |name: &str| measurement.details.get(name).copied().expect(name);
-    let (pace, reference_pace) = (detail("step_seconds"), detail("reference_step_seconds"));
+    let pace = detail(measurement, "step_seconds");
+    let reference_pace = detail(measurement, "reference_step_seconds");
     assert!(
         pace > 0.0 && reference_pace > pace,
         "{pace} vs {reference_pace}"
@@ -31,24 +53,12 @@ fn faster_than_the_reference(measurement: &Measurement) -> (f64, f64) {
 
 #[test]
 fn a_cell_without_convolutions_trains_more_steps_than_the_largest_reference() {
-    let largest = Nb201Space.parse(LARGEST).expect("cell");
-    let skips = Nb201Space.parse(SKIPS).expect("cell");
-    let pace_size = NetworkSize {
-        channels: 8,
-        cells_per_stage: 1,
-    };
-    let mut evaluator = evaluator().with_time_matched_steps(largest, "the largest cell", pace_size);
-    assert!(
-        evaluator
-            .describe()
-            .contains("of the largest cell's time at C=8 N=1"),
-        "{}",
-        evaluator.describe()
-    );
-    let measurement = evaluator.evaluate(&skips, 0).expect("trained");
-    let detail = |name: &str| measurement.details.get(name).copied().expect(name);
+    let mut evaluator =
+        evaluator().with_time_matched_steps(cell(LARGEST), "the largest cell", PACE_SIZE);
+    assert_describes(&evaluator, "of the largest cell's time at C=8 N=1");
+    let measurement = evaluator.evaluate(&cell(SKIPS), 0).expect("trained");
     let (pace, reference_pace) = faster_than_the_reference(&measurement);
-    let steps = detail("steps") as usize;
+    let steps = detail(&measurement, "steps") as usize;
     assert_eq!(
         steps,
         metanas_search::time_matched_steps(STEPS, reference_pace, pace)
@@ -60,37 +70,27 @@ fn a_cell_without_convolutions_trains_more_steps_than_the_largest_reference() {
 
 #[test]
 fn without_time_matching_every_candidate_trains_the_configured_steps() {
-    let skips = Nb201Space.parse(SKIPS).expect("cell");
     let mut evaluator = evaluator();
-    let measurement = evaluator.evaluate(&skips, 0).expect("trained");
+    let measurement = evaluator.evaluate(&cell(SKIPS), 0).expect("trained");
     assert_eq!(measurement.details.get("steps"), Some(&(STEPS as f64)));
     assert!(!measurement.details.contains_key("step_seconds"));
 }
 
 #[test]
 fn the_speed_weighted_score_is_the_accuracy_weighed_by_the_measured_paces() {
-    let largest = Nb201Space.parse(LARGEST).expect("cell");
-    let skips = Nb201Space.parse(SKIPS).expect("cell");
-    let pace_size = NetworkSize {
-        channels: 8,
-        cells_per_stage: 1,
-    };
+    let skips = cell(SKIPS);
     let weight = metanas_search::MNASNET_SPEED_WEIGHT;
     let mut weighted =
-        evaluator().with_speed_weighted_score(largest, "the largest cell", pace_size, weight);
-    assert!(
-        weighted
-            .describe()
-            .contains("scored as accuracy × (step time / the largest cell's at C=8 N=1)^-0.07"),
-        "{}",
-        weighted.describe()
+        evaluator().with_speed_weighted_score(cell(LARGEST), "the largest cell", PACE_SIZE, weight);
+    assert_describes(
+        &weighted,
+        "scored as accuracy × (step time / the largest cell's at C=8 N=1)^-0.07",
     );
     let measurement = weighted.evaluate(&skips, 0).expect("trained");
-    let detail = |name: &str| measurement.details.get(name).copied().expect(name);
     let (pace, reference_pace) = faster_than_the_reference(&measurement);
     // The candidates still train the configured steps.
-    assert_eq!(detail("steps") as usize, STEPS);
-    let accuracy = detail(VALIDATION_ACCURACY);
+    assert_eq!(detail(&measurement, "steps") as usize, STEPS);
+    let accuracy = detail(&measurement, VALIDATION_ACCURACY);
     assert!(accuracy > 0.0, "{accuracy}");
     let expected = metanas_search::speed_weighted_score(accuracy, reference_pace, pace, weight);
     assert_eq!(measurement.objective, expected);
