@@ -457,8 +457,8 @@ fn speed_weighted_parts(measurement: &metanas_search::Measurement) -> String {
     let detail = |name: &str| measurement.details.get(name).copied();
     match (
         detail(metanas_search::VALIDATION_ACCURACY),
-        detail("step_seconds"),
-        detail("reference_step_seconds"),
+        detail(metanas_search::STEP_SECONDS),
+        detail(metanas_search::REFERENCE_STEP_SECONDS),
     ) {
         (Some(accuracy), Some(pace), Some(reference)) if reference > 0.0 => format!(
             " (validation accuracy {accuracy:.2} %, step time {:.2}× the ResNet cell's)",

@@ -115,8 +115,8 @@ pub use surrogate::{CandidatePool, Surrogate};
 pub use table_evaluator::TableEvaluator;
 pub use time_matched_steps::time_matched_steps;
 pub use training_evaluator::{
-    CANDIDATE_VALIDATION_FRACTION, NetworkSize, TrainingEvaluator, VALIDATION_ACCURACY,
-    candidate_training,
+    CANDIDATE_VALIDATION_FRACTION, NetworkSize, REFERENCE_STEP_SECONDS, STEP_SECONDS,
+    TrainingEvaluator, VALIDATION_ACCURACY, candidate_training,
 };
 pub use trial_storage::TrialStorage;
 pub use trial_store::TrialStore;

@@ -33,6 +33,14 @@ pub struct NetworkSize {
 /// ([`TrainingEvaluator::with_speed_weighted_score`]).
 pub const VALIDATION_ACCURACY: &str = "validation_accuracy";
 
+/// Detail key of a candidate's measured step time in seconds, recorded when
+/// its speed is measured (time-matched steps or a speed-weighted score).
+pub const STEP_SECONDS: &str = "step_seconds";
+
+/// Detail key of the ResNet cell's step time in seconds, measured beside the
+/// candidate's ([`STEP_SECONDS`]) at the same size.
+pub const REFERENCE_STEP_SECONDS: &str = "reference_step_seconds";
+
 /// The fraction of a task's training images that the search holds out to
 /// score its candidates (`cargo xtask search`, the cells meta-training
 /// measures).
@@ -282,8 +290,8 @@ where
                 }
             }
             timing_seconds = reference_seconds + seconds;
-            details.insert("step_seconds".into(), pace);
-            details.insert("reference_step_seconds".into(), reference_pace);
+            details.insert(STEP_SECONDS.into(), pace);
+            details.insert(REFERENCE_STEP_SECONDS.into(), reference_pace);
         }
         let data = TrainingData {
             train: &self.task.train,

@@ -2,7 +2,10 @@
 //! (a cheaper cell trains more steps) and the speed-weighted score (a
 //! cheaper cell scores more than its accuracy).
 
-use metanas_search::{Evaluator, Measurement, NetworkSize, TrainingEvaluator, VALIDATION_ACCURACY};
+use metanas_search::{
+    Evaluator, Measurement, NetworkSize, REFERENCE_STEP_SECONDS, STEP_SECONDS, TrainingEvaluator,
+    VALIDATION_ACCURACY,
+};
 use metanas_space::SearchSpace;
 use metanas_space::nb201::{Nb201Cell, Nb201Space};
 
@@ -42,8 +45,8 @@ fn assert_describes(evaluator: &TrainingEvaluator<Nb201Space>, text: &str) {
 /// The candidate's and the reference's recorded step times, checking that
 /// the candidate (no convolution in its cell) is the faster.
 fn faster_than_the_reference(measurement: &Measurement) -> (f64, f64) {
-    let pace = detail(measurement, "step_seconds");
-    let reference_pace = detail(measurement, "reference_step_seconds");
+    let pace = detail(measurement, STEP_SECONDS);
+    let reference_pace = detail(measurement, REFERENCE_STEP_SECONDS);
     assert!(
         pace > 0.0 && reference_pace > pace,
         "{pace} vs {reference_pace}"
@@ -73,7 +76,7 @@ fn without_time_matching_every_candidate_trains_the_configured_steps() {
     let mut evaluator = evaluator();
     let measurement = evaluator.evaluate(&cell(SKIPS), 0).expect("trained");
     assert_eq!(measurement.details.get("steps"), Some(&(STEPS as f64)));
-    assert!(!measurement.details.contains_key("step_seconds"));
+    assert!(!measurement.details.contains_key(STEP_SECONDS));
 }
 
 #[test]
