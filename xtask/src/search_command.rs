@@ -628,6 +628,9 @@ fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset
                     ImageDataset::from_idx(path, labels)?
                 }
             };
+            if let Some(note) = empty_classes_note(&all) {
+                eprintln!("note: {note}");
+            }
             // 20% held out as the test split, touched only by final training's report.
             let mut parts = all.stratified_split(&[0.8, 0.2], args.seed)?.into_iter();
             match (parts.next(), parts.next()) {
@@ -639,6 +642,31 @@ fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset
             "unknown task `{other}`: expected a benchmark column (e.g. c100_valid), fashion-mnist, mnist, or dataset with --dataset"
         ),
     }
+}
+
+/// What a user's dataset should be told when some labels below its largest
+/// have no image (labels `1..=K`, or gaps): the network gets one output per
+/// label up to the largest, so those outputs are never trained.
+fn empty_classes_note(data: &ImageDataset) -> Option<String> {
+    let empty: Vec<String> = data
+        .class_counts()
+        .iter()
+        .enumerate()
+        .filter(|&(_, &count)| count == 0)
+        .map(|(label, _)| label.to_string())
+        .collect();
+    if empty.is_empty() {
+        return None;
+    }
+    let outputs = data.num_classes();
+    Some(format!(
+        "label{} {} {} no image: classes are the labels 0..={} as written, so the network has {outputs} outputs, {} of them never trained; renumber the labels 0..K-1 for a network of K outputs",
+        if empty.len() == 1 { "" } else { "s" },
+        empty.join(", "),
+        if empty.len() == 1 { "has" } else { "have" },
+        outputs - 1,
+        empty.len(),
+    ))
 }
 
 /// The output folder when --out is not given: it names the task, the strategy,
@@ -914,6 +942,26 @@ mod tests {
     struct SearchOnly {
         #[command(flatten)]
         args: SearchArgs,
+    }
+
+    #[test]
+    fn labels_without_images_are_named_and_a_compact_numbering_is_not() {
+        let dataset = |labels: Vec<usize>, classes: usize| {
+            ImageDataset::new(vec![0.5; labels.len()], labels, [1, 1, 1], classes).unwrap()
+        };
+        let note = empty_classes_note(&dataset(vec![1, 2, 3, 4, 1], 5)).unwrap();
+        assert!(note.starts_with("label 0 has no image"), "{note}");
+        assert!(
+            note.contains("5 outputs, 1 of them never trained"),
+            "{note}"
+        );
+        let note = empty_classes_note(&dataset(vec![0, 2, 7], 8)).unwrap();
+        assert!(
+            note.starts_with("labels 1, 3, 4, 5, 6 have no image"),
+            "{note}"
+        );
+        assert!(note.contains("0..=7"), "{note}");
+        assert_eq!(empty_classes_note(&dataset(vec![0, 1, 2, 1], 3)), None);
     }
 
     #[test]
