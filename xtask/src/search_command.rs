@@ -947,15 +947,16 @@ mod tests {
     #[test]
     fn labels_without_images_are_named_and_a_compact_numbering_is_not() {
         let dataset = |labels: Vec<usize>, classes: usize| {
-            ImageDataset::new(vec![0.5; labels.len()], labels, [1, 1, 1], classes).unwrap()
+            ImageDataset::new(vec![0.5; labels.len()], labels, [1, 1, 1], classes)
+                .expect("a valid one-pixel dataset")
         };
-        let note = empty_classes_note(&dataset(vec![1, 2, 3, 4, 1], 5)).unwrap();
+        let note = empty_classes_note(&dataset(vec![1, 2, 3, 4, 1], 5)).expect("label 0 is empty");
         assert!(note.starts_with("label 0 has no image"), "{note}");
         assert!(
             note.contains("5 outputs, 1 of them never trained"),
             "{note}"
         );
-        let note = empty_classes_note(&dataset(vec![0, 2, 7], 8)).unwrap();
+        let note = empty_classes_note(&dataset(vec![0, 2, 7], 8)).expect("labels 1, 3-6 are empty");
         assert!(
             note.starts_with("labels 1, 3, 4, 5, 6 have no image"),
             "{note}"
