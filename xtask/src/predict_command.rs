@@ -15,7 +15,9 @@ pub struct PredictArgs {
     /// The images: a folder of PNG/JPEG files (or of one sub-folder per class),
     /// an IDX image file (`[N, H, W]`, plain or gzip), or a CSV file (`.csv`,
     /// `.csv.gz`; rows of C·H·W values, optionally after a label). They must
-    /// have the shape the model was trained on.
+    /// have the shape the model was trained on; image files are resized as
+    /// the training files were when the search resized them (`--image-size`),
+    /// and grey files are read as colour for a model of colour images.
     input: PathBuf,
     /// Where to write the predictions (CSV: input, class, probability, the
     /// true label when the input has labels, then each class's probability).
@@ -34,8 +36,12 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let device = args.device.device();
     let model = SavedModel::load(&args.model, &device)
         .with_context(|| format!("loading the model {}", args.model.display()))?;
-    let inputs = ImageInputs::read(&args.input, model.config.input_shape)
-        .with_context(|| format!("reading the images {}", args.input.display()))?;
+    let inputs = ImageInputs::read_with(
+        &args.input,
+        model.config.input_shape,
+        model.image_file_reading(),
+    )
+    .with_context(|| format!("reading the images {}", args.input.display()))?;
     let predictions = model
         .predictions(&inputs.images, &device)
         .with_context(|| {

@@ -3,8 +3,8 @@
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use metanas_data::{
-    BenchmarkTable, DatasetFormat, DirectionSource, FixedTask, ImageDataset, Objective, TableTasks,
-    TaskCatalog, TaskDirection, shipped,
+    BenchmarkTable, DatasetFormat, DirectionSource, FixedTask, ImageDataset, ImageFileReading,
+    Objective, TableTasks, TaskCatalog, TaskDirection, shipped,
 };
 use metanas_device::BackendChoice;
 use metanas_meta::{ConditionedSettings, MetaModel, SearchedNetworks};
@@ -43,6 +43,12 @@ pub struct SearchArgs {
     /// Image shape `C,H,W` for a CSV --dataset.
     #[arg(long, value_delimiter = ',')]
     shape: Option<Vec<usize>>,
+    /// Resize every image of a folder --dataset to `H,W` as it is read
+    /// (bilinear, averaging when shrinking): photos of many sizes, or large
+    /// ones that would make every candidate slow. The saved model records it,
+    /// and `cargo xtask predict` resizes its image files the same way.
+    #[arg(long, value_delimiter = ',')]
+    image_size: Option<Vec<usize>>,
     /// Your own benchmark table (CSV with an `arch` column) instead of the shipped NAS-Bench-201 table.
     #[arg(long)]
     table: Option<PathBuf>,
@@ -588,6 +594,12 @@ fn constraints(
 }
 
 fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset)> {
+    if args.image_size.is_some() && args.task != "dataset" {
+        bail!(
+            "--image-size resizes the images of --task dataset; {} is searched at its own size",
+            args.task
+        );
+    }
     match args.task.as_str() {
         "fashion-mnist" => Ok((
             shipped::fashion_mnist_train10k()?,
@@ -606,8 +618,10 @@ fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset
                 .dataset
                 .as_ref()
                 .context("--task dataset needs --dataset PATH")?;
-            let all = match DatasetFormat::of_path(path) {
-                DatasetFormat::Folder => ImageDataset::from_folder(path)?,
+            let format = DatasetFormat::of_path(path);
+            let reading = image_file_reading(args.image_size.as_deref(), format)?;
+            let all = match format {
+                DatasetFormat::Folder => ImageDataset::from_folder_with(path, reading)?,
                 DatasetFormat::Csv => {
                     let shape = args
                         .shape
@@ -628,7 +642,10 @@ fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset
                     ImageDataset::from_idx(path, labels)?
                 }
             };
-            if let Some(note) = empty_classes_note(&all) {
+            for note in [empty_classes_note(&all), large_images_note(&all)]
+                .into_iter()
+                .flatten()
+            {
                 eprintln!("note: {note}");
             }
             // 20% held out as the test split, touched only by final training's report.
@@ -642,6 +659,42 @@ fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset
             "unknown task `{other}`: expected a benchmark column (e.g. c100_valid), fashion-mnist, mnist, or dataset with --dataset"
         ),
     }
+}
+
+/// How the image files of a --dataset folder are read: resized to
+/// --image-size when it is given (only a folder's files can be).
+fn image_file_reading(
+    image_size: Option<&[usize]>,
+    format: DatasetFormat,
+) -> anyhow::Result<ImageFileReading> {
+    let Some(size) = image_size else {
+        return Ok(ImageFileReading::as_stored());
+    };
+    let [height, width] = size[..] else {
+        bail!("--image-size needs two numbers H,W, got {size:?}");
+    };
+    if format != DatasetFormat::Folder {
+        bail!(
+            "--image-size resizes the image files of a folder --dataset; an IDX or CSV dataset has one shape already (--shape for a CSV file)"
+        );
+    }
+    Ok(ImageFileReading::resized_to(height, width)?)
+}
+
+/// Images above this many pixels get a note that --image-size would make
+/// the search faster (64×64: every shipped dataset is below it).
+const LARGE_IMAGE_PIXELS: usize = 64 * 64;
+
+/// What a user's dataset of large images should be told: every candidate
+/// trains at that size, so the search takes about as many times longer.
+fn large_images_note(data: &ImageDataset) -> Option<String> {
+    let [_, height, width] = data.shape();
+    (height * width > LARGE_IMAGE_PIXELS && data.files_resized_to().is_none()).then(|| {
+        format!(
+            "the images are {height}×{width} pixels, {:.0} times Fashion-MNIST's 28×28: every candidate trains at that size; --image-size H,W (e.g. 32,32) resizes a folder's images as they are read",
+            (height * width) as f64 / (28.0 * 28.0)
+        )
+    })
 }
 
 /// What a user's dataset should be told when some labels below its largest
@@ -808,6 +861,7 @@ fn write_results<S: SearchSpace>(
         "objective_decided_by": direction.source.to_string(),
         "strategy": args.strategy,
         "seed": args.seed,
+        "image_size": args.image_size,
         "queries": outcome.trials.len(),
         "replayed_from_store": outcome.replayed,
         "free_repeats": outcome.free_repeats,
@@ -942,6 +996,37 @@ mod tests {
     struct SearchOnly {
         #[command(flatten)]
         args: SearchArgs,
+    }
+
+    #[test]
+    fn an_image_size_is_two_sides_for_a_folder_only_and_large_images_get_a_note() {
+        let reading =
+            image_file_reading(Some(&[24, 32]), DatasetFormat::Folder).expect("a valid size");
+        assert_eq!(reading.resize_to, Some([24, 32]));
+        assert_eq!(
+            image_file_reading(None, DatasetFormat::Folder).expect("no size"),
+            ImageFileReading::as_stored()
+        );
+        let message = |size: &[usize], format| {
+            image_file_reading(Some(size), format)
+                .expect_err("refused")
+                .to_string()
+        };
+        assert!(message(&[32], DatasetFormat::Folder).contains("two numbers H,W"));
+        assert!(message(&[0, 32], DatasetFormat::Folder).contains("at least 1"));
+        assert!(message(&[32, 32], DatasetFormat::Csv).contains("folder --dataset"));
+        assert!(message(&[32, 32], DatasetFormat::Idx).contains("folder --dataset"));
+
+        let dataset = |side: usize| {
+            ImageDataset::new(vec![0.5; 3 * side * side], vec![0], [3, side, side], 1)
+                .expect("a valid one-image dataset")
+        };
+        assert_eq!(large_images_note(&dataset(64)), None);
+        let note = large_images_note(&dataset(65)).expect("65×65 is large");
+        assert!(
+            note.contains("65×65") && note.contains("--image-size"),
+            "{note}"
+        );
     }
 
     #[test]

@@ -324,6 +324,7 @@ fn every_operation_and_odd_image_sizes_export() {
                     std: vec![0.2, 0.25, 0.3],
                 }),
                 class_names: None,
+                files_resized_to: None,
             },
         };
         let dir = scratch.path().join(space);
@@ -375,6 +376,7 @@ fn bad_model_folders_and_images_are_one_clear_error_each() {
                 architecture: cell.to_string(),
                 normalisation: None,
                 class_names: None,
+                files_resized_to: None,
             },
         }
         .save(&dir)

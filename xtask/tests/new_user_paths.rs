@@ -3,7 +3,8 @@
 //! searched, a trial store follows its table's content, not its folder, and
 //! a meta-model's search trains each candidate with the AON settings chosen
 //! for it, and `--final-choice` picks what the final stage trains (and is
-//! refused where there is no final stage).
+//! refused where there is no final stage), and photos of many sizes, grey
+//! and colour, are resized for the search and for prediction.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -300,4 +301,115 @@ fn a_final_choice_on_a_table_task_is_refused() {
         &out,
     );
     assert!(message.contains("cheapest-within-error"), "{message}");
+}
+
+/// A photo `width`×`height` of class `class` (bright on the left or on the
+/// right half), grey or colour, saved as `path`.
+fn save_photo(path: &Path, width: u32, height: u32, class: u32, colour: bool) {
+    let value = |x: u32| {
+        let bright = (x * 2 < width) == (class == 0);
+        if bright { 220u8 } else { 30 }
+    };
+    let saved = if colour {
+        image::RgbImage::from_fn(width, height, |x, y| {
+            image::Rgb([value(x), value(x) / 2, (y * 10) as u8])
+        })
+        .save(path)
+    } else {
+        image::GrayImage::from_fn(width, height, |x, _| image::Luma([value(x)])).save(path)
+    };
+    saved.expect("save the photo");
+}
+
+#[test]
+fn photos_of_many_sizes_grey_and_colour_are_resized_for_search_and_prediction() {
+    let scratch = scratch_folder();
+    let photos = scratch.path().join("photos");
+    for (class, name) in ["cat", "dog"].iter().enumerate() {
+        std::fs::create_dir_all(photos.join(name)).expect("mkdir");
+        for k in 0..12u32 {
+            let file = photos
+                .join(name)
+                .join(format!("{k}.{}", ["png", "JPG"][k as usize % 2]));
+            save_photo(&file, 10 + k % 7, 9 + k % 5, class as u32, k % 3 != 0);
+        }
+    }
+
+    // As stored, the sizes differ: refused, with the flag that fixes it.
+    let output = search(
+        &["--task", "dataset", "--budget", "1"],
+        &[
+            ("--dataset", &photos),
+            ("--out", &scratch.path().join("refused")),
+        ],
+    );
+    assert!(!output.status.success(), "mixed sizes were not refused");
+    let message = stderr(&output);
+    assert!(
+        message.contains("--image-size") && message.contains("height×width"),
+        "{message}"
+    );
+
+    let out = scratch.path().join("out");
+    let output = search(
+        &[
+            "--task",
+            "dataset",
+            "--image-size",
+            "12,12",
+            "--strategy",
+            "random",
+            "--budget",
+            "1",
+            "--steps",
+            "2",
+            "--channels",
+            "2",
+            "--final-channels",
+            "2",
+            "--final-epochs",
+            "1",
+        ],
+        &[("--dataset", &photos), ("--out", &out)],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(results(&out)["image_size"], serde_json::json!([12, 12]));
+    let model = out.join("model");
+    let text = std::fs::read_to_string(model.join("model.json")).expect("model.json");
+    let metadata: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(metadata["files_resized_to"], serde_json::json!([12, 12]));
+    assert_eq!(
+        metadata["class_names"],
+        serde_json::json!(["cat", "dog"]),
+        "{metadata}"
+    );
+
+    // New photos of other sizes, one grey: read as the training files were.
+    let new = scratch.path().join("new");
+    std::fs::create_dir(&new).expect("mkdir");
+    save_photo(&new.join("a.png"), 30, 20, 0, false);
+    save_photo(&new.join("b.jpg"), 9, 7, 1, true);
+    save_photo(&new.join("c.png"), 12, 12, 1, true);
+    let predictions = scratch.path().join("predictions.csv");
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("predict")
+        .arg("--model")
+        .arg(&model)
+        .arg(&new)
+        .arg("--out")
+        .arg(&predictions)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let written = std::fs::read_to_string(&predictions).expect("predictions");
+    let ids: Vec<&str> = written
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split(',').next())
+        .collect();
+    assert_eq!(ids, ["a.png", "b.jpg", "c.png"], "{written}");
+    assert!(
+        written.starts_with("input,class,probability,p_cat,p_dog"),
+        "{written}"
+    );
 }

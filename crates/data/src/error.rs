@@ -78,17 +78,24 @@ pub enum DataError {
         /// Number of labels.
         label_count: usize,
     },
-    /// An image in a folder has another size (or channel count) than the first one.
-    #[error("`{path}` is {found:?} ([C, H, W]) but `{first}` is {expected:?}")]
+    /// An image file has another size than the first one, and the files are
+    /// read as they are (not resized).
+    #[error(
+        "`{path}` is {} pixels (height×width) but `{first}` is {}: the {files} images must have one size, or be resized as they are read (`--image-size H,W` in `cargo xtask search`, `ImageFileReading::resized_to` in Rust)",
+        size_text(*found),
+        size_text(*expected)
+    )]
     MixedImageSizes {
         /// The offending image.
         path: PathBuf,
-        /// Its shape.
-        found: [usize; 3],
+        /// Its `[height, width]`.
+        found: [usize; 2],
         /// The first image read.
         first: PathBuf,
-        /// The first image's shape, which every image must have.
-        expected: [usize; 3],
+        /// The first image's `[height, width]`.
+        expected: [usize; 2],
+        /// How many image files were being read.
+        files: usize,
     },
     /// An image file could not be decoded.
     #[error("cannot decode image `{path}`: {reason}")]
@@ -284,6 +291,11 @@ impl DataError {
 }
 
 /// Keeps at most `max` characters of `text` (for error messages).
+/// `[height, width]` as `H×W`.
+fn size_text([height, width]: [usize; 2]) -> String {
+    format!("{height}×{width}")
+}
+
 pub(crate) fn clip(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }

@@ -29,6 +29,7 @@ pub struct ImageDataset {
     shape: [usize; 3],
     num_classes: usize,
     class_names: Option<Vec<String>>,
+    files_resized_to: Option<[usize; 2]>,
 }
 
 impl ImageDataset {
@@ -88,7 +89,15 @@ impl ImageDataset {
             shape,
             num_classes,
             class_names,
+            files_resized_to: None,
         }
+    }
+
+    /// The same dataset, recorded as read from image files resized to
+    /// `[height, width]` (or not resized: `None`).
+    pub(crate) fn with_files_resized_to(mut self, size: Option<[usize; 2]>) -> Self {
+        self.files_resized_to = size;
+        self
     }
 
     /// The same dataset with names for its classes.
@@ -135,6 +144,14 @@ impl ImageDataset {
     /// Class names, when the source had them (folder names, or set by the user).
     pub fn class_names(&self) -> Option<&[String]> {
         self.class_names.as_deref()
+    }
+
+    /// The `[height, width]` that the image files were resized to as they
+    /// were read ([`crate::ImageFileReading`]), kept by subsets and splits:
+    /// a model trained on the images reads new files the same way. `None`
+    /// when the images were not resized.
+    pub fn files_resized_to(&self) -> Option<[usize; 2]> {
+        self.files_resized_to
     }
 
     /// Every label, in order.
@@ -207,7 +224,8 @@ impl ImageDataset {
             self.shape,
             self.num_classes,
             self.class_names.clone(),
-        ))
+        )
+        .with_files_resized_to(self.files_resized_to))
     }
 
     /// The images at `indices` relabelled: the image of original class

@@ -2,86 +2,62 @@
 
 use crate::error::{DataError, Result};
 use crate::image_dataset::ImageDataset;
-use image::{DynamicImage, ImageReader};
+use crate::image_file_reading::ImageFileReading;
 use std::path::{Path, PathBuf};
 
 /// File extensions read as images (compared case-insensitively).
 pub const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 
 impl ImageDataset {
+    /// Loads `root/<class>/<image>` files as they are stored (see
+    /// [`ImageDataset::from_folder_with`]): every image must have the same
+    /// size.
+    ///
+    /// # Errors
+    /// As [`ImageDataset::from_folder_with`].
+    pub fn from_folder(root: &Path) -> Result<Self> {
+        Self::from_folder_with(root, ImageFileReading::as_stored())
+    }
+
     /// Loads `root/<class>/<image>` files. Classes are the sub-folders,
     /// sorted by name (label `k` is the `k`-th name, kept as the class
     /// names); files with another extension than [`IMAGE_EXTENSIONS`] and
     /// hidden entries are skipped. Grey images give 1 channel, colour images
-    /// 3 (alpha is dropped); pixels are scaled to `[0, 1]`.
+    /// 3 (alpha is dropped; grey images among colour ones are read as
+    /// colour); pixels are scaled to `[0, 1]`. `reading` may resize every
+    /// image to one size, which the dataset then records
+    /// ([`ImageDataset::files_resized_to`]) so that a model trained on it can
+    /// read new files the same way.
     ///
     /// # Errors
-    /// [`DataError::MixedImageSizes`] naming the first image whose shape
-    /// differs from the first one read, [`DataError::ImageDecode`] for an
-    /// unreadable image, [`DataError::Empty`] when no image is found, and
-    /// [`DataError::Io`] for a folder that cannot be listed.
-    pub fn from_folder(root: &Path) -> Result<Self> {
+    /// [`DataError::MixedImageSizes`]
+    /// naming the first image whose size differs from the first one read
+    /// (when not resizing), [`DataError::ImageDecode`]
+    /// for an unreadable image, [`DataError::Empty`]
+    /// when no image is found, and [`DataError::Io`]
+    /// for a folder that cannot be listed.
+    pub fn from_folder_with(root: &Path, reading: ImageFileReading) -> Result<Self> {
         let classes = sorted_entries(root, |p| p.is_dir())?;
         let mut names = Vec::with_capacity(classes.len());
-        let mut pixels = Vec::new();
+        let mut files = Vec::new();
         let mut labels = Vec::new();
-        let mut first: Option<(PathBuf, [usize; 3])> = None;
         for (label, class_dir) in classes.iter().enumerate() {
             names.push(file_name(class_dir));
-            let files = image_files(class_dir)?;
-            read_images(&files, &mut first, &mut pixels)?;
-            labels.extend(std::iter::repeat_n(label, files.len()));
+            let class_files = image_files(class_dir)?;
+            labels.extend(std::iter::repeat_n(label, class_files.len()));
+            files.extend(class_files);
         }
-        let Some((_, shape)) = first else {
-            return Err(DataError::Empty {
-                path: root.to_path_buf(),
-            });
-        };
-        Ok(Self::from_parts(
-            pixels,
-            labels,
-            shape,
-            names.len(),
-            Some(names),
-        ))
+        let (pixels, shape) = reading.read(&files, root)?;
+        Ok(
+            Self::from_parts(pixels, labels, shape, names.len(), Some(names))
+                .with_files_resized_to(reading.resize_to),
+        )
     }
 }
 
 /// The image files of `dir` (by [`IMAGE_EXTENSIONS`], not hidden), sorted by name.
 pub(crate) fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     sorted_entries(dir, |p| p.is_file() && has_image_extension(p))
-}
-
-/// Decodes `files` and appends their pixels (`[0, 1]`, channel-major) to
-/// `pixels`. Every image must have the shape of `first` (the first image
-/// read, set by the first call).
-///
-/// # Errors
-/// [`DataError::MixedImageSizes`] naming the first image of another shape,
-/// [`DataError::ImageDecode`] and [`DataError::Io`].
-pub(crate) fn read_images(
-    files: &[PathBuf],
-    first: &mut Option<(PathBuf, [usize; 3])>,
-    pixels: &mut Vec<f32>,
-) -> Result<()> {
-    for file in files {
-        let image = decode(file)?;
-        let shape = shape_of(&image);
-        match first {
-            None => *first = Some((file.clone(), shape)),
-            Some((first_path, expected)) if *expected != shape => {
-                return Err(DataError::MixedImageSizes {
-                    path: file.clone(),
-                    found: shape,
-                    first: first_path.clone(),
-                    expected: *expected,
-                });
-            }
-            Some(_) => {}
-        }
-        push_chw(&image, shape, pixels);
-    }
-    Ok(())
 }
 
 /// The non-hidden entries of `dir` that pass `keep`, sorted by name.
@@ -107,38 +83,6 @@ fn has_image_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
-}
-
-fn decode(path: &Path) -> Result<DynamicImage> {
-    let decode_error = |reason: String| DataError::ImageDecode {
-        path: path.to_path_buf(),
-        reason,
-    };
-    ImageReader::open(path)
-        .map_err(|e| DataError::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| decode_error(e.to_string()))?
-        .decode()
-        .map_err(|e| decode_error(e.to_string()))
-}
-
-/// `[C, H, W]`: 1 channel for grey images, 3 for colour ones.
-fn shape_of(image: &DynamicImage) -> [usize; 3] {
-    let channels = if image.color().has_color() { 3 } else { 1 };
-    [channels, image.height() as usize, image.width() as usize]
-}
-
-/// Appends the image's pixels in `[0, 1]`, channel-major.
-fn push_chw(image: &DynamicImage, [c, h, w]: [usize; 3], out: &mut Vec<f32>) {
-    if c == 1 {
-        out.extend_from_slice(image.to_luma32f().as_raw());
-    } else {
-        let rgb = image.to_rgb32f();
-        let raw = rgb.as_raw();
-        for channel in 0..3 {
-            out.extend((0..h * w).map(|p| raw[p * 3 + channel]));
-        }
-    }
 }
 
 #[cfg(test)]
@@ -210,13 +154,40 @@ mod tests {
                 found,
                 first,
                 expected,
+                ..
             }) => {
                 assert_eq!(path, dir.path().join("b/0.png"));
                 assert_eq!(first, dir.path().join("a/0.png"));
-                assert_eq!((found, expected), ([1, 3, 4], [1, 4, 4]));
+                assert_eq!((found, expected), ([3, 4], [4, 4]));
             }
             other => panic!("expected MixedImageSizes, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_resized_folder_records_its_size_through_splits() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (label, class) in ["a", "b"].iter().enumerate() {
+            std::fs::create_dir(dir.path().join(class)).expect("mkdir");
+            for k in 0..5u32 {
+                GrayImage::new(4 + k + label as u32, 3 + k)
+                    .save(dir.path().join(class).join(format!("{k}.png")))
+                    .expect("save");
+            }
+        }
+        let reading = ImageFileReading::resized_to(3, 4).expect("valid size");
+        let d = ImageDataset::from_folder_with(dir.path(), reading).expect("loads");
+        assert_eq!((d.len(), d.shape()), (10, [1, 3, 4]));
+        assert_eq!(d.files_resized_to(), Some([3, 4]));
+        for part in d.stratified_split(&[0.6, 0.4], 0).expect("splits") {
+            assert_eq!(part.files_resized_to(), Some([3, 4]));
+        }
+        assert_eq!(
+            ImageDataset::new(vec![0.0; 4], vec![0], [1, 2, 2], 1)
+                .expect("valid")
+                .files_resized_to(),
+            None
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@ use crate::dataset_format::DatasetFormat;
 use crate::error::{DataError, Result};
 use crate::idx::IdxArray;
 use crate::image_dataset::ImageDataset;
-use crate::image_folder::{file_name, image_files, read_images, sorted_entries};
+use crate::image_file_reading::ImageFileReading;
+use crate::image_folder::{file_name, image_files, sorted_entries};
 use std::path::{Path, PathBuf};
 
 /// Images to classify, each with an id.
@@ -32,9 +33,20 @@ pub struct ImageInputs {
 }
 
 impl ImageInputs {
-    /// Reads `path` (see the type's documentation). `csv_shape` is the
-    /// `[C, H, W]` of a CSV file's rows (a CSV row does not say it; pass the
-    /// model's input shape); the other formats carry their own shape.
+    /// Reads `path` (see the type's documentation), image files as they are
+    /// stored. `csv_shape` is the `[C, H, W]` of a CSV file's rows (a CSV
+    /// row does not say it; pass the model's input shape); the other formats
+    /// carry their own shape.
+    ///
+    /// # Errors
+    /// As [`ImageInputs::read_with`].
+    pub fn read(path: &Path, csv_shape: [usize; 3]) -> Result<Self> {
+        Self::read_with(path, csv_shape, ImageFileReading::as_stored())
+    }
+
+    /// Reads `path` as [`ImageInputs::read`] does, the image files of a
+    /// folder as `reading` says (a model's own reading: the size its
+    /// training files were resized to, colour when it takes colour).
     ///
     /// # Errors
     /// The loaders' errors: [`DataError::MixedImageSizes`],
@@ -42,25 +54,26 @@ impl ImageInputs {
     /// [`DataError::IdxLayout`], [`DataError::CsvFormat`] (a row with another
     /// number of values than `csv_shape` gives), [`DataError::BadValue`],
     /// [`DataError::Empty`] and [`DataError::Io`].
-    pub fn read(path: &Path, csv_shape: [usize; 3]) -> Result<Self> {
+    pub fn read_with(
+        path: &Path,
+        csv_shape: [usize; 3],
+        reading: ImageFileReading,
+    ) -> Result<Self> {
         match DatasetFormat::of_path(path) {
-            DatasetFormat::Folder => Self::from_folder(path),
+            DatasetFormat::Folder => Self::from_folder(path, reading),
             DatasetFormat::Idx => Self::from_idx(path),
             DatasetFormat::Csv => Self::from_csv(path, csv_shape),
         }
     }
 
-    fn from_folder(root: &Path) -> Result<Self> {
+    fn from_folder(root: &Path, reading: ImageFileReading) -> Result<Self> {
         let files = image_files(root)?;
         if !files.is_empty() {
-            let mut first = None;
-            let mut pixels = Vec::new();
-            read_images(&files, &mut first, &mut pixels)?;
-            let shape = first.map_or([1, 1, 1], |(_, shape)| shape);
+            let (pixels, shape) = reading.read(&files, root)?;
             let ids = files.iter().map(|file| file_name(file)).collect();
             return Ok(Self::unlabelled(pixels, shape, ids));
         }
-        let images = ImageDataset::from_folder(root)?;
+        let images = ImageDataset::from_folder_with(root, reading)?;
         let mut ids = Vec::with_capacity(images.len());
         for class in sorted_entries(root, |p| p.is_dir())? {
             let class_name = file_name(&class);
@@ -155,6 +168,27 @@ impl ImageInputs {
 mod tests {
     use super::*;
     use image::GrayImage;
+
+    #[test]
+    fn a_model_reading_resizes_files_and_reads_grey_as_colour() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        GrayImage::new(7, 5)
+            .save(dir.path().join("a.png"))
+            .expect("save");
+        GrayImage::new(2, 3)
+            .save(dir.path().join("b.png"))
+            .expect("save");
+        let reading = ImageFileReading::resized_to(4, 4)
+            .expect("valid size")
+            .with_colour(true);
+        let inputs = ImageInputs::read_with(dir.path(), [9, 9, 9], reading).expect("reads");
+        assert_eq!(inputs.images.shape(), [3, 4, 4]);
+        assert_eq!(inputs.ids, ["a.png", "b.png"]);
+        assert!(matches!(
+            ImageInputs::read(dir.path(), [9, 9, 9]),
+            Err(DataError::MixedImageSizes { .. })
+        ));
+    }
 
     #[test]
     fn a_flat_folder_is_unlabelled_and_a_class_folder_labelled() {

@@ -5,7 +5,8 @@
 //! * **Image datasets** ([`ImageDataset`]): labelled `[C, H, W]` images in
 //!   memory (`f32` in `[0, 1]`), loaded from IDX files (gzip or raw,
 //!   [`ImageDataset::from_idx`]), CSV rows ([`ImageDataset::from_csv`]) or
-//!   image folders, one sub-folder per class ([`ImageDataset::from_folder`]);
+//!   image folders, one sub-folder per class ([`ImageDataset::from_folder`],
+//!   or [`ImageDataset::from_folder_with`] to resize photos of many sizes);
 //!   per-channel [`Normalisation`]; seeded, stratified splits
 //!   ([`ImageDataset::train_validation_test`]).
 //! * **Burn glue**: [`ImageDataset`] is a Burn `Dataset<ImageItem>`,
@@ -70,6 +71,7 @@ mod file_bytes;
 mod fixed_task;
 mod idx;
 mod image_dataset;
+mod image_file_reading;
 mod image_folder;
 mod image_inputs;
 mod image_task;
@@ -95,6 +97,7 @@ pub use file_bytes::read_file_bytes;
 pub use fixed_task::FixedTask;
 pub use idx::IdxArray;
 pub use image_dataset::{ImageDataset, ImageItem};
+pub use image_file_reading::ImageFileReading;
 pub use image_folder::IMAGE_EXTENSIONS;
 pub use image_inputs::ImageInputs;
 pub use image_task::{ImageTask, TaskSampler};

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! `IMAGES`: a folder of PNG/JPEG files (or of one sub-folder per class), an
-//! IDX image file or a CSV file, of the shape the model was trained on.
+//! IDX image file or a CSV file, of the shape the model was trained on (image
+//! files are resized as the training files were when the search resized them).
 
 use metanas_data::ImageInputs;
 use metanas_device::BackendChoice;
@@ -23,7 +24,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let device = BackendChoice::Flex.device();
     let model = SavedModel::load(&model_dir, &device)?;
     // A CSV row does not say its shape: it is read as the model's input shape.
-    let inputs = ImageInputs::read(&input, model.config.input_shape)?;
+    // Image files are read as the model's training files were (resized, when
+    // they were; grey files as colour for a colour model).
+    let inputs =
+        ImageInputs::read_with(&input, model.config.input_shape, model.image_file_reading())?;
     // Pixels in [0, 1]; the model applies its saved normalisation itself.
     let predictions = model.predictions(&inputs.images, &device)?;
     for (id, prediction) in inputs.ids.iter().zip(&predictions) {

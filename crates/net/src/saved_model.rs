@@ -9,7 +9,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::store::{ModuleRecord, ModuleSnapshot, RecordError, SafetensorsStore};
 use burn::tensor::{Device, Tensor};
-use metanas_data::{ImageDataset, Normalisation};
+use metanas_data::{ImageDataset, ImageFileReading, Normalisation};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -36,6 +36,12 @@ pub struct ModelMetadata {
     pub normalisation: Option<Normalisation>,
     /// Class names, when the data had them.
     pub class_names: Option<Vec<String>>,
+    /// The `[height, width]` the training images were resized to as they
+    /// were read from files ([`ImageDataset::files_resized_to`]): image files
+    /// to classify are resized the same way. `None` (and absent from older
+    /// files): the images were used at their stored size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_resized_to: Option<[usize; 2]>,
 }
 
 /// A trained [`CellNetwork`] with what is needed to use it.
@@ -264,6 +270,17 @@ impl SavedModel {
             .as_ref()
             .and_then(|names| names.get(class).cloned())
             .unwrap_or_else(|| class.to_string())
+    }
+
+    /// How image files are read for this model: resized as its training
+    /// files were, and as colour (a grey file's value in each channel) when
+    /// it takes three channels. Pass it to
+    /// [`ImageInputs::read_with`](metanas_data::ImageInputs::read_with).
+    pub fn image_file_reading(&self) -> ImageFileReading {
+        ImageFileReading {
+            resize_to: self.metadata.files_resized_to,
+            colour: self.config.input_shape[0] == 3,
+        }
     }
 
     /// Checks that images of `shape` (`[C, H, W]`) are what the model takes.

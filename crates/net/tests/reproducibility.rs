@@ -63,6 +63,7 @@ fn same_seed_same_losses_and_saved_model_predicts_the_same() {
             architecture: cell.to_string(),
             normalisation: Some(normalisation.clone()),
             class_names: None,
+            files_resized_to: None,
         },
     };
     let dir = std::env::temp_dir().join(format!("metanas-net-saved-{}", std::process::id()));

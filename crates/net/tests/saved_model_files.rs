@@ -44,6 +44,7 @@ fn model(cell: &str, shape: [usize; 3], channels: usize, seed: u64) -> SavedMode
                 std: vec![0.25; c],
             }),
             class_names: Some(vec!["a".into(), "b".into(), "c".into()]),
+            files_resized_to: Some([h, w]),
         },
     }
 }

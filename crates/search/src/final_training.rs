@@ -441,6 +441,7 @@ impl FinalStage<'_> {
                 architecture: self.architecture.to_string(),
                 normalisation: Some(normalisation),
                 class_names: self.data.train.class_names().map(<[String]>::to_vec),
+                files_resized_to: self.data.train.files_resized_to(),
             },
         };
         let result = FinalResult {

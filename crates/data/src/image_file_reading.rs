@@ -1,0 +1,268 @@
+//! How PNG/JPEG files become images of one `[C, H, W]` shape: grey among
+//! colour, and sizes that differ.
+
+use crate::error::{DataError, Result};
+use image::imageops::FilterType;
+use image::{DynamicImage, ImageDecoder, ImageReader};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// How a set of image files is read into images of one shape.
+///
+/// Channels: when any file has colour, every image is read with three
+/// channels (a grey file's value in each), otherwise with one; `colour`
+/// asks for three channels even when every file is grey (a model that takes
+/// colour images). Size: every image resized to `resize_to` (`[height,
+/// width]`, bilinear, averaging over the pixels a shrunk one covers), or,
+/// without it, every file must have the same size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageFileReading {
+    /// Resize every image to `[height, width]`; `None` reads them as they are.
+    pub resize_to: Option<[usize; 2]>,
+    /// Three channels even when every file is grey.
+    pub colour: bool,
+}
+
+impl ImageFileReading {
+    /// Files read as they are (one size, channels as the files have them).
+    pub fn as_stored() -> Self {
+        Self::default()
+    }
+
+    /// Every image resized to `[height, width]`.
+    ///
+    /// # Errors
+    /// [`DataError::InvalidDataset`] when a side is zero.
+    pub fn resized_to(height: usize, width: usize) -> Result<Self> {
+        if height == 0 || width == 0 {
+            return Err(DataError::InvalidDataset(format!(
+                "cannot resize images to {height}×{width}: both sides must be at least 1"
+            )));
+        }
+        Ok(Self {
+            resize_to: Some([height, width]),
+            colour: false,
+        })
+    }
+
+    /// The same reading, with three channels even for grey files.
+    pub fn with_colour(mut self, colour: bool) -> Self {
+        self.colour = colour;
+        self
+    }
+
+    /// Decodes `files` into pixels in `[0, 1]`, channel-major, image after
+    /// image, and returns them with their common `[C, H, W]`.
+    ///
+    /// Every file's header is read first, so a set of mixed sizes is refused
+    /// before anything is decoded.
+    ///
+    /// # Errors
+    /// [`DataError::MixedImageSizes`] naming the first file whose size
+    /// differs from the first one's (without `resize_to`),
+    /// [`DataError::ImageDecode`] for a file that is not a readable image,
+    /// [`DataError::Empty`] for no file (named by `source`), and
+    /// [`DataError::Io`].
+    pub fn read(&self, files: &[PathBuf], source: &Path) -> Result<(Vec<f32>, [usize; 3])> {
+        let mut colour = self.colour;
+        let mut first: Option<(&PathBuf, [usize; 2])> = None;
+        for file in files {
+            let header = Header::of(file)?;
+            colour |= header.colour;
+            match first {
+                None => first = Some((file, header.size)),
+                Some((first_file, size)) if self.resize_to.is_none() && size != header.size => {
+                    return Err(DataError::MixedImageSizes {
+                        path: file.clone(),
+                        found: header.size,
+                        first: first_file.clone(),
+                        expected: size,
+                        files: files.len(),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        let Some((_, stored)) = first else {
+            return Err(DataError::Empty {
+                path: source.to_path_buf(),
+            });
+        };
+        let [h, w] = self.resize_to.unwrap_or(stored);
+        let shape = [if colour { 3 } else { 1 }, h, w];
+        let mut pixels = Vec::with_capacity(files.len() * shape.iter().product::<usize>());
+        for file in files {
+            let mut image = decode(file)?;
+            if [image.height() as usize, image.width() as usize] != [h, w] {
+                image = image.resize_exact(
+                    u32::try_from(w).unwrap_or(u32::MAX),
+                    u32::try_from(h).unwrap_or(u32::MAX),
+                    FilterType::Triangle,
+                );
+            }
+            push_chw(&image, shape, &mut pixels);
+        }
+        Ok((pixels, shape))
+    }
+}
+
+/// What a file's header says, read without decoding the pixels.
+struct Header {
+    colour: bool,
+    /// `[height, width]`.
+    size: [usize; 2],
+}
+
+impl Header {
+    fn of(path: &Path) -> Result<Self> {
+        let decoder = reader(path)?
+            .into_decoder()
+            .map_err(|e| decode_error(path, e.to_string()))?;
+        let (width, height) = decoder.dimensions();
+        Ok(Self {
+            colour: decoder.color_type().has_color(),
+            size: [height as usize, width as usize],
+        })
+    }
+}
+
+fn reader(path: &Path) -> Result<ImageReader<std::io::BufReader<std::fs::File>>> {
+    ImageReader::open(path)
+        .map_err(|e| DataError::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| decode_error(path, e.to_string()))
+}
+
+fn decode(path: &Path) -> Result<DynamicImage> {
+    reader(path)?
+        .decode()
+        .map_err(|e| decode_error(path, e.to_string()))
+}
+
+fn decode_error(path: &Path, reason: String) -> DataError {
+    DataError::ImageDecode {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// Appends the image's pixels in `[0, 1]`, channel-major, as `shape`'s
+/// channels (1: grey; 3: colour, a grey image's value in each).
+fn push_chw(image: &DynamicImage, [c, h, w]: [usize; 3], out: &mut Vec<f32>) {
+    if c == 1 {
+        out.extend_from_slice(image.to_luma32f().as_raw());
+    } else {
+        let rgb = image.to_rgb32f();
+        let raw = rgb.as_raw();
+        for channel in 0..3 {
+            out.extend((0..h * w).map(|p| raw[p * 3 + channel]));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{GrayImage, RgbImage};
+
+    fn save_grey(dir: &Path, name: &str, width: u32, height: u32, value: u8) -> PathBuf {
+        let path = dir.join(name);
+        GrayImage::from_pixel(width, height, image::Luma([value]))
+            .save(&path)
+            .expect("save");
+        path
+    }
+
+    #[test]
+    fn grey_files_among_colour_ones_read_as_colour() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let grey = save_grey(dir.path(), "a.png", 2, 1, 51);
+        let colour = dir.path().join("b.png");
+        RgbImage::from_raw(2, 1, vec![255, 0, 102, 0, 255, 0])
+            .expect("size")
+            .save(&colour)
+            .expect("save");
+        let (pixels, shape) = ImageFileReading::as_stored()
+            .read(&[grey.clone(), colour], dir.path())
+            .expect("reads");
+        assert_eq!(shape, [3, 1, 2]);
+        let bytes: Vec<f32> = pixels.iter().map(|v| (v * 255.0).round()).collect();
+        assert_eq!(
+            bytes,
+            vec![
+                51.0, 51.0, 51.0, 51.0, 51.0, 51.0, // the grey file in each channel
+                255.0, 0.0, 0.0, 255.0, 102.0, 0.0, // the colour file, channel-major
+            ]
+        );
+        let (_, shape) = ImageFileReading::as_stored()
+            .read(std::slice::from_ref(&grey), dir.path())
+            .expect("reads");
+        assert_eq!(shape, [1, 1, 2], "grey files alone stay grey");
+        let (pixels, shape) = ImageFileReading::as_stored()
+            .with_colour(true)
+            .read(&[grey], dir.path())
+            .expect("reads");
+        assert_eq!((shape, pixels.len()), ([3, 1, 2], 6));
+    }
+
+    #[test]
+    fn mixed_sizes_are_refused_unless_resized_and_resizing_averages() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let small = save_grey(dir.path(), "small.png", 3, 2, 200);
+        // A 6×4 checkerboard of 0 and 255: shrunk to 3×2, every pixel averages both.
+        let board = dir.path().join("board.png");
+        GrayImage::from_fn(6, 4, |x, y| {
+            image::Luma([if (x + y) % 2 == 0 { 255 } else { 0 }])
+        })
+        .save(&board)
+        .expect("save");
+        let files = [small, board.clone()];
+        match ImageFileReading::as_stored().read(&files, dir.path()) {
+            Err(error @ DataError::MixedImageSizes { .. }) => {
+                let message = error.to_string();
+                assert!(
+                    message.contains("board.png") && message.contains("4×6"),
+                    "{message}"
+                );
+                assert!(
+                    message.contains("2×3") && message.contains("resize"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected MixedImageSizes, got {other:?}"),
+        }
+        let (pixels, shape) = ImageFileReading::resized_to(2, 3)
+            .expect("valid size")
+            .read(&files, dir.path())
+            .expect("reads");
+        assert_eq!(shape, [1, 2, 3]);
+        let (first, second) = pixels.split_at(6);
+        assert!(
+            first.iter().all(|&v| (v - 200.0 / 255.0).abs() < 1e-6),
+            "{first:?}"
+        );
+        assert!(
+            second.iter().all(|&v| (v - 0.5).abs() < 0.2),
+            "a shrunk checkerboard is grey, not aliased: {second:?}"
+        );
+        assert!(matches!(
+            ImageFileReading::resized_to(0, 3),
+            Err(DataError::InvalidDataset(_))
+        ));
+    }
+
+    #[test]
+    fn no_file_and_a_corrupt_file_are_typed_errors() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert!(matches!(
+            ImageFileReading::as_stored().read(&[], dir.path()),
+            Err(DataError::Empty { .. })
+        ));
+        let corrupt = dir.path().join("x.png");
+        std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\ngarbage").expect("write");
+        assert!(matches!(
+            ImageFileReading::as_stored().read(&[corrupt], dir.path()),
+            Err(DataError::ImageDecode { .. })
+        ));
+    }
+}
