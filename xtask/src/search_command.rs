@@ -642,10 +642,10 @@ fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset
                     ImageDataset::from_idx(path, labels)?
                 }
             };
-            for note in [empty_classes_note(&all), large_images_note(&all)]
-                .into_iter()
-                .flatten()
-            {
+            let large = (format == DatasetFormat::Folder)
+                .then(|| large_images_note(&all))
+                .flatten();
+            for note in [empty_classes_note(&all), large].into_iter().flatten() {
                 eprintln!("note: {note}");
             }
             // 20% held out as the test split, touched only by final training's report.
@@ -685,7 +685,7 @@ fn image_file_reading(
 /// the search faster (64×64: every shipped dataset is below it).
 const LARGE_IMAGE_PIXELS: usize = 64 * 64;
 
-/// What a user's dataset of large images should be told: every candidate
+/// What a user's folder of large images should be told: every candidate
 /// trains at that size, so the search takes about as many times longer.
 fn large_images_note(data: &ImageDataset) -> Option<String> {
     let [_, height, width] = data.shape();

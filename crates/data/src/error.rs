@@ -290,12 +290,12 @@ impl DataError {
     }
 }
 
-/// Keeps at most `max` characters of `text` (for error messages).
 /// `[height, width]` as `H×W`.
 fn size_text([height, width]: [usize; 2]) -> String {
     format!("{height}×{width}")
 }
 
+/// Keeps at most `max` characters of `text` (for error messages).
 pub(crate) fn clip(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }

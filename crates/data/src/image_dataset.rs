@@ -253,7 +253,8 @@ impl ImageDataset {
         Normalisation::of(&self.pixels, c, h * w)
     }
 
-    /// Replaces the images by `f(image, shape) -> image` of a new common shape.
+    /// Replaces the images by `f(image, shape) -> image` of a new common shape
+    /// (no longer the files' pixels: the resize of the files is not kept).
     pub(crate) fn map_images(
         &self,
         new_shape: [usize; 3],

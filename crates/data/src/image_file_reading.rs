@@ -3,6 +3,7 @@
 
 use crate::error::{DataError, Result};
 use image::imageops::FilterType;
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -14,7 +15,9 @@ use std::path::{Path, PathBuf};
 /// asks for three channels even when every file is grey (a model that takes
 /// colour images). Size: every image resized to `resize_to` (`[height,
 /// width]`, bilinear, averaging over the pixels a shrunk one covers), or,
-/// without it, every file must have the same size.
+/// without it, every file must have the same size. A file's orientation tag
+/// (EXIF, as cameras write it) is applied first, so that a photo is read
+/// upright, as a viewer shows it; its size is the upright one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageFileReading {
     /// Resize every image to `[height, width]`; `None` reads them as they are.
@@ -115,15 +118,34 @@ struct Header {
 
 impl Header {
     fn of(path: &Path) -> Result<Self> {
-        let decoder = reader(path)?
+        let mut decoder = reader(path)?
             .into_decoder()
             .map_err(|e| decode_error(path, e.to_string()))?;
+        let orientation = decoder
+            .orientation()
+            .map_err(|e| decode_error(path, e.to_string()))?;
         let (width, height) = decoder.dimensions();
+        let [height, width] = [height as usize, width as usize];
         Ok(Self {
             colour: decoder.color_type().has_color(),
-            size: [height as usize, width as usize],
+            size: if turns_sideways(orientation) {
+                [width, height]
+            } else {
+                [height, width]
+            },
         })
     }
+}
+
+/// Whether applying `orientation` swaps the stored height and width.
+fn turns_sideways(orientation: Orientation) -> bool {
+    matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
 }
 
 fn reader(path: &Path) -> Result<ImageReader<std::io::BufReader<std::fs::File>>> {
@@ -133,10 +155,19 @@ fn reader(path: &Path) -> Result<ImageReader<std::io::BufReader<std::fs::File>>>
         .map_err(|e| decode_error(path, e.to_string()))
 }
 
+/// The file's image, upright (its orientation tag applied).
 fn decode(path: &Path) -> Result<DynamicImage> {
-    reader(path)?
-        .decode()
-        .map_err(|e| decode_error(path, e.to_string()))
+    let failed = |e: image::ImageError| decode_error(path, e.to_string());
+    let mut decoder = reader(path)?.into_decoder().map_err(failed)?;
+    let orientation = decoder.orientation().map_err(failed)?;
+    // The allocation limit that `ImageReader::decode` keeps (512 MiB): a
+    // huge file is refused instead of filling the memory.
+    image::Limits::default()
+        .reserve(decoder.total_bytes())
+        .map_err(failed)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(failed)?;
+    image.apply_orientation(orientation);
+    Ok(image)
 }
 
 fn decode_error(path: &Path, reason: String) -> DataError {
@@ -249,6 +280,49 @@ mod tests {
             ImageFileReading::resized_to(0, 3),
             Err(DataError::InvalidDataset(_))
         ));
+    }
+
+    /// A little-endian EXIF (TIFF) block with one entry: the orientation tag.
+    fn exif_orientation(value: u16) -> Vec<u8> {
+        let mut exif = b"II*\0".to_vec();
+        exif.extend(8u32.to_le_bytes()); // the first directory follows the header
+        exif.extend(1u16.to_le_bytes()); // one entry
+        exif.extend(0x0112u16.to_le_bytes()); // Orientation
+        exif.extend(3u16.to_le_bytes()); // SHORT
+        exif.extend(1u32.to_le_bytes()); // one value
+        exif.extend(value.to_le_bytes());
+        exif.extend(0u16.to_le_bytes()); // padding of the value field
+        exif.extend(0u32.to_le_bytes()); // no next directory
+        exif
+    }
+
+    #[test]
+    fn a_photo_tagged_as_turned_is_read_upright() {
+        use image::ImageEncoder;
+        let dir = tempfile::tempdir().expect("temp dir");
+        // Stored 3 wide, 2 high: rows [10 20 30], [40 50 60]; tagged 6, "turn
+        // 90° clockwise to view", as a phone held upright writes it.
+        let stored = [10u8, 20, 30, 40, 50, 60];
+        let path = dir.path().join("turned.png");
+        let mut bytes = Vec::new();
+        let mut encoder = image::codecs::png::PngEncoder::new(&mut bytes);
+        encoder
+            .set_exif_metadata(exif_orientation(6))
+            .expect("PNG takes EXIF");
+        encoder
+            .write_image(&stored, 3, 2, image::ExtendedColorType::L8)
+            .expect("encode");
+        std::fs::write(&path, bytes).expect("write");
+        let plain = save_grey(dir.path(), "plain.png", 2, 3, 0);
+        let (pixels, shape) = ImageFileReading::as_stored()
+            .read(&[path, plain], dir.path())
+            .expect("both are 3 high and 2 wide once upright");
+        assert_eq!(shape, [1, 3, 2]);
+        let upright: Vec<u8> = pixels[..6]
+            .iter()
+            .map(|v| (v * 255.0).round() as u8)
+            .collect();
+        assert_eq!(upright, [40, 10, 50, 20, 60, 30]);
     }
 
     #[test]

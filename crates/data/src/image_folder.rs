@@ -24,18 +24,18 @@ impl ImageDataset {
     /// names); files with another extension than [`IMAGE_EXTENSIONS`] and
     /// hidden entries are skipped. Grey images give 1 channel, colour images
     /// 3 (alpha is dropped; grey images among colour ones are read as
-    /// colour); pixels are scaled to `[0, 1]`. `reading` may resize every
+    /// colour); photos are read upright (their EXIF orientation applied);
+    /// pixels are scaled to `[0, 1]`. `reading` may resize every
     /// image to one size, which the dataset then records
     /// ([`ImageDataset::files_resized_to`]) so that a model trained on it can
     /// read new files the same way.
     ///
     /// # Errors
-    /// [`DataError::MixedImageSizes`]
-    /// naming the first image whose size differs from the first one read
-    /// (when not resizing), [`DataError::ImageDecode`]
-    /// for an unreadable image, [`DataError::Empty`]
-    /// when no image is found, and [`DataError::Io`]
-    /// for a folder that cannot be listed.
+    /// [`DataError::MixedImageSizes`] naming the first image whose size
+    /// differs from the first one read (when not resizing),
+    /// [`DataError::ImageDecode`] for an unreadable image,
+    /// [`DataError::Empty`] when no image is found, and [`DataError::Io`] for
+    /// a folder that cannot be listed.
     pub fn from_folder_with(root: &Path, reading: ImageFileReading) -> Result<Self> {
         let classes = sorted_entries(root, |p| p.is_dir())?;
         let mut names = Vec::with_capacity(classes.len());

@@ -26,10 +26,15 @@ impl ImageTask {
         self.classes.len()
     }
 
-    /// A one-line description, e.g. `5-way [3, 7, 0, 1, 9] rot90 (25 train, 50 validation)`.
+    /// A one-line description, e.g. `5-way [3, 7, 0, 1, 9] rot90 (25 train, 50 validation)`,
+    /// ending in ` resized to H×W` when the images were resized from files.
     pub fn describe(&self) -> String {
+        let resized = self
+            .train
+            .files_resized_to()
+            .map_or(String::new(), |[h, w]| format!(" resized to {h}×{w}"));
         format!(
-            "{}-way {:?} {} ({} train, {} validation)",
+            "{}-way {:?} {} ({} train, {} validation){resized}",
             self.ways(),
             self.classes,
             self.transform,

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 pub const WEIGHTS_FILE: &str = "model.bpk";
 /// The network's settings ([`CellNetworkConfig`] as JSON).
 pub const NETWORK_FILE: &str = "network.json";
-/// Architecture, normalisation and class names ([`ModelMetadata`] as JSON).
+/// Architecture, normalisation, class names and the files' resize
+/// ([`ModelMetadata`] as JSON).
 pub const METADATA_FILE: &str = "model.json";
 /// The same weights as safetensors (tensor names are the Burn module paths).
 pub const SAFETENSORS_FILE: &str = "model.safetensors";
