@@ -15,7 +15,7 @@ use metanas_search::{
     TrialOutcome, TrialStore, VALIDATION_EXAMPLES, acquisition_by_name, meta_strategy,
     shipped_source_values, strategy_by_name, trajectory,
 };
-use metanas_search::{PredictedLatencies, probability_within};
+use metanas_search::{PredictedLatencies, SpeedWeights, probability_within};
 use metanas_space::SearchSpace;
 use metanas_space::nb201::Nb201Space;
 use serde_json::json;
@@ -125,6 +125,12 @@ pub struct SearchArgs {
     /// a cell whose steps are faster trains more epochs. 0: accuracy alone.
     #[arg(long, default_value_t = DEFAULT_SPEED_WEIGHT)]
     speed_weight: f64,
+    /// With --speed-weight: a candidate faster than the ResNet cell gains
+    /// nothing, a slower one still loses (the score is accuracy × max(1,
+    /// step time / the ResNet cell's)^-W, MnasNet's objective with α = 0).
+    /// Ranks the cells that keep up with the ResNet cell by accuracy alone.
+    #[arg(long)]
+    no_speed_bonus: bool,
     /// Channels of the candidates' first stage (real-training tasks).
     #[arg(long, default_value_t = 8)]
     channels: usize,
@@ -356,7 +362,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         evaluator = if args.candidate_length == CandidateLength::Time {
             evaluator.with_time_matched_steps(cell, label, pace_size)
         } else {
-            evaluator.with_speed_weighted_score(cell, label, pace_size, args.speed_weight)
+            evaluator.with_speed_weighted_score(cell, label, pace_size, speed_weights(args))
         };
     }
     match candidate_trainer {
@@ -427,6 +433,15 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The weights `--speed-weight` and `--no-speed-bonus` ask for.
+fn speed_weights(args: &SearchArgs) -> SpeedWeights {
+    if args.no_speed_bonus {
+        SpeedWeights::slower_only(args.speed_weight)
+    } else {
+        SpeedWeights::symmetric(args.speed_weight)
+    }
+}
+
 /// Refuses a `--speed-weight` that is not a non-negative number, or one
 /// beside another way of counting a candidate's cost, or on a table task.
 fn check_speed_weight(args: &SearchArgs, is_table_task: bool) -> anyhow::Result<()> {
@@ -435,6 +450,11 @@ fn check_speed_weight(args: &SearchArgs, is_table_task: bool) -> anyhow::Result<
         bail!("--speed-weight must be a non-negative number (0: accuracy alone), got {weight}");
     }
     if weight == 0.0 {
+        if args.no_speed_bonus {
+            bail!(
+                "--no-speed-bonus changes how --speed-weight scores a faster candidate; give a weight too (e.g. --speed-weight 0.07)"
+            );
+        }
         return Ok(());
     }
     if is_table_task {
@@ -862,6 +882,10 @@ fn write_results<S: SearchSpace>(
         "strategy": args.strategy,
         "seed": args.seed,
         "image_size": args.image_size,
+        "speed_weights": (args.speed_weight > 0.0).then(|| {
+            let weights = speed_weights(args);
+            json!({"faster": weights.faster, "slower": weights.slower})
+        }),
         "queries": outcome.trials.len(),
         "replayed_from_store": outcome.replayed,
         "free_repeats": outcome.free_repeats,
@@ -1082,6 +1106,8 @@ mod tests {
         refusal(&["--speed-weight=-1"], false, "non-negative");
         refusal(&["--speed-weight", "NaN"], false, "non-negative");
         refusal(&["--speed-weight", "0.07"], true, "table lookup");
+        refusal(&["--no-speed-bonus"], false, "give a weight too");
+        assert!(check(&["--speed-weight", "0.07", "--no-speed-bonus"], false).is_ok());
         refusal(
             &["--speed-weight", "0.07", "--candidate-length", "time"],
             false,

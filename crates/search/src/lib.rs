@@ -105,7 +105,7 @@ pub use reference_cells::{REFERENCE_NAMES, ReferenceCell};
 pub use regularized_evolution::RegularizedEvolution;
 pub use searcher::{SearchConfig, SearchOutcome, SearchProgress, Searcher, StopReason};
 pub use source_values::SourceValues;
-pub use speed_weighted_score::{MNASNET_SPEED_WEIGHT, speed_weighted_score};
+pub use speed_weighted_score::{MNASNET_SPEED_WEIGHT, SpeedWeights, speed_weighted_score};
 pub use strategy::{BestSoFar, ProposalContext, Strategy, sample_candidate};
 pub use strategy_by_name::{
     STRATEGY_NAMES, UCB_BETA, acquisition_by_name, meta_strategy, shipped_source_values,

@@ -17,9 +17,9 @@ pub(crate) enum SpeedUse {
     /// reference ([`crate::time_matched_steps`]).
     TimeMatchedSteps,
     /// The candidate trains the configured steps, and its score is its
-    /// validation accuracy weighed by its speed with this weight
+    /// validation accuracy weighed by its speed with these weights
     /// ([`crate::speed_weighted_score`]).
-    WeightedScore(f64),
+    WeightedScore(crate::SpeedWeights),
 }
 
 /// The cell a candidate's speed is measured against, and what the measure is for.
@@ -46,9 +46,9 @@ impl<A> PaceReference<A> {
         );
         match self.speed_use {
             SpeedUse::TimeMatchedSteps => format!(" of {}'s time at {size}", self.label),
-            SpeedUse::WeightedScore(weight) => format!(
-                ", scored as accuracy × (step time / {}'s at {size})^-{weight}",
-                self.label
+            SpeedUse::WeightedScore(weights) => format!(
+                ", scored as {}",
+                weights.formula(&format!("step time / {}'s at {size}", self.label))
             ),
         }
     }

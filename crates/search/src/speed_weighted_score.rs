@@ -6,11 +6,12 @@
 //! cell whose steps are twice as fast trains twice the epochs. Training them
 //! for equal time instead ranks the smallest networks first
 //! (`docs/decisions/0017-candidates-train-equal-steps.md`). This score keeps
-//! the equal-steps accuracy and multiplies it by a soft speed term, the form
-//! of MnasNet's latency-aware objective (Tan et al., 2019, "MnasNet:
+//! the equal-steps accuracy and multiplies it by a speed term, the form of
+//! MnasNet's latency-aware objective (Tan et al., 2019, "MnasNet:
 //! Platform-Aware Neural Architecture Search for Mobile", eq. 2:
-//! `ACC × (LAT / T)^w`, with `w = −0.07` there), the step time measured at
-//! the final stage's size and the target `T` a reference cell's step time.
+//! `ACC × (LAT / T)^w` with `w = α` when `LAT ≤ T` and `w = β` otherwise;
+//! `α = β = −0.07` is its soft constraint), the step time measured at the
+//! final stage's size and the target `T` a reference cell's step time.
 
 use crate::pace_reference::pace_ratio;
 
@@ -20,18 +21,82 @@ use crate::pace_reference::pace_ratio;
 /// `1.050` of it.
 pub const MNASNET_SPEED_WEIGHT: f64 = 0.07;
 
-/// `accuracy × (candidate_step_seconds / reference_step_seconds)^−weight`.
-/// A timing that is not a positive number (a clock that did not move), or a
-/// weight of 0, leaves `accuracy` as it is.
+/// How much speed counts in [`speed_weighted_score`], on each side of the
+/// reference: MnasNet's `−α` for a candidate whose steps take at most the
+/// reference's time, `−β` for a slower one. Both non-negative.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpeedWeights {
+    /// The weight when the candidate's steps are as fast as the reference's
+    /// or faster: the gain it gets for the epochs it would train beyond the
+    /// reference's.
+    pub faster: f64,
+    /// The weight when its steps are slower: the loss for the epochs it
+    /// would not train.
+    pub slower: f64,
+}
+
+impl SpeedWeights {
+    /// The same weight on both sides (MnasNet's soft constraint).
+    pub fn symmetric(weight: f64) -> Self {
+        Self {
+            faster: weight,
+            slower: weight,
+        }
+    }
+
+    /// A slower candidate loses by `weight`, a faster one gains nothing:
+    /// among the candidates at least as fast as the reference the score is
+    /// the accuracy alone (MnasNet's `α = 0`).
+    pub fn slower_only(weight: f64) -> Self {
+        Self {
+            faster: 0.0,
+            slower: weight,
+        }
+    }
+
+    /// Whether speed counts at all.
+    pub fn is_zero(&self) -> bool {
+        self.faster == 0.0 && self.slower == 0.0
+    }
+
+    /// How a description (and a search key) writes the score, with `ratio`
+    /// standing for the step time over the reference's.
+    pub fn formula(&self, ratio: &str) -> String {
+        if self.faster == self.slower {
+            format!("accuracy × ({ratio})^-{}", self.slower)
+        } else if self.faster == 0.0 {
+            format!("accuracy × max(1, {ratio})^-{}", self.slower)
+        } else {
+            format!(
+                "accuracy × ({ratio})^-{} when slower, ^-{} when faster",
+                self.slower, self.faster
+            )
+        }
+    }
+}
+
+/// `accuracy × (candidate_step_seconds / reference_step_seconds)^−w`, with
+/// `w` the weight of the side of the reference the candidate is on. A timing
+/// that is not a positive number (a clock that did not move), or a weight of
+/// 0, leaves `accuracy` as it is.
 pub fn speed_weighted_score(
     accuracy: f64,
     reference_step_seconds: f64,
     candidate_step_seconds: f64,
-    weight: f64,
+    weights: SpeedWeights,
 ) -> f64 {
-    match pace_ratio(reference_step_seconds, candidate_step_seconds) {
-        Some(ratio) if weight != 0.0 => accuracy * ratio.powf(-weight),
-        _ => accuracy,
+    let Some(ratio) = pace_ratio(reference_step_seconds, candidate_step_seconds) else {
+        return accuracy;
+    };
+    let weight = if ratio <= 1.0 {
+        weights.faster
+    } else {
+        weights.slower
+    };
+    if weight == 0.0 {
+        accuracy
+    } else {
+        accuracy * ratio.powf(-weight)
     }
 }
 
@@ -41,28 +106,71 @@ mod tests {
 
     #[test]
     fn a_slower_candidate_loses_what_a_faster_one_gains() {
-        let w = MNASNET_SPEED_WEIGHT;
+        let w = SpeedWeights::symmetric(MNASNET_SPEED_WEIGHT);
         assert_eq!(speed_weighted_score(80.0, 0.1, 0.1, w), 80.0);
         let slower = speed_weighted_score(80.0, 0.1, 0.2, w);
         let faster = speed_weighted_score(80.0, 0.2, 0.1, w);
-        assert!((slower - 80.0 * 0.5f64.powf(w)).abs() < 1e-12, "{slower}");
+        assert!(
+            (slower - 80.0 * 0.5f64.powf(MNASNET_SPEED_WEIGHT)).abs() < 1e-12,
+            "{slower}"
+        );
         assert!((slower * faster - 80.0 * 80.0).abs() < 1e-9);
         // Twice the step time costs 4.7 % of the accuracy at w = 0.07.
         assert!((slower / 80.0 - 0.9526).abs() < 1e-4, "{slower}");
     }
 
     #[test]
+    fn slower_only_weights_leave_a_faster_candidate_its_accuracy() {
+        let both = SpeedWeights::symmetric(MNASNET_SPEED_WEIGHT);
+        let slower_only = SpeedWeights::slower_only(MNASNET_SPEED_WEIGHT);
+        assert_eq!(speed_weighted_score(80.0, 0.2, 0.1, slower_only), 80.0);
+        assert_eq!(speed_weighted_score(80.0, 0.1, 0.1, slower_only), 80.0);
+        assert_eq!(
+            speed_weighted_score(80.0, 0.1, 0.2, slower_only),
+            speed_weighted_score(80.0, 0.1, 0.2, both)
+        );
+        // A 2 % better accuracy at twice the step time now ranks below.
+        assert!(speed_weighted_score(81.6, 0.1, 0.2, slower_only) < 80.0);
+    }
+
+    #[test]
     fn a_heavier_weight_moves_the_score_more() {
-        let light = speed_weighted_score(80.0, 0.1, 0.3, 0.05);
-        let heavy = speed_weighted_score(80.0, 0.1, 0.3, 0.2);
+        let light = speed_weighted_score(80.0, 0.1, 0.3, SpeedWeights::symmetric(0.05));
+        let heavy = speed_weighted_score(80.0, 0.1, 0.3, SpeedWeights::symmetric(0.2));
         assert!(heavy < light && light < 80.0, "{heavy} {light}");
     }
 
     #[test]
     fn no_weight_or_an_unusable_timing_keeps_the_accuracy() {
-        assert_eq!(speed_weighted_score(80.0, 0.1, 0.3, 0.0), 80.0);
-        assert_eq!(speed_weighted_score(80.0, 0.0, 0.3, 0.07), 80.0);
-        assert_eq!(speed_weighted_score(80.0, 0.1, f64::NAN, 0.07), 80.0);
-        assert_eq!(speed_weighted_score(80.0, f64::INFINITY, 0.1, 0.07), 80.0);
+        let w = SpeedWeights::symmetric(0.07);
+        assert!(SpeedWeights::symmetric(0.0).is_zero());
+        assert_eq!(
+            speed_weighted_score(80.0, 0.1, 0.3, SpeedWeights::symmetric(0.0)),
+            80.0
+        );
+        assert_eq!(speed_weighted_score(80.0, 0.0, 0.3, w), 80.0);
+        assert_eq!(speed_weighted_score(80.0, 0.1, f64::NAN, w), 80.0);
+        assert_eq!(speed_weighted_score(80.0, f64::INFINITY, 0.1, w), 80.0);
+    }
+
+    #[test]
+    fn the_formula_names_the_sides_that_count() {
+        let ratio = "r";
+        assert_eq!(
+            SpeedWeights::symmetric(0.07).formula(ratio),
+            "accuracy × (r)^-0.07"
+        );
+        assert_eq!(
+            SpeedWeights::slower_only(0.07).formula(ratio),
+            "accuracy × max(1, r)^-0.07"
+        );
+        let uneven = SpeedWeights {
+            faster: 0.02,
+            slower: 0.07,
+        };
+        assert_eq!(
+            uneven.formula(ratio),
+            "accuracy × (r)^-0.07 when slower, ^-0.02 when faster"
+        );
     }
 }

@@ -6,7 +6,7 @@ use crate::evaluator::Evaluator;
 use crate::final_choice::{FLOPS, VALIDATION_EXAMPLES};
 use crate::measurement::Measurement;
 use crate::pace_reference::{PACE_PROBE_STEPS, PaceReference, SpeedUse, median};
-use crate::speed_weighted_score::speed_weighted_score;
+use crate::speed_weighted_score::{SpeedWeights, speed_weighted_score};
 use crate::time_matched_steps::time_matched_steps;
 use burn::tensor::Device;
 use metanas_aon::{Aon, AonOptimizer};
@@ -158,25 +158,26 @@ where
 
     /// Scores each candidate by its validation accuracy weighed by its speed
     /// ([`crate::speed_weighted_score`]: `accuracy × (step time / reference's
-    /// step time)^−weight`) instead of by its accuracy alone; candidates
+    /// step time)^−w`, `w` the weight of the candidate's side of the
+    /// reference) instead of by its accuracy alone; candidates
     /// still train the configured steps. The step times are measured as for
     /// [`Self::with_time_matched_steps`] (side by side, networks of
     /// `pace_size`, the final stage's size). Each measurement records
     /// `validation_accuracy`, `step_seconds` and `reference_step_seconds`.
-    /// A weight of 0 keeps the accuracy (and still records the paces).
+    /// Weights of 0 keep the accuracy (and still record the paces).
     /// Replaces time matching.
     pub fn with_speed_weighted_score(
         mut self,
         reference: S::Arch,
         label: impl Into<String>,
         pace_size: NetworkSize,
-        weight: f64,
+        weights: SpeedWeights,
     ) -> Self {
         self.pace_reference = Some(PaceReference {
             reference,
             label: label.into(),
             pace_size,
-            speed_use: SpeedUse::WeightedScore(weight),
+            speed_use: SpeedUse::WeightedScore(weights),
         });
         self
     }
@@ -285,8 +286,8 @@ where
                     training.length =
                         TrainingLength::Steps(time_matched_steps(base, reference_pace, pace));
                 }
-                SpeedUse::WeightedScore(weight) => {
-                    score_weight = Some((weight, reference_pace, pace));
+                SpeedUse::WeightedScore(weights) => {
+                    score_weight = Some((weights, reference_pace, pace));
                 }
             }
             timing_seconds = reference_seconds + seconds;
@@ -340,8 +341,8 @@ where
         let complexity = config.complexity();
         let accuracy = 100.0 * validation.accuracy;
         let objective = match score_weight {
-            Some((weight, reference_pace, pace)) => {
-                speed_weighted_score(accuracy, reference_pace, pace, weight)
+            Some((weights, reference_pace, pace)) => {
+                speed_weighted_score(accuracy, reference_pace, pace, weights)
             }
             None => accuracy,
         };

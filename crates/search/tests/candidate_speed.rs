@@ -3,8 +3,8 @@
 //! cheaper cell scores more than its accuracy).
 
 use metanas_search::{
-    Evaluator, Measurement, NetworkSize, REFERENCE_STEP_SECONDS, STEP_SECONDS, TrainingEvaluator,
-    VALIDATION_ACCURACY,
+    Evaluator, Measurement, NetworkSize, REFERENCE_STEP_SECONDS, STEP_SECONDS, SpeedWeights,
+    TrainingEvaluator, VALIDATION_ACCURACY,
 };
 use metanas_space::SearchSpace;
 use metanas_space::nb201::{Nb201Cell, Nb201Space};
@@ -82,7 +82,7 @@ fn without_time_matching_every_candidate_trains_the_configured_steps() {
 #[test]
 fn the_speed_weighted_score_is_the_accuracy_weighed_by_the_measured_paces() {
     let skips = cell(SKIPS);
-    let weight = metanas_search::MNASNET_SPEED_WEIGHT;
+    let weight = SpeedWeights::symmetric(metanas_search::MNASNET_SPEED_WEIGHT);
     let mut weighted =
         evaluator().with_speed_weighted_score(cell(LARGEST), "the largest cell", PACE_SIZE, weight);
     assert_describes(
@@ -106,4 +106,39 @@ fn the_speed_weighted_score_is_the_accuracy_weighed_by_the_measured_paces() {
     let unweighted = plain.evaluate(&skips, 0).expect("trained");
     assert_eq!(unweighted.objective, accuracy);
     assert_eq!(unweighted.details.get(VALIDATION_ACCURACY), Some(&accuracy));
+}
+
+#[test]
+fn without_a_speed_bonus_only_a_slower_candidate_scores_below_its_accuracy() {
+    let weights = SpeedWeights::slower_only(metanas_search::MNASNET_SPEED_WEIGHT);
+    let mut against_largest = evaluator().with_speed_weighted_score(
+        cell(LARGEST),
+        "the largest cell",
+        PACE_SIZE,
+        weights,
+    );
+    assert_describes(
+        &against_largest,
+        "scored as accuracy × max(1, step time / the largest cell's at C=8 N=1)^-0.07",
+    );
+    let faster = against_largest.evaluate(&cell(SKIPS), 0).expect("trained");
+    faster_than_the_reference(&faster);
+    assert_eq!(faster.objective, detail(&faster, VALIDATION_ACCURACY));
+
+    // The other way round: the largest cell against the cell of skips.
+    let mut against_skips =
+        evaluator().with_speed_weighted_score(cell(SKIPS), "the skips cell", PACE_SIZE, weights);
+    let slower = against_skips.evaluate(&cell(LARGEST), 0).expect("trained");
+    let (pace, reference_pace) = (
+        detail(&slower, STEP_SECONDS),
+        detail(&slower, REFERENCE_STEP_SECONDS),
+    );
+    assert!(pace > reference_pace, "{pace} vs {reference_pace}");
+    let accuracy = detail(&slower, VALIDATION_ACCURACY);
+    assert_eq!(
+        slower.objective,
+        metanas_search::speed_weighted_score(accuracy, reference_pace, pace, weights)
+    );
+    assert!(accuracy > 0.0, "{accuracy}");
+    assert!(slower.objective < accuracy, "{slower:?}");
 }
