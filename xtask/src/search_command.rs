@@ -127,8 +127,9 @@ pub struct SearchArgs {
     speed_weight: f64,
     /// With --speed-weight: a candidate faster than the ResNet cell gains
     /// nothing, a slower one still loses (the score is accuracy × max(1,
-    /// step time / the ResNet cell's)^-W, MnasNet's objective with α = 0).
-    /// Ranks the cells that keep up with the ResNet cell by accuracy alone.
+    /// step time / the ResNet cell's)^-W: MnasNet's objective with α = 0 and
+    /// β = -W). Ranks the cells that keep up with the ResNet cell by
+    /// accuracy alone.
     #[arg(long)]
     no_speed_bonus: bool,
     /// Channels of the candidates' first stage (real-training tasks).
@@ -443,18 +444,14 @@ fn speed_weights(args: &SearchArgs) -> SpeedWeights {
 }
 
 /// Refuses a `--speed-weight` that is not a non-negative number, or one
-/// beside another way of counting a candidate's cost, or on a table task.
+/// (or `--no-speed-bonus`) beside another way of counting a candidate's
+/// cost or on a table task, and `--no-speed-bonus` without a weight.
 fn check_speed_weight(args: &SearchArgs, is_table_task: bool) -> anyhow::Result<()> {
     let weight = args.speed_weight;
     if !(weight.is_finite() && weight >= 0.0) {
         bail!("--speed-weight must be a non-negative number (0: accuracy alone), got {weight}");
     }
-    if weight == 0.0 {
-        if args.no_speed_bonus {
-            bail!(
-                "--no-speed-bonus changes how --speed-weight scores a faster candidate; give a weight too (e.g. --speed-weight 0.07)"
-            );
-        }
+    if weight == 0.0 && !args.no_speed_bonus {
         return Ok(());
     }
     if is_table_task {
@@ -465,7 +462,12 @@ fn check_speed_weight(args: &SearchArgs, is_table_task: bool) -> anyhow::Result<
     }
     if args.candidate_length == CandidateLength::Time {
         bail!(
-            "--candidate-length time already counts each candidate's speed (in its training steps); use it with --speed-weight 0"
+            "--candidate-length time already counts each candidate's speed (in its training steps); use it with --speed-weight 0 and without --no-speed-bonus"
+        );
+    }
+    if weight == 0.0 {
+        bail!(
+            "--no-speed-bonus changes how --speed-weight scores a faster candidate; give a weight too (e.g. --speed-weight 0.07)"
         );
     }
     if args.final_choice != FinalChoice::Best {
@@ -1107,6 +1109,7 @@ mod tests {
         refusal(&["--speed-weight", "NaN"], false, "non-negative");
         refusal(&["--speed-weight", "0.07"], true, "table lookup");
         refusal(&["--no-speed-bonus"], false, "give a weight too");
+        refusal(&["--no-speed-bonus"], true, "table lookup");
         assert!(check(&["--speed-weight", "0.07", "--no-speed-bonus"], false).is_ok());
         refusal(
             &["--speed-weight", "0.07", "--candidate-length", "time"],

@@ -81,7 +81,7 @@ pub enum DataError {
     /// An image file has another size than the first one, and the files are
     /// read as they are (not resized).
     #[error(
-        "`{path}` is {} pixels (height×width) but `{first}` is {}: the {files} images must have one size, or be resized as they are read (`--image-size H,W` in `cargo xtask search`, `ImageFileReading::resized_to` in Rust)",
+        "`{path}` is {} pixels (height×width, upright: its EXIF orientation applied) but `{first}` is {}: the {files} images must have one size, or be resized as they are read (`--image-size H,W` in `cargo xtask search`, `ImageFileReading::resized_to` in Rust)",
         size_text(*found),
         size_text(*expected)
     )]

@@ -8,6 +8,10 @@ use image::{DynamicImage, ImageDecoder, ImageReader};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// The longest side [`ImageFileReading::resized_to`] accepts: a dataset of
+/// many images of this size already fills gigabytes.
+pub const MAX_RESIZED_SIDE: usize = 1024;
+
 /// How a set of image files is read into images of one shape.
 ///
 /// Channels: when any file has colour, every image is read with three
@@ -35,11 +39,17 @@ impl ImageFileReading {
     /// Every image resized to `[height, width]`.
     ///
     /// # Errors
-    /// [`DataError::InvalidDataset`] when a side is zero.
+    /// [`DataError::InvalidDataset`] when a side is zero or above
+    /// [`MAX_RESIZED_SIDE`].
     pub fn resized_to(height: usize, width: usize) -> Result<Self> {
         if height == 0 || width == 0 {
             return Err(DataError::InvalidDataset(format!(
                 "cannot resize images to {height}×{width}: both sides must be at least 1"
+            )));
+        }
+        if height.max(width) > MAX_RESIZED_SIDE {
+            return Err(DataError::InvalidDataset(format!(
+                "cannot resize images to {height}×{width}: a side may be at most {MAX_RESIZED_SIDE} pixels (every image is held in memory at this size, and a network is trained at it)"
             )));
         }
         Ok(Self {
@@ -160,11 +170,12 @@ fn decode(path: &Path) -> Result<DynamicImage> {
     let failed = |e: image::ImageError| decode_error(path, e.to_string());
     let mut decoder = reader(path)?.into_decoder().map_err(failed)?;
     let orientation = decoder.orientation().map_err(failed)?;
-    // The allocation limit that `ImageReader::decode` keeps (512 MiB): a
-    // huge file is refused instead of filling the memory.
-    image::Limits::default()
-        .reserve(decoder.total_bytes())
-        .map_err(failed)?;
+    // The allocation limits that `ImageReader::decode` keeps (512 MiB, the
+    // decoded image counted against them): a huge file is refused instead
+    // of filling the memory.
+    let mut limits = image::Limits::default();
+    limits.reserve(decoder.total_bytes()).map_err(failed)?;
+    decoder.set_limits(limits).map_err(failed)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(failed)?;
     image.apply_orientation(orientation);
     Ok(image)
@@ -323,6 +334,47 @@ mod tests {
             .map(|v| (v * 255.0).round() as u8)
             .collect();
         assert_eq!(upright, [40, 10, 50, 20, 60, 30]);
+    }
+
+    #[test]
+    fn the_orientations_that_turn_a_photo_sideways_swap_its_sides() {
+        let stored = DynamicImage::ImageLuma8(image::GrayImage::new(3, 2));
+        for tag in 1..=8 {
+            let orientation = Orientation::from_exif(tag).expect("a tag of 1 to 8");
+            let mut upright = stored.clone();
+            upright.apply_orientation(orientation);
+            let swapped = (upright.width(), upright.height()) == (2, 3);
+            assert_eq!(turns_sideways(orientation), swapped, "tag {tag}");
+        }
+    }
+
+    #[test]
+    fn a_jpeg_tagged_as_turned_is_read_upright() {
+        use image::ImageEncoder;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("turned.jpg");
+        let mut bytes = Vec::new();
+        let mut encoder = image::codecs::jpeg::JpegEncoder::new(&mut bytes);
+        encoder
+            .set_exif_metadata(exif_orientation(6))
+            .expect("JPEG takes EXIF");
+        encoder
+            .write_image(&[128u8; 24 * 16], 24, 16, image::ExtendedColorType::L8)
+            .expect("encode");
+        std::fs::write(&path, bytes).expect("write");
+        let (_, shape) = ImageFileReading::as_stored()
+            .read(&[path], dir.path())
+            .expect("reads");
+        assert_eq!(shape, [1, 24, 16]);
+    }
+
+    #[test]
+    fn a_resize_to_a_huge_size_is_refused() {
+        assert!(ImageFileReading::resized_to(MAX_RESIZED_SIDE, 32).is_ok());
+        let message = ImageFileReading::resized_to(50_000, 50_000)
+            .expect_err("too large")
+            .to_string();
+        assert!(message.contains("at most 1024"), "{message}");
     }
 
     #[test]

@@ -182,6 +182,25 @@ mod tests {
         for part in d.stratified_split(&[0.6, 0.4], 0).expect("splits") {
             assert_eq!(part.files_resized_to(), Some([3, 4]));
         }
+        // The task's description (a search store's key) says so; one read
+        // as stored does not.
+        let describe = |d: &ImageDataset| {
+            crate::FixedTask::new(d, 0.4, 0)
+                .expect("task")
+                .task()
+                .describe()
+        };
+        assert!(
+            describe(&d).ends_with(" resized to 3×4"),
+            "{}",
+            describe(&d)
+        );
+        let stored = ImageDataset::new(vec![0.0; 8], vec![0, 1], [1, 2, 2], 2).expect("valid");
+        assert!(
+            !describe(&stored).contains("resized"),
+            "{}",
+            describe(&stored)
+        );
         assert_eq!(
             ImageDataset::new(vec![0.0; 4], vec![0], [1, 2, 2], 1)
                 .expect("valid")

@@ -97,7 +97,7 @@ pub use file_bytes::read_file_bytes;
 pub use fixed_task::FixedTask;
 pub use idx::IdxArray;
 pub use image_dataset::{ImageDataset, ImageItem};
-pub use image_file_reading::ImageFileReading;
+pub use image_file_reading::{ImageFileReading, MAX_RESIZED_SIDE};
 pub use image_folder::IMAGE_EXTENSIONS;
 pub use image_inputs::ImageInputs;
 pub use image_task::{ImageTask, TaskSampler};
