@@ -307,22 +307,30 @@ mod tests {
         exif
     }
 
+    /// Encodes a grey image of `width × height` tagged 6, "turn 90°
+    /// clockwise to view", as a phone held upright writes it.
+    fn encode_turned(mut encoder: impl image::ImageEncoder, grey: &[u8], width: u32, height: u32) {
+        encoder
+            .set_exif_metadata(exif_orientation(6))
+            .expect("the format takes EXIF");
+        encoder
+            .write_image(grey, width, height, image::ExtendedColorType::L8)
+            .expect("encode");
+    }
+
     #[test]
     fn a_photo_tagged_as_turned_is_read_upright() {
-        use image::ImageEncoder;
         let dir = tempfile::tempdir().expect("temp dir");
-        // Stored 3 wide, 2 high: rows [10 20 30], [40 50 60]; tagged 6, "turn
-        // 90° clockwise to view", as a phone held upright writes it.
+        // Stored 3 wide, 2 high: rows [10 20 30], [40 50 60]; tagged 6.
         let stored = [10u8, 20, 30, 40, 50, 60];
         let path = dir.path().join("turned.png");
         let mut bytes = Vec::new();
-        let mut encoder = image::codecs::png::PngEncoder::new(&mut bytes);
-        encoder
-            .set_exif_metadata(exif_orientation(6))
-            .expect("PNG takes EXIF");
-        encoder
-            .write_image(&stored, 3, 2, image::ExtendedColorType::L8)
-            .expect("encode");
+        encode_turned(
+            image::codecs::png::PngEncoder::new(&mut bytes),
+            &stored,
+            3,
+            2,
+        );
         std::fs::write(&path, bytes).expect("write");
         let plain = save_grey(dir.path(), "plain.png", 2, 3, 0);
         let (pixels, shape) = ImageFileReading::as_stored()
@@ -350,17 +358,11 @@ mod tests {
 
     #[test]
     fn a_jpeg_tagged_as_turned_is_read_upright() {
-        use image::ImageEncoder;
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("turned.jpg");
         let mut bytes = Vec::new();
-        let mut encoder = image::codecs::jpeg::JpegEncoder::new(&mut bytes);
-        encoder
-            .set_exif_metadata(exif_orientation(6))
-            .expect("JPEG takes EXIF");
-        encoder
-            .write_image(&[128u8; 24 * 16], 24, 16, image::ExtendedColorType::L8)
-            .expect("encode");
+        let jpeg = image::codecs::jpeg::JpegEncoder::new(&mut bytes);
+        encode_turned(jpeg, &[128u8; 24 * 16], 24, 16);
         std::fs::write(&path, bytes).expect("write");
         let (_, shape) = ImageFileReading::as_stored()
             .read(&[path], dir.path())
