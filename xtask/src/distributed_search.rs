@@ -172,7 +172,7 @@ pub fn run_study<S: SearchSpace>(
     eprintln!(
         "worker {worker} of study `{name}` in {address}: {} with {}",
         evaluator.describe(),
-        strategy.name()
+        strategy.describe()
     );
     let end = StudyWorker::new(&mut study, searcher.space(), searcher.constraints()).run(
         strategy,

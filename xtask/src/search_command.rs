@@ -10,14 +10,15 @@ use metanas_device::BackendChoice;
 use metanas_meta::{ConditionedSettings, MetaModel, SearchedNetworks};
 use metanas_plot::{Series, line_chart};
 use metanas_search::{
-    Constraint, Constraints, Evaluator, FLOPS, FinalChoice, NetworkSize, ReferenceCell,
-    SearchConfig, SearchOutcome, Searcher, Strategy, TableEvaluator, TrainingEvaluator, Trial,
-    TrialOutcome, TrialStore, VALIDATION_EXAMPLES, acquisition_by_name, meta_strategy,
-    shipped_source_values, strategy_by_name, trajectory,
+    Constraint, Constraints, Evaluator, FLOPS, FinalChoice, NetworkSize, REFERENCE_NAMES,
+    ReferenceCell, Rematch, SearchConfig, SearchError, SearchOutcome, Searcher, StartingCells,
+    Strategy, TableEvaluator, TrainingEvaluator, Trial, TrialOutcome, TrialStore,
+    VALIDATION_EXAMPLES, acquisition_by_name, meta_strategy, shipped_source_values,
+    strategy_by_name, trajectory,
 };
 use metanas_search::{PredictedLatencies, SpeedWeights, probability_within};
 use metanas_space::SearchSpace;
-use metanas_space::nb201::Nb201Space;
+use metanas_space::nb201::{Nb201Cell, Nb201Space};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -56,6 +57,15 @@ pub struct SearchArgs {
     /// bo (Bayesian optimization with the AEN ensemble and expected improvement), bo-ucb, bo-ts (Thompson sampling).
     #[arg(long, default_value = "bo")]
     strategy: String,
+    /// Cells to query first, before the strategy's own proposals (they count
+    /// in the budget): a comma-separated list of reference names (`resnet`,
+    /// `largest`) or NAS-Bench-201 cells (`|nor_conv_3x3~0|+|…|`), e.g. a
+    /// design you trust, so that the search measures its candidates beside it
+    /// and can pick it when none does better.
+    /// Default for image tasks: `resnet` (`none` for no starting cell);
+    /// table tasks start with none.
+    #[arg(long)]
+    start_cells: Option<String>,
     /// Queries to spend (evaluations of new architectures; default 100 for table tasks, 10 for real training).
     #[arg(long)]
     budget: Option<usize>,
@@ -139,12 +149,23 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 1)]
     cells: usize,
     /// Which finished candidate the final stage trains (real-training tasks):
-    /// `best` (the best validation accuracy) or `cheapest-within-error` (the
+    /// `best` (the best validation accuracy), `cheapest-within-error` (the
     /// fewest FLOPs among the candidates within one standard error of the
     /// best: a difference the validation split cannot resolve, while under
-    /// --final-time a cheaper network trains more epochs).
-    #[arg(long, default_value = "best")]
-    final_choice: FinalChoice,
+    /// --final-time a cheaper network trains more epochs) or
+    /// `start-within-error` (the best of --start-cells unless a candidate
+    /// beats it by more than one standard error; without starting cells, the
+    /// best). Default: `start-within-error` for image tasks, `best` with
+    /// --speed-weight (whose score is more than an accuracy).
+    #[arg(long)]
+    final_choice: Option<FinalChoice>,
+    /// With `--final-choice start-within-error`: when a candidate beat the
+    /// starting cell in the search, both train this many more times (fresh
+    /// seeds, the same for both), and the starting cell is kept unless the
+    /// candidate's mean accuracy still beats its mean by more than one
+    /// standard error of the difference. 0: the search's single runs decide.
+    #[arg(long, default_value_t = 2)]
+    rematch_repeats: usize,
     /// Final training of the winner and of reference cells (real-training tasks).
     #[command(flatten)]
     final_stage: crate::final_stage_args::FinalStageArgs,
@@ -217,13 +238,14 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             args.task
         );
     }
-    if is_table_task && args.final_choice != FinalChoice::Best {
+    if is_table_task && args.final_choice.is_some_and(|c| c != FinalChoice::Best) {
         bail!(
             "--final-choice chooses the candidate an image search trains in its final stage; `{}` is searched by table lookup, which has no final stage",
             args.task
         );
     }
     check_speed_weight(args, is_table_task)?;
+    let starting = start_cells(args, is_table_task)?;
     let config = SearchConfig::new()
         .with_max_queries(args.budget.unwrap_or(if is_table_task { 100 } else { 10 }))
         .with_max_seconds(args.time_limit)
@@ -295,6 +317,24 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             meta_strategy(&space, meta.aen, sources, &related, acquisition)?
         }
     };
+    for cell in starting
+        .iter()
+        .filter(|c| !searcher.constraints().allows(c))
+    {
+        eprintln!(
+            "note: the starting cell {} is outside --max-params/--max-flops/--max-latency; it is not queried",
+            space.format(cell)
+        );
+    }
+    let starting_hashes: Vec<String> = starting
+        .iter()
+        .map(|c| space.canonical_hash(c).to_string())
+        .collect();
+    let starting_texts: Vec<String> = starting.iter().map(|c| space.format(c)).collect();
+    let rule = final_choice(args, !starting.is_empty());
+    if !starting.is_empty() {
+        strategy = Box::new(StartingCells::new(&space, starting, strategy));
+    }
     if is_table_task {
         let (catalog, direction) = table_tasks(args, &table)?;
         let objective = direction.objective;
@@ -320,7 +360,10 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         write_results(
             &out,
             args,
-            &searcher,
+            SearchSetup {
+                searcher: &searcher,
+                start_cells: &starting_texts,
+            },
             &outcome,
             &direction,
             FinalPart::default(),
@@ -396,7 +439,15 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     else {
         return Ok(());
     };
-    let chosen = chosen_trial(args.final_choice, &outcome)?;
+    let chosen = chosen_trial(rule, &outcome, &starting_hashes)?;
+    let (chosen, rematch) = rematched(
+        args,
+        rule,
+        &outcome,
+        &starting_hashes,
+        chosen,
+        &mut evaluator,
+    )?;
     let final_stage = match chosen {
         Some(trial) => crate::final_stage::run_final_stage(
             &args.final_stage,
@@ -419,11 +470,15 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     write_results(
         &out,
         args,
-        &searcher,
+        SearchSetup {
+            searcher: &searcher,
+            start_cells: &starting_texts,
+        },
         &outcome,
         &accuracy,
         FinalPart {
-            choice: chosen.map(|trial| (args.final_choice, trial)),
+            choice: chosen.map(|trial| (rule, trial)),
+            rematch: rematch.as_ref(),
             stage: final_stage.as_ref(),
         },
         predicted_latency.as_ref(),
@@ -432,6 +487,65 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         crate::final_stage::print_comparison(stage, &out);
     }
     Ok(())
+}
+
+/// The rule `--final-choice` names, or an image search's default: the
+/// starting cell unless beaten when there is one, else (and with a speed
+/// weight, whose score is more than an accuracy) the best.
+fn final_choice(args: &SearchArgs, has_starting_cells: bool) -> FinalChoice {
+    args.final_choice
+        .unwrap_or(if has_starting_cells && args.speed_weight == 0.0 {
+            FinalChoice::StartWithinError
+        } else {
+            FinalChoice::Best
+        })
+}
+
+/// The cells `--start-cells` lists (reference names or NAS-Bench-201
+/// cells, each once; `none`: no cell), or the default: the ResNet cell for
+/// an image task, none for a table task.
+fn start_cells(args: &SearchArgs, is_table_task: bool) -> anyhow::Result<Vec<Nb201Cell>> {
+    let list = match args.start_cells.as_deref().map(str::trim) {
+        None if is_table_task => return Ok(Vec::new()),
+        None => ReferenceCell::Resnet.name(),
+        Some("none") => return Ok(Vec::new()),
+        Some(list) => list,
+    };
+    let mut cells = Vec::new();
+    for item in list_items(list) {
+        let text = if item.contains('|') {
+            item
+        } else {
+            item.parse::<ReferenceCell>()
+                .with_context(|| {
+                    format!(
+                        "--start-cells `{item}`: give a reference name ({REFERENCE_NAMES}) or a NAS-Bench-201 cell such as `{}`",
+                        ReferenceCell::Resnet.architecture()
+                    )
+                })?
+                .architecture()
+        };
+        let cell = Nb201Space
+            .parse(text)
+            .with_context(|| format!("--start-cells: `{item}` is not a NAS-Bench-201 cell"))?;
+        let hash = Nb201Space.canonical_hash(&cell);
+        if !cells.iter().any(|c| Nb201Space.canonical_hash(c) == hash) {
+            cells.push(cell);
+        }
+    }
+    if cells.is_empty() {
+        bail!(
+            "--start-cells lists no cell; give reference names ({REFERENCE_NAMES}), NAS-Bench-201 cells or `none`"
+        );
+    }
+    Ok(cells)
+}
+
+/// The items of a comma-separated list, trimmed, the empty ones dropped.
+fn list_items(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
 }
 
 /// The weights `--speed-weight` and `--no-speed-bonus` ask for.
@@ -470,10 +584,9 @@ fn check_speed_weight(args: &SearchArgs, is_table_task: bool) -> anyhow::Result<
             "--no-speed-bonus changes how --speed-weight scores a faster candidate; give a weight too (e.g. --speed-weight 0.07)"
         );
     }
-    if args.final_choice != FinalChoice::Best {
+    if let Some(rule) = args.final_choice.filter(|c| *c != FinalChoice::Best) {
         bail!(
-            "--final-choice {} compares validation accuracies, and --speed-weight {weight} makes the score more than an accuracy; use one of the two (--speed-weight 0 turns the weight off)",
-            args.final_choice
+            "--final-choice {rule} compares validation accuracies, and --speed-weight {weight} makes the score more than an accuracy; use one of the two (--speed-weight 0 turns the weight off)"
         );
     }
     Ok(())
@@ -498,33 +611,152 @@ fn speed_weighted_parts(measurement: &metanas_search::Measurement) -> String {
 
 /// The trial the final stage trains, by `rule`; says so when the rule
 /// passes over the best one.
-fn chosen_trial(rule: FinalChoice, outcome: &SearchOutcome) -> anyhow::Result<Option<&Trial>> {
+fn chosen_trial<'a>(
+    rule: FinalChoice,
+    outcome: &'a SearchOutcome,
+    starting: &[String],
+) -> anyhow::Result<Option<&'a Trial>> {
     let index = rule
-        .choose(outcome, Objective::Maximize)
+        .choose(outcome, Objective::Maximize, starting)
         .context("choosing the candidate that the final stage trains")?;
     let chosen = index.and_then(|i| outcome.trials.get(i));
-    if let (Some(trial), Some(best)) = (chosen, outcome.best_trial())
-        && trial.index != best.index
-    {
-        let detail = |t: &Trial, key: &str| t.detail(key).unwrap_or(f64::NAN);
-        let (chosen_objective, best_objective) = (
-            trial.objective().unwrap_or(f64::NAN),
-            best.objective().unwrap_or(f64::NAN),
-        );
-        let examples = detail(best, VALIDATION_EXAMPLES);
+    let (Some(trial), Some(best)) = (chosen, outcome.best_trial()) else {
+        return Ok(chosen);
+    };
+    let detail = |t: &Trial, key: &str| t.detail(key).unwrap_or(f64::NAN);
+    let accuracy = |t: &Trial| t.objective().unwrap_or(f64::NAN);
+    let examples = detail(best, VALIDATION_EXAMPLES);
+    let error = 100.0 * metanas_search::accuracy_standard_error(accuracy(best) / 100.0, examples);
+    if trial.index != best.index {
+        let what = if rule == FinalChoice::StartWithinError {
+            "the starting cell, "
+        } else {
+            ""
+        };
         println!(
-            "final choice ({rule}): query {} `{}` ({chosen_objective:.2} %, {:.1} MFLOPs) \
-             over the best, query {} ({best_objective:.2} %, {:.1} MFLOPs): within one standard \
-             error ({:.2} points on {examples} images)",
+            "final choice ({rule}): {what}query {} `{}` ({:.2} %, {:.1} MFLOPs) over the best, \
+             query {} ({:.2} %, {:.1} MFLOPs): within one standard error ({error:.2} points on \
+             {examples} images)",
             trial.index + 1,
             trial.architecture,
+            accuracy(trial),
             detail(trial, FLOPS) / 1e6,
             best.index + 1,
+            accuracy(best),
             detail(best, FLOPS) / 1e6,
-            100.0 * metanas_search::accuracy_standard_error(best_objective / 100.0, examples),
+        );
+    } else if rule != FinalChoice::StartWithinError || starting.contains(&best.canonical_hash) {
+        // The best is the rule's choice, or the starting cell itself.
+    } else if let Some(start) =
+        FinalChoice::best_starting_trial(outcome, starting).map(|i| &outcome.trials[i])
+    {
+        println!(
+            "final choice ({rule}): the best, query {} ({:.2} %), beat the starting cell, query {} \
+             `{}` ({:.2} %), by {:.2} points: more than one standard error ({error:.2} points on \
+             {examples} images)",
+            best.index + 1,
+            accuracy(best),
+            start.index + 1,
+            start.architecture,
+            accuracy(start),
+            accuracy(best) - accuracy(start),
+        );
+    } else {
+        println!(
+            "final choice ({rule}): no starting cell finished (it failed, or was not queried); the best, query {}",
+            best.index + 1
         );
     }
     Ok(chosen)
+}
+
+/// A rematch of the starting cell and the candidate that beat it, and the
+/// trial it hands to the final stage.
+struct RematchOutcome<'a> {
+    rematch: Rematch,
+    start: &'a Trial,
+    challenger: &'a Trial,
+    kept: &'a Trial,
+}
+
+/// With `start-within-error`, when the search's best beat the starting cell:
+/// both train `--rematch-repeats` more times, and the starting cell is kept
+/// unless the best still beats it by more than one standard error of the
+/// difference of their means. Otherwise `chosen` as it is.
+fn rematched<'a>(
+    args: &SearchArgs,
+    rule: FinalChoice,
+    outcome: &'a SearchOutcome,
+    starting: &[String],
+    chosen: Option<&'a Trial>,
+    evaluator: &mut dyn Evaluator<Nb201Space>,
+) -> anyhow::Result<(Option<&'a Trial>, Option<RematchOutcome<'a>>)> {
+    let Some(challenger) = chosen else {
+        return Ok((chosen, None));
+    };
+    let start = FinalChoice::best_starting_trial(outcome, starting).map(|i| &outcome.trials[i]);
+    let Some(start) = start.filter(|_| {
+        rule == FinalChoice::StartWithinError
+            && args.rematch_repeats > 0
+            && !starting.contains(&challenger.canonical_hash)
+    }) else {
+        return Ok((chosen, None));
+    };
+    let cell = |trial: &Trial| {
+        Nb201Space
+            .parse(&trial.architecture)
+            .with_context(|| format!("query {} of the store", trial.index + 1))
+    };
+    let repeats = args.rematch_repeats;
+    eprintln!(
+        "rematch: the starting cell (query {}) and query {} train {repeats} more time{} each",
+        start.index + 1,
+        challenger.index + 1,
+        if repeats == 1 { "" } else { "s" }
+    );
+    let accuracy = |trial: &Trial| trial.objective().unwrap_or(f64::NAN);
+    let rematch = Rematch::run(
+        evaluator,
+        (&cell(start)?, accuracy(start)),
+        (&cell(challenger)?, accuracy(challenger)),
+        repeats,
+        args.seed,
+    )?;
+    let examples = challenger.detail(VALIDATION_EXAMPLES).unwrap_or(f64::NAN);
+    let kept = if rematch.challenger_wins(examples) {
+        challenger
+    } else {
+        start
+    };
+    let listed = |scores: &[f64]| {
+        scores
+            .iter()
+            .map(|s| format!("{s:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "rematch: the starting cell {} %, query {} {} %: difference of the means {:+.2} points, one standard error {:.2}: {}",
+        listed(&rematch.start),
+        challenger.index + 1,
+        listed(&rematch.challenger),
+        rematch.difference(),
+        rematch.standard_error(examples),
+        if kept.index == start.index {
+            "the final stage trains the starting cell"
+        } else {
+            "the final stage trains the candidate"
+        }
+    );
+    Ok((
+        Some(kept),
+        Some(RematchOutcome {
+            rematch,
+            start,
+            challenger,
+            kept,
+        }),
+    ))
 }
 
 /// The latency limit of a search on a device known by its measured cells.
@@ -753,8 +985,17 @@ fn default_out(args: &SearchArgs) -> PathBuf {
     } else {
         ""
     };
+    // Another list of starting cells is another search (its own store).
+    let start = match args.start_cells.as_deref().map(str::trim) {
+        None => String::new(),
+        Some("none") => "-no-start".into(),
+        Some(list) if !list.contains('|') => {
+            format!("-start-{}", list_items(list).collect::<Vec<_>>().join("-"))
+        }
+        Some(_) => "-own-start".into(),
+    };
     PathBuf::from(format!(
-        "runs/search/{}-{meta}{}-seed{}",
+        "runs/search/{}-{meta}{}-seed{}{start}",
         args.task, args.strategy, args.seed
     ))
 }
@@ -791,7 +1032,22 @@ fn run_searcher<S: SearchSpace>(
         .map(|task| searcher.search_key_for_task(&*strategy, task))
         .into_iter()
         .collect();
-    let mut store = TrialStore::open_migrating(&store_path, &key, &former_keys)?;
+    let mut store =
+        TrialStore::open_migrating(&store_path, &key, &former_keys).map_err(|error| {
+            let without_starting_cells = matches!(
+                &error,
+                SearchError::StoreMismatch { stored, .. }
+                    if StartingCells::<S>::in_key(&key) && !StartingCells::<S>::in_key(stored)
+            );
+            let error = anyhow::Error::new(error);
+            if without_starting_cells {
+                error.context(
+                    "the store holds a search without starting cells (image searches start from the ResNet cell by default): resume it with --start-cells none",
+                )
+            } else {
+                error
+            }
+        })?;
     let stored = store.trials()?.len();
     if stored > 0 && !args.resume {
         bail!(
@@ -802,7 +1058,7 @@ fn run_searcher<S: SearchSpace>(
     eprintln!(
         "searching {} with {} ({})",
         evaluator.describe(),
-        strategy.name(),
+        strategy.describe(),
         store_path.display()
     );
     let bar = if args.quiet {
@@ -834,18 +1090,31 @@ fn run_searcher<S: SearchSpace>(
 #[derive(Default, Clone, Copy)]
 struct FinalPart<'a> {
     choice: Option<(FinalChoice, &'a Trial)>,
+    rematch: Option<&'a RematchOutcome<'a>>,
     stage: Option<&'a crate::final_stage::FinalStageOutcome>,
 }
 
+/// How a search was set up, as `results.json` records it.
+struct SearchSetup<'a, S: SearchSpace> {
+    searcher: &'a Searcher<S>,
+    /// The cells queried first (NAS-Bench-201 text form).
+    start_cells: &'a [String],
+}
+
+/// Writes `results.json` and the best-so-far plot, and prints the summary.
 fn write_results<S: SearchSpace>(
     out: &Path,
     args: &SearchArgs,
-    searcher: &Searcher<S>,
+    setup: SearchSetup<'_, S>,
     outcome: &SearchOutcome,
     direction: &TaskDirection,
     final_part: FinalPart<'_>,
     predicted: Option<&PredictedLimit>,
 ) -> anyhow::Result<()> {
+    let SearchSetup {
+        searcher,
+        start_cells,
+    } = setup;
     let objective = direction.objective;
     let best = outcome.best_trial();
     // The winner's predicted latency on a device known by its measured cells: measure it.
@@ -882,6 +1151,7 @@ fn write_results<S: SearchSpace>(
         "objective": objective,
         "objective_decided_by": direction.source.to_string(),
         "strategy": args.strategy,
+        "start_cells": start_cells,
         "seed": args.seed,
         "image_size": args.image_size,
         "speed_weights": (args.speed_weight > 0.0).then(|| {
@@ -903,6 +1173,13 @@ fn write_results<S: SearchSpace>(
             "query": t.index + 1,
             "architecture": t.architecture,
             "objective": t.objective(),
+        })),
+        "rematch": final_part.rematch.map(|r| json!({
+            "start_query": r.start.index + 1,
+            "start": r.rematch.start,
+            "challenger_query": r.challenger.index + 1,
+            "challenger": r.rematch.challenger,
+            "kept_query": r.kept.index + 1,
         })),
         "best_objective_curve": best_curve.iter().map(|p| p.1).collect::<Vec<_>>(),
         "best_report_curve": report_curve,
@@ -1128,6 +1405,156 @@ mod tests {
         );
     }
 
+    #[test]
+    fn image_searches_start_from_the_resnet_cell_and_keep_it_unless_beaten() {
+        let parsed = |arguments: &[&str]| {
+            SearchOnly::parse_from(std::iter::once("search").chain(arguments.iter().copied())).args
+        };
+        let cells = |arguments: &[&str], is_table_task: bool| {
+            start_cells(&parsed(arguments), is_table_task)
+                .map(|cells| {
+                    cells
+                        .iter()
+                        .map(|c| Nb201Space.format(c))
+                        .collect::<Vec<_>>()
+                })
+                .map_err(|e| format!("{e:#}"))
+        };
+        let resnet = ReferenceCell::Resnet.architecture().to_string();
+        let largest = ReferenceCell::Largest.architecture().to_string();
+        assert_eq!(cells(&[], false), Ok(vec![resnet.clone()]));
+        assert_eq!(cells(&[], true), Ok(Vec::new()));
+        assert_eq!(cells(&["--start-cells", "none"], false), Ok(Vec::new()));
+        assert_eq!(
+            cells(&["--start-cells", "largest, resnet"], true),
+            Ok(vec![largest, resnet.clone()])
+        );
+        let own = "|skip_connect~0|+|nor_conv_1x1~0|none~1|+|none~0|none~1|avg_pool_3x3~2|";
+        assert_eq!(
+            cells(&["--start-cells", own], false),
+            Ok(vec![own.to_string()])
+        );
+        for (list, names) in [
+            ("resnt", REFERENCE_NAMES),
+            ("|conv~0|", "not a NAS-Bench-201 cell"),
+            (",", "`none`"),
+        ] {
+            let message = cells(&["--start-cells", list], false).expect_err("refused");
+            assert!(message.contains(names), "{list}: {message}");
+        }
+        assert_eq!(
+            cells(&["--start-cells", "resnet,largest,resnet"], false).map(|c| c.len()),
+            Ok(2),
+            "each cell once"
+        );
+        assert_eq!(
+            final_choice(&parsed(&[]), true),
+            FinalChoice::StartWithinError
+        );
+        assert_eq!(final_choice(&parsed(&[]), false), FinalChoice::Best);
+        assert_eq!(
+            final_choice(&parsed(&["--speed-weight", "0.07"]), true),
+            FinalChoice::Best
+        );
+        assert_eq!(
+            final_choice(&parsed(&["--final-choice", "best"]), true),
+            FinalChoice::Best
+        );
+    }
+
+    /// Scores the ResNet cell 77.5 % and any other cell 76.8 %, every time.
+    struct FixedScores;
+
+    impl Evaluator<Nb201Space> for FixedScores {
+        fn describe(&self) -> String {
+            "fixed scores".into()
+        }
+        fn objective(&self) -> Objective {
+            Objective::Maximize
+        }
+        fn evaluate(
+            &mut self,
+            arch: &Nb201Cell,
+            _: u64,
+        ) -> metanas_search::Result<metanas_search::Measurement> {
+            let resnet = Nb201Space.format(arch) == ReferenceCell::Resnet.architecture();
+            Ok(metanas_search::Measurement::of(if resnet {
+                77.5
+            } else {
+                76.8
+            }))
+        }
+    }
+
+    #[test]
+    fn a_candidate_that_beat_the_starting_cell_once_must_beat_it_again() {
+        let parsed = |arguments: &[&str]| {
+            SearchOnly::parse_from(std::iter::once("search").chain(arguments.iter().copied())).args
+        };
+        let trial = |index: usize, text: &str, accuracy: f64| {
+            let cell = Nb201Space.parse(text).expect("a cell");
+            let mut measured = metanas_search::Measurement::of(accuracy);
+            measured.details.insert(VALIDATION_EXAMPLES.into(), 2000.0);
+            Trial {
+                index,
+                architecture: text.into(),
+                canonical_hash: Nb201Space.canonical_hash(&cell).to_string(),
+                outcome: TrialOutcome::Finished(measured),
+                seconds: 1.0,
+            }
+        };
+        let resnet = ReferenceCell::Resnet.architecture();
+        let other =
+            "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|none~0|none~1|skip_connect~2|";
+        // One unlucky run of the ResNet cell: 73.0 against the other's 78.0,
+        // 5 points where one standard error is 0.93.
+        let outcome = SearchOutcome {
+            trials: vec![trial(0, resnet, 73.0), trial(1, other, 78.0)],
+            best: Some(1),
+            replayed: 0,
+            free_repeats: 0,
+            stop: metanas_search::StopReason::QueryBudget,
+        };
+        let starting = vec![outcome.trials[0].canonical_hash.clone()];
+        let rule = FinalChoice::StartWithinError;
+        let chosen = chosen_trial(rule, &outcome, &starting).expect("chosen");
+        assert_eq!(chosen.map(|t| t.index), Some(1));
+        // Two more runs each: 73.0, 77.5, 77.5 (mean 76.0, spread 2.6) against
+        // 78.0, 76.8, 76.8 (mean 77.2): 1.2 points, one standard error 1.59.
+        let (kept, rematch) = rematched(
+            &parsed(&[]),
+            rule,
+            &outcome,
+            &starting,
+            chosen,
+            &mut FixedScores,
+        )
+        .expect("rematched");
+        assert_eq!(kept.map(|t| t.index), Some(0), "the starting cell is kept");
+        let rematch = rematch.expect("a rematch");
+        assert_eq!(rematch.rematch.start, [73.0, 77.5, 77.5]);
+        assert_eq!(rematch.rematch.challenger, [78.0, 76.8, 76.8]);
+        assert_eq!(rematch.kept.index, 0);
+        // No rematch: asked for none, another rule, or the starting cell chosen.
+        for (arguments, rule, chosen) in [
+            (&["--rematch-repeats", "0"][..], rule, chosen),
+            (&[][..], FinalChoice::Best, chosen),
+            (&[][..], rule, outcome.trials.first()),
+        ] {
+            let (kept, rematch) = rematched(
+                &parsed(arguments),
+                rule,
+                &outcome,
+                &starting,
+                chosen,
+                &mut FixedScores,
+            )
+            .expect("as chosen");
+            assert!(rematch.is_none());
+            assert_eq!(kept.map(|t| t.index), chosen.map(|t| t.index));
+        }
+    }
+
     fn default_out_of(arguments: &[&str]) -> PathBuf {
         let parsed =
             SearchOnly::parse_from(std::iter::once("search").chain(arguments.iter().copied()));
@@ -1142,6 +1569,18 @@ mod tests {
         assert_eq!(
             meta,
             PathBuf::from("runs/search/fashion-mnist-meta-bo-seed0")
+        );
+        assert_eq!(
+            default_out_of(&["--start-cells", "none"]),
+            PathBuf::from("runs/search/fashion-mnist-bo-seed0-no-start")
+        );
+        assert_eq!(
+            default_out_of(&["--start-cells", "resnet, largest"]),
+            PathBuf::from("runs/search/fashion-mnist-bo-seed0-start-resnet-largest")
+        );
+        assert_eq!(
+            default_out_of(&["--start-cells", ReferenceCell::Largest.architecture()]),
+            PathBuf::from("runs/search/fashion-mnist-bo-seed0-own-start")
         );
         assert_eq!(
             default_out_of(&[

@@ -2,9 +2,10 @@
 //! refused as a setting, a gzipped CSV of float signals of any length is
 //! searched, a trial store follows its table's content, not its folder, and
 //! a meta-model's search trains each candidate with the AON settings chosen
-//! for it, and `--final-choice` picks what the final stage trains (and is
-//! refused where there is no final stage), and photos of many sizes, grey
-//! and colour, are resized for the search and for prediction.
+//! for it, an image search starts from the ResNet cell unless told otherwise,
+//! `--final-choice` picks what the final stage trains (and is refused where
+//! there is no final stage), and photos of many sizes, grey and colour, are
+//! resized for the search and for prediction.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -279,6 +280,71 @@ fn the_final_stage_trains_the_candidate_its_rule_chose() {
         results["final"]["architecture"], choice["architecture"],
         "the final stage trains the chosen candidate: {results}"
     );
+}
+
+#[test]
+fn an_image_search_starts_from_the_resnet_cell_unless_told_otherwise() {
+    let resnet = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|";
+    let scratch = scratch_folder();
+    let (output, out) = search_signals(
+        scratch.path(),
+        &[
+            "--budget",
+            "2",
+            "--final-channels",
+            "2",
+            "--final-epochs",
+            "1",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!("with random, first {resnet}")),
+        "{}",
+        stderr(&output)
+    );
+    let written = results(&out);
+    assert_eq!(written["start_cells"], serde_json::json!([resnet]));
+    let choice = &written["final_choice"];
+    assert_eq!(choice["rule"].as_str(), Some("start-within-error"));
+    // When the other cell beat the ResNet cell, a rematch decided.
+    let rematch = &written["rematch"];
+    if !rematch.is_null() {
+        assert_eq!(rematch["kept_query"], choice["query"], "{written}");
+        assert_eq!(rematch["start"].as_array().map(Vec::len), Some(3));
+    }
+    assert_eq!(
+        written["final"]["architecture"], choice["architecture"],
+        "the final stage trains the chosen candidate: {written}"
+    );
+    let plain = scratch.path().join("plain");
+    std::fs::create_dir_all(&plain).expect("folder");
+    let (output, _) = search_signals(
+        &plain,
+        &[
+            "--budget",
+            "1",
+            "--final-epochs",
+            "0",
+            "--start-cells",
+            "none",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains(", first |"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        results(&plain.join("out"))["start_cells"],
+        serde_json::json!([])
+    );
+    let message = refused(
+        &["--task", "mnist", "--start-cells", "resnt"],
+        &scratch.path().join("refused"),
+    );
+    assert!(message.contains("resnet, largest"), "{message}");
 }
 
 #[test]

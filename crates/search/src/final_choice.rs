@@ -27,25 +27,60 @@ pub enum FinalChoice {
     /// measurements record `validation_examples` and `flops`. Under a
     /// final-stage time budget the cheaper network trains more epochs.
     CheapestWithinError,
+    /// The starting cell (see [`crate::StartingCells`]) unless a candidate
+    /// beats it by more than one standard error: when the best starting
+    /// cell's validation accuracy is within one standard error of the best
+    /// (as for [`FinalChoice::CheapestWithinError`]), that starting cell;
+    /// otherwise the best. A design the user trusts is kept unless the
+    /// search measured something clearly better. Without a finished starting
+    /// cell: the best. One training run of either cell is noisy (the same
+    /// cell's 100-step accuracy moves by points from seed to seed): a caller
+    /// can confirm a win with a [`crate::Rematch`] before it hands the best
+    /// to the final stage.
+    StartWithinError,
 }
 
 impl FinalChoice {
     /// The command-line names, for messages.
-    pub const NAMES: &'static str = "best, cheapest-within-error";
+    pub const NAMES: &'static str = "best, cheapest-within-error, start-within-error";
+
+    /// The index in `outcome.trials` of the finished trial with the highest
+    /// objective among the starting cells (`starting`: their canonical
+    /// hashes), if any.
+    pub fn best_starting_trial(outcome: &SearchOutcome, starting: &[String]) -> Option<usize> {
+        outcome
+            .trials
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| starting.contains(&t.canonical_hash))
+            .filter_map(|(i, t)| t.objective().map(|o| (i, o)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i)
+    }
 
     /// The index in `outcome.trials` of the trial this rule picks (`None`
-    /// when no trial finished). `objective` is the search's direction.
+    /// when no trial finished). `objective` is the search's direction;
+    /// `starting` the canonical hashes of the search's starting cells (read
+    /// by [`FinalChoice::StartWithinError`] only).
     ///
     /// # Errors
-    /// [`SearchError::InvalidConfig`] for [`FinalChoice::CheapestWithinError`]
-    /// on trials that are not accuracies of real training (the objective is
-    /// minimised, or a finished trial lacks `validation_examples` or `flops`,
-    /// or its accuracy is outside 0–100 %).
-    pub fn choose(self, outcome: &SearchOutcome, objective: Objective) -> Result<Option<usize>> {
+    /// [`SearchError::InvalidConfig`] for [`FinalChoice::CheapestWithinError`],
+    /// and for [`FinalChoice::StartWithinError`] when a starting cell
+    /// finished, on trials that are not accuracies of real training (the
+    /// objective is minimised, or the best trial lacks `validation_examples`,
+    /// or its accuracy is outside 0–100 %, or, for the cheapest, a trial
+    /// within the margin lacks `flops`).
+    pub fn choose(
+        self,
+        outcome: &SearchOutcome,
+        objective: Objective,
+        starting: &[String],
+    ) -> Result<Option<usize>> {
         let Some(best) = outcome.best_trial() else {
             return Ok(None);
         };
-        if self == Self::Best {
+        let start = Self::best_starting_trial(outcome, starting);
+        if self == Self::Best || (self == Self::StartWithinError && start.is_none()) {
             return Ok(outcome.best);
         }
         if objective != Objective::Maximize {
@@ -71,6 +106,18 @@ impl FinalChoice {
             )));
         }
         let margin = 100.0 * accuracy_standard_error(best_objective / 100.0, examples);
+        if self == Self::StartWithinError {
+            return Ok(match start {
+                Some(i)
+                    if outcome.trials[i]
+                        .objective()
+                        .is_some_and(|a| a >= best_objective - margin) =>
+                {
+                    Some(i)
+                }
+                _ => outcome.best,
+            });
+        }
         let mut chosen: Option<(usize, f64, f64)> = None;
         for (i, trial) in outcome.trials.iter().enumerate() {
             let Some(accuracy) = trial.objective() else {
@@ -101,8 +148,8 @@ pub fn accuracy_standard_error(accuracy: f64, examples: f64) -> f64 {
 
 fn needs_accuracy(why: &str) -> SearchError {
     SearchError::InvalidConfig(format!(
-        "--final-choice cheapest-within-error needs validation accuracies of real training \
-         (an image task): {why}; use --final-choice best"
+        "--final-choice cheapest-within-error and start-within-error need validation \
+         accuracies of real training (an image task): {why}; use --final-choice best"
     ))
 }
 
@@ -111,6 +158,7 @@ impl std::fmt::Display for FinalChoice {
         f.write_str(match self {
             Self::Best => "best",
             Self::CheapestWithinError => "cheapest-within-error",
+            Self::StartWithinError => "start-within-error",
         })
     }
 }
@@ -122,6 +170,7 @@ impl FromStr for FinalChoice {
         match s {
             "best" => Ok(Self::Best),
             "cheapest-within-error" => Ok(Self::CheapestWithinError),
+            "start-within-error" => Ok(Self::StartWithinError),
             other => Err(SearchError::InvalidConfig(format!(
                 "unknown final choice `{other}`; expected one of: {}",
                 Self::NAMES
@@ -183,7 +232,7 @@ mod tests {
             let outcome = searched(trials.clone(), Some(2));
             assert_eq!(
                 FinalChoice::Best
-                    .choose(&outcome, objective)
+                    .choose(&outcome, objective, &[])
                     .expect("chosen"),
                 Some(2)
             );
@@ -191,7 +240,8 @@ mod tests {
         for rule in [FinalChoice::Best, FinalChoice::CheapestWithinError] {
             let outcome = searched(vec![failed(0)], None);
             assert_eq!(
-                rule.choose(&outcome, Objective::Maximize).expect("chosen"),
+                rule.choose(&outcome, Objective::Maximize, &[])
+                    .expect("chosen"),
                 None
             );
         }
@@ -209,14 +259,57 @@ mod tests {
             trial(4, 77.5, 4e6),
         ];
         let outcome = searched(trials, Some(0));
-        let chosen = FinalChoice::CheapestWithinError.choose(&outcome, Objective::Maximize);
+        let chosen = FinalChoice::CheapestWithinError.choose(&outcome, Objective::Maximize, &[]);
         // 1 and 4 tie on FLOPs; 4 has the better accuracy.
         assert_eq!(chosen.expect("chosen"), Some(4));
         // The best alone within its error: the best.
         let alone = vec![trial(0, 78.0, 9e6), trial(1, 70.0, 1e6)];
         let outcome = searched(alone, Some(0));
-        let chosen = FinalChoice::CheapestWithinError.choose(&outcome, Objective::Maximize);
+        let chosen = FinalChoice::CheapestWithinError.choose(&outcome, Objective::Maximize, &[]);
         assert_eq!(chosen.expect("chosen"), Some(0));
+    }
+
+    #[test]
+    fn the_starting_cell_is_kept_unless_beaten_by_more_than_one_standard_error() {
+        // Best 78.0 % on 2000 images: one standard error is 0.93 points.
+        let rule = FinalChoice::StartWithinError;
+        let trials = vec![
+            trial(0, 77.2, 4e6),
+            trial(1, 78.0, 9e6),
+            trial(2, 76.0, 1e6),
+        ];
+        let outcome = searched(trials, Some(1));
+        let start = |i: usize| vec![format!("{i:x}")];
+        let chosen = |starting: &[String]| {
+            rule.choose(&outcome, Objective::Maximize, starting)
+                .expect("chosen")
+        };
+        // Query 1 is 0.8 points below the best: within one standard error.
+        assert_eq!(chosen(&start(0)), Some(0));
+        // Query 3 is 2.0 points below: beaten, so the best.
+        assert_eq!(chosen(&start(2)), Some(1));
+        // The better of two starting cells; the best itself when it is one.
+        assert_eq!(chosen(&[start(2), start(0)].concat()), Some(0));
+        assert_eq!(chosen(&start(1)), Some(1));
+        // No starting cell among the trials (or none finished): the best.
+        assert_eq!(chosen(&[]), Some(1));
+        assert_eq!(
+            FinalChoice::best_starting_trial(&outcome, &[start(2), start(0)].concat()),
+            Some(0)
+        );
+        let minimised = rule
+            .choose(&outcome, Objective::Minimize, &start(0))
+            .expect_err("refused");
+        assert!(
+            minimised.to_string().contains("start-within-error"),
+            "{minimised}"
+        );
+        let failed_start = searched(vec![failed(0), trial(1, 78.0, 9e6)], Some(1));
+        assert_eq!(
+            rule.choose(&failed_start, Objective::Maximize, &start(0))
+                .expect("chosen"),
+            Some(1)
+        );
     }
 
     #[test]
@@ -224,7 +317,7 @@ mod tests {
         let rule = FinalChoice::CheapestWithinError;
         let outcome = searched(vec![trial(0, 78.0, 9e6)], Some(0));
         let minimised = rule
-            .choose(&outcome, Objective::Minimize)
+            .choose(&outcome, Objective::Minimize, &[])
             .expect_err("refused");
         assert!(
             minimised.to_string().contains("--final-choice best"),
@@ -238,7 +331,7 @@ mod tests {
             Some(0),
         );
         let lookup = rule
-            .choose(&table, Objective::Maximize)
+            .choose(&table, Objective::Maximize, &[])
             .expect_err("refused");
         assert!(
             lookup.to_string().contains("validation_examples"),
@@ -263,7 +356,11 @@ mod tests {
             .expect_err("refused")
             .to_string();
         assert!(error.contains(FinalChoice::NAMES), "{error}");
-        for rule in [FinalChoice::Best, FinalChoice::CheapestWithinError] {
+        for rule in [
+            FinalChoice::Best,
+            FinalChoice::CheapestWithinError,
+            FinalChoice::StartWithinError,
+        ] {
             assert_eq!(
                 rule.to_string().parse::<FinalChoice>().expect("known"),
                 rule

@@ -11,9 +11,10 @@
 //!   [`SourceValues`], then a Bayesian model average of single-source models,
 //!   see `metanas_aen::SideModel`)
 //!   and an [`Acquisition`] (EI, UCB, Thompson sampling), and [`FixedOrder`]
-//!   (a ranking computed elsewhere, e.g. the transfer baseline). A strategy
-//!   never trains a candidate; fitting a surrogate on measured scores is part
-//!   of choosing.
+//!   (a ranking computed elsewhere, e.g. the transfer baseline);
+//!   [`StartingCells`] queries known cells first and then hands over to
+//!   another strategy. A strategy never trains a candidate; fitting a
+//!   surrogate on measured scores is part of choosing.
 //! * [`strategy_by_name`], [`meta_strategy`]: the strategies the command line
 //!   offers, by name, with their settings.
 //! * [`Evaluator`]: [`TableEvaluator`] (benchmark lookup: the strategy sees the
@@ -33,7 +34,9 @@
 //!   canonical hash (an isomorphic cell costs no query), seeds, the SQLite
 //!   [`TrialStore`], and exact resume after a crash.
 //! * [`FinalChoice`]: which finished candidate goes to the final stage — the
-//!   best, or the cheapest (fewest FLOPs) within one standard error of it.
+//!   best, the cheapest (fewest FLOPs) within one standard error of it, or a
+//!   starting cell unless a candidate beats it by more than one standard error
+//!   (and, after a [`Rematch`] with fresh seeds, still does).
 //! * [`train_final`]: the winner at its final size, trained with the full recipe
 //!   ([`FinalTrainingConfig`]: epochs or a time budget, warm-up + cosine, label
 //!   smoothing, crops and safe flips, the epoch kept by a validation split: [`CheckpointRule`]), tested
@@ -62,9 +65,11 @@ mod pending_belief;
 mod random_search;
 mod reference_cells;
 mod regularized_evolution;
+mod rematch;
 mod searcher;
 mod source_values;
 mod speed_weighted_score;
+mod starting_cells;
 mod strategy;
 mod strategy_by_name;
 mod surrogate;
@@ -103,9 +108,11 @@ pub use pending_belief::PendingBelief;
 pub use random_search::RandomSearch;
 pub use reference_cells::{REFERENCE_NAMES, ReferenceCell};
 pub use regularized_evolution::RegularizedEvolution;
+pub use rematch::{REMATCH_SEED_OFFSET, Rematch};
 pub use searcher::{SearchConfig, SearchOutcome, SearchProgress, Searcher, StopReason};
 pub use source_values::SourceValues;
 pub use speed_weighted_score::{MNASNET_SPEED_WEIGHT, SpeedWeights, speed_weighted_score};
+pub use starting_cells::StartingCells;
 pub use strategy::{BestSoFar, ProposalContext, Strategy, sample_candidate};
 pub use strategy_by_name::{
     STRATEGY_NAMES, UCB_BETA, acquisition_by_name, meta_strategy, shipped_source_values,

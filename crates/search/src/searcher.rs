@@ -157,7 +157,7 @@ impl<S: SearchSpace> Searcher<S> {
         format!(
             "space={}; task={task}; strategy={}; constraints={}; seed={}",
             self.space.name(),
-            strategy.name(),
+            strategy.describe(),
             self.constraints.describe(),
             self.config.seed
         )

@@ -28,6 +28,13 @@ pub trait Strategy<S: SearchSpace> {
     /// Short name, e.g. `random`.
     fn name(&self) -> &'static str;
 
+    /// The strategy as the trial store's key names it: [`Self::name`], and
+    /// whatever else makes two searches of one name propose differently
+    /// (e.g. the cells [`crate::StartingCells`] queries first).
+    fn describe(&self) -> String {
+        self.name().to_string()
+    }
+
     /// The next architecture to query. It should be feasible and unseen
     /// ([`ProposalContext::is_candidate`]); a seen one is answered from the cache
     /// without spending a query.
