@@ -7,8 +7,8 @@ use anyhow::{Context, bail};
 use metanas_search::{Evaluator, SearchOutcome, Searcher, Strategy, TrialOutcome};
 use metanas_space::SearchSpace;
 use metanas_study::{
-    PostgresStudy, Reconnect, StudyAddress, StudySettings, StudyWorker, WorkerEnd, WorkerEvent,
-    host_name,
+    PostgresStudy, Reconnect, StudyAddress, StudyError, StudySettings, StudyWorker, WorkerEnd,
+    WorkerEvent, host_name,
 };
 use std::path::Path;
 use std::process::Command;
@@ -168,6 +168,23 @@ pub fn run_study<S: SearchSpace>(
         &out_text,
         Reconnect::default(),
     )
+    .map_err(|error| {
+        let hint = match &error {
+            StudyError::SettingsMismatch {
+                stored, requested, ..
+            } => crate::search_command::without_starting_cells_hint::<S>(
+                requested,
+                stored,
+                "join it with --start-cells none",
+            ),
+            _ => None,
+        };
+        let error = anyhow::Error::new(error);
+        match hint {
+            Some(hint) => error.context(hint),
+            None => error,
+        }
+    })
     .with_context(|| format!("joining study `{name}`"))?;
     eprintln!(
         "worker {worker} of study `{name}` in {address}: {} with {}",

@@ -661,6 +661,11 @@ fn chosen_trial<'a>(
             accuracy(start),
             accuracy(best) - accuracy(start),
         );
+    } else if starting.is_empty() {
+        println!(
+            "final choice ({rule}): no starting cells (--start-cells none); the best, query {}",
+            best.index + 1
+        );
     } else {
         println!(
             "final choice ({rule}): no starting cell finished (it failed, or was not queried); the best, query {}",
@@ -677,6 +682,8 @@ struct RematchOutcome<'a> {
     start: &'a Trial,
     challenger: &'a Trial,
     kept: &'a Trial,
+    /// The validation images behind each accuracy.
+    examples: f64,
 }
 
 /// With `start-within-error`, when the search's best beat the starting cell:
@@ -735,11 +742,18 @@ fn rematched<'a>(
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let failed = |count: usize| match count {
+        0 => String::new(),
+        1 => " (1 repeat failed)".into(),
+        n => format!(" ({n} repeats failed)"),
+    };
     println!(
-        "rematch: the starting cell {} %, query {} {} %: difference of the means {:+.2} points, one standard error {:.2}: {}",
+        "rematch: the starting cell {} %{}, query {} {} %{}: difference of the means {:+.2} points, one standard error {:.2}: {}",
         listed(&rematch.start),
+        failed(rematch.start_failures),
         challenger.index + 1,
         listed(&rematch.challenger),
+        failed(rematch.challenger_failures),
         rematch.difference(),
         rematch.standard_error(examples),
         if kept.index == start.index {
@@ -755,6 +769,7 @@ fn rematched<'a>(
             start,
             challenger,
             kept,
+            examples,
         }),
     ))
 }
@@ -1000,6 +1015,24 @@ fn default_out(args: &SearchArgs) -> PathBuf {
     ))
 }
 
+/// The hint for a store or study that holds this very search as it was
+/// before image searches started from the ResNet cell: its key is
+/// `requested`'s with the starting cells left out. `how` says how to continue
+/// it (with `--start-cells none`).
+pub(crate) fn without_starting_cells_hint<S: SearchSpace>(
+    requested: &str,
+    stored: &str,
+    how: &str,
+) -> Option<String> {
+    (StartingCells::<S>::key_without_starting_cells(requested).as_deref() == Some(stored)).then(
+        || {
+            format!(
+                "it holds this search as it was without starting cells (image searches start from the ResNet cell by default): {how}"
+            )
+        },
+    )
+}
+
 /// Runs the search with its trial store. `former_task` is the evaluator's
 /// description as earlier versions wrote it into the store's key, when it
 /// differs: such a store is taken over (and its key rewritten) instead of refused.
@@ -1034,21 +1067,33 @@ fn run_searcher<S: SearchSpace>(
         .collect();
     let mut store =
         TrialStore::open_migrating(&store_path, &key, &former_keys).map_err(|error| {
-            let without_starting_cells = matches!(
-                &error,
-                SearchError::StoreMismatch { stored, .. }
-                    if StartingCells::<S>::in_key(&key) && !StartingCells::<S>::in_key(stored)
-            );
+            let hint = match &error {
+                SearchError::StoreMismatch { stored, .. } => {
+                    let place = match &args.store {
+                        Some(path) => format!("--store {}", path.display()),
+                        None => format!("--out {}", out.display()),
+                    };
+                    without_starting_cells_hint::<S>(
+                        &key,
+                        stored,
+                        &format!("resume it with --start-cells none --resume {place}"),
+                    )
+                }
+                _ => None,
+            };
             let error = anyhow::Error::new(error);
-            if without_starting_cells {
-                error.context(
-                    "the store holds a search without starting cells (image searches start from the ResNet cell by default): resume it with --start-cells none",
-                )
-            } else {
-                error
+            match hint {
+                Some(hint) => error.context(hint),
+                None => error,
             }
         })?;
     let stored = store.trials()?.len();
+    if stored == 0 && args.resume {
+        eprintln!(
+            "note: {} holds no trials: --resume starts this search from its first query",
+            store_path.display()
+        );
+    }
     if stored > 0 && !args.resume {
         bail!(
             "{} already holds {stored} trials of this search; pass --resume to continue it, or --out/--store for a new one",
@@ -1177,8 +1222,12 @@ fn write_results<S: SearchSpace>(
         "rematch": final_part.rematch.map(|r| json!({
             "start_query": r.start.index + 1,
             "start": r.rematch.start,
+            "start_failures": r.rematch.start_failures,
             "challenger_query": r.challenger.index + 1,
             "challenger": r.rematch.challenger,
+            "challenger_failures": r.rematch.challenger_failures,
+            "difference": r.rematch.difference(),
+            "standard_error": r.rematch.standard_error(r.examples),
             "kept_query": r.kept.index + 1,
         })),
         "best_objective_curve": best_curve.iter().map(|p| p.1).collect::<Vec<_>>(),

@@ -340,6 +340,29 @@ fn an_image_search_starts_from_the_resnet_cell_unless_told_otherwise() {
         results(&plain.join("out"))["start_cells"],
         serde_json::json!([])
     );
+    // That store, resumed with the default (which starts from the ResNet
+    // cell), is another search: refused with the flags that continue it, and
+    // nothing stored is lost.
+    let (output, out) = search_signals(&plain, &["--budget", "2", "--resume"]);
+    assert!(!output.status.success(), "{}", stderr(&output));
+    let hint = format!("--start-cells none --resume --out {}", out.display());
+    assert!(stderr(&output).contains(&hint), "{}", stderr(&output));
+    assert_eq!(results(&out)["queries"].as_u64(), Some(1));
+    let (output, _) = search_signals(
+        &plain,
+        &[
+            "--budget",
+            "2",
+            "--final-epochs",
+            "0",
+            "--start-cells",
+            "none",
+            "--resume",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(results(&out)["queries"].as_u64(), Some(2));
+    assert_eq!(results(&out)["replayed_from_store"].as_u64(), Some(1));
     let message = refused(
         &["--task", "mnist", "--start-cells", "resnt"],
         &scratch.path().join("refused"),

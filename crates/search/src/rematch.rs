@@ -22,13 +22,18 @@ pub struct Rematch {
     pub start: Vec<f64>,
     /// The challenger's accuracies.
     pub challenger: Vec<f64>,
+    /// The starting cell's repeats that failed (diverged, or any other error
+    /// of the evaluator): they add no accuracy.
+    pub start_failures: usize,
+    /// The challenger's repeats that failed: one is enough for it to lose.
+    pub challenger_failures: usize,
 }
 
 impl Rematch {
     /// Trains `start` and `challenger` (each with its accuracy in the
     /// search) `repeats` more times with `evaluator`, repeat `r` of both with
     /// the seed `seed · 1,000,003 + REMATCH_SEED_OFFSET + r`. A repeat that
-    /// fails adds nothing.
+    /// fails adds no accuracy and is counted.
     ///
     /// # Errors
     /// [`SearchError::InvalidConfig`] when an accuracy is not finite.
@@ -48,19 +53,26 @@ impl Rematch {
         let mut rematch = Self {
             start: vec![start.1],
             challenger: vec![challenger.1],
+            start_failures: 0,
+            challenger_failures: 0,
         };
         for r in 0..repeats as u64 {
             let seed = seed
                 .wrapping_mul(1_000_003)
                 .wrapping_add(REMATCH_SEED_OFFSET + r);
-            for (arch, scores) in [
-                (start.0, &mut rematch.start),
-                (challenger.0, &mut rematch.challenger),
+            for (arch, scores, failures) in [
+                (start.0, &mut rematch.start, &mut rematch.start_failures),
+                (
+                    challenger.0,
+                    &mut rematch.challenger,
+                    &mut rematch.challenger_failures,
+                ),
             ] {
-                if let Ok(measured) = evaluator.evaluate(arch, seed)
-                    && measured.objective.is_finite()
-                {
-                    scores.push(measured.objective);
+                match evaluator.evaluate(arch, seed) {
+                    Ok(measured) if measured.objective.is_finite() => {
+                        scores.push(measured.objective);
+                    }
+                    _ => *failures += 1,
                 }
             }
         }
@@ -86,9 +98,11 @@ impl Rematch {
     }
 
     /// Whether the challenger's mean beats the starting cell's by more than
-    /// one standard error of the difference.
+    /// one standard error of the difference, with none of its repeats failed
+    /// (a cell that diverges on a fresh seed is no safe pick for the final
+    /// stage, whatever its mean over the runs that finished).
     pub fn challenger_wins(&self, examples: f64) -> bool {
-        self.difference() > self.standard_error(examples)
+        self.challenger_failures == 0 && self.difference() > self.standard_error(examples)
     }
 }
 
@@ -160,12 +174,31 @@ mod tests {
             rematch.challenger,
             [75.0, 73.0 + tenth(first), 73.0 + tenth(first + 1)]
         );
-        // A failed repeat adds nothing.
+        assert_eq!(
+            (rematch.start_failures, rematch.challenger_failures),
+            (0, 0)
+        );
+        // A failed repeat adds no accuracy, is counted, and loses the
+        // challenger the rematch whatever its mean (75 against 72.1).
         let none = cell("|skip_connect~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|");
         let rematch =
             Rematch::run(&mut evaluator, (&start, 71.0), (&none, 75.0), 2, 3).expect("runs");
         assert_eq!(rematch.challenger, [75.0]);
         assert_eq!(rematch.start.len(), 3);
+        assert_eq!(
+            (rematch.start_failures, rematch.challenger_failures),
+            (0, 2)
+        );
+        assert!(rematch.difference() > rematch.standard_error(1e9));
+        assert!(!rematch.challenger_wins(1e9));
+        // The starting cell's failures only count: the challenger can still win.
+        let rematch =
+            Rematch::run(&mut evaluator, (&none, 60.0), (&start, 75.0), 2, 3).expect("runs");
+        assert_eq!(
+            (rematch.start_failures, rematch.challenger_failures),
+            (2, 0)
+        );
+        assert!(rematch.challenger_wins(2000.0));
         assert!(Rematch::run(&mut evaluator, (&start, f64::NAN), (&none, 75.0), 1, 0).is_err());
     }
 
@@ -176,6 +209,8 @@ mod tests {
         let close = Rematch {
             start: vec![75.0, 76.0, 77.0],
             challenger: vec![76.0, 77.0, 78.0],
+            start_failures: 0,
+            challenger_failures: 0,
         };
         assert!((close.difference() - 1.0).abs() < 1e-12);
         assert!((close.standard_error(1e9) - (2.0f64 / 3.0).sqrt()).abs() < 1e-9);
@@ -189,6 +224,8 @@ mod tests {
         let unlucky = Rematch {
             start: vec![73.2, 77.0, 77.2],
             challenger: vec![77.9, 76.4, 77.0],
+            start_failures: 0,
+            challenger_failures: 0,
         };
         assert!(unlucky.difference() > 0.0);
         assert!(!unlucky.challenger_wins(2000.0));
@@ -196,6 +233,8 @@ mod tests {
         let single = Rematch {
             start: vec![77.0],
             challenger: vec![78.0],
+            start_failures: 0,
+            challenger_failures: 0,
         };
         let binomial = 100.0 * accuracy_standard_error(0.77, 2000.0);
         assert!(single.standard_error(2000.0) >= binomial * 2f64.sqrt() * 0.99);

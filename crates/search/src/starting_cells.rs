@@ -48,6 +48,17 @@ impl<S: SearchSpace> StartingCells<S> {
         key.contains(FIRST)
     }
 
+    /// The same search key (or strategy description) with its starting cells
+    /// left out: the key of this search as it is without them, or `None` when
+    /// `key` names none. A store or study whose key equals it holds this
+    /// search, written before it had starting cells.
+    pub fn key_without_starting_cells(key: &str) -> Option<String> {
+        let at = key.find(FIRST)?;
+        // The cells' text form has no "; ", the key's separator.
+        let end = key[at..].find("; ").map_or(key.len(), |length| at + length);
+        Some(format!("{}{}", &key[..at], &key[end..]))
+    }
+
     /// The first starting cell that is still a candidate, if any.
     fn next_start(&self, context: &ProposalContext<'_, S>) -> Option<S::Arch> {
         self.cells

@@ -145,6 +145,16 @@ fn the_store_key_names_the_starting_cells() {
     assert_eq!(started.name(), plain.name());
     assert!(StartingCells::<Nb201Space>::in_key(&started_key));
     assert!(!StartingCells::<Nb201Space>::in_key(&plain_key));
+    // Leaving the starting cells out gives the plain search's key, which is
+    // how a store written before them is recognised.
+    assert_eq!(
+        StartingCells::<Nb201Space>::key_without_starting_cells(&started_key).as_deref(),
+        Some(plain_key.as_str())
+    );
+    assert_eq!(
+        StartingCells::<Nb201Space>::key_without_starting_cells(&plain_key),
+        None
+    );
     // A store of the plain search is refused for the started one: its
     // trials would not replay.
     let dir = tempfile::tempdir().expect("scratch folder");
