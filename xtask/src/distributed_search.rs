@@ -169,21 +169,16 @@ pub fn run_study<S: SearchSpace>(
         Reconnect::default(),
     )
     .map_err(|error| {
-        let hint = match &error {
-            StudyError::SettingsMismatch {
-                stored, requested, ..
-            } => crate::search_command::without_starting_cells_hint::<S>(
-                requested,
-                stored,
-                "join it with --start-cells none",
-            ),
+        let stored = match &error {
+            StudyError::SettingsMismatch { stored, .. } => Some(stored.clone()),
             _ => None,
         };
-        let error = anyhow::Error::new(error);
-        match hint {
-            Some(hint) => error.context(hint),
-            None => error,
-        }
+        crate::search_command::with_starting_cells_hint::<S>(
+            error,
+            stored.as_deref(),
+            &settings.settings_key,
+            "join it with --start-cells none",
+        )
     })
     .with_context(|| format!("joining study `{name}`"))?;
     eprintln!(

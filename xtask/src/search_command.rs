@@ -1015,22 +1015,26 @@ fn default_out(args: &SearchArgs) -> PathBuf {
     ))
 }
 
-/// The hint for a store or study that holds this very search as it was
-/// before image searches started from the ResNet cell: its key is
-/// `requested`'s with the starting cells left out. `how` says how to continue
-/// it (with `--start-cells none`).
-pub(crate) fn without_starting_cells_hint<S: SearchSpace>(
+/// `error`, with a hint when the store or study it refused holds this very
+/// search as it was before image searches started from the ResNet cell: its
+/// key (`stored`) is `requested` with the starting cells left out. `how` says
+/// how to continue it (with `--start-cells none`).
+pub(crate) fn with_starting_cells_hint<S: SearchSpace>(
+    error: impl std::error::Error + Send + Sync + 'static,
+    stored: Option<&str>,
     requested: &str,
-    stored: &str,
     how: &str,
-) -> Option<String> {
-    (StartingCells::<S>::key_without_starting_cells(requested).as_deref() == Some(stored)).then(
-        || {
-            format!(
-                "it holds this search as it was without starting cells (image searches start from the ResNet cell by default): {how}"
-            )
-        },
-    )
+) -> anyhow::Error {
+    let error = anyhow::Error::new(error);
+    if stored.is_some()
+        && StartingCells::<S>::key_without_starting_cells(requested).as_deref() == stored
+    {
+        error.context(format!(
+            "it holds this search as it was without starting cells (image searches start from the ResNet cell by default): {how}"
+        ))
+    } else {
+        error
+    }
 }
 
 /// Runs the search with its trial store. `former_task` is the evaluator's
@@ -1067,25 +1071,20 @@ fn run_searcher<S: SearchSpace>(
         .collect();
     let mut store =
         TrialStore::open_migrating(&store_path, &key, &former_keys).map_err(|error| {
-            let hint = match &error {
-                SearchError::StoreMismatch { stored, .. } => {
-                    let place = match &args.store {
-                        Some(path) => format!("--store {}", path.display()),
-                        None => format!("--out {}", out.display()),
-                    };
-                    without_starting_cells_hint::<S>(
-                        &key,
-                        stored,
-                        &format!("resume it with --start-cells none --resume {place}"),
-                    )
-                }
+            let stored = match &error {
+                SearchError::StoreMismatch { stored, .. } => Some(stored.clone()),
                 _ => None,
             };
-            let error = anyhow::Error::new(error);
-            match hint {
-                Some(hint) => error.context(hint),
-                None => error,
-            }
+            let place = match &args.store {
+                Some(path) => format!("--store {}", path.display()),
+                None => format!("--out {}", out.display()),
+            };
+            with_starting_cells_hint::<S>(
+                error,
+                stored.as_deref(),
+                &key,
+                &format!("resume it with --start-cells none --resume {place}"),
+            )
         })?;
     let stored = store.trials()?.len();
     if stored == 0 && args.resume {

@@ -42,12 +42,6 @@ impl<S: SearchSpace> StartingCells<S> {
         }
     }
 
-    /// Whether a search key (or a strategy's description) names starting
-    /// cells: a store written without them has a key for which this is false.
-    pub fn in_key(key: &str) -> bool {
-        key.contains(FIRST)
-    }
-
     /// The same search key (or strategy description) with its starting cells
     /// left out: the key of this search as it is without them, or `None` when
     /// `key` names none. A store or study whose key equals it holds this
