@@ -11,13 +11,18 @@
 //!   col_t[K, T·N]`, one product per tile (`[C_out, T·N]`, then each image's
 //!   rows moved to their NCHW place; a one-image tile is written in place);
 //!   tiles of as many images as [`MAX_COLUMN_ELEMENTS`] allows;
-//! * forward at stride 1 with more input than output channels, or with few
-//!   padding positions for its output channels ([`MAX_PADDING_PRODUCTS`]): one
-//!   GEMM per kernel row over a shifted window of `k_w` shifted copies of the
-//!   padded input; the weight gradient at stride 1: one GEMM per kernel row
-//!   (per tap at a dilated kernel row) over a shifted window of the padded
-//!   input and shifted views of the output gradient; no column matrix (the
-//!   [`shifted`] module);
+//! * at stride 1 with at least [`MIN_ROW_COPY_CHANNELS`] output channels (and,
+//!   for the forward, fewer than `k_w·C_in`): the forward and the weight
+//!   gradient one image at a time, one GEMM per kernel row over `k_w`
+//!   column-shifted copies of the image, no product at a padding position (the
+//!   [`row_copies`] module);
+//! * otherwise, forward at stride 1 with more input than output channels, or
+//!   with few padding positions for its output channels
+//!   ([`MAX_PADDING_PRODUCTS`]): one GEMM per kernel row over a shifted window
+//!   of `k_w` shifted copies of the padded input; the weight gradient at stride
+//!   1: one GEMM per kernel row (per tap at a dilated kernel row) over a
+//!   shifted window of the padded input and shifted views of the output
+//!   gradient; no column matrix (the [`shifted`] module);
 //! * weight gradient at other strides: `dW[C_out, K] = Σ_tiles dY_t[C_out, T·N]
 //!   × col_tᵀ[T·N, K]` (the tile's output gradients gathered into one matrix);
 //!   every weight gradient is summed over the tiles in [`WEIGHT_GRADIENT_PARTS`]
@@ -46,8 +51,10 @@ use metanas_gemm::{Matrix, MatrixMut, Threads, gemm};
 use rayon::prelude::*;
 use std::cell::RefCell;
 
+mod row_copies;
 mod shifted;
 
+pub use row_copies::MIN_ROW_COPY_CHANNELS;
 pub use shifted::{MAX_PADDING_PRODUCTS, MAX_TILE_ELEMENTS, MIN_TILES};
 
 /// The most elements one tile's column matrix may hold (512 KiB of `f32`; a
@@ -505,6 +512,9 @@ impl Geometry {
     /// The output `[B, C_out, H_out, W_out]` of `x` (`[B, C_in, H, W]`) and
     /// `weight` (`[C_out, C_in, k_h, k_w]`), both contiguous.
     fn forward(&self, x: &[f32], weight: &[f32]) -> Vec<f32> {
+        if row_copies::forward_pays(self) {
+            return row_copies::forward(self, x, weight);
+        }
         if let Some(layout) = shifted::Layout::of(self)
             && layout.forward_pays(self)
         {
@@ -583,6 +593,9 @@ impl Geometry {
     /// The weight gradient `[C_out, C_in, k_h, k_w]` from `x` and `dy`
     /// (`[B, C_out, H_out, W_out]`), both contiguous.
     fn weight_grad(&self, x: &[f32], dy: &[f32]) -> Vec<f32> {
+        if row_copies::weight_grad_pays(self) {
+            return row_copies::weight_grad(self, x, dy);
+        }
         if let Some(layout) = shifted::Layout::of(self) {
             return layout.weight_grad(self, x, dy);
         }

@@ -10,8 +10,11 @@
 //! no column matrix), the forward one GEMM per kernel row over shifted copies of the
 //! padded input where its padding positions are few (else im2col + GEMM), and
 //! the input gradient the forward of the flipped kernel; at other strides
-//! im2col + GEMM, and col2im. On every other backend it is Burn's own
-//! convolution.
+//! im2col + GEMM, and col2im. With many channels (at least
+//! [`MIN_ROW_COPY_CHANNELS`] output channels) the stride-1 forward and weight
+//! gradient run one image at a time, one GEMM per kernel row over column-shifted
+//! copies of the image, computing no product at a padding position. On every
+//! other backend it is Burn's own convolution.
 //!
 //! The op is a Burn backend extension ([`ConvOps`], `#[backend_extension]`) with a
 //! hand-written backward on `Autodiff<B>`. The extension has to name the backends
@@ -40,6 +43,7 @@ mod ops;
 pub use conv2d::{conv2d, relu_conv2d};
 pub use error::{ConvError, Result};
 pub use flex::{
-    MAX_COLUMN_ELEMENTS, MAX_PADDING_PRODUCTS, MAX_TILE_ELEMENTS, MIN_TILES, WEIGHT_GRADIENT_PARTS,
+    MAX_COLUMN_ELEMENTS, MAX_PADDING_PRODUCTS, MAX_TILE_ELEMENTS, MIN_ROW_COPY_CHANNELS, MIN_TILES,
+    WEIGHT_GRADIENT_PARTS,
 };
 pub use ops::ConvOps;

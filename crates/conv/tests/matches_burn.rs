@@ -300,6 +300,18 @@ fn odd_cases() -> Vec<Case> {
             [3, 3],
             ConvOptions::new([1, 1], [3, 3], [1, 1], 1),
         ),
+        // Many channels, a dilated non-square kernel and asymmetric padding:
+        // the per-image kernel rows over column-shifted copies, with kernel rows
+        // that reach only some output rows and copies whose rows are wider than
+        // the input's.
+        case(
+            2,
+            24,
+            32,
+            [7, 9],
+            [3, 2],
+            ConvOptions::new_with_padding([1, 1], [(2, 0), (1, 3)], [2, 3], 1),
+        ),
         // A padded 1×1 kernel: output rows wider than the input's.
         case(
             3,
@@ -447,6 +459,8 @@ fn flex_results_do_not_depend_on_the_thread_count() {
         &odd_cases()[5],
         &odd_cases()[7],
         &grid()[13],
+        // Stride 1, 48 → 64 channels, batch 64: the per-image kernel rows.
+        &grid()[15],
     ];
     for (seed, case) in cases.into_iter().enumerate() {
         assert_same_bits_on_one_and_three_threads(

@@ -391,7 +391,11 @@ impl Layout {
 /// `block` (`[width, channels]`) transposed: `block[x·channels + o] = row(o)[x]`.
 /// Eight rows at a time, so that each position's eight values are one
 /// contiguous store and the eight rows are read as sequential streams.
-fn transpose_rows<'a>(block: &mut [f32], channels: usize, row: impl Fn(usize) -> &'a [f32]) {
+pub(super) fn transpose_rows<'a>(
+    block: &mut [f32],
+    channels: usize,
+    row: impl Fn(usize) -> &'a [f32],
+) {
     const ROWS: usize = 8;
     let width = block.len() / channels.max(1);
     let mut first = 0;
@@ -423,7 +427,7 @@ fn zero(values: &mut [f32]) {
 
 /// The weight `[C_out, C_in, k_h, k_w]` as one `[C_out, k_w·C_in]` matrix per
 /// kernel row `ky`, column `j·C_in + c` holding `w[o, c, ky, j]`.
-fn row_major_taps(geometry: &Geometry, weight: &[f32]) -> Vec<f32> {
+pub(super) fn row_major_taps(geometry: &Geometry, weight: &[f32]) -> Vec<f32> {
     let (c_in, c_out) = (geometry.c_in, geometry.c_out);
     let [k_h, k_w] = geometry.kernel;
     let mut out = vec![0.0f32; weight.len()];
