@@ -17,8 +17,8 @@ use metanas_search::{
     strategy_by_name, trajectory,
 };
 use metanas_search::{PredictedLatencies, SpeedWeights, probability_within};
-use metanas_space::SearchSpace;
 use metanas_space::nb201::{Nb201Cell, Nb201Space};
+use metanas_space::{CanonicalHash, SearchSpace};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -164,8 +164,9 @@ pub struct SearchArgs {
     /// seeds, the same for both), and the starting cell is kept unless the
     /// candidate's mean accuracy still beats its mean by more than one
     /// standard error of the difference. 0: the search's single runs decide.
-    #[arg(long, default_value_t = 2)]
-    rematch_repeats: usize,
+    /// [default: 2; refused under another final choice, where it would do nothing]
+    #[arg(long)]
+    rematch_repeats: Option<usize>,
     /// Final training of the winner and of reference cells (real-training tasks).
     #[command(flatten)]
     final_stage: crate::final_stage_args::FinalStageArgs,
@@ -246,6 +247,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     }
     check_speed_weight(args, is_table_task)?;
     let starting = start_cells(args, is_table_task)?;
+    check_rematch_repeats(args, final_choice(args, !starting.is_empty()))?;
     let config = SearchConfig::new()
         .with_max_queries(args.budget.unwrap_or(if is_table_task { 100 } else { 10 }))
         .with_max_seconds(args.time_limit)
@@ -501,6 +503,22 @@ fn final_choice(args: &SearchArgs, has_starting_cells: bool) -> FinalChoice {
         })
 }
 
+/// How many more times a rematch trains each of its two cells (`--rematch-repeats`).
+const DEFAULT_REMATCH_REPEATS: usize = 2;
+
+/// Refuses `--rematch-repeats` under a final choice other than
+/// `start-within-error`, the only rule with a rematch (it would do nothing).
+fn check_rematch_repeats(args: &SearchArgs, rule: FinalChoice) -> anyhow::Result<()> {
+    if let Some(repeats) = args.rematch_repeats
+        && rule != FinalChoice::StartWithinError
+    {
+        bail!(
+            "--rematch-repeats {repeats} retrains the starting cell and the candidate that beat it, which only --final-choice start-within-error does; this search's final choice is `{rule}` (with --start-cells none, --speed-weight or a table task, the default is `best`): drop --rematch-repeats, or ask for --final-choice start-within-error"
+        );
+    }
+    Ok(())
+}
+
 /// The cells `--start-cells` lists (reference names or NAS-Bench-201
 /// cells, each once; `none`: no cell), or the default: the ResNet cell for
 /// an image task, none for a table task.
@@ -704,7 +722,7 @@ fn rematched<'a>(
     let start = FinalChoice::best_starting_trial(outcome, starting).map(|i| &outcome.trials[i]);
     let Some(start) = start.filter(|_| {
         rule == FinalChoice::StartWithinError
-            && args.rematch_repeats > 0
+            && args.rematch_repeats.unwrap_or(DEFAULT_REMATCH_REPEATS) > 0
             && !starting.contains(&challenger.canonical_hash)
     }) else {
         return Ok((chosen, None));
@@ -714,7 +732,7 @@ fn rematched<'a>(
             .parse(&trial.architecture)
             .with_context(|| format!("query {} of the store", trial.index + 1))
     };
-    let repeats = args.rematch_repeats;
+    let repeats = args.rematch_repeats.unwrap_or(DEFAULT_REMATCH_REPEATS);
     eprintln!(
         "rematch: the starting cell (query {}) and query {} train {repeats} more time{} each",
         start.index + 1,
@@ -1007,7 +1025,13 @@ fn default_out(args: &SearchArgs) -> PathBuf {
         Some(list) if !list.contains('|') => {
             format!("-start-{}", list_items(list).collect::<Vec<_>>().join("-"))
         }
-        Some(_) => "-own-start".into(),
+        // Cells in NAS-Bench-201's notation: a hash of the list tells
+        // one list from another.
+        Some(list) => format!(
+            "-own-start-{:08x}",
+            CanonicalHash::of_bytes(list_items(list).collect::<Vec<_>>().join(",").as_bytes()).0
+                >> 32
+        ),
     };
     PathBuf::from(format!(
         "runs/search/{}-{meta}{}-seed{}{start}",
@@ -1508,6 +1532,36 @@ mod tests {
             final_choice(&parsed(&["--final-choice", "best"]), true),
             FinalChoice::Best
         );
+        // --rematch-repeats only where a rematch can happen.
+        let rematch = |arguments: &[&str], has_starting_cells| {
+            let args = parsed(arguments);
+            check_rematch_repeats(&args, final_choice(&args, has_starting_cells))
+                .map_err(|e| e.to_string())
+        };
+        assert!(rematch(&["--rematch-repeats", "3"], true).is_ok());
+        assert!(rematch(&["--final-choice", "best"], true).is_ok());
+        for (arguments, has_starting_cells) in [
+            (
+                &["--rematch-repeats", "3", "--final-choice", "best"][..],
+                true,
+            ),
+            (&["--rematch-repeats", "3"][..], false),
+            (
+                &[
+                    "--rematch-repeats",
+                    "0",
+                    "--final-choice",
+                    "cheapest-within-error",
+                ][..],
+                true,
+            ),
+        ] {
+            let message = rematch(arguments, has_starting_cells).expect_err("refused");
+            assert!(
+                message.contains("drop --rematch-repeats"),
+                "{arguments:?}: {message}"
+            );
+        }
     }
 
     /// Scores the ResNet cell 77.5 % and any other cell 76.8 %, every time.
@@ -1628,7 +1682,20 @@ mod tests {
         );
         assert_eq!(
             default_out_of(&["--start-cells", ReferenceCell::Largest.architecture()]),
-            PathBuf::from("runs/search/fashion-mnist-bo-seed0-own-start")
+            PathBuf::from("runs/search/fashion-mnist-bo-seed0-own-start-26dd2dda")
+        );
+        // Another list of the user's own cells, another folder; the same list
+        // written with other spaces, the same folder.
+        let own = |list: &str| default_out_of(&["--start-cells", list]);
+        let (largest, resnet) = (
+            ReferenceCell::Largest.architecture(),
+            ReferenceCell::Resnet.architecture(),
+        );
+        assert_ne!(own(largest), own(resnet));
+        assert_ne!(own(largest), own(&format!("{largest},{resnet}")));
+        assert_eq!(
+            own(&format!("{largest},{resnet}")),
+            own(&format!(" {largest} , {resnet}"))
         );
         assert_eq!(
             default_out_of(&[
