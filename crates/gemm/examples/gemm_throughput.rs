@@ -1,58 +1,48 @@
-//! The throughput of [`metanas_gemm::gemm`] at the products of the 64-channel
-//! stage's convolution (batch 64, 3×3, 64 → 64 at 8×8): `[64, K] × [K, N]` with
-//! `K` one kernel row's depth (192) or the whole kernel's (576) and `N` one
-//! image's positions (64) or a tile's (192, 512); on one thread, then on two
-//! threads at once (one product each). GFLOP/s, `2·M·N·K` per product.
+//! GFLOPS of `metanas_gemm::gemm` on one thread, at the GEMM shapes of the
+//! NAS-Bench-201 network's convolutions (batch tile of one image).
 //!
 //! ```sh
-//! cargo run --release -p metanas-gemm --example gemm_throughput
+//! cargo run --release -p metanas-gemm --example gemm_throughput                        # AVX-512 kernels (default)
+//! cargo run --release -p metanas-gemm --example gemm_throughput --no-default-features  # AVX2/FMA kernels only
 //! ```
 
-use metanas_gemm::{GemmError, Matrix, MatrixMut, Threads, gemm};
+use metanas_gemm::{Matrix, MatrixMut, Threads, gemm};
 use std::time::Instant;
 
-const M: usize = 64;
-const SHAPES: [(usize, usize); 5] = [(192, 64), (192, 192), (576, 64), (576, 192), (576, 512)];
-/// Multiply-adds per timed run of one shape (about 0.5 s on one core).
-const WORK: usize = 25_000_000_000;
-
-/// GFLOP/s of `repeats` products `[M, k] × [k, n]` on the calling thread.
-fn throughput(k: usize, n: usize, repeats: usize) -> Result<f64, GemmError> {
-    let lhs: Vec<f32> = (0..M * k).map(|i| (i % 7) as f32 * 0.1).collect();
+/// Best-of-5 GFLOPS of `reps` products `[m, k] × [k, n]`.
+fn throughput(m: usize, n: usize, k: usize, reps: usize) -> Result<f64, metanas_gemm::GemmError> {
+    let lhs: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
     let rhs: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
-    let mut dst = vec![0.0f32; M * n];
-    let start = Instant::now();
-    for _ in 0..repeats {
-        gemm(
-            MatrixMut::row_major(&mut dst, M, n)?,
-            false,
-            Matrix::row_major(&lhs, M, k)?,
-            Matrix::row_major(&rhs, k, n)?,
-            Threads::One,
-        )?;
+    let mut dst = vec![0.0f32; m * n];
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let start = Instant::now();
+        for _ in 0..reps {
+            gemm(
+                MatrixMut::row_major(&mut dst, m, n)?,
+                false,
+                Matrix::row_major(&lhs, m, k)?,
+                Matrix::row_major(&rhs, k, n)?,
+                Threads::One,
+            )?;
+        }
+        best = best.min(start.elapsed().as_secs_f64());
     }
-    std::hint::black_box(&dst);
-    Ok(2.0 * (M * n * k * repeats) as f64 / start.elapsed().as_secs_f64() / 1e9)
+    Ok(2.0 * (m * n * k * reps) as f64 / best / 1e9)
 }
 
-fn main() -> Result<(), GemmError> {
-    println!("| [M, K] × [K, N] | one thread, GFLOP/s | two threads at once, GFLOP/s each |");
+fn main() -> Result<(), metanas_gemm::GemmError> {
+    println!("| product (one image) | [m, k] × [k, n] | GFLOPS, 1 thread |");
     println!("|---|---|---|");
-    for (k, n) in SHAPES {
-        let repeats = (WORK / (M * n * k)).max(1);
-        throughput(k, n, repeats / 10)?; // warm-up
-        let one = throughput(k, n, repeats)?;
-        let both = std::thread::scope(|scope| {
-            let runs: Vec<_> = (0..2)
-                .map(|_| scope.spawn(move || throughput(k, n, repeats)))
-                .collect();
-            runs.into_iter()
-                .map(|run| run.join().expect("a timing thread"))
-                .collect::<Result<Vec<f64>, GemmError>>()
-        })?;
+    for (name, m, n, k) in [
+        ("forward, 16 ch 32×32", 16, 1024, 144),
+        ("weight gradient, 16 ch 32×32", 16, 144, 1024),
+        ("forward, 64 ch 8×8", 64, 64, 576),
+        ("weight gradient, 64 ch 8×8", 64, 576, 64),
+    ] {
         println!(
-            "| [{M}, {k}] × [{k}, {n}] | {one:.0} | {:.0} + {:.0} |",
-            both[0], both[1]
+            "| {name} | [{m}, {k}] × [{k}, {n}] | {:.1} |",
+            throughput(m, n, k, 200)?
         );
     }
     Ok(())
