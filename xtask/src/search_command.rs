@@ -247,7 +247,13 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     }
     check_speed_weight(args, is_table_task)?;
     let starting = start_cells(args, is_table_task)?;
-    check_rematch_repeats(args, final_choice(args, !starting.is_empty()))?;
+    // A table task has no final stage, so no rematch, whatever the rule says.
+    let rule_with_a_rematch = if is_table_task {
+        FinalChoice::Best
+    } else {
+        final_choice(args, !starting.is_empty())
+    };
+    check_rematch_repeats(args, rule_with_a_rematch)?;
     let config = SearchConfig::new()
         .with_max_queries(args.budget.unwrap_or(if is_table_task { 100 } else { 10 }))
         .with_max_seconds(args.time_limit)
@@ -506,10 +512,11 @@ fn final_choice(args: &SearchArgs, has_starting_cells: bool) -> FinalChoice {
 /// How many more times a rematch trains each of its two cells (`--rematch-repeats`).
 const DEFAULT_REMATCH_REPEATS: usize = 2;
 
-/// Refuses `--rematch-repeats` under a final choice other than
-/// `start-within-error`, the only rule with a rematch (it would do nothing).
+/// Refuses a rematch (`--rematch-repeats` above 0) under a final choice other
+/// than `start-within-error`, the only rule with a rematch (it would do
+/// nothing); `--rematch-repeats 0`, no rematch, fits every rule.
 fn check_rematch_repeats(args: &SearchArgs, rule: FinalChoice) -> anyhow::Result<()> {
-    if let Some(repeats) = args.rematch_repeats
+    if let Some(repeats) = args.rematch_repeats.filter(|&repeats| repeats > 0)
         && rule != FinalChoice::StartWithinError
     {
         bail!(
@@ -564,6 +571,15 @@ fn list_items(list: &str) -> impl Iterator<Item = &str> {
     list.split(',')
         .map(str::trim)
         .filter(|item| !item.is_empty())
+}
+
+/// The items of a comma-separated list, sorted, each once: the same cells in
+/// another order or repeated are the same list.
+fn sorted_items(list: &str) -> Vec<&str> {
+    let mut items: Vec<&str> = list_items(list).collect();
+    items.sort_unstable();
+    items.dedup();
+    items
 }
 
 /// The weights `--speed-weight` and `--no-speed-bonus` ask for.
@@ -1029,8 +1045,7 @@ fn default_out(args: &SearchArgs) -> PathBuf {
         // one list from another.
         Some(list) => format!(
             "-own-start-{:08x}",
-            CanonicalHash::of_bytes(list_items(list).collect::<Vec<_>>().join(",").as_bytes()).0
-                >> 32
+            CanonicalHash::of_bytes(sorted_items(list).join(",").as_bytes()).0 >> 32
         ),
     };
     PathBuf::from(format!(
@@ -1540,6 +1555,9 @@ mod tests {
         };
         assert!(rematch(&["--rematch-repeats", "3"], true).is_ok());
         assert!(rematch(&["--final-choice", "best"], true).is_ok());
+        // 0 asks for no rematch, which every rule can do.
+        assert!(rematch(&["--rematch-repeats", "0", "--final-choice", "best"], true).is_ok());
+        assert!(rematch(&["--rematch-repeats", "0"], false).is_ok());
         for (arguments, has_starting_cells) in [
             (
                 &["--rematch-repeats", "3", "--final-choice", "best"][..],
@@ -1549,7 +1567,7 @@ mod tests {
             (
                 &[
                     "--rematch-repeats",
-                    "0",
+                    "1",
                     "--final-choice",
                     "cheapest-within-error",
                 ][..],
@@ -1684,8 +1702,8 @@ mod tests {
             default_out_of(&["--start-cells", ReferenceCell::Largest.architecture()]),
             PathBuf::from("runs/search/fashion-mnist-bo-seed0-own-start-26dd2dda")
         );
-        // Another list of the user's own cells, another folder; the same list
-        // written with other spaces, the same folder.
+        // Another list of the user's own cells, another folder; the same cells
+        // in another order, repeated or with other spaces, the same folder.
         let own = |list: &str| default_out_of(&["--start-cells", list]);
         let (largest, resnet) = (
             ReferenceCell::Largest.architecture(),
@@ -1695,7 +1713,7 @@ mod tests {
         assert_ne!(own(largest), own(&format!("{largest},{resnet}")));
         assert_eq!(
             own(&format!("{largest},{resnet}")),
-            own(&format!(" {largest} , {resnet}"))
+            own(&format!(" {resnet} , {largest},{resnet}"))
         );
         assert_eq!(
             default_out_of(&[

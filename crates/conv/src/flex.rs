@@ -11,11 +11,11 @@
 //!   col_t[K, T·N]`, one product per tile (`[C_out, T·N]`, then each image's
 //!   rows moved to their NCHW place; a one-image tile is written in place);
 //!   tiles of as many images as [`MAX_COLUMN_ELEMENTS`] allows;
-//! * at stride 1 with at least [`MIN_ROW_COPY_CHANNELS`] output channels (and,
-//!   for the forward, fewer than `k_w·C_in`): the forward and the weight
-//!   gradient one image at a time, one GEMM per kernel row over `k_w`
-//!   column-shifted copies of the image, no product at a padding position (the
-//!   [`row_copies`] module);
+//! * at stride 1 with a kernel wider than one column and at least
+//!   [`MIN_ROW_COPY_CHANNELS`] output channels (and, for the forward, fewer
+//!   than `k_w·C_in`): the forward and the weight gradient one image at a
+//!   time, one GEMM per kernel row over `k_w` column-shifted copies of the
+//!   image, only the real outputs computed (the [`row_copies`] module);
 //! * otherwise, forward at stride 1 with more input than output channels, or
 //!   with few padding positions for its output channels
 //!   ([`MAX_PADDING_PRODUCTS`]): one GEMM per kernel row over a shifted window
@@ -35,7 +35,8 @@
 //!   `dcol_t[K, T·N] = Wᵀ[K, C_out] × dY_t[C_out, T·N]`, then col2im.
 //!
 //! With the ReLU fused ([`crate::relu_conv2d`]), the input is read through
-//! `max(x, 0)` as it is laid out for the GEMMs (im2col or padding), and the
+//! `max(x, 0)` as it is laid out for the GEMMs (im2col, padding or the
+//! column-shifted copies), and the
 //! input gradient is zeroed where `x ≤ 0`, in parallel, after it is computed.
 //!
 //! Grouped convolutions and other float types take flex's own convolution
@@ -71,11 +72,12 @@ pub const WEIGHT_GRADIENT_PARTS: usize = 16;
 struct Buffers {
     /// The tile's column matrix `[K, T·N]` (im2col writes every element, so it
     /// is never cleared; it grows to at most [`MAX_COLUMN_ELEMENTS`] or one
-    /// image's columns), or its padded input (`shifted`).
+    /// image's columns), or its padded input (`shifted`), or one image's
+    /// column-shifted copies (`row_copies`).
     columns: Vec<f32>,
     /// A tile's `[C_out, T·N]` product or output gradient, when the tile holds
     /// more than one image; or its product at every padded position, or its
-    /// output gradient position-major (`shifted`).
+    /// output gradient position-major (`shifted`; one image's, `row_copies`).
     staged: Vec<f32>,
 }
 
@@ -512,6 +514,10 @@ impl Geometry {
     /// The output `[B, C_out, H_out, W_out]` of `x` (`[B, C_in, H, W]`) and
     /// `weight` (`[C_out, C_in, k_h, k_w]`), both contiguous.
     fn forward(&self, x: &[f32], weight: &[f32]) -> Vec<f32> {
+        if self.c_in == 0 {
+            // Nothing to sum: zeros (the layouts below assume an input).
+            return zeroed(self.batch * self.image_out());
+        }
         if row_copies::forward_pays(self) {
             return row_copies::forward(self, x, weight);
         }
@@ -593,6 +599,9 @@ impl Geometry {
     /// The weight gradient `[C_out, C_in, k_h, k_w]` from `x` and `dy`
     /// (`[B, C_out, H_out, W_out]`), both contiguous.
     fn weight_grad(&self, x: &[f32], dy: &[f32]) -> Vec<f32> {
+        if self.c_in == 0 {
+            return Vec::new(); // `[C_out, 0, k_h, k_w]`
+        }
         if row_copies::weight_grad_pays(self) {
             return row_copies::weight_grad(self, x, dy);
         }
@@ -668,6 +677,9 @@ impl Geometry {
 
     /// The input gradient `[B, C_in, H, W]` from `weight` and `dy`, both contiguous.
     fn x_grad(&self, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+        if self.c_in == 0 {
+            return Vec::new(); // `[B, 0, H, W]`
+        }
         if let Some(flipped) = self.flipped() {
             return flipped.forward(dy, &self.flipped_weight(weight));
         }

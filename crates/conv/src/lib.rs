@@ -11,10 +11,11 @@
 //! padded input where its padding positions are few (else im2col + GEMM), and
 //! the input gradient the forward of the flipped kernel; at other strides
 //! im2col + GEMM, and col2im. With many channels (at least
-//! [`MIN_ROW_COPY_CHANNELS`] output channels) the stride-1 forward and weight
-//! gradient run one image at a time, one GEMM per kernel row over column-shifted
-//! copies of the image, computing no product at a padding position. On every
-//! other backend it is Burn's own convolution.
+//! [`MIN_ROW_COPY_CHANNELS`] output channels, a kernel wider than one column,
+//! and for the forward fewer output channels than `k_w·C_in`) the stride-1
+//! forward and weight gradient run one image at a time, one GEMM per kernel row
+//! over column-shifted copies of the image, computing only the real outputs. On
+//! every other backend it is Burn's own convolution.
 //!
 //! The op is a Burn backend extension ([`ConvOps`], `#[backend_extension]`) with a
 //! hand-written backward on `Autodiff<B>`. The extension has to name the backends

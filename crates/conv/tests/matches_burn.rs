@@ -449,6 +449,28 @@ fn invalid_shapes_are_typed_errors() {
 }
 
 /// The kernels share tiles of the batch among rayon's threads; the values and
+/// No input channels (a shape Burn's tensors allow): zeros out, empty
+/// gradients of the input and the weight, and no panic on any path (the
+/// many-output-channel one included).
+#[test]
+fn zero_input_channels_give_zeros_and_empty_gradients() {
+    let device = BackendChoice::Flex.autodiff_device();
+    for c_out in [5, 32] {
+        let x = Tensor::<4>::zeros([2, 0, 5, 5], &device).require_grad();
+        let weight = Tensor::<4>::zeros([c_out, 0, 3, 3], &device).require_grad();
+        let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+        let y = conv2d(x.clone(), weight.clone(), None, options).expect("a valid convolution");
+        assert_eq!(y.dims(), [2, c_out, 3, 3]);
+        assert!(flat(y.clone().detach()).iter().all(|v| *v == 0.0));
+        let grads = y.sum().backward();
+        assert_eq!(x.grad(&grads).map(|g| g.dims()), Some([2, 0, 5, 5]));
+        assert_eq!(
+            weight.grad(&grads).map(|g| g.dims()),
+            Some([c_out, 0, 3, 3])
+        );
+    }
+}
+
 /// gradients are the same bits with one thread and with several (the weight
 /// gradient is summed in a fixed number of groups, in order).
 #[test]

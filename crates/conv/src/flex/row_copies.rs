@@ -1,5 +1,5 @@
 //! Stride-1 convolutions one image at a time, by kernel rows over
-//! column-shifted copies of the image, computing no padding position.
+//! column-shifted copies of the image, computing only the real outputs.
 //!
 //! For each image, the input is written `k_w` times, copy `j` holding
 //! `X_j[c, iy, ox] = x[c, iy, ox + j·d_w − left]` (zero outside the image), with
@@ -17,11 +17,14 @@
 //!   [`WEIGHT_GRADIENT_PARTS`](super::WEIGHT_GRADIENT_PARTS) groups as every
 //!   weight gradient here.
 //!
-//! Neither computes a product at a padding position: the
-//! [`shifted`](super::shifted) layout computes 27 % more products than there are
-//! outputs at 8×8 with padding 1, 13 % at 16×16. The products are narrower than
-//! a tile's (one image's positions, fewer for the kernel rows that meet the
-//! padding), which costs where the output channels are few.
+//! Neither computes an output at a padding position (the
+//! [`shifted`](super::shifted) layout computes 27 % more outputs than there are
+//! at 8×8 with padding 1, 13 % at 16×16), and a kernel row skips the output rows
+//! whose input row lies in the top or bottom padding (im2col multiplies its
+//! zeros); the left and right padding are zeros in the copies, multiplied as in
+//! im2col. The products are narrower than a tile's (one image's positions,
+//! fewer for the kernel rows that meet the padding), which costs where the
+//! output channels are few.
 
 use super::{Buffers, Geometry, with_buffers, zeroed};
 use metanas_gemm::{Matrix, MatrixMut, gemm};
@@ -36,8 +39,8 @@ pub const MIN_ROW_COPY_CHANNELS: usize = 32;
 /// Whether a forward (or a stride-1 input gradient, a forward) takes the
 /// per-image kernel rows: stride 1, a kernel wider than one column, at least
 /// [`MIN_ROW_COPY_CHANNELS`] output channels and fewer than the depth of one kernel
-/// row's product, `k_w·C_in` (with more, a tile's column matrix, one product
-/// `k_h·k_w·C_in` deep, is faster).
+/// row's product, `k_w·C_in` (with more, the tiles' layouts, whose products are
+/// `k_h·k_w·C_in` deep or a tile wide, are faster).
 pub(super) fn forward_pays(geometry: &Geometry) -> bool {
     geometry.stride == [1, 1]
         && geometry.kernel[1] > 1
@@ -166,7 +169,7 @@ fn write_copies(geometry: &Geometry, image: &[f32], copies: &mut Vec<f32>) {
 /// `x` (`[B, C_in, H, W]`) and `dy` (`[B, C_out, H_out, W_out]`), both
 /// contiguous: per image and kernel row `ky`, `dW_ky[C_out, k_w·C_in] +=
 /// dY[C_out, lo·W_out..hi·W_out] × X_kyᵀ`, the same windows of the same copies
-/// as [`forward`] (no product at a padding position); the images summed in
+/// as [`forward`] (only the real outputs' gradients); the images summed in
 /// [`WEIGHT_GRADIENT_PARTS`](super::WEIGHT_GRADIENT_PARTS) groups, as every
 /// weight gradient here.
 pub(super) fn weight_grad(geometry: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
