@@ -247,13 +247,16 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     }
     check_speed_weight(args, is_table_task)?;
     let starting = start_cells(args, is_table_task)?;
+    let rule = final_choice(args, !starting.is_empty());
     // A table task has no final stage, so no rematch, whatever the rule says.
-    let rule_with_a_rematch = if is_table_task {
-        FinalChoice::Best
-    } else {
-        final_choice(args, !starting.is_empty())
-    };
-    check_rematch_repeats(args, rule_with_a_rematch)?;
+    check_rematch_repeats(
+        args,
+        if is_table_task {
+            FinalChoice::Best
+        } else {
+            rule
+        },
+    )?;
     let config = SearchConfig::new()
         .with_max_queries(args.budget.unwrap_or(if is_table_task { 100 } else { 10 }))
         .with_max_seconds(args.time_limit)
@@ -339,7 +342,6 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         .map(|c| space.canonical_hash(c).to_string())
         .collect();
     let starting_texts: Vec<String> = starting.iter().map(|c| space.format(c)).collect();
-    let rule = final_choice(args, !starting.is_empty());
     if !starting.is_empty() {
         strategy = Box::new(StartingCells::new(&space, starting, strategy));
     }
@@ -735,10 +737,11 @@ fn rematched<'a>(
     let Some(challenger) = chosen else {
         return Ok((chosen, None));
     };
+    let repeats = args.rematch_repeats.unwrap_or(DEFAULT_REMATCH_REPEATS);
     let start = FinalChoice::best_starting_trial(outcome, starting).map(|i| &outcome.trials[i]);
     let Some(start) = start.filter(|_| {
         rule == FinalChoice::StartWithinError
-            && args.rematch_repeats.unwrap_or(DEFAULT_REMATCH_REPEATS) > 0
+            && repeats > 0
             && !starting.contains(&challenger.canonical_hash)
     }) else {
         return Ok((chosen, None));
@@ -748,7 +751,6 @@ fn rematched<'a>(
             .parse(&trial.architecture)
             .with_context(|| format!("query {} of the store", trial.index + 1))
     };
-    let repeats = args.rematch_repeats.unwrap_or(DEFAULT_REMATCH_REPEATS);
     eprintln!(
         "rematch: the starting cell (query {}) and query {} train {repeats} more time{} each",
         start.index + 1,

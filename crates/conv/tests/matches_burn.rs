@@ -448,7 +448,6 @@ fn invalid_shapes_are_typed_errors() {
     ));
 }
 
-/// The kernels share tiles of the batch among rayon's threads; the values and
 /// No input channels (a shape Burn's tensors allow): zeros out, empty
 /// gradients of the input and the weight, and no panic on any path (the
 /// many-output-channel one included).
@@ -471,6 +470,7 @@ fn zero_input_channels_give_zeros_and_empty_gradients() {
     }
 }
 
+/// The kernels share tiles of the batch among rayon's threads; the values and
 /// gradients are the same bits with one thread and with several (the weight
 /// gradient is summed in a fixed number of groups, in order).
 #[test]

@@ -61,7 +61,6 @@ pub(super) fn forward(geometry: &Geometry, x: &[f32], weight: &[f32]) -> Vec<f32
     let (c_in, c_out) = (geometry.c_in, geometry.c_out);
     let k_w = geometry.kernel[1];
     let [out_h, out_w] = geometry.out;
-    let height = geometry.height;
     // The kernel rows that reach the input, each with the output rows it
     // reaches; one that reaches every output row first, so that it writes
     // the output and the others add to it.
@@ -81,7 +80,6 @@ pub(super) fn forward(geometry: &Geometry, x: &[f32], weight: &[f32]) -> Vec<f32
     }
     let taps = super::shifted::row_major_taps(geometry, weight);
     let depth = k_w * c_in;
-    let plane = height * out_w;
     let threads = geometry.threads(geometry.batch);
     y.par_chunks_mut(image_out)
         .enumerate()
@@ -98,11 +96,8 @@ pub(super) fn forward(geometry: &Geometry, x: &[f32], weight: &[f32]) -> Vec<f32
                         depth,
                     )
                     .expect("[C_out, k_w·C_in]");
-                    let first_row = lo + ky * geometry.dilation[0] - geometry.padding[0];
                     let columns = (hi - lo) * out_w;
-                    let window =
-                        Matrix::new(&copies[first_row * out_w..], depth, columns, plane, 1)
-                            .expect("the copies' window");
+                    let window = copies_window(geometry, copies, (ky, lo, hi));
                     let y_rows =
                         MatrixMut::new(&mut out[lo * out_w..], c_out, columns, out_h * out_w, 1)
                             .expect("the output rows");
@@ -177,7 +172,6 @@ pub(super) fn weight_grad(geometry: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32
     let [k_h, k_w] = geometry.kernel;
     let [out_h, out_w] = geometry.out;
     let depth = k_w * c_in;
-    let plane = geometry.height * out_w;
     let kernel_rows = kernel_rows(geometry);
     let total = geometry.sum_over_tiles(
         &super::tiles(geometry.batch, 1),
@@ -199,7 +193,6 @@ pub(super) fn weight_grad(geometry: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32
                 let n = out_h * out_w;
                 super::shifted::transpose_rows(staged, c_out, |o| &grads[o * n..][..n]);
                 for &(ky, lo, hi) in &kernel_rows {
-                    let first_row = lo + ky * geometry.dilation[0] - geometry.padding[0];
                     let columns = (hi - lo) * out_w;
                     // `[C_out, k_w·C_in]`, column-major.
                     let dw_ky = MatrixMut::new(
@@ -213,10 +206,7 @@ pub(super) fn weight_grad(geometry: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32
                     let dy_rows =
                         Matrix::new(&staged[lo * out_w * c_out..], c_out, columns, 1, c_out)
                             .expect("the output gradient's rows");
-                    let window =
-                        Matrix::new(&copies[first_row * out_w..], depth, columns, plane, 1)
-                            .expect("the copies' window")
-                            .transposed();
+                    let window = copies_window(geometry, copies, (ky, lo, hi)).transposed();
                     gemm(dw_ky, true, dy_rows, window, threads)
                         .expect("[C_out, rows·W_out] × [rows·W_out, k_w·C_in]");
                 }
@@ -235,6 +225,26 @@ pub(super) fn weight_grad(geometry: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32
         }
     }
     dw
+}
+
+/// Kernel row `ky`'s window of one image's copies (from [`write_copies`]) for
+/// the output rows `lo..hi`: `[k_w·C_in, (hi − lo)·W_out]`, from input row
+/// `lo + ky·d_h − top` on, row stride `H·W_out`.
+fn copies_window<'a>(
+    geometry: &Geometry,
+    copies: &'a [f32],
+    (ky, lo, hi): (usize, usize, usize),
+) -> Matrix<'a> {
+    let out_w = geometry.out[1];
+    let first_row = lo + ky * geometry.dilation[0] - geometry.padding[0];
+    Matrix::new(
+        &copies[first_row * out_w..],
+        geometry.kernel[1] * geometry.c_in,
+        (hi - lo) * out_w,
+        geometry.height * out_w,
+        1,
+    )
+    .expect("the copies' window")
 }
 
 /// The kernel rows that reach the input, each with the output rows it reaches,
