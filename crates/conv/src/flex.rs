@@ -28,7 +28,9 @@
 //!   every weight gradient is summed over the tiles in [`WEIGHT_GRADIENT_PARTS`]
 //!   consecutive groups (a fixed number, so the order of the sum, and every bit
 //!   of the result, does not depend on the number of threads), the groups' sums
-//!   then added in order;
+//!   then added in order, in parallel over the elements (the groups' sums live
+//!   in a buffer the calling thread keeps between calls: fresh memory costs a
+//!   page fault per 4 KiB);
 //! * input gradient at stride 1: the forward on `dY` with the kernel flipped
 //!   and its input and output channels swapped (a "full" convolution: depth
 //!   `C_out·k_h·k_w` instead of `C_out`, no scatter); at other strides
@@ -95,6 +97,55 @@ fn with_buffers<R>(f: impl FnOnce(&mut Buffers) -> R) -> R {
         Ok(mut buffers) => f(&mut buffers),
         Err(_) => f(&mut Buffers::default()),
     })
+}
+
+/// The most elements of a weight gradient's partial sums a thread keeps
+/// between calls (16 MiB of `f32`); larger ones are allocated for the call.
+const MAX_KEPT_PARTIAL_SUMS: usize = 1 << 22;
+
+thread_local! {
+    /// The partial sums of the weight gradients this thread asks for, kept
+    /// between calls (fresh pages cost a fault each, and these are written
+    /// anew by every backward pass).
+    static PARTIAL_SUMS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `len` elements of scratch for partial sums (their values
+/// unspecified): this thread's kept buffer, or a fresh one if that one is in
+/// use further up the stack or `len` is above [`MAX_KEPT_PARTIAL_SUMS`].
+fn with_partial_sums<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    if len > MAX_KEPT_PARTIAL_SUMS {
+        return f(&mut vec![0.0; len]);
+    }
+    PARTIAL_SUMS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut kept) => {
+            if kept.len() < len {
+                kept.resize(len, 0.0);
+            }
+            f(&mut kept[..len])
+        }
+        Err(_) => f(&mut vec![0.0; len]),
+    })
+}
+
+/// The element-wise sum of the consecutive `length`-element parts of
+/// `partial_sums`, added in their order (`((p₀ + p₁) + p₂) + …` for every
+/// element, whatever the number of threads), in parallel over the elements.
+fn add_in_order(partial_sums: &[f32], length: usize) -> Vec<f32> {
+    const CHUNK: usize = 1 << 12;
+    let mut total = partial_sums[..length].to_vec();
+    total
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(index, chunk)| {
+            let offset = index * CHUNK;
+            for part in partial_sums.chunks_exact(length).skip(1) {
+                for (sum, value) in chunk.iter_mut().zip(&part[offset..]) {
+                    *sum += *value;
+                }
+            }
+        });
+    total
 }
 
 #[allow(deprecated)] // Burn 0.22 deprecates ndarray; the workspace still compiles it.
@@ -201,9 +252,13 @@ fn zero_columns(
     x_lo: usize,
     x_hi: usize,
 ) {
+    if rows.is_empty() {
+        return;
+    }
+    let block = &mut plane[rows.start * width..rows.end * width];
     for x in (0..x_lo).chain(x_hi..width) {
-        for y in rows.clone() {
-            plane[y * width + x] = 0.0;
+        for value in block[x..].iter_mut().step_by(width) {
+            *value = 0.0;
         }
     }
 }
@@ -619,9 +674,10 @@ impl Geometry {
     /// buffer (given the thread's buffers, the tile, the sum and the threads one
     /// product may use): the tiles in [`WEIGHT_GRADIENT_PARTS`] groups of
     /// consecutive tiles (or fewer, when there are fewer tiles) shared among
-    /// rayon's threads, each group summed from zero, the groups' sums then added
-    /// in order, so that every bit of the result is independent of the number of
-    /// threads.
+    /// rayon's threads, each group summed from zero into its part of this
+    /// thread's kept buffer ([`with_partial_sums`]), the groups' sums then added
+    /// in order ([`add_in_order`]), so that every bit of the result is
+    /// independent of the number of threads.
     fn sum_over_tiles(
         &self,
         tiles: &[(usize, usize)],
@@ -630,27 +686,25 @@ impl Geometry {
     ) -> Vec<f32> {
         let parts = WEIGHT_GRADIENT_PARTS.min(tiles.len()).max(1);
         let per_part = tiles.len().div_ceil(parts).max(1);
-        let threads = self.threads(tiles.len().div_ceil(per_part));
-        let partial_sums: Vec<Vec<f32>> = tiles
-            .par_chunks(per_part)
-            .map(|group| {
-                let mut sum = vec![0.0f32; length];
-                with_buffers(|buffers| {
-                    for &tile in group {
-                        add_tile(buffers, tile, &mut sum, threads);
-                    }
-                });
-                sum
-            })
-            .collect();
-        let mut parts = partial_sums.into_iter();
-        let mut total = parts.next().unwrap_or_else(|| vec![0.0; length]);
-        for part in parts {
-            for (sum, value) in total.iter_mut().zip(part) {
-                *sum += value;
-            }
+        let groups = tiles.len().div_ceil(per_part);
+        if groups == 0 || length == 0 {
+            return vec![0.0; length];
         }
-        total
+        let threads = self.threads(groups);
+        with_partial_sums(groups * length, |partial_sums| {
+            partial_sums
+                .par_chunks_mut(length)
+                .zip(tiles.par_chunks(per_part))
+                .for_each(|(sum, group)| {
+                    sum.fill(0.0);
+                    with_buffers(|buffers| {
+                        for &tile in group {
+                            add_tile(buffers, tile, sum, threads);
+                        }
+                    });
+                });
+            add_in_order(partial_sums, length)
+        })
     }
 
     /// Adds the weight gradient of the tile `(first, count)` of images to `sum`

@@ -491,3 +491,16 @@ fn flex_results_do_not_depend_on_the_thread_count() {
         );
     }
 }
+
+/// The weight gradients' partial sums live in buffers each thread keeps from
+/// call to call: a gradient computed after a larger one (whose sums those
+/// buffers still hold) is the same bits as the first time.
+#[test]
+fn flex_weight_gradients_do_not_depend_on_earlier_calls() {
+    let device = BackendChoice::Flex.autodiff_device();
+    let (large, small) = (&grid()[15], &odd_cases()[4]);
+    let first = run(small, &device, 300, true);
+    run(large, &device, 301, true);
+    let again = run(small, &device, 300, true);
+    assert_eq!(first, again, "{small:?} after {large:?}");
+}

@@ -26,7 +26,7 @@
 //! fewer for the kernel rows that meet the padding), which costs where the
 //! output channels are few.
 
-use super::{Buffers, Geometry, with_buffers, zeroed};
+use super::{Buffers, Geometry, with_buffers, zero_columns, zeroed};
 use metanas_gemm::{Matrix, MatrixMut, gemm};
 use rayon::prelude::*;
 
@@ -138,11 +138,7 @@ fn write_copies(geometry: &Geometry, image: &[f32], copies: &mut Vec<f32>) {
             geometry.copy_input(&mut block[begin..end], &image[ix0..][..end - begin]);
             block[..begin].fill(0.0);
             block[end..].fill(0.0);
-            for row in block.chunks_exact_mut(out_w) {
-                for x in (0..x_lo).chain(x_hi..out_w) {
-                    row[x] = 0.0;
-                }
-            }
+            zero_columns(block, out_w, 0..c_in * height, x_lo, x_hi);
             continue;
         }
         for c in 0..c_in {
