@@ -18,9 +18,12 @@ use burn::tensor::{Distribution, Tensor};
 use metanas_device::BackendChoice;
 use std::time::Instant;
 
-/// `(input channels, output channels, image size)`: a stage's edge (C→C), and
-/// three times the output (C→3C) or the input channels (3C→C).
-const SHAPES: [(usize, usize, usize); 8] = [
+/// `(input channels, output channels, image size)`.
+type Shape = (usize, usize, usize);
+
+/// A stage's edge (C→C), and three times the output (C→3C) or the input
+/// channels (3C→C).
+const SHAPES: [Shape; 8] = [
     (16, 16, 32),
     (16, 48, 32),
     (48, 16, 32),
@@ -41,7 +44,7 @@ fn fast_end_and_median(mut values: Vec<f64>) -> (f64, f64) {
 }
 
 /// The timed runs and the shapes, from `--runs N` and `--shape C_IN,C_OUT,SIZE`.
-fn arguments() -> Result<(usize, Vec<(usize, usize, usize)>), String> {
+fn arguments() -> Result<(usize, Vec<Shape>), String> {
     let (mut runs, mut shapes) = (TIMED, Vec::new());
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
