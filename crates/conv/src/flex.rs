@@ -767,6 +767,25 @@ impl Geometry {
         dx
     }
 
+    /// A weight gradient in Burn's layout `[C_out, C_in, k_h, k_w]` from a sum
+    /// laid out otherwise: element `(o, c, ky, kx)` is `sum[index(o, c, ky, kx)]`.
+    fn weight_from(
+        &self,
+        sum: &[f32],
+        index: impl Fn(usize, usize, usize, usize) -> usize,
+    ) -> Vec<f32> {
+        let [k_h, k_w] = self.kernel;
+        let mut dw = Vec::with_capacity(sum.len());
+        for o in 0..self.c_out {
+            for c in 0..self.c_in {
+                for ky in 0..k_h {
+                    dw.extend((0..k_w).map(|kx| sum[index(o, c, ky, kx)]));
+                }
+            }
+        }
+        dw
+    }
+
     /// `[C_in, C_out, k_h, k_w]` with `w'[c, o, y, x] = w[o, c, k_h−1−y, k_w−1−x]`:
     /// the weight of [`Self::flipped`]'s convolution.
     fn flipped_weight(&self, weight: &[f32]) -> Vec<f32> {

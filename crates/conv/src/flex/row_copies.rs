@@ -42,10 +42,7 @@ pub const MIN_ROW_COPY_CHANNELS: usize = 32;
 /// row's product, `k_w·C_in` (with more, the tiles' layouts, whose products are
 /// `k_h·k_w·C_in` deep or a tile wide, are faster).
 pub(super) fn forward_pays(geometry: &Geometry) -> bool {
-    geometry.stride == [1, 1]
-        && geometry.kernel[1] > 1
-        && geometry.c_out >= MIN_ROW_COPY_CHANNELS
-        && geometry.c_out < geometry.kernel[1] * geometry.c_in
+    weight_grad_pays(geometry) && geometry.c_out < geometry.kernel[1] * geometry.c_in
 }
 
 /// Whether a weight gradient takes the per-image kernel rows: stride 1, a
@@ -136,8 +133,8 @@ fn write_copies(geometry: &Geometry, image: &[f32], copies: &mut Vec<f32>) {
             // rows (and channels) zeroed.
             let (begin, end) = (x_lo, (c_in * height - 1) * out_w + x_hi);
             geometry.copy_input(&mut block[begin..end], &image[ix0..][..end - begin]);
-            block[..begin].fill(0.0);
-            block[end..].fill(0.0);
+            // Every row's columns outside `x_lo..x_hi`, the block's first
+            // `begin` and last `out_w − x_hi` elements among them.
             zero_columns(block, out_w, 0..c_in * height, x_lo, x_hi);
             continue;
         }
@@ -209,18 +206,9 @@ pub(super) fn weight_grad(geometry: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32
             }
         },
     );
-    let mut dw = vec![0.0f32; total.len()];
-    for o in 0..c_out {
-        for c in 0..c_in {
-            for ky in 0..k_h {
-                for j in 0..k_w {
-                    dw[((o * c_in + c) * k_h + ky) * k_w + j] =
-                        total[(ky * depth + j * c_in + c) * c_out + o];
-                }
-            }
-        }
-    }
-    dw
+    geometry.weight_from(&total, |o, c, ky, j| {
+        (ky * depth + j * c_in + c) * c_out + o
+    })
 }
 
 /// Kernel row `ky`'s window of one image's copies (from [`write_copies`]) for

@@ -276,18 +276,9 @@ impl Layout {
                 self.add_weight_grad_tile(geometry, columns, staged, count, sum, threads);
             },
         );
-        let mut dw = vec![0.0f32; total.len()];
-        for ky in 0..k_h {
-            for c in 0..c_in {
-                for kx in 0..k_w {
-                    for o in 0..c_out {
-                        dw[((o * c_in + c) * k_h + ky) * k_w + kx] =
-                            total[(ky * c_in + c) * rows + (k_w - 1 - kx) * c_out + o];
-                    }
-                }
-            }
-        }
-        dw
+        geometry.weight_from(&total, |o, c, ky, kx| {
+            (ky * c_in + c) * rows + (k_w - 1 - kx) * c_out + o
+        })
     }
 
     /// Zero positions before and after the output gradient's positions in its
