@@ -126,7 +126,9 @@ fn a_gzipped_csv_of_float_signals_one_row_high_is_searched() {
 #[test]
 fn a_store_follows_its_table_when_the_folder_moves() {
     let scratch = scratch_folder();
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/nb201.csv.gz");
+    let shipped = metanas_data::datasets_dir()
+        .expect("the shipped datasets")
+        .join("nb201.csv.gz");
     let (before, after) = (scratch.path().join("a"), scratch.path().join("b"));
     std::fs::create_dir_all(&before).expect("folder");
     std::fs::copy(&shipped, before.join("nb201.csv.gz")).expect("copy");
