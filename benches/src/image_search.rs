@@ -98,6 +98,7 @@ fn reloaded_accuracy(dir: &std::path::Path, task: &str) -> anyhow::Result<Option
     }
     let test = match task {
         "fashion-mnist" => metanas_data::shipped::fashion_mnist_test()?,
+        "mnist" => metanas_data::shipped::mnist_train_test()?.1,
         _ => return Ok(None),
     };
     let device = metanas_device::BackendChoice::default().device();

@@ -910,14 +910,7 @@ fn load_dataset(args: &SearchArgs) -> anyhow::Result<(ImageDataset, ImageDataset
             shipped::fashion_mnist_train10k()?,
             shipped::fashion_mnist_test()?,
         )),
-        "mnist" => {
-            let all = shipped::mnist10k()?;
-            let mut parts = all.stratified_split(&[0.8, 0.2], 12_345)?.into_iter();
-            match (parts.next(), parts.next()) {
-                (Some(train), Some(test)) => Ok((train, test)),
-                _ => bail!("could not split MNIST"),
-            }
-        }
+        "mnist" => Ok(shipped::mnist_train_test()?),
         "dataset" => {
             let path = args
                 .dataset

@@ -74,6 +74,28 @@ pub fn mnist10k() -> Result<ImageDataset> {
     )
 }
 
+/// The seed of [`mnist_train_test`]'s split: fixed, so every search, benchmark
+/// and reloaded model reads the same 2,000 test digits whatever its own seed.
+const MNIST_TEST_SPLIT_SEED: u64 = 12_345;
+
+/// The shipped MNIST digits as the `mnist` task uses them: 8,000 for the
+/// search and final training, and 2,000 held out as its test split, stratified
+/// by digit with a fixed seed.
+///
+/// # Errors
+/// When the folder or files are missing or damaged.
+pub fn mnist_train_test() -> Result<(ImageDataset, ImageDataset)> {
+    let mut parts = mnist10k()?
+        .stratified_split(&[0.8, 0.2], MNIST_TEST_SPLIT_SEED)?
+        .into_iter();
+    match (parts.next(), parts.next()) {
+        (Some(train), Some(test)) => Ok((train, test)),
+        _ => Err(crate::error::DataError::InvalidDataset(
+            "the shipped MNIST digits did not split into two parts".into(),
+        )),
+    }
+}
+
 /// NAS-Bench-201's accuracy, parameter and FLOP table (15,625 rows).
 ///
 /// # Errors
@@ -117,5 +139,21 @@ mod tests {
             (10_000, [1, 28, 28], 10)
         );
         assert_eq!(d.class_names().map(|n| n[9].as_str()), Some("ankle boot"));
+    }
+
+    #[test]
+    fn mnist_task_split_is_fixed_and_stratified() {
+        let (train, test) = mnist_train_test().expect("loads");
+        assert_eq!((train.len(), test.len()), (8_000, 2_000));
+        // Every digit keeps a fifth of its images in the test split.
+        let all = mnist10k().expect("loads");
+        for digit in 0..10 {
+            let count = |d: &ImageDataset| d.labels().iter().filter(|&&l| l == digit).count();
+            assert!(count(&test).abs_diff(count(&all) / 5) <= 1, "digit {digit}");
+        }
+        // The same digits on every call, whatever the caller's seed.
+        let (_, again) = mnist_train_test().expect("loads");
+        assert_eq!(test.labels(), again.labels());
+        assert_eq!(test.image(17), again.image(17));
     }
 }
